@@ -1,0 +1,48 @@
+# The two commands of the README: `make run` (the app) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+APP_STAMP := $(VENV)/.app-installed
+TEST_STAMP := $(VENV)/.test-installed
+
+.PHONY: run test lint unit bench screenshots system-deps clean
+
+run: $(APP_STAMP)
+	@scripts/install-system-deps.sh --runtime
+	$(VENV)/bin/dockyard
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(APP_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(APP_STAMP) $@
+
+system-deps:
+	scripts/install-system-deps.sh --test
+
+lint: $(TEST_STAMP)
+	$(VENV)/bin/ruff check desktop tests
+	$(VENV)/bin/ruff format --check desktop tests
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: system-deps $(TEST_STAMP) lint
+	scripts/run-tests.sh $(PYTEST_ARGS)
+
+unit: $(TEST_STAMP)
+	$(PY) -m pytest tests/unit -q
+
+bench: system-deps $(TEST_STAMP)
+	scripts/run-tests.sh --bench
+
+screenshots: system-deps $(TEST_STAMP)
+	scripts/run-tests.sh --screenshots
+
+clean:
+	rm -rf $(VENV) build *.egg-info desktop/*.egg-info .mypy_cache .ruff_cache .pytest_cache

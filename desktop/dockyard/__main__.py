@@ -1,0 +1,20 @@
+"""``dockyard`` with no arguments opens the window; with a command it runs the CLI."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or (args[0].startswith("-") and args[0] not in ("-h", "--help", "--version", "-V")):
+        from dockyard.ui.app import run_window
+
+        return run_window(args)
+    from dockyard.cli import main as cli_main
+
+    return cli_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""The ``dockyard`` command line: the same engine as the window, for scripts and CI.
+
+The contract (commands, exit codes, JSON keys) is documented in the README. Every failure
+prints one sentence on stderr and exits 1 (pipeline failed), 2 (bad input) or
+3 (infrastructure unreachable); never a bare traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+from dockyard import __version__
+from dockyard.core.errors import DockyardError
+
+log = logging.getLogger("dockyard.cli")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dockyard.cli import hosts, pipeline, releases, secrets
+
+    parser = argparse.ArgumentParser(
+        prog="dockyard",
+        description="Build, test, deliver and deploy Docker images from git repositories. "
+        "Without a command, opens the window.",
+    )
+    parser.add_argument("--version", "-V", action="version", version=f"dockyard {__version__}")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log details on stderr")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (pipeline, releases, hosts, secrets):
+        module.register(commands)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help/--version
+        return int(exc.code or 0)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return handler(args)
+    except DockyardError as exc:
+        print(f"dockyard: {exc.message}", file=sys.stderr)
+        if args.verbose and exc.details:
+            print(exc.details, file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("dockyard: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        log.debug("unexpected error", exc_info=True)
+        print(
+            f"dockyard: unexpected error: {exc}; run with --verbose for details and report it.",
+            file=sys.stderr,
+        )
+        if args.verbose or os.environ.get("DOCKYARD_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+        return 1

@@ -1,0 +1,152 @@
+"""``dockyard run``, ``runs`` and ``logs``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from types import FrameType
+from typing import Any
+
+from dockyard.cli.context import database, repo_key
+from dockyard.core.errors import UserInputError
+from dockyard.core.model import Run, RunStatus, iso
+from dockyard.engine.events import CancelToken, Event, RunChanged, StageChanged
+from dockyard.engine.home import current_identity, dockyard_home
+from dockyard.engine.pipeline import start_pipeline
+from dockyard.store.logs import StageLogReader, stage_log_path
+from dockyard.store.runs import RunStore
+
+
+def register(commands: Any) -> None:
+    run = commands.add_parser("run", help="run a repository's pipeline and wait for it")
+    run.add_argument("repo", help="a path or a git URL")
+    run.add_argument("--ref", default=None, help="branch, tag or commit (default: HEAD)")
+    run.add_argument("--json", action="store_true", help="print the run as JSON")
+    run.set_defaults(handler=run_pipeline)
+    runs = commands.add_parser("runs", help="list the runs of a repository")
+    runs.add_argument("repo")
+    runs.add_argument("--limit", type=int, default=50)
+    runs.add_argument("--json", action="store_true")
+    runs.set_defaults(handler=list_runs)
+    logs = commands.add_parser("logs", help="print a run's log")
+    logs.add_argument("run_id")
+    logs.add_argument("--stage", default=None, help="one stage: checkout, build, test, deliver")
+    logs.set_defaults(handler=print_logs)
+
+
+def run_as_json(run: Run, deployments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "repo": run.repo,
+        "ref": run.ref,
+        "commit": run.commit,
+        "tag": run.tag,
+        "status": str(run.status),
+        "started_by": run.started_by,
+        "created": iso(run.created),
+        "finished": iso(run.finished),
+        "error": run.error or None,
+        "warnings": run.warnings,
+        "image": {"name": run.image_name or None, "digest": run.digest or None},
+        "stages": [
+            {
+                "name": s.name,
+                "status": str(s.status),
+                "started": iso(s.started),
+                "finished": iso(s.finished),
+                "summary": s.summary or None,
+            }
+            for s in run.stages
+        ],
+        "deployments": deployments or [],
+    }
+
+
+class _Progress:
+    """Stage changes on stderr, so stdout stays clean for --json."""
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, StageChanged):
+            stage = event.stage
+            if stage.status in ("running", "succeeded", "failed", "cancelled"):
+                extra = f" ({stage.duration:.1f}s)" if stage.finished and stage.duration else ""
+                print(f"  {stage.name}: {stage.status}{extra}", file=sys.stderr, flush=True)
+        elif isinstance(event, RunChanged) and event.run.status == RunStatus.QUEUED:
+            pass
+
+
+def run_pipeline(args: argparse.Namespace) -> int:
+    cancel = CancelToken()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        print("dockyard: cancelling the run…", file=sys.stderr, flush=True)
+        cancel.cancel()
+
+    previous = signal.signal(signal.SIGINT, on_signal)
+    previous_term = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        outcome = start_pipeline(
+            home=dockyard_home(),
+            db=database(),
+            location=repo_key(args.repo),
+            ref=args.ref,
+            started_by=current_identity(),
+            sink=_Progress(),
+            cancel=cancel,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+    run = outcome.run
+    if args.json:
+        print(json.dumps(run_as_json(run, outcome.deployments), indent=2))
+    else:
+        print(f"Run {run.id}: {run.status} ({run.ref} at {run.commit[:12] or '?'})")
+        if run.digest:
+            print(f"Image: {run.image_name + '@' if run.image_name else ''}{run.digest}")
+        for deployment in outcome.deployments:
+            print(f"  {deployment['environment']}: {deployment['status']}")
+    for warning in run.warnings:
+        print(f"dockyard: warning: {warning}", file=sys.stderr)
+    if run.status in (RunStatus.SUCCEEDED, RunStatus.AWAITING_APPROVAL):
+        return 0
+    error = outcome.error
+    message = error.message if error else (run.error or f"The run {run.status}.")
+    print(f"dockyard: {message}", file=sys.stderr)
+    return error.exit_code if error else 1
+
+
+def list_runs(args: argparse.Namespace) -> int:
+    db = database()
+    runs = RunStore(db).list(repo_key(args.repo, db), limit=args.limit)
+    if args.json:
+        print(json.dumps([run_as_json(run) for run in runs], indent=2))
+        return 0
+    for run in runs:
+        stages = " ".join(f"{s.name}:{s.status}" for s in run.stages)
+        print(f"{run.id}  {run.status:<17} {run.ref:<16} {run.commit[:12]:<12}  {stages}")
+    return 0
+
+
+def print_logs(args: argparse.Namespace) -> int:
+    db = database()
+    run = RunStore(db).get(args.run_id)
+    if run is None:
+        raise UserInputError(f"There is no run {args.run_id!r}; list runs with: dockyard runs REPO")
+    names = [s.name for s in run.stages]
+    if args.stage is not None and args.stage not in names:
+        raise UserInputError(f"Unknown stage {args.stage!r}; stages are: {', '.join(names)}.")
+    home = dockyard_home()
+    for name in [args.stage] if args.stage else names:
+        path = stage_log_path(home, run.id, name)
+        if not path.exists():
+            continue
+        if not args.stage:
+            print(f"==> {name} <==")
+        reader = StageLogReader(path)
+        reader.refresh()
+        for line in reader.iter_lines():
+            print(line)
+    return 0

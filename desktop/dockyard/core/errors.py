@@ -1,0 +1,45 @@
+"""Errors a user can cause or meet, each carrying the CLI exit code it maps to.
+
+Every message is one sentence saying what is wrong and what to do; the CLI prints it
+on stderr and the window shows it in a dialog, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class DockyardError(Exception):
+    """Base of every error meant for the user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, details: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class PipelineFailed(DockyardError):
+    """The pipeline or a deployment failed (a test failed, a deploy was not healthy)."""
+
+    exit_code = 1
+
+
+class UserInputError(DockyardError):
+    """Bad input: usage, a bad dockyard.yml, unknown repo/env/tag, a refused approval."""
+
+    exit_code = 2
+
+
+class InfrastructureError(DockyardError):
+    """Something outside Dockyard is unreachable: Docker, registry, git remote, keyring."""
+
+    exit_code = 3
+
+
+class Cancelled(DockyardError):
+    """The user cancelled the work."""
+
+    exit_code = 1

@@ -1,0 +1,255 @@
+"""dockyard.yml: the pipeline as code, read into frozen dataclasses.
+
+Pure: the caller passes the file's text (or None when the commit has none) and a way to
+ask whether a path exists in that commit. A bad file raises one PipelineFileError naming
+file, line and key, before any stage runs; the format is documented in
+docs/pipeline-file.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from dockyard.core.errors import UserInputError
+from dockyard.core.pipeline_fields import (
+    FieldReader,
+    Located,
+    PipelineFileError,
+    describe,
+)
+
+__all__ = [
+    "BUILD_ARG_VARIABLES",
+    "DEFAULT_TEST_FILES",
+    "DEFAULT_TEST_SERVICE",
+    "ApprovalConfig",
+    "BuildConfig",
+    "EnvironmentConfig",
+    "FrozenMap",
+    "HealthcheckConfig",
+    "PipelineConfig",
+    "PipelineFileError",
+    "TestConfig",
+    "TriggerConfig",
+    "expand_build_args",
+    "load_pipeline",
+]
+
+DEFAULT_TEST_FILES = ("compose.test.yml", "docker-compose.test.yml")
+DEFAULT_TEST_SERVICE = "sut"
+DEPLOY_MODES = ("container", "service")
+BUILD_ARG_VARIABLES = (
+    "DOCKYARD_GIT_TAG",
+    "DOCKYARD_GIT_COMMIT",
+    "DOCKYARD_GIT_BRANCH",
+    "DOCKYARD_RUN_ID",
+)
+
+
+class FrozenMap(Mapping[str, str]):
+    """An immutable, hashable str -> str mapping, so the configs stay hashable."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        self._data = dict(items)
+
+    def __getitem__(self, key: str) -> str:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._data.items()))
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._data!r})"
+
+
+def _freeze(instance: object, *names: str) -> None:
+    """Turn dicts/lists given by a caller into FrozenMap/tuple, keeping frozen meaning frozen."""
+    for name in names:
+        value = getattr(instance, name)
+        if isinstance(value, Mapping) and not isinstance(value, FrozenMap):
+            object.__setattr__(instance, name, FrozenMap(value))
+        elif isinstance(value, list):
+            object.__setattr__(instance, name, tuple(value))
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    context: str = "."
+    dockerfile: str = "Dockerfile"  # relative to the context, as with `docker build`
+    args: Mapping[str, str] = field(default_factory=FrozenMap)  # ${VAR} kept unexpanded
+    target: str | None = None
+    host: str = "local"
+
+    def __post_init__(self) -> None:
+        _freeze(self, "args")
+
+
+@dataclass(frozen=True)
+class TestConfig:
+    """Either a compose file whose ``service`` exit code is the verdict, or a command."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    compose: str | None
+    service: str = DEFAULT_TEST_SERVICE
+    command: tuple[str, ...] | None = None
+    timeout: float = 600.0
+
+    def __post_init__(self) -> None:
+        _freeze(self, "command")
+
+
+@dataclass(frozen=True)
+class TriggerConfig:
+    branches: tuple[str, ...] = ()  # globs; empty: no branch starts runs by itself
+    tags: str | None = None  # glob such as "v*"; None: tags do not start runs
+    interval: float = 60.0
+
+    def __post_init__(self) -> None:
+        _freeze(self, "branches")
+
+
+@dataclass(frozen=True)
+class ApprovalConfig:
+    required: int = 1
+    self_approval: bool = False
+    timeout: float | None = None  # a pending approval expires after this long
+
+
+@dataclass(frozen=True)
+class HealthcheckConfig:
+    test: tuple[str, ...]  # Docker form: ("CMD", ...) or ("CMD-SHELL", "...")
+    interval: float = 5.0
+    timeout: float = 3.0
+    retries: int = 3
+    start_period: float = 0.0
+
+    def __post_init__(self) -> None:
+        _freeze(self, "test")
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    name: str
+    host: str = "local"
+    mode: str = "container"
+    auto: bool = False
+    after: str | None = None
+    approval: ApprovalConfig | None = None
+    env_file: str | None = None
+    environment: Mapping[str, str] = field(default_factory=FrozenMap)
+    secrets: tuple[str, ...] = ()
+    configs: Mapping[str, str] = field(default_factory=FrozenMap)  # container path -> repo path
+    volumes: tuple[str, ...] = ()
+    ports: tuple[str, ...] = ()
+    healthcheck: HealthcheckConfig | None = None
+    grace: float = 5.0
+    replicas: int = 1
+
+    def __post_init__(self) -> None:
+        _freeze(self, "environment", "secrets", "configs", "volumes", "ports")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    image: str | None
+    build: BuildConfig
+    test: TestConfig | None
+    trigger: TriggerConfig
+    environments: tuple[EnvironmentConfig, ...]  # promotion order
+
+    def __post_init__(self) -> None:
+        _freeze(self, "environments")
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        for environment in self.environments:
+            if environment.name == name:
+                return environment
+        if not self.environments:
+            raise UserInputError(
+                f"Unknown environment '{name}': this pipeline defines none; "
+                "add it under environments: in dockyard.yml."
+            )
+        known = ", ".join(environment.name for environment in self.environments)
+        raise UserInputError(f"Unknown environment '{name}'; this pipeline has: {known}.")
+
+
+_VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_build_args(args: Mapping[str, str], values: Mapping[str, str]) -> dict[str, str]:
+    """Fill ``${VAR}`` (or ``${VAR:-default}``) in build args; unknown or empty -> default/"".
+
+    ``$$`` stands for a literal ``$``.
+    """
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        return values.get(match.group(1)) or (match.group(2) or "")
+
+    return {name: _VARIABLE.sub(substitute, value) for name, value in args.items()}
+
+
+def load_pipeline(
+    text: str | None,
+    *,
+    filename: str = "dockyard.yml",
+    exists: Callable[[str], bool] = lambda path: False,
+) -> PipelineConfig:
+    """Read and validate a pipeline file; ``text=None`` (no file) gives the defaults."""
+    # Imported here because the section parsers build this module's dataclasses.
+    from dockyard.core import pipeline_sections as sections
+
+    reader = FieldReader(filename)
+    document = _parse_yaml(text, filename)
+    root = Located(document, "", _document_line(document))
+    if document is not None and not isinstance(document, dict):
+        raise reader.error(
+            root,
+            "expected a mapping with keys such as image, build, test and environments, "
+            f"got {describe(document)}",
+        )
+    entries = reader.mapping(root, sections.TOP_KEYS)
+    return PipelineConfig(
+        image=reader.optional(entries, "image", lambda at: sections.image(reader, at)),
+        build=sections.build(reader, entries.get("build")),
+        test=sections.test(reader, entries.get("test"), exists),
+        trigger=sections.trigger(reader, entries.get("trigger")),
+        environments=sections.environments(reader, entries.get("environments")),
+    )
+
+
+def _parse_yaml(text: str | None, filename: str) -> Any:
+    if text is None:
+        return None
+    try:
+        return YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "unreadable YAML"
+        raise PipelineFileError(
+            filename, line, "", f"not valid YAML: {problem}; fix the syntax"
+        ) from None
+    except YAMLError as exc:
+        raise PipelineFileError(filename, None, "", f"not valid YAML: {exc}") from None
+
+
+def _document_line(document: Any) -> int:
+    lc = getattr(document, "lc", None)
+    return int(lc.line) + 1 if lc is not None and lc.line is not None else 1

@@ -1,0 +1,27 @@
+"""The real compose CLI: ``docker compose`` when the plugin exists, else ``docker-compose``."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+
+from dockyard.core.errors import InfrastructureError
+
+
+@functools.cache
+def compose_command() -> tuple[str, ...]:
+    docker = shutil.which("docker")
+    if docker:
+        probe = subprocess.run(
+            [docker, "compose", "version"], capture_output=True, text=True, timeout=30
+        )
+        if probe.returncode == 0:
+            return (docker, "compose")
+    legacy = shutil.which("docker-compose")
+    if legacy:
+        return (legacy,)
+    raise InfrastructureError(
+        "Neither 'docker compose' nor 'docker-compose' is installed; install the Docker "
+        "Compose plugin (or Debian's docker-compose) to run compose tests."
+    )

@@ -1,0 +1,72 @@
+"""The deliver stage: tag with the commit (and git tag), push, record the registry digest."""
+
+from __future__ import annotations
+
+import logging
+
+import docker
+import docker.errors
+
+from dockyard.core.errors import InfrastructureError, PipelineFailed
+from dockyard.engine.stagecontext import StageContext
+
+log = logging.getLogger("dockyard.docker")
+
+
+def push_image(
+    client: docker.DockerClient,
+    image_id: str,
+    *,
+    name: str,
+    tags: list[str],
+    ctx: StageContext,
+) -> str:
+    """Push ``image_id`` as ``name:tag`` for each tag; returns the registry digest."""
+    api = client.api
+    digest = ""
+    unregister = ctx.cancel.on_cancel(api.abort_streams)
+    try:
+        for tag in tags:
+            api.tag(image_id, name, tag=tag)
+            ctx.log(f"Pushing {name}:{tag}")
+            for chunk in api.push(name, tag=tag, stream=True, decode=True):
+                if "error" in chunk:
+                    detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
+                    ctx.log(f"ERROR: {detail}")
+                    raise InfrastructureError(
+                        f"Pushing {name}:{tag} failed: {str(detail).strip()}; check that the "
+                        "registry is reachable and that you are logged in to it."
+                    )
+                aux = chunk.get("aux")
+                if isinstance(aux, dict) and aux.get("Digest"):
+                    digest = str(aux["Digest"])
+                    ctx.log(f"{name}:{tag}: digest {digest}")
+                elif "status" in chunk and "progressDetail" not in chunk:
+                    layer = chunk.get("id")
+                    ctx.log(f"{layer}: {chunk['status']}" if layer else str(chunk["status"]))
+    except docker.errors.APIError as exc:
+        ctx.cancel.raise_if_cancelled()
+        raise InfrastructureError(
+            f"Pushing {name} failed: {exc.explanation or exc}; check the registry."
+        ) from exc
+    except (InfrastructureError, PipelineFailed):
+        raise
+    except Exception as exc:
+        ctx.cancel.raise_if_cancelled()
+        raise InfrastructureError(f"Pushing {name} failed: {exc}; check the registry.") from exc
+    finally:
+        unregister()
+    ctx.cancel.raise_if_cancelled()
+    if not digest:
+        digest = _digest_from_repo_digests(client, image_id, name)
+    if not digest:
+        raise InfrastructureError(f"The registry did not report a digest for {name}.")
+    return digest
+
+
+def _digest_from_repo_digests(client: docker.DockerClient, image_id: str, name: str) -> str:
+    for reference in client.images.get(image_id).attrs.get("RepoDigests", []):
+        repo, _, digest = str(reference).partition("@")
+        if repo == name:
+            return digest
+    return ""

@@ -1,0 +1,166 @@
+"""Git access: resolve a ref to a commit, read files of that commit, export its tree.
+
+A local path is used in place; a URL is mirrored into a cache under ``DOCKYARD_HOME`` and
+fetched on every run. The build context always comes from the commit, never from
+uncommitted files in a working tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+import git.exc
+import gitdb.exc
+
+from dockyard.core.errors import InfrastructureError, UserInputError
+from dockyard.core.locations import is_url, normalise_location
+
+log = logging.getLogger("dockyard.git")
+
+
+@dataclass(frozen=True)
+class ResolvedRef:
+    ref: str
+    commit: str
+    tag: str | None
+    branch: str | None
+    author: str
+    message: str
+
+
+class GitSource:
+    """One repository, opened for reading commits."""
+
+    def __init__(self, location: str, home: Path, *, fetch: bool = True) -> None:
+        self.location = normalise_location(location)
+        self.fetch_warning = ""
+        if is_url(self.location):
+            self.repo = self._mirror(home, fetch)
+        else:
+            self.repo = self._open_local(Path(self.location))
+
+    @staticmethod
+    def _open_local(path: Path) -> git.Repo:
+        if not path.exists():
+            raise UserInputError(f"{path} does not exist; give the path of a git repository.")
+        try:
+            return git.Repo(path)
+        except (git.exc.InvalidGitRepositoryError, git.exc.NoSuchPathError) as exc:
+            raise UserInputError(
+                f"{path} is not a git repository; run 'git init' there or pick another folder."
+            ) from exc
+
+    def _mirror(self, home: Path, fetch: bool) -> git.Repo:
+        cache = home / "git-cache" / hashlib.sha1(self.location.encode()).hexdigest()[:16]
+        if not cache.exists():
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix="clone-", dir=cache.parent))
+            try:
+                git.Repo.clone_from(self.location, tmp, mirror=True)
+            except git.exc.GitCommandError as exc:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise InfrastructureError(
+                    f"Could not clone {self.location}: {_git_reason(exc)}; check the URL and "
+                    "that the git server is reachable.",
+                    details=str(exc),
+                ) from exc
+            tmp.rename(cache)
+            return git.Repo(cache)
+        repo = git.Repo(cache)
+        if fetch:
+            try:
+                repo.git.fetch("origin", "--prune", "--tags", "--force")
+                repo.git.fetch("origin", "+refs/heads/*:refs/heads/*", "--prune", "--force")
+            except git.exc.GitCommandError as exc:
+                # Releases already fetched stay usable while the git server is down.
+                self.fetch_warning = (
+                    f"Could not fetch {self.location} ({_git_reason(exc)}); "
+                    "using the commits fetched before."
+                )
+                log.warning("%s", self.fetch_warning)
+        return repo
+
+    def resolve(self, ref: str | None) -> ResolvedRef:
+        name = ref or "HEAD"
+        try:
+            commit = self.repo.commit(name)
+        except (gitdb.exc.BadName, gitdb.exc.BadObject, ValueError, git.exc.GitCommandError):
+            tags = ", ".join(t.name for t in self.repo.tags[-5:]) or "none"
+            raise UserInputError(
+                f"Unknown ref {name!r} in {self.location}; give a branch, tag or commit "
+                f"(latest tags: {tags})."
+            ) from None
+        tag = name if name in self.repo.tags else self._tag_at(commit.hexsha)
+        branch = name if name in self.repo.heads else None
+        if branch is None and name == "HEAD" and not self.repo.head.is_detached:
+            branch = self.repo.head.reference.name
+        return ResolvedRef(
+            ref=name,
+            commit=commit.hexsha,
+            tag=tag,
+            branch=branch,
+            author=f"{commit.author.name} <{commit.author.email}>",
+            message=str(commit.message).strip().splitlines()[0] if commit.message else "",
+        )
+
+    def _tag_at(self, sha: str) -> str | None:
+        tags = self.repo.git.tag("--points-at", sha, "--sort=-creatordate").split()
+        return tags[0] if tags else None
+
+    def read_file(self, commit: str, path: str) -> str | None:
+        try:
+            blob = self.repo.commit(commit).tree / path
+        except KeyError:
+            return None
+        return bytes(blob.data_stream.read()).decode("utf-8", errors="replace")
+
+    def exists(self, commit: str, path: str) -> bool:
+        try:
+            self.repo.commit(commit).tree / path
+        except KeyError:
+            return False
+        return True
+
+    def export(self, commit: str, destination: Path) -> None:
+        """Write the tree of ``commit`` into ``destination`` (created; must not exist)."""
+        destination.mkdir(parents=True)
+        with tempfile.TemporaryFile() as archive:
+            self.repo.archive(archive, treeish=commit, format="tar")
+            archive.seek(0)
+            with tarfile.open(fileobj=archive) as tar:
+                tar.extractall(destination, filter="data")
+
+    def commits_between(self, old: str | None, new: str, limit: int = 200) -> list[ResolvedRef]:
+        """Commits in ``new`` that are not in ``old`` (newest first)."""
+        rev = f"{old}..{new}" if old else new
+        try:
+            commits = list(self.repo.iter_commits(rev, max_count=limit))
+        except git.exc.GitCommandError:
+            return []
+        return [
+            ResolvedRef(
+                ref=c.hexsha,
+                commit=c.hexsha,
+                tag=None,
+                branch=None,
+                author=f"{c.author.name} <{c.author.email}>",
+                message=str(c.message).strip().splitlines()[0] if c.message else "",
+            )
+            for c in commits
+        ]
+
+
+def _git_reason(exc: git.exc.GitCommandError) -> str:
+    text = str(exc.stderr or exc).strip().strip("'").strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("fatal:"):
+            return line.removeprefix("fatal:").strip()
+    return lines[-1] if lines else "git failed"

@@ -1,0 +1,44 @@
+"""The entry point the CLI and the window use to run a pipeline end to end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dockyard.core.errors import DockyardError
+from dockyard.core.model import Run
+from dockyard.engine.events import CancelToken, EventSink, ignore_events
+from dockyard.engine.runner import PipelineRunner
+from dockyard.store.database import Database
+
+
+@dataclass
+class PipelineOutcome:
+    run: Run
+    error: DockyardError | None
+    deployments: list[dict[str, Any]] = field(default_factory=list)
+
+
+def start_pipeline(
+    *,
+    home: Path,
+    db: Database,
+    location: str,
+    ref: str | None,
+    started_by: str,
+    sink: EventSink = ignore_events,
+    cancel: CancelToken | None = None,
+) -> PipelineOutcome:
+    """Run checkout → build → test → deliver, then deploy to automatic environments."""
+    runner = PipelineRunner(
+        home=home,
+        db=db,
+        location=location,
+        ref=ref,
+        started_by=started_by,
+        sink=sink,
+        cancel=cancel,
+    )
+    run = runner.run()
+    return PipelineOutcome(run=run, error=runner.error)

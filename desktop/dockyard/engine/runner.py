@@ -1,0 +1,374 @@
+"""Runs one pipeline: checkout → build → test → deliver, recorded and streamed.
+
+The runner owns its Docker client (one per worker), writes every log line to disk as it
+arrives (redacted first), records each stage in the store and reports plain events.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import time
+from collections.abc import Callable
+from copy import deepcopy
+from pathlib import Path
+
+from dockyard.core.errors import Cancelled, DockyardError, InfrastructureError
+from dockyard.core.locations import default_name, normalise_location
+from dockyard.core.model import (
+    STAGE_NAMES,
+    ImageRecord,
+    Run,
+    RunStatus,
+    Stage,
+    StageStatus,
+    iso,
+    utcnow,
+)
+from dockyard.core.pipeline_file import PipelineConfig, expand_build_args, load_pipeline
+from dockyard.core.redaction import Redactor
+from dockyard.engine import build, deliver, teststage
+from dockyard.engine.endpoints import EndpointRegistry, open_client
+from dockyard.engine.events import (
+    CancelToken,
+    EventSink,
+    LogLines,
+    RunChanged,
+    StageChanged,
+    ignore_events,
+)
+from dockyard.engine.gitsource import GitSource, ResolvedRef
+from dockyard.engine.runqueue import queued
+from dockyard.engine.secrets import SecretStore
+from dockyard.engine.stagecontext import StageContext
+from dockyard.store.database import Database
+from dockyard.store.images import ImageStore
+from dockyard.store.logs import StageLogWriter, stage_log_path
+from dockyard.store.runs import RunStore, new_run_id
+
+log = logging.getLogger("dockyard.pipeline")
+
+# Called after delivery with the tested image; deploys to automatic environments and
+# returns the run's final status (succeeded, awaiting_approval or failed).
+DeliveryHook = Callable[["PipelineRunner", ImageRecord], RunStatus]
+
+LOG_FLUSH_SECONDS = 0.1
+LOG_FLUSH_LINES = 500
+
+
+class PipelineRunner:
+    def __init__(
+        self,
+        *,
+        home: Path,
+        db: Database,
+        location: str,
+        ref: str | None = None,
+        started_by: str,
+        sink: EventSink = ignore_events,
+        cancel: CancelToken | None = None,
+        secrets: SecretStore | None = None,
+        after_delivery: DeliveryHook | None = None,
+    ) -> None:
+        self.home = home
+        self.db = db
+        self.runs = RunStore(db)
+        self.sink = sink
+        self.cancel = cancel or CancelToken()
+        self.secrets = secrets or SecretStore()
+        self.after_delivery = after_delivery
+        self.redact = Redactor(())
+        self.error: DockyardError | None = None
+        self.config: PipelineConfig | None = None
+        self.source: GitSource | None = None
+        self.resolved: ResolvedRef | None = None
+        self.image_id = ""
+        self.image: ImageRecord | None = None
+        self.location = normalise_location(location)
+        self.run_record = Run(
+            id=new_run_id(),
+            repo=self.location,
+            ref=ref or "HEAD",
+            started_by=started_by,
+            stages=[Stage(name) for name in STAGE_NAMES],
+        )
+        self._pending_lines: list[str] = []
+        self._last_flush = 0.0
+
+    # -- reporting -------------------------------------------------------------------------
+
+    def _publish_run(self) -> None:
+        self.runs.save(self.run_record)
+        self.sink(RunChanged(deepcopy(self.run_record)))
+
+    def _publish_stage(self, stage: Stage) -> None:
+        self.runs.save_stage(self.run_record.id, stage)
+        self.sink(StageChanged(self.run_record.id, deepcopy(stage)))
+
+    # -- running ---------------------------------------------------------------------------
+
+    def run(self) -> Run:
+        run = self.run_record
+        self.runs.create(run)
+        self.sink(RunChanged(deepcopy(run)))
+        workdir = self.home / "work" / run.id
+        try:
+            with queued(self.home, run.repo, run.ref, self.cancel):
+                run.status = RunStatus.RUNNING
+                self._publish_run()
+                self._run_stages(workdir)
+        except Cancelled as exc:
+            self._finish(RunStatus.CANCELLED, exc)
+        except DockyardError as exc:
+            self._finish(RunStatus.FAILED, exc)
+        except Exception as exc:
+            log.exception("run %s failed unexpectedly", run.id)
+            self._finish(RunStatus.FAILED, DockyardError(f"Unexpected error: {exc}"))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return deepcopy(run)
+
+    def _finish(self, status: RunStatus, error: DockyardError | None) -> None:
+        run = self.run_record
+        for stage in run.stages:
+            if stage.status == StageStatus.RUNNING:
+                stage.status = (
+                    StageStatus.CANCELLED if status == RunStatus.CANCELLED else StageStatus.FAILED
+                )
+                stage.finished = utcnow()
+                self._publish_stage(stage)
+            elif stage.status == StageStatus.PENDING:
+                stage.status = StageStatus.SKIPPED
+                self._publish_stage(stage)
+        run.status = status
+        run.finished = utcnow()
+        if error is not None:
+            self.error = error
+            run.error = error.message
+        self._publish_run()
+
+    def _run_stages(self, workdir: Path) -> None:
+        self._stage("checkout", lambda ctx: self._checkout(ctx, workdir))
+        assert self.config is not None
+        client = open_client(self._build_endpoint())
+        try:
+            self._stage("build", lambda ctx: self._build(ctx, client, workdir))
+            if self.config.test is None:
+                self._skip("test", "no test configured (no compose.test.yml and no test: block)")
+            else:
+                self._stage("test", lambda ctx: self._test(ctx, client, workdir))
+            tested = self.run_record.stage("test").status == StageStatus.SUCCEEDED
+            if self.config.image:
+                self._stage("deliver", lambda ctx: self._deliver(ctx, client, tested))
+            else:
+                self._skip(
+                    "deliver", "no image: in dockyard.yml; the local image id is its identity"
+                )
+                self._record_image(self.image_id, "", tested)
+        finally:
+            client.close()
+        final = RunStatus.SUCCEEDED
+        if self.after_delivery is not None and self.image is not None:
+            final = self.after_delivery(self, self.image)
+        self._finish(final, self.error if final == RunStatus.FAILED else None)
+
+    def _build_endpoint(self):  # type: ignore[no-untyped-def]
+        assert self.config is not None
+        return EndpointRegistry(self.home).get(self.config.build.host)
+
+    def _skip(self, name: str, reason: str) -> None:
+        stage = self.run_record.stage(name)
+        stage.status = StageStatus.SKIPPED
+        stage.summary = reason
+        self._publish_stage(stage)
+        with StageLogWriter(stage_log_path(self.home, self.run_record.id, name)) as writer:
+            writer.append([f"Skipped: {reason}"])
+
+    def _stage(self, name: str, body: Callable[[StageContext], None]) -> None:
+        self.cancel.raise_if_cancelled()
+        stage = self.run_record.stage(name)
+        stage.status = StageStatus.RUNNING
+        stage.started = utcnow()
+        self._publish_stage(stage)
+        writer = StageLogWriter(stage_log_path(self.home, self.run_record.id, name))
+
+        def log_line(line: str) -> None:
+            clean = self.redact(line)
+            writer.append([clean])
+            self._pending_lines.append(clean)
+            now = time.monotonic()
+            if (
+                len(self._pending_lines) >= LOG_FLUSH_LINES
+                or now - self._last_flush > LOG_FLUSH_SECONDS
+            ):
+                self._flush_lines(name, now)
+
+        ctx = StageContext(
+            self.run_record.id, self.home / "work" / self.run_record.id, log_line, self.cancel
+        )
+        ctx.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            body(ctx)
+        except Cancelled:
+            log_line("Cancelled.")
+            raise
+        except DockyardError as exc:
+            log_line(f"ERROR: {exc.message}")
+            stage.summary = exc.message
+            raise
+        finally:
+            self._flush_lines(name, time.monotonic())
+            writer.close()
+            self.run_record.warnings.extend(ctx.warnings)
+        stage.status = StageStatus.SUCCEEDED
+        stage.finished = utcnow()
+        self._publish_stage(stage)
+
+    def _flush_lines(self, stage: str, now: float) -> None:
+        self._last_flush = now
+        if self._pending_lines:
+            lines, self._pending_lines = tuple(self._pending_lines), []
+            self.sink(LogLines(self.run_record.id, stage, lines))
+
+    # -- stages ----------------------------------------------------------------------------
+
+    def _checkout(self, ctx: StageContext, workdir: Path) -> None:
+        run = self.run_record
+        ctx.log(f"Opening {run.repo}")
+        source = GitSource(run.repo, self.home)
+        if source.fetch_warning:
+            ctx.warn(source.fetch_warning)
+        resolved = source.resolve(run.ref)
+        self.source, self.resolved = source, resolved
+        run.commit, run.tag, run.author, run.message = (
+            resolved.commit,
+            resolved.tag,
+            resolved.author,
+            resolved.message,
+        )
+        ctx.log(f"{run.ref} is commit {resolved.commit} ({resolved.message})")
+        text = source.read_file(resolved.commit, "dockyard.yml")
+        ctx.log(
+            "Using dockyard.yml of this commit" if text is not None else "No dockyard.yml: defaults"
+        )
+        self.config = load_pipeline(text, exists=lambda path: source.exists(resolved.commit, path))
+        self._load_secrets(ctx)
+        run.image_name = self.config.image or ""
+        self._publish_run()
+        source.export(resolved.commit, workdir / "src")
+        ctx.log(f"Exported the tree of {resolved.commit[:12]}")
+
+    def _load_secrets(self, ctx: StageContext) -> None:
+        """Known secret values are redacted from every log line from here on."""
+        assert self.config is not None
+        for environment in self.config.environments:
+            for name in environment.secrets:
+                try:
+                    self.redact.add(self.secrets.get(self.run_record.repo, environment.name, name))
+                except DockyardError:
+                    continue  # missing secrets fail the deployment that needs them, not the run
+
+    def _image_tag_name(self) -> str:
+        assert self.config is not None
+        if self.config.image:
+            return self.config.image
+        slug = re.sub(r"[^a-z0-9._-]+", "-", default_name(self.run_record.repo).lower()).strip("-.")
+        return f"dockyard/{slug or 'repo'}"
+
+    def _labels(self) -> dict[str, str]:
+        run = self.run_record
+        return {
+            "org.opencontainers.image.revision": run.commit,
+            "org.opencontainers.image.version": run.tag or run.commit[:12],
+            "org.opencontainers.image.source": run.repo,
+            "org.opencontainers.image.created": iso(utcnow()) or "",
+            "dockyard.repo": run.repo,
+            "dockyard.run": run.id,
+        }
+
+    def _build(self, ctx: StageContext, client, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+        assert self.config is not None and self.resolved is not None
+        run = self.run_record
+        context = (workdir / "src" / self.config.build.context).resolve()
+        if not context.is_relative_to((workdir / "src").resolve()):
+            raise DockyardError("build.context must stay inside the repository.")
+        values = {
+            "DOCKYARD_GIT_TAG": run.tag or "",
+            "DOCKYARD_GIT_COMMIT": run.commit,
+            "DOCKYARD_GIT_BRANCH": self.resolved.branch or "",
+            "DOCKYARD_RUN_ID": run.id,
+        }
+        self.image_id = build.build_image(
+            client,
+            context,
+            dockerfile=self.config.build.dockerfile,
+            tag=f"{self._image_tag_name()}:{run.commit}",
+            labels=self._labels(),
+            buildargs=expand_build_args(self.config.build.args, values),
+            target=self.config.build.target,
+            ctx=ctx,
+        )
+        ctx.log(f"Built image {self.image_id}")
+
+    def _test(self, ctx: StageContext, client, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+        assert self.config is not None and self.config.test is not None
+        test = self.config.test
+        image = f"{self._image_tag_name()}:{self.run_record.commit}"
+        if test.command:
+            teststage.run_command_test(
+                client,
+                image=image,
+                command=test.command,
+                timeout=test.timeout,
+                labels={"dockyard.run": self.run_record.id, "dockyard.stage": "test"},
+                ctx=ctx,
+            )
+        else:
+            assert test.compose is not None
+            teststage.run_compose_test(
+                workdir / "src",
+                compose_file=test.compose,
+                service=test.service,
+                image=image,
+                timeout=test.timeout,
+                project=f"dockyard-{self.run_record.id}".lower().replace("_", "-"),
+                env={},
+                ctx=ctx,
+            )
+        ctx.log("Test passed.")
+
+    def _deliver(self, ctx: StageContext, client, tested: bool) -> None:  # type: ignore[no-untyped-def]
+        assert self.config is not None and self.config.image
+        run = self.run_record
+        tags = [run.commit] + ([run.tag] if run.tag else [])
+        digest = deliver.push_image(
+            client, self.image_id, name=self.config.image, tags=tags, ctx=ctx
+        )
+        self._record_image(digest, self.config.image, tested)
+        ctx.log(f"Delivered {self.config.image}@{digest}")
+
+    def _record_image(self, digest: str, name: str, tested: bool) -> None:
+        run = self.run_record
+        run.digest = digest
+        self.image = ImageRecord(
+            repo=run.repo,
+            commit=run.commit,
+            digest=digest,
+            name=name,
+            tag=run.tag,
+            run_id=run.id,
+            tested=tested,
+        )
+        ImageStore(self.db).record(self.image)
+        self._publish_run()
+
+
+def raise_for_run(runner: PipelineRunner) -> None:
+    """For callers that want an exception: the recorded error of a failed run."""
+    if runner.run_record.status == RunStatus.FAILED and runner.error is not None:
+        raise runner.error
+    if runner.run_record.status == RunStatus.CANCELLED:
+        raise Cancelled("The run was cancelled.")
+    if runner.error is not None and isinstance(runner.error, InfrastructureError):
+        raise runner.error

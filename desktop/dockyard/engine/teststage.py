@@ -1,0 +1,196 @@
+"""The test stage: a compose file whose verdict service's exit code decides, or a command.
+
+The image under test is the one the build stage made: compose files name it through
+``${DOCKYARD_IMAGE}``, and services that say ``build:`` get it through a generated override
+and ``--no-build``, so what was tested is exactly what will be delivered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import subprocess
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+import docker
+import docker.errors
+from ruamel.yaml import YAML
+
+from dockyard.core.errors import PipelineFailed, UserInputError
+from dockyard.engine.compose import compose_command
+from dockyard.engine.stagecontext import StageContext
+
+log = logging.getLogger("dockyard.test")
+
+
+def _timeout_text(seconds: float) -> str:
+    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s" if seconds >= 60 else f"{seconds:g}s"
+
+
+def write_build_override(compose_file: Path, image: str, destination: Path) -> list[str]:
+    """Point every service with ``build:`` at ``image``; returns their names.
+
+    Nothing is written when no service builds.
+    """
+    yaml = YAML(typ="safe")
+    try:
+        document = yaml.load(compose_file.read_text()) or {}
+    except Exception as exc:
+        raise UserInputError(f"{compose_file.name} is not valid YAML: {exc}") from exc
+    services = document.get("services") or {}
+    built = [name for name, spec in services.items() if isinstance(spec, dict) and "build" in spec]
+    if not built:
+        return []
+    override: dict[str, object] = {"services": {name: {"image": image} for name in built}}
+    # docker-compose v1 refuses to merge files of different format versions.
+    override = {"version": str(document.get("version", "3.9")), **override}
+    with destination.open("w") as out:
+        YAML().dump(override, out)
+    return built
+
+
+def run_compose_test(
+    context: Path,
+    *,
+    compose_file: str,
+    service: str,
+    image: str,
+    timeout: float,
+    project: str,
+    env: Mapping[str, str],
+    ctx: StageContext,
+) -> None:
+    """Run the compose test; raises PipelineFailed when the verdict service fails."""
+    file = context / compose_file
+    if not file.is_file():
+        raise UserInputError(f"The test compose file {compose_file} is not in this commit.")
+    override = ctx.workdir / "dockyard.override.yml"
+    files = ["-f", str(file)]
+    if write_build_override(file, image, override):
+        files += ["-f", str(override)]
+    base = [*compose_command(), "-p", project, *files]
+    environment = {**os.environ, **env, "DOCKYARD_IMAGE": image}
+    up = [*base, "up", "--no-build", "--abort-on-container-exit", "--exit-code-from", service]
+    ctx.log(f"$ compose {' '.join(up[len(compose_command()) :])}")
+    with subprocess.Popen(
+        up,
+        cwd=context,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    ) as process:
+        code = _follow(process, timeout, base, context, environment, ctx)
+    ctx.cancel.raise_if_cancelled()
+    if code is None:
+        raise PipelineFailed(
+            f"The test did not finish within {_timeout_text(timeout)}; it was stopped. "
+            "Raise test.timeout in dockyard.yml if it needs longer."
+        )
+    if code != 0:
+        raise PipelineFailed(
+            f"The test failed: service {service!r} exited with code {code}; see the test log."
+        )
+
+
+def _follow(
+    process: subprocess.Popen[bytes],
+    timeout: float,
+    base: list[str],
+    context: Path,
+    environment: Mapping[str, str],
+    ctx: StageContext,
+) -> int | None:
+    """Stream compose's output into the log; None when the timeout stopped it."""
+    timed_out = threading.Event()
+
+    def stop() -> None:
+        if process.poll() is None:
+            process.kill()
+
+    def on_timeout() -> None:
+        timed_out.set()
+        stop()
+
+    timer = threading.Timer(timeout, on_timeout)
+    timer.daemon = True
+    timer.start()
+    unregister = ctx.cancel.on_cancel(stop)
+    try:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            ctx.log(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+        code = process.wait()
+    finally:
+        timer.cancel()
+        unregister()
+        _teardown(base, context, environment, ctx)
+    return None if timed_out.is_set() else code
+
+
+def _teardown(base: list[str], context: Path, env: Mapping[str, str], ctx: StageContext) -> None:
+    down = [*base, "down", "--volumes", "--remove-orphans", "--timeout", "5"]
+    result = subprocess.run(
+        down, cwd=context, env=dict(env), capture_output=True, text=True, timeout=300
+    )
+    if result.returncode != 0:
+        ctx.log(f"WARNING: compose down failed: {result.stdout}{result.stderr}".strip())
+
+
+def run_command_test(
+    client: docker.DockerClient,
+    *,
+    image: str,
+    command: tuple[str, ...],
+    timeout: float,
+    labels: Mapping[str, str],
+    ctx: StageContext,
+) -> None:
+    """Run ``command`` in a container of the built image; its exit code is the verdict."""
+    container = client.containers.create(
+        image, list(command), labels=dict(labels), network_mode="none"
+    )
+    unregister = ctx.cancel.on_cancel(lambda: _kill_quietly(container))
+    try:
+        container.start()
+        reader = threading.Thread(target=_follow_logs, args=(container, ctx), daemon=True)
+        reader.start()
+        try:
+            result = container.wait(timeout=timeout)
+        except Exception as exc:  # requests raises ConnectionError/ReadTimeout on timeout
+            ctx.cancel.raise_if_cancelled()
+            _kill_quietly(container)
+            raise PipelineFailed(
+                f"The test command did not finish within {_timeout_text(timeout)}; it was stopped."
+            ) from exc
+        reader.join(timeout=10)
+    finally:
+        unregister()
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
+    ctx.cancel.raise_if_cancelled()
+    code = int(result.get("StatusCode", 1))
+    if code != 0:
+        raise PipelineFailed(f"The test failed: the test command exited with code {code}.")
+
+
+def _follow_logs(container: docker.models.containers.Container, ctx: StageContext) -> None:
+    pending = b""
+    try:
+        for chunk in container.logs(stream=True, follow=True):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                ctx.log(line.decode("utf-8", errors="replace"))
+        if pending:
+            ctx.log(pending.decode("utf-8", errors="replace"))
+    except Exception:
+        log.debug("log stream ended", exc_info=True)
+
+
+def _kill_quietly(container: docker.models.containers.Container) -> None:
+    with contextlib.suppress(docker.errors.APIError):
+        container.kill()

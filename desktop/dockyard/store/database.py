@@ -1,0 +1,149 @@
+"""The SQLite database file: connections per thread, durable settings, migrations.
+
+Why these settings: WAL lets the window read while a pipeline writes; ``synchronous=FULL``
+makes a committed row survive a power cut (DESIGN.md "Nothing is lost"); ``busy_timeout``
+makes concurrent writers wait their turn instead of failing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dockyard.core.errors import InfrastructureError
+from dockyard.store.migrations import MIGRATIONS
+
+DATABASE_FILE = "dockyard.db"
+BUSY_TIMEOUT_SECONDS = 10.0
+
+
+class Database:
+    """One SQLite file; each thread gets its own connection (sqlite3 objects are not shared)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._migrate(self.connect())
+        except BaseException as error:
+            self.close()
+            if not isinstance(error, OSError | sqlite3.DatabaseError):
+                raise
+            raise InfrastructureError(
+                f"Cannot open the database {self.path} ({error}); check that the folder is "
+                "writable and the file is a Dockyard database, or set DOCKYARD_HOME elsewhere."
+            ) from error
+
+    def connect(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._open()
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on error; nests via savepoints.
+
+        IMMEDIATE takes the write lock up front, so a read-then-write (the next audit
+        sequence number, the pending request to supersede) cannot race another writer.
+        """
+        connection = self.connect()
+        if connection.in_transaction:
+            connection.execute("SAVEPOINT nested")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK TO nested")
+                connection.execute("RELEASE nested")
+                raise
+            connection.execute("RELEASE nested")
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def release(self) -> None:
+        """Close this thread's connection; worker threads call it before they end."""
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            self._local.connection = None
+            with self._lock:
+                self._connections.remove(connection)
+            connection.close()
+
+    def close(self) -> None:
+        """Close every connection (at shutdown, when no thread uses the database any more)."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+        self._local = threading.local()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.connect().execute("PRAGMA user_version").fetchone()[0])
+
+    def _open(self) -> sqlite3.Connection:
+        # isolation_level=None: transactions are explicit (see transaction()), never implicit.
+        connection = sqlite3.connect(
+            self.path,
+            timeout=BUSY_TIMEOUT_SECONDS,
+            isolation_level=None,
+            check_same_thread=False,  # only so close() can run at shutdown from any thread
+        )
+        connection.row_factory = sqlite3.Row
+        connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        return connection
+
+    def _migrate(self, connection: sqlite3.Connection) -> None:
+        newest = len(MIGRATIONS)
+        for version, script in enumerate(MIGRATIONS, start=1):
+            with self.transaction():
+                # Read inside the write lock: another process may have migrated meanwhile.
+                current = int(connection.execute("PRAGMA user_version").fetchone()[0])
+                if current > newest:
+                    raise InfrastructureError(
+                        f"The database {self.path} was written by a newer Dockyard (schema "
+                        f"{current}, this one knows {newest}); update Dockyard."
+                    )
+                if current >= version:
+                    continue
+                for statement in split_statements(script):
+                    connection.execute(statement)
+                connection.execute(f"PRAGMA user_version = {version}")
+
+
+def split_statements(script: str) -> Iterator[str]:
+    """Statements of ``script`` one by one (``executescript`` would commit mid-transaction)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.strip():
+                yield pending.strip()
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {pending.strip()[:60]}")
+
+
+def open_database(home: Path) -> Database:
+    """The database of a Dockyard home folder (``DOCKYARD_HOME``)."""
+    return Database(Path(home) / DATABASE_FILE)

@@ -1,0 +1,85 @@
+"""Images built by runs, so that a tag, a commit or a digest leads back to one image.
+
+Rows are keyed by (repo, digest, run): the same digest may come out of two runs
+(reproducible builds, a re-run of a tag); lookups prefer tested images, then the newest.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from dockyard.core.model import ImageRecord, utcnow
+from dockyard.store.columns import time_to_text
+from dockyard.store.database import Database
+
+_PREFERRED = "ORDER BY tested DESC, recorded DESC, id DESC LIMIT 1"
+
+
+class ImageStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def record(self, image: ImageRecord) -> None:
+        """Record (or update) the image a run built; ``tested`` never goes back to False."""
+        with self._db.transaction() as connection:
+            connection.execute(
+                "INSERT INTO images (repo, commit_sha, digest, name, tag, run_id, tested, recorded)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repo, digest, run_id) DO UPDATE SET"
+                " commit_sha = excluded.commit_sha, name = excluded.name,"
+                " tag = coalesce(excluded.tag, tag), tested = max(tested, excluded.tested)",
+                (
+                    image.repo,
+                    image.commit,
+                    image.digest,
+                    image.name,
+                    image.tag,
+                    image.run_id,
+                    int(image.tested),
+                    time_to_text(utcnow()),
+                ),
+            )
+
+    def mark_tested(self, repo: str, digest: str) -> None:
+        """The test stage passed for this digest (every row that names it)."""
+        with self._db.transaction() as connection:
+            connection.execute(
+                "UPDATE images SET tested = 1 WHERE repo = ? AND digest = ?", (repo, digest)
+            )
+
+    def by_digest(self, repo: str, digest: str) -> ImageRecord | None:
+        return self._one("repo = ? AND digest = ?", (repo, digest))
+
+    def by_tag(self, repo: str, tag: str) -> ImageRecord | None:
+        """The image built for ``tag``: a tested one first, the newest among equals."""
+        return self._one("repo = ? AND tag = ?", (repo, tag))
+
+    def by_commit(self, repo: str, commit: str) -> ImageRecord | None:
+        """The image built from ``commit`` (a full sha, or a prefix of 7+ characters)."""
+        if len(commit) < 40:
+            return self._one(
+                "repo = ? AND commit_sha LIKE ? AND length(?) >= 7", (repo, commit + "%", commit)
+            )
+        return self._one("repo = ? AND commit_sha = ?", (repo, commit))
+
+    def for_run(self, run_id: str) -> ImageRecord | None:
+        return self._one("run_id = ?", (run_id,))
+
+    def _one(self, where: str, parameters: tuple[str, ...]) -> ImageRecord | None:
+        row = (
+            self._db.connect()
+            .execute(f"SELECT * FROM images WHERE {where} {_PREFERRED}", parameters)
+            .fetchone()
+        )
+        return None if row is None else _from_row(row)
+
+
+def _from_row(row: sqlite3.Row) -> ImageRecord:
+    return ImageRecord(
+        repo=row["repo"],
+        commit=row["commit_sha"],
+        digest=row["digest"],
+        name=row["name"],
+        tag=row["tag"],
+        run_id=row["run_id"],
+        tested=bool(row["tested"]),
+    )

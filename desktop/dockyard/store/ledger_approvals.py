@@ -1,0 +1,162 @@
+"""Approval requests and approvals in the SQLite release ledger (see ``ledger.py``).
+
+The ledger records what each approver was shown (digest, configuration fingerprint);
+whether an approval still counts is decided by the approval policy in ``dockyard.core``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from datetime import datetime
+
+from dockyard.core.errors import UserInputError
+from dockyard.core.model import utcnow
+from dockyard.core.releases import Approval, ApprovalRequest, ApprovalStatus
+from dockyard.store.columns import (
+    json_to_dict,
+    mapping_to_json,
+    optional_text_to_time,
+    optional_time_to_text,
+    text_to_time,
+    time_to_text,
+)
+from dockyard.store.database import Database
+
+
+class SqliteApprovals:
+    _db: Database
+
+    def request_approval(
+        self,
+        *,
+        repo: str,
+        environment: str,
+        run_id: str,
+        digest: str,
+        image: str,
+        commit: str,
+        tag: str | None,
+        config_fingerprint: str,
+        config: Mapping[str, object],
+        requested_by: str,
+        expires: datetime | None = None,
+    ) -> ApprovalRequest:
+        """Ask for approval; an older pending request for the environment is superseded."""
+        now = time_to_text(utcnow())
+        with self._db.transaction() as connection:
+            connection.execute(
+                "UPDATE approval_requests SET status = ?, resolved = ?"
+                " WHERE repo = ? AND environment = ? AND status = ?",
+                (ApprovalStatus.SUPERSEDED, now, repo, environment, ApprovalStatus.PENDING),
+            )
+            cursor = connection.execute(
+                "INSERT INTO approval_requests (repo, environment, run_id, digest, image,"
+                " commit_sha, tag, config_fingerprint, config, requested_by, created, expires,"
+                " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (repo, environment, run_id, digest, image, commit, tag, config_fingerprint,
+                 mapping_to_json(config), requested_by, now, optional_time_to_text(expires),
+                 ApprovalStatus.PENDING),
+            )  # fmt: skip
+            assert cursor.lastrowid is not None
+            return _get(connection, cursor.lastrowid)
+
+    def pending_approval(self, repo: str, environment: str) -> ApprovalRequest | None:
+        """The request waiting for the environment; one past its deadline becomes expired."""
+        with self._db.transaction() as connection:
+            _expire(connection, "repo = ? AND environment = ?", (repo, environment))
+            row = connection.execute(
+                "SELECT id FROM approval_requests WHERE repo = ? AND environment = ?"
+                " AND status = ? ORDER BY id DESC LIMIT 1",
+                (repo, environment, ApprovalStatus.PENDING),
+            ).fetchone()
+            return None if row is None else _get(connection, row["id"])
+
+    def add_approval(
+        self, request_id: int, approver: str, comment: str, digest: str, config_fingerprint: str
+    ) -> ApprovalRequest:
+        """Record one person's approval (approving again replaces their earlier one)."""
+        with self._db.transaction() as connection:
+            _expire(connection, "id = ?", (request_id,))
+            request = _get(connection, request_id)
+            if request.status is not ApprovalStatus.PENDING:
+                raise UserInputError(
+                    f"The approval request {request_id} for {request.environment} is "
+                    f"{request.status}, not pending; start a new release to approve it."
+                )
+            connection.execute(
+                "INSERT OR REPLACE INTO approvals (request_id, approver, comment, at, digest,"
+                " config_fingerprint) VALUES (?, ?, ?, ?, ?, ?)",
+                (request_id, approver, comment, time_to_text(utcnow()), digest,
+                 config_fingerprint),
+            )  # fmt: skip
+            return _get(connection, request_id)
+
+    def resolve_approval(
+        self, request_id: int, status: str, *, by: str = "", comment: str = ""
+    ) -> ApprovalRequest:
+        """Close a request as approved, rejected, expired or superseded."""
+        status = ApprovalStatus(status)
+        if status is ApprovalStatus.PENDING:
+            raise ValueError("a request cannot be resolved back to pending")
+        with self._db.transaction() as connection:
+            _get(connection, request_id)
+            connection.execute(
+                "UPDATE approval_requests SET status = ?, resolved = ?, resolved_by = ?,"
+                " resolution_comment = ? WHERE id = ?",
+                (status, time_to_text(utcnow()), by, comment, request_id),
+            )
+            return _get(connection, request_id)
+
+    def approval_request(self, id: int) -> ApprovalRequest | None:
+        try:
+            return _get(self._db.connect(), id)
+        except KeyError:
+            return None
+
+
+def _expire(connection: sqlite3.Connection, where: str, parameters: tuple[object, ...]) -> None:
+    now = time_to_text(utcnow())
+    connection.execute(
+        f"UPDATE approval_requests SET status = ?, resolved = ? WHERE {where}"
+        " AND status = ? AND expires IS NOT NULL AND expires < ?",
+        (ApprovalStatus.EXPIRED, now, *parameters, ApprovalStatus.PENDING, now),
+    )
+
+
+def _get(connection: sqlite3.Connection, id: int) -> ApprovalRequest:
+    row = connection.execute("SELECT * FROM approval_requests WHERE id = ?", (id,)).fetchone()
+    if row is None:
+        raise KeyError(f"approval request {id} is not recorded")
+    approvals = tuple(
+        Approval(
+            approver=approval["approver"],
+            comment=approval["comment"],
+            at=text_to_time(approval["at"]),
+            digest=approval["digest"],
+            config_fingerprint=approval["config_fingerprint"],
+        )
+        for approval in connection.execute(
+            "SELECT * FROM approvals WHERE request_id = ? ORDER BY at, approver", (id,)
+        )
+    )
+    return ApprovalRequest(
+        id=row["id"],
+        repo=row["repo"],
+        environment=row["environment"],
+        run_id=row["run_id"],
+        digest=row["digest"],
+        image=row["image"],
+        commit=row["commit_sha"],
+        tag=row["tag"],
+        config_fingerprint=row["config_fingerprint"],
+        config=json_to_dict(row["config"]),
+        requested_by=row["requested_by"],
+        created=text_to_time(row["created"]),
+        expires=optional_text_to_time(row["expires"]),
+        status=ApprovalStatus(row["status"]),
+        approvals=approvals,
+        resolved=optional_text_to_time(row["resolved"]),
+        resolved_by=row["resolved_by"],
+        resolution_comment=row["resolution_comment"],
+    )

@@ -1,0 +1,230 @@
+"""Pipeline runs and their stages.
+
+A run is written when it is created and after every change, so a crash leaves the last
+known state on disk; ``mark_interrupted`` turns what was in flight into a visible
+"interrupted" at the next start instead of a run that stays "running" forever.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from dockyard.core.errors import UserInputError
+from dockyard.core.model import Run, RunStatus, Stage, StageStatus, utcnow
+from dockyard.store.columns import (
+    optional_text_to_time,
+    optional_time_to_text,
+    text_to_time,
+    time_to_text,
+)
+from dockyard.store.database import Database
+
+MIN_PREFIX = 6
+INTERRUPTED_SUMMARY = "interrupted: Dockyard stopped before this stage finished"
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A short id that sorts by creation time: ``20261126T062012-3fa9c1``.
+
+    The six hex characters after the dash also identify the run on their own
+    (``dockyard logs 3fa9c1``).
+    """
+    moment = (now or utcnow()).astimezone(UTC)
+    return f"{moment:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+class RunStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create(self, run: Run) -> None:
+        """Record a new run and its stages."""
+        with self._db.transaction() as connection:
+            connection.execute(
+                "INSERT INTO runs (id, repo, ref, created, started_by, status) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (run.id, run.repo, run.ref, time_to_text(run.created), run.started_by, run.status),
+            )
+            self._save(connection, run)
+
+    def save(self, run: Run) -> None:
+        """Write the run's changing fields and every stage it holds."""
+        with self._db.transaction() as connection:
+            self._save(connection, run)
+
+    def save_stage(self, run_id: str, stage: Stage) -> None:
+        with self._db.transaction() as connection:
+            _upsert_stage(connection, run_id, stage, position=None)
+
+    def get(self, run_id: str) -> Run | None:
+        """A run by id, by a unique id prefix (6+ characters) or by its random suffix."""
+        connection = self._db.connect()
+        row = connection.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None and len(run_id) >= MIN_PREFIX:
+            pattern = _escape_like(run_id)
+            rows = connection.execute(
+                "SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\' LIMIT 2",
+                (pattern + "%", "%-" + pattern),
+            ).fetchall()
+            if len(rows) > 1:
+                raise UserInputError(
+                    f"More than one run id starts with {run_id!r}; give more characters."
+                )
+            row = rows[0] if rows else None
+        return None if row is None else self._with_stages(connection, [row])[0]
+
+    def list(self, repo: str, *, limit: int = 100, offset: int = 0) -> builtins.list[Run]:
+        """Runs of ``repo``, newest first, with their stages."""
+        connection = self._db.connect()
+        rows = connection.execute(
+            "SELECT * FROM runs WHERE repo = ? ORDER BY created DESC, id DESC LIMIT ? OFFSET ?",
+            (repo, limit, offset),
+        ).fetchall()
+        return self._with_stages(connection, rows)
+
+    def count(self, repo: str) -> int:
+        row = self._db.connect().execute("SELECT count(*) FROM runs WHERE repo = ?", (repo,))
+        return int(row.fetchone()[0])
+
+    def latest(self, repo: str) -> Run | None:
+        runs = self.list(repo, limit=1)
+        return runs[0] if runs else None
+
+    def mark_interrupted(self) -> builtins.list[Run]:
+        """At start-up: runs still queued/running become interrupted, their open stages
+        cancelled. Returns the runs as they are now recorded."""
+        now = time_to_text(utcnow())
+        with self._db.transaction() as connection:
+            ids = [
+                row["id"]
+                for row in connection.execute(
+                    "SELECT id FROM runs WHERE status IN (?, ?)",
+                    (RunStatus.QUEUED, RunStatus.RUNNING),
+                )
+            ]
+            for run_id in ids:
+                connection.execute(
+                    "UPDATE runs SET status = ?, finished = ? WHERE id = ?",
+                    (RunStatus.INTERRUPTED, now, run_id),
+                )
+                connection.execute(
+                    "UPDATE stages SET status = ?, finished = coalesce(finished, ?), "
+                    "summary = CASE WHEN status = ? THEN ? ELSE summary END "
+                    "WHERE run_id = ? AND status IN (?, ?)",
+                    (
+                        StageStatus.CANCELLED,
+                        now,
+                        StageStatus.RUNNING,
+                        INTERRUPTED_SUMMARY,
+                        run_id,
+                        StageStatus.PENDING,
+                        StageStatus.RUNNING,
+                    ),
+                )
+        return [run for run in map(self.get, ids) if run is not None]
+
+    @staticmethod
+    def _save(connection: sqlite3.Connection, run: Run) -> None:
+        cursor = connection.execute(
+            "UPDATE runs SET status = ?, commit_sha = ?, author = ?, message = ?, tag = ?, "
+            "digest = ?, image_name = ?, error = ?, warnings = ?, finished = ? WHERE id = ?",
+            (
+                run.status,
+                run.commit,
+                run.author,
+                run.message,
+                run.tag,
+                run.digest,
+                run.image_name,
+                run.error,
+                json.dumps(run.warnings),
+                optional_time_to_text(run.finished),
+                run.id,
+            ),
+        )
+        if cursor.rowcount == 0:
+            raise KeyError(f"run {run.id} was never created")
+        for position, stage in enumerate(run.stages):
+            _upsert_stage(connection, run.id, stage, position=position)
+
+    @staticmethod
+    def _with_stages(
+        connection: sqlite3.Connection, rows: Iterable[sqlite3.Row]
+    ) -> builtins.list[Run]:
+        runs = [_run_from_row(row) for row in rows]
+        if not runs:
+            return runs
+        by_id = {run.id: run for run in runs}
+        marks = ",".join("?" * len(by_id))
+        for row in connection.execute(
+            f"SELECT * FROM stages WHERE run_id IN ({marks}) ORDER BY run_id, position",
+            tuple(by_id),
+        ):
+            by_id[row["run_id"]].stages.append(_stage_from_row(row))
+        return runs
+
+
+def _upsert_stage(
+    connection: sqlite3.Connection, run_id: str, stage: Stage, *, position: int | None
+) -> None:
+    if position is None:
+        row = connection.execute(
+            "SELECT coalesce((SELECT position FROM stages WHERE run_id = ? AND name = ?), "
+            "(SELECT coalesce(max(position) + 1, 0) FROM stages WHERE run_id = ?))",
+            (run_id, stage.name, run_id),
+        ).fetchone()
+        position = int(row[0])
+    connection.execute(
+        "INSERT INTO stages (run_id, position, name, status, started, finished, summary) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, name) DO UPDATE SET "
+        "position = excluded.position, status = excluded.status, started = excluded.started, "
+        "finished = excluded.finished, summary = excluded.summary",
+        (
+            run_id,
+            position,
+            stage.name,
+            stage.status,
+            optional_time_to_text(stage.started),
+            optional_time_to_text(stage.finished),
+            stage.summary,
+        ),
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _run_from_row(row: sqlite3.Row) -> Run:
+    return Run(
+        id=row["id"],
+        repo=row["repo"],
+        ref=row["ref"],
+        commit=row["commit_sha"],
+        status=RunStatus(row["status"]),
+        created=text_to_time(row["created"]),
+        finished=optional_text_to_time(row["finished"]),
+        author=row["author"],
+        message=row["message"],
+        tag=row["tag"],
+        started_by=row["started_by"],
+        image_name=row["image_name"],
+        digest=row["digest"],
+        error=row["error"],
+        warnings=list(json.loads(row["warnings"])),
+    )
+
+
+def _stage_from_row(row: sqlite3.Row) -> Stage:
+    return Stage(
+        name=row["name"],
+        status=StageStatus(row["status"]),
+        started=optional_text_to_time(row["started"]),
+        finished=optional_text_to_time(row["finished"]),
+        summary=row["summary"],
+    )

@@ -1,0 +1,40 @@
+"""Start-up of the window: the Qt application, excepthooks, the main window."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from dockyard import __version__
+
+
+def _has_display() -> bool:
+    if sys.platform != "linux" or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def run_window(argv: list[str]) -> int:
+    if not _has_display():
+        print(
+            "dockyard: no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY "
+            "is set); start it from a desktop session, or use the command line: dockyard --help",
+            file=sys.stderr,
+        )
+        return 3
+    from PySide6.QtWidgets import QApplication
+
+    from dockyard.ui import messages
+    from dockyard.ui.mainwindow import MainWindow
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = QApplication([sys.argv[0], *argv])
+    app.setApplicationName("Dockyard")
+    app.setOrganizationName("Dockyard")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("dockyard")
+    messages.install_excepthooks()
+    window = MainWindow()
+    window.show()
+    return int(app.exec())

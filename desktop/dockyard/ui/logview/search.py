@@ -1,0 +1,151 @@
+"""Regex search over the whole log, counted in a worker so the window never scans.
+
+The count is true: every indexed line is searched, and lines the writer appends later
+are searched incrementally as they arrive. A newer pattern cancels the older search.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from array import array
+from bisect import bisect_left, bisect_right
+
+from PySide6.QtCore import QObject, Signal
+
+from dockyard.store.logs import StageLogReader
+from dockyard.ui.logview.ansi import strip_ansi
+from dockyard.ui.worker import TaskRunner
+
+# Lines searched between two looks at the cancel flag.
+_SLICE_LINES = 65536
+
+
+def find_matches(
+    reader: StageLogReader,
+    pattern: re.Pattern[str],
+    start: int,
+    stop: int,
+    cancelled: threading.Event,
+) -> array[int] | None:
+    """Line numbers in [start, stop) whose visible text matches; None if cancelled."""
+    found = array("q")
+    for first in range(start, stop, _SLICE_LINES):
+        if cancelled.is_set():
+            return None
+        last = min(stop, first + _SLICE_LINES)
+        found.extend(reader.search(pattern, first, last, transform=strip_ansi))
+    return found
+
+
+class LogSearch(QObject):
+    """Holds the pattern and the matching rows; runs searches on the task runner."""
+
+    changed = Signal()  # count, state or message changed
+
+    def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._reader: StageLogReader | None = None
+        self._pattern: re.Pattern[str] | None = None
+        self._matches: array[int] = array("q")
+        self._searched_to = 0  # lines [0, _searched_to) are counted in _matches
+        self._cancel = threading.Event()
+        self._running = False
+        self.error = ""  # a message for the user, e.g. an invalid pattern
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def active(self) -> bool:
+        return self._pattern is not None
+
+    def count(self) -> int:
+        return len(self._matches)
+
+    def set_reader(self, reader: StageLogReader | None) -> None:
+        self._reader = reader
+        self._restart()
+
+    def set_pattern(self, text: str) -> None:
+        """Compiles text; an invalid pattern becomes a message, never an exception."""
+        self.error = ""
+        self._pattern = None
+        if text:
+            try:
+                self._pattern = re.compile(text)
+            except re.error as exc:
+                self.error = f"Invalid pattern: {exc}"
+        self._restart()
+
+    def lines_added(self, total: int) -> None:
+        """Searches lines the writer appended since the last search (if none is running)."""
+        if self._pattern is not None and not self._running and total > self._searched_to:
+            self._start(self._searched_to, total)
+
+    def next_after(self, row: int) -> int | None:
+        """The first matching row after row, wrapping around to the first."""
+        if not self._matches:
+            return None
+        position = bisect_right(self._matches, row)
+        return self._matches[position % len(self._matches)]
+
+    def previous_before(self, row: int) -> int | None:
+        """The last matching row before row, wrapping around to the last."""
+        if not self._matches:
+            return None
+        position = bisect_left(self._matches, row) - 1
+        return self._matches[position % len(self._matches)]
+
+    def ordinal(self, row: int) -> int | None:
+        """1-based position of row among the matches (for "3 of 12")."""
+        position = bisect_left(self._matches, row)
+        if position < len(self._matches) and self._matches[position] == row:
+            return position + 1
+        return None
+
+    def _restart(self) -> None:
+        self._cancel.set()
+        self._cancel = threading.Event()
+        self._matches = array("q")
+        self._searched_to = 0
+        self._running = False
+        if self._pattern is not None and self._reader is not None:
+            self._start(0, self._reader.line_count())
+        self.changed.emit()
+
+    def _start(self, start: int, stop: int) -> None:
+        assert self._reader is not None and self._pattern is not None
+        cancel = self._cancel
+        self._running = True
+
+        def done(found: object) -> None:
+            if cancel is not self._cancel or found is None:
+                return  # a newer search replaced this one
+            assert isinstance(found, array)
+            self._matches.extend(found)
+            self._searched_to = stop
+            self._running = False
+            self.changed.emit()
+            if self._reader is not None:
+                self.lines_added(self._reader.line_count())
+
+        def failed(message: str, details: str) -> None:
+            if cancel is self._cancel:
+                self._running = False
+                self.error = message
+                self.changed.emit()
+
+        self._runner.submit(
+            find_matches,
+            self._reader,
+            self._pattern,
+            start,
+            stop,
+            cancel,
+            on_result=done,
+            on_error=failed,
+        )
+        self.changed.emit()

@@ -1,0 +1,137 @@
+"""The one way the window runs background work.
+
+A ``Task`` wraps a plain callable; it runs on a ``QThreadPool`` and reports back through
+signals, which Qt delivers on the UI thread. Every error goes to the notification sink
+(``messages.bus``), so no failure dies silently in a thread. The pool is injectable so
+tests can run tasks synchronously.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+from dockyard.core.errors import DockyardError
+
+log = logging.getLogger("dockyard.ui")
+
+
+class TaskSignals(QObject):
+    started = Signal()
+    progress = Signal(object)
+    result = Signal(object)
+    error = Signal(str, str)  # one-sentence message, details
+    finished = Signal()
+
+
+class Task(QRunnable):
+    """Runs ``fn(*args, **kwargs)``; passes ``progress=`` when ``with_progress`` is set."""
+
+    def __init__(
+        self, fn: Callable[..., Any], *args: Any, with_progress: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self.signals = TaskSignals()
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        if with_progress:
+            self.kwargs["progress"] = self.signals.progress.emit
+
+    def run(self) -> None:
+        signals = self.signals
+        signals.started.emit()
+        try:
+            value = self.fn(*self.args, **self.kwargs)
+        except DockyardError as exc:
+            signals.error.emit(exc.message, exc.details)
+        except Exception as exc:
+            log.exception("background task failed")
+            signals.error.emit(
+                f"Unexpected error: {exc}. Details are in the log; please report it.",
+                traceback.format_exc(),
+            )
+        else:
+            signals.result.emit(value)
+        finally:
+            signals.finished.emit()
+
+
+class _Binding(QObject):
+    """Lives on the UI thread so the callbacks run there (queued), not in the worker."""
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        on_result: Callable[[Any], None] | None,
+        on_error: Callable[[str, str], None] | None,
+        on_progress: Callable[[Any], None] | None,
+    ) -> None:
+        super().__init__(runner)
+        self.runner = runner
+        self.on_result = on_result
+        self.on_error = on_error
+        self.on_progress = on_progress
+
+    @Slot(object)
+    def result(self, value: object) -> None:
+        if self.on_result is not None:
+            self.on_result(value)
+
+    @Slot(str, str)
+    def error(self, message: str, details: str) -> None:
+        if self.on_error is not None:
+            self.on_error(message, details)
+
+    @Slot(object)
+    def progress(self, value: object) -> None:
+        if self.on_progress is not None:
+            self.on_progress(value)
+
+    @Slot()
+    def finished(self) -> None:
+        self.runner.active -= 1
+        self.setParent(None)
+        self.deleteLater()
+
+
+class TaskRunner(QObject):
+    """Starts tasks on a pool and routes their errors to ``on_error``."""
+
+    def __init__(
+        self,
+        pool: QThreadPool | None = None,
+        on_error: Callable[[str, str], None] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.pool = pool or QThreadPool.globalInstance()
+        self.on_error = on_error
+        self.active = 0
+
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[str, str], None] | None = None,
+        on_progress: Callable[[Any], None] | None = None,
+        **kwargs: Any,
+    ) -> Task:
+        task = Task(fn, *args, with_progress=on_progress is not None, **kwargs)
+        binding = _Binding(self, on_result, on_error or self.on_error, on_progress)
+        task.signals.result.connect(binding.result)
+        task.signals.error.connect(binding.error)
+        task.signals.progress.connect(binding.progress)
+        task.signals.finished.connect(binding.finished)
+        self.active += 1
+        self.pool.start(task)
+        return task
+
+    def wait(self, msecs: int = -1) -> bool:
+        return self.pool.waitForDone(msecs)

@@ -1,0 +1,110 @@
+"""Shared fixtures: the real parts every layer of tests uses.
+
+The Docker daemon, registry and base image are started once per session and only when a
+test asks for them, so unit tests stay fast. Nothing here mocks Docker, git or the keyring.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from testbed.baseimage import ensure_busybox
+from testbed.dockerd import NoDaemon, PrivateDaemon, start_daemon
+from testbed.gitrepos import GitRepo, make_app_repo
+from testbed.registry import LocalRegistry, start_registry
+
+
+@pytest.fixture(scope="session")
+def docker_daemon() -> Iterator[PrivateDaemon]:
+    try:
+        daemon = start_daemon()
+    except NoDaemon as exc:
+        pytest.fail(f"No Docker daemon for the integration tests: {exc}", pytrace=False)
+    previous = os.environ.get("DOCKER_HOST")
+    # The app's "local" endpoint is what the docker CLI would use: point it at ours.
+    os.environ["DOCKER_HOST"] = daemon.url
+    client = daemon.client()
+    ensure_busybox(client)
+    client.close()
+    yield daemon
+    if previous is None:
+        os.environ.pop("DOCKER_HOST", None)
+    else:
+        os.environ["DOCKER_HOST"] = previous
+    daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def swarm_daemon(docker_daemon: PrivateDaemon) -> PrivateDaemon:
+    if not docker_daemon.swarm:
+        pytest.skip("the daemon named by DOCKYARD_TEST_DOCKER_HOST is not a Swarm manager")
+    return docker_daemon
+
+
+@pytest.fixture(scope="session")
+def registry(docker_daemon: PrivateDaemon) -> Iterator[LocalRegistry]:
+    reg = start_registry()
+    yield reg
+    reg.stop()
+
+
+def _daemon_objects(daemon: PrivateDaemon) -> dict[str, set[str]]:
+    client = daemon.client()
+    try:
+        objects = {
+            "containers": {c.id for c in client.containers.list(all=True)},
+            "networks": {n.id for n in client.networks.list()},
+            "volumes": {v.id for v in client.volumes.list()},
+            "services": set(),
+        }
+        if daemon.swarm:
+            objects["services"] = {s.id for s in client.services.list()}
+            objects["secrets"] = {s.id for s in client.secrets.list()}
+            objects["configs"] = {c.id for c in client.configs.list()}
+        return objects
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def docker_client(docker_daemon: PrivateDaemon) -> Iterator[object]:
+    """A client on the test daemon; the test fails if it leaves anything behind."""
+    before = _daemon_objects(docker_daemon)
+    client = docker_daemon.client()
+    yield client
+    client.close()
+    after = _daemon_objects(docker_daemon)
+    leaked = {kind: after[kind] - before.get(kind, set()) for kind in after}
+    leaked = {kind: ids for kind, ids in leaked.items() if ids}
+    if leaked:
+        pytest.fail(f"the test left Docker objects behind: {leaked}", pytrace=False)
+
+
+@pytest.fixture
+def dockyard_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "dockyard-home"
+    home.mkdir()
+    monkeypatch.setenv("DOCKYARD_HOME", str(home))
+    monkeypatch.setenv("DOCKYARD_USER", "dev@example.test")
+    return home
+
+
+@pytest.fixture
+def app_repo(tmp_path: Path) -> GitRepo:
+    return make_app_repo(tmp_path / "app")
+
+
+@pytest.fixture
+def git_repo_factory(tmp_path: Path) -> object:
+    counter = iter(range(1000))
+
+    def factory(**kwargs: object) -> GitRepo:
+        return make_app_repo(tmp_path / f"repo{next(counter)}", **kwargs)  # type: ignore[arg-type]
+
+    return factory

@@ -1,0 +1,175 @@
+"""Pipelines that really run, through the real daemon, registry and compose."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import docker
+import pytest
+
+from dockyard.core.model import RunStatus, StageStatus
+from dockyard.engine.events import CancelToken, Event, StageChanged
+from dockyard.engine.pipeline import start_pipeline
+from dockyard.store.database import open_database
+from dockyard.store.images import ImageStore
+from dockyard.store.logs import StageLogReader, stage_log_path
+from testbed.gitrepos import GitRepo, make_app_repo
+from testbed.registry import LocalRegistry
+
+pytestmark = pytest.mark.docker
+
+
+def run(home: Path, repo: GitRepo | str, ref: str | None = None, **kwargs: object):
+    location = repo if isinstance(repo, str) else str(repo.path)
+    return start_pipeline(
+        home=home,
+        db=open_database(home),
+        location=location,
+        ref=ref,
+        started_by="dev@example.test",
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def log_of(home: Path, run_id: str, stage: str) -> str:
+    reader = StageLogReader(stage_log_path(home, run_id, stage))
+    try:
+        reader.refresh()
+        return "\n".join(reader.iter_lines())
+    finally:
+        reader.close()
+
+
+def remove_images(client: docker.DockerClient, *names: str) -> None:
+    for image in client.images.list():
+        for tag in image.tags:
+            if any(tag.startswith(name + ":") for name in names):
+                client.images.remove(tag, force=True)
+
+
+def test_passing_run_builds_tests_and_delivers_by_digest(
+    tmp_path: Path,
+    dockyard_home: Path,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+) -> None:
+    image = f"{registry.host}/shop/web"
+    repo = make_app_repo(
+        tmp_path / "web",
+        dockyard_yml=f"image: {image}\nbuild:\n  args: {{APP_VERSION: '${{DOCKYARD_GIT_TAG}}'}}\n",
+    )
+    repo.tag("v1.0.0")
+    try:
+        outcome = run(dockyard_home, repo, "v1.0.0")
+        result = outcome.run
+        assert result.status == RunStatus.SUCCEEDED, result.error
+        assert [s.status for s in result.stages] == [StageStatus.SUCCEEDED] * 4
+        assert result.commit == repo.head and result.tag == "v1.0.0"
+        # The digest in the registry is the recorded one.
+        assert docker_client.images.get_registry_data(f"{image}:v1.0.0").id == result.digest
+        recorded = ImageStore(open_database(dockyard_home)).by_digest(result.repo, result.digest)
+        assert recorded is not None and recorded.tested and recorded.tag == "v1.0.0"
+        labels = docker_client.images.get(f"{image}@{result.digest}").labels
+        assert labels["org.opencontainers.image.revision"] == repo.head
+        assert labels["org.opencontainers.image.version"] == "v1.0.0"
+        assert labels["dockyard.run"] == result.id
+        assert "tests passed" in log_of(dockyard_home, result.id, "test")
+    finally:
+        remove_images(docker_client, image)
+
+
+def test_failing_test_fails_the_run_and_keeps_its_log(
+    tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
+) -> None:
+    failing = (
+        "services:\n  sut:\n    image: ${DOCKYARD_IMAGE}\n"
+        "    command: [sh, -c, 'echo checking; exit 3']\n"
+    )
+    repo = make_app_repo(tmp_path / "broken", compose_test=failing)
+    try:
+        outcome = run(dockyard_home, repo)
+        assert outcome.run.status == RunStatus.FAILED
+        assert outcome.run.stage("test").status == StageStatus.FAILED
+        assert outcome.run.stage("deliver").status == StageStatus.SKIPPED
+        assert outcome.error is not None and outcome.error.exit_code == 1
+        assert "exited with code 3" in outcome.error.message
+        assert "checking" in log_of(dockyard_home, outcome.run.id, "test")
+    finally:
+        remove_images(docker_client, "dockyard/broken")
+
+
+def test_build_error_reports_the_daemons_message(
+    tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
+) -> None:
+    repo = make_app_repo(tmp_path / "badbuild")
+    repo.commit("break the build", {"Dockerfile": "FROM busybox:stable\nRUN exit 7\n"})
+    outcome = run(dockyard_home, repo)
+    assert outcome.run.status == RunStatus.FAILED
+    assert outcome.run.stage("build").status == StageStatus.FAILED
+    assert outcome.error is not None
+    assert "returned a non-zero code: 7" in outcome.error.message
+
+
+def test_bad_dockyard_yml_names_file_and_line(tmp_path: Path, dockyard_home: Path) -> None:
+    repo = make_app_repo(tmp_path / "badfile", dockyard_yml="image: x/y\ntest:\n  timeout: soon\n")
+    outcome = run(dockyard_home, repo)
+    assert outcome.run.status == RunStatus.FAILED
+    assert outcome.error is not None and outcome.error.exit_code == 2
+    assert "dockyard.yml:3: test.timeout" in outcome.error.message
+
+
+def test_file_is_read_from_the_commit_not_the_working_tree(
+    tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
+) -> None:
+    repo = make_app_repo(tmp_path / "dirty")
+    (repo.path / "dockyard.yml").write_text("this: is not committed\n")
+    (repo.path / "Dockerfile").write_text("FROM busybox:stable\nRUN exit 9\n")
+    try:
+        outcome = run(dockyard_home, repo)
+        assert outcome.run.status == RunStatus.SUCCEEDED, outcome.run.error
+    finally:
+        remove_images(docker_client, "dockyard/dirty")
+
+
+def test_cancelled_run_leaves_nothing_behind(
+    tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
+) -> None:
+    slow = (
+        "services:\n  sut:\n    image: ${DOCKYARD_IMAGE}\n"
+        "    command: [sh, -c, 'echo started; sleep 300']\n"
+        "  db:\n    image: busybox:stable\n    command: [sleep, '300']\n"
+    )
+    repo = make_app_repo(tmp_path / "slow", compose_test=slow)
+    cancel = CancelToken()
+
+    def sink(event: Event) -> None:
+        # Cancel as soon as the test stage's containers are up and logging.
+        stage = event.stage if isinstance(event, StageChanged) else None
+        if stage is not None and stage.name == "test" and stage.status == StageStatus.RUNNING:
+            threading.Timer(3.0, cancel.cancel).start()
+
+    try:
+        outcome = run(dockyard_home, repo, sink=sink, cancel=cancel)
+        assert outcome.run.status == RunStatus.CANCELLED
+        assert outcome.run.stage("test").status == StageStatus.CANCELLED
+        # docker_client's teardown fails the test if a container or network is left.
+    finally:
+        remove_images(docker_client, "dockyard/slow")
+
+
+def test_run_from_a_git_url(
+    tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
+) -> None:
+    repo = make_app_repo(tmp_path / "remote")
+    repo.tag("v2.0.0")
+    try:
+        outcome = run(dockyard_home, f"file://{repo.path}", "v2.0.0")
+        assert outcome.run.status == RunStatus.SUCCEEDED, outcome.run.error
+        assert outcome.run.commit == repo.head
+        # A second run fetches into the same cache.
+        newer = repo.commit("second", {"README": "hello\n"})
+        again = run(dockyard_home, f"file://{repo.path}", "main")
+        assert again.run.commit == newer
+    finally:
+        remove_images(docker_client, "dockyard/remote")

@@ -1,0 +1,40 @@
+"""``busybox:stable`` built locally FROM scratch with the host's static busybox.
+
+No image can be pulled from the internet on the test machines; test Dockerfiles say
+``FROM busybox:stable``, which elsewhere also just works.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import docker
+
+DOCKERFILE = """\
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+CMD ["sh"]
+"""
+
+
+def find_static_busybox() -> Path:
+    for candidate in ("/bin/busybox", "/usr/bin/busybox"):
+        path = Path(candidate)
+        if path.exists() and b"ld-linux" not in path.read_bytes()[:4096]:
+            return path
+    raise RuntimeError("no static busybox found: make test installs busybox-static")
+
+
+def ensure_busybox(client: docker.DockerClient, tag: str = "busybox:stable") -> str:
+    try:
+        return str(client.images.get(tag).id)
+    except docker.errors.ImageNotFound:
+        pass
+    with tempfile.TemporaryDirectory(prefix="dybb-") as folder:
+        shutil.copy(find_static_busybox(), Path(folder) / "busybox")
+        (Path(folder) / "Dockerfile").write_text(DOCKERFILE)
+        image, _ = client.images.build(path=folder, tag=tag, rm=True)
+    return str(image.id)

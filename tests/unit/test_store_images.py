@@ -1,0 +1,57 @@
+"""Images built by runs, found again by digest, tag or commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dockyard.core.model import ImageRecord
+from dockyard.store.database import open_database
+from dockyard.store.images import ImageStore
+
+COMMIT = "c0ffee" + "0" * 34
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> Iterator[ImageStore]:
+    db = open_database(tmp_path)
+    yield ImageStore(db)
+    db.close()
+
+
+def image(
+    digest: str, run_id: str, *, tag: str | None = "v1.0.0", tested: bool = False
+) -> ImageRecord:
+    return ImageRecord("web", COMMIT, digest, "localhost:5000/shop/web", tag, run_id, tested)
+
+
+def test_record_and_find_by_digest_tag_and_commit(images: ImageStore) -> None:
+    built = image("sha256:aaa", "run-1", tested=True)
+    images.record(built)
+    assert images.by_digest("web", "sha256:aaa") == built
+    assert images.by_tag("web", "v1.0.0") == built
+    assert images.by_commit("web", COMMIT) == built
+    assert images.by_commit("web", COMMIT[:7]) == built
+    assert images.by_commit("web", COMMIT[:4]) is None
+    assert images.for_run("run-1") == built
+    assert images.by_digest("api", "sha256:aaa") is None
+    assert built.reference == "localhost:5000/shop/web@sha256:aaa"
+
+
+def test_by_tag_prefers_a_tested_image_over_a_newer_untested_one(images: ImageStore) -> None:
+    images.record(image("sha256:old", "run-1", tested=True))
+    images.record(image("sha256:new", "run-2", tested=False))
+    found = images.by_tag("web", "v1.0.0")
+    assert found is not None and found.digest == "sha256:old"
+    images.mark_tested("web", "sha256:new")
+    found = images.by_tag("web", "v1.0.0")
+    assert found is not None and found.digest == "sha256:new"
+
+
+def test_recording_again_never_untests_and_keeps_the_tag(images: ImageStore) -> None:
+    images.record(image("sha256:aaa", "run-1", tested=True))
+    images.record(image("sha256:aaa", "run-1", tag=None, tested=False))
+    found = images.by_digest("web", "sha256:aaa")
+    assert found is not None and found.tested and found.tag == "v1.0.0"

@@ -1,0 +1,195 @@
+"""The release ledger: deployments, approval requests, approvals, pins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from dockyard.core.errors import UserInputError
+from dockyard.core.model import utcnow
+from dockyard.store.database import open_database
+from dockyard.store.ledger import (
+    ApprovalRequest,
+    ApprovalStatus,
+    Deployment,
+    DeploymentStatus,
+    ReleaseLedger,
+    SqliteReleaseLedger,
+)
+
+DIGEST_1 = "sha256:" + "1" * 64
+DIGEST_2 = "sha256:" + "2" * 64
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[ReleaseLedger]:
+    db = open_database(tmp_path)
+    yield SqliteReleaseLedger(db)
+    db.close()
+
+
+def deploy(
+    ledger: ReleaseLedger,
+    digest: str,
+    tag: str,
+    *,
+    approved_by: tuple[str, ...] = (),
+    rollback: bool = False,
+    rolled_back_from: int | None = None,
+    comment: str = "",
+) -> Deployment:
+    return ledger.start_deployment(
+        repo="web",
+        environment="production",
+        digest=digest,
+        image=f"localhost:5000/shop/web@{digest}",
+        commit=digest[-40:],
+        tag=tag,
+        run_id=f"run-{tag}",
+        config={"env": {"LOG_LEVEL": "info"}, "replicas": 2},
+        deployed_by="ann",
+        approved_by=approved_by,
+        rollback=rollback,
+        rolled_back_from=rolled_back_from,
+        comment=comment,
+    )
+
+
+def test_deployment_lifecycle_and_current(ledger: ReleaseLedger) -> None:
+    assert ledger.current_deployment("web", "production") is None
+    first = deploy(ledger, DIGEST_1, "v1.0.0", approved_by=("bob", "carol"))
+    assert first.status is DeploymentStatus.DEPLOYING and first.finished is None
+    assert ledger.current_deployment("web", "production") is None  # not deployed yet
+
+    done = ledger.finish_deployment(first.id, "deployed")
+    assert done.status is DeploymentStatus.DEPLOYED and done.finished is not None
+    assert ledger.current_deployment("web", "production") == done
+    assert done.approved_by == ("bob", "carol")
+    assert done.config == {"env": {"LOG_LEVEL": "info"}, "replicas": 2}
+
+    second = deploy(ledger, DIGEST_2, "v1.1.0")
+    failed = ledger.finish_deployment(
+        second.id, "failed", error="The service did not become healthy."
+    )
+    assert failed.error == "The service did not become healthy."
+    current = ledger.current_deployment("web", "production")
+    assert current is not None and current.id == first.id  # a failure does not replace it
+
+    third = ledger.finish_deployment(deploy(ledger, DIGEST_2, "v1.1.0").id, "deployed")
+    assert ledger.current_deployment("web", "production") == third
+    assert [d.status for d in ledger.deployments("web", "production")] == [
+        DeploymentStatus.DEPLOYED,
+        DeploymentStatus.FAILED,
+        DeploymentStatus.SUPERSEDED,
+    ]
+    assert ledger.deployments("web", "staging") == []
+    assert ledger.deployment(first.id) == ledger.deployments("web", "production")[-1]
+    assert ledger.deployment(999) is None
+
+
+def test_rollback_is_recorded_as_a_forward_deployment(ledger: ReleaseLedger) -> None:
+    old = ledger.finish_deployment(deploy(ledger, DIGEST_1, "v1.0.0").id, "deployed")
+    new = ledger.finish_deployment(deploy(ledger, DIGEST_2, "v1.1.0").id, "deployed")
+    back = deploy(ledger, old.digest, "v1.0.0", rollback=True, rolled_back_from=new.id,
+                  comment="500s on checkout")  # fmt: skip
+    back = ledger.finish_deployment(back.id, "deployed")
+    assert back.rollback and back.rolled_back_from == new.id
+    assert back.comment == "500s on checkout"
+    assert ledger.current_deployment("web", "production") == back
+
+
+def test_deployments_in_flight_become_interrupted_on_start(ledger: ReleaseLedger) -> None:
+    settled = ledger.finish_deployment(deploy(ledger, DIGEST_1, "v1.0.0").id, "deployed")
+    in_flight = deploy(ledger, DIGEST_2, "v1.1.0")
+    interrupted = ledger.interrupted_deployments_on_start()
+    assert [d.id for d in interrupted] == [in_flight.id]
+    assert interrupted[0].status is DeploymentStatus.INTERRUPTED
+    assert interrupted[0].finished is not None
+    assert ledger.current_deployment("web", "production") == settled
+    assert ledger.interrupted_deployments_on_start() == []
+
+
+def ask(
+    ledger: ReleaseLedger,
+    *,
+    environment: str = "production",
+    digest: str = DIGEST_1,
+    run_id: str = "run-1",
+    fingerprint: str = "cfg-1",
+    expires: datetime | None = None,
+) -> ApprovalRequest:
+    return ledger.request_approval(
+        repo="web",
+        environment=environment,
+        run_id=run_id,
+        digest=digest,
+        image=f"localhost:5000/shop/web@{digest}",
+        commit="a" * 40,
+        tag="v1.1.0",
+        config_fingerprint=fingerprint,
+        config={"replicas": 2},
+        requested_by="ann",
+        expires=expires,
+    )
+
+
+def test_a_new_request_supersedes_the_pending_one(ledger: ReleaseLedger) -> None:
+    older = ask(ledger)
+    pending = ledger.pending_approval("web", "production")
+    assert pending == older
+    assert pending is not None and pending.status is ApprovalStatus.PENDING
+    newer = ask(ledger, digest=DIGEST_2, run_id="run-2", fingerprint="cfg-2")
+    assert ledger.pending_approval("web", "production") == newer
+    superseded = ledger.approval_request(older.id)
+    assert superseded is not None and superseded.status is ApprovalStatus.SUPERSEDED
+    assert ledger.pending_approval("web", "staging") is None
+    assert ledger.approval_request(999) is None
+
+
+def test_approvals_are_recorded_with_what_the_approver_saw(ledger: ReleaseLedger) -> None:
+    pending = ask(ledger)
+    ledger.add_approval(pending.id, "bob", "first look", DIGEST_1, "cfg-0")
+    ledger.add_approval(pending.id, "bob", "after config fix", DIGEST_1, "cfg-1")
+    updated = ledger.add_approval(pending.id, "carol", "ok", DIGEST_1, "cfg-1")
+    assert [(a.approver, a.comment, a.config_fingerprint) for a in updated.approvals] == [
+        ("bob", "after config fix", "cfg-1"),
+        ("carol", "ok", "cfg-1"),
+    ]
+    assert all(a.digest == DIGEST_1 and a.at.tzinfo is not None for a in updated.approvals)
+
+    resolved = ledger.resolve_approval(pending.id, "approved", by="carol")
+    assert resolved.status is ApprovalStatus.APPROVED
+    assert resolved.resolved is not None and resolved.resolved_by == "carol"
+    assert ledger.pending_approval("web", "production") is None
+    with pytest.raises(UserInputError, match="not pending"):
+        ledger.add_approval(pending.id, "dave", "late", DIGEST_1, "cfg-1")
+
+
+def test_a_rejection_keeps_its_comment(ledger: ReleaseLedger) -> None:
+    pending = ask(ledger)
+    rejected = ledger.resolve_approval(pending.id, "rejected", by="bob", comment="no tests")
+    assert (rejected.status, rejected.resolution_comment) == (ApprovalStatus.REJECTED, "no tests")
+
+
+def test_requests_past_their_deadline_expire_when_read(ledger: ReleaseLedger) -> None:
+    late = ask(ledger, expires=utcnow() - timedelta(seconds=1))
+    on_time = ask(ledger, environment="staging", expires=utcnow() + timedelta(hours=1))
+    assert ledger.pending_approval("web", "production") is None
+    expired = ledger.approval_request(late.id)
+    assert expired is not None and expired.status is ApprovalStatus.EXPIRED
+    assert ledger.pending_approval("web", "staging") == on_time
+    with pytest.raises(UserInputError, match="expired"):
+        ledger.add_approval(late.id, "bob", "ok", DIGEST_1, "cfg-1")
+
+
+def test_pins(ledger: ReleaseLedger) -> None:
+    assert ledger.pin_of("web", "production") is None
+    pin = ledger.pin("web", "production", "bob", "rolled back to v1.0.0: 500s on checkout")
+    assert ledger.pin_of("web", "production") == pin
+    assert ledger.pin_of("web", "staging") is None
+    assert ledger.unpin("web", "production")
+    assert ledger.pin_of("web", "production") is None
+    assert not ledger.unpin("web", "production")
