@@ -92,7 +92,7 @@ class GitSource:
         try:
             commit = self.repo.commit(name)
         except (gitdb.exc.BadName, gitdb.exc.BadObject, ValueError, git.exc.GitCommandError):
-            tags = ", ".join(t.name for t in self.repo.tags[-5:]) or "none"
+            tags = ", ".join(t.name for t in list(self.repo.tags)[-5:]) or "none"
             raise UserInputError(
                 f"Unknown ref {name!r} in {self.location}; give a branch, tag or commit "
                 f"(latest tags: {tags})."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -108,7 +109,7 @@ class Database:
         )
         connection.row_factory = sqlite3.Row
         connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        connection.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(connection)
         connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA foreign_keys = ON")
         return connection
@@ -147,3 +148,17 @@ def split_statements(script: str) -> Iterator[str]:
 def open_database(home: Path) -> Database:
     """The database of a Dockyard home folder (``DOCKYARD_HOME``)."""
     return Database(Path(home) / DATABASE_FILE)
+
+
+def _enable_wal(connection: sqlite3.Connection) -> None:
+    # Switching a new file to WAL needs an exclusive lock and SQLite does not call the busy
+    # handler for it: two processes opening a fresh database at once must retry.
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

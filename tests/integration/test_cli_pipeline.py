@@ -1,0 +1,187 @@
+"""The real ``dockyard`` command as a subprocess: JSON, exit codes, one-sentence errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import docker
+import pytest
+
+from dockyard.engine.secrets import SecretStore
+from testbed.gitrepos import make_app_repo
+
+pytestmark = pytest.mark.docker
+
+
+def dockyard(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DOCKYARD_HOME": str(home), "DOCKYARD_USER": "dev@example.test"}
+    return subprocess.run(
+        [sys.executable, "-m", "dockyard", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=600,
+        check=False,
+    )
+
+
+def remove_images(client: docker.DockerClient, prefix: str) -> None:
+    for image in client.images.list():
+        for tag in image.tags:
+            if tag.startswith(prefix):
+                client.images.remove(tag, force=True)
+
+
+def test_run_json_runs_and_logs(
+    tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
+) -> None:
+    repo = make_app_repo(tmp_path / "cliapp")
+    repo.tag("v1.0.0")
+    try:
+        result = dockyard(dockyard_home, "run", str(repo.path), "--ref", "v1.0.0", "--json")
+        assert result.returncode == 0, result.stderr
+        data = json.loads(result.stdout)
+        assert data["status"] == "succeeded"
+        assert data["ref"] == "v1.0.0" and data["commit"] == repo.head
+        assert [s["name"] for s in data["stages"]] == ["checkout", "build", "test", "deliver"]
+        assert data["image"]["digest"].startswith("sha256:")
+        assert data["deployments"] == []
+
+        listed = json.loads(dockyard(dockyard_home, "runs", str(repo.path), "--json").stdout)
+        assert [r["id"] for r in listed] == [data["id"]]
+
+        logs = dockyard(dockyard_home, "logs", data["id"], "--stage", "test")
+        assert logs.returncode == 0
+        assert "tests passed" in logs.stdout
+    finally:
+        remove_images(docker_client, "dockyard/cliapp")
+
+
+def test_exit_codes_and_messages(tmp_path: Path, dockyard_home: Path) -> None:
+    not_a_repo = tmp_path / "plain"
+    not_a_repo.mkdir()
+    result = dockyard(dockyard_home, "run", str(not_a_repo))
+    assert result.returncode == 2
+    assert "is not a git repository" in result.stderr
+    assert "Traceback" not in result.stderr
+
+    repo = make_app_repo(tmp_path / "badyml", dockyard_yml="imgae: x/y\n")
+    result = dockyard(dockyard_home, "run", str(repo.path), "--json")
+    assert result.returncode == 2
+    assert "dockyard.yml:1: imgae: unknown key; did you mean 'image'?" in result.stderr
+    assert json.loads(result.stdout)["status"] == "failed"
+
+    result = dockyard(dockyard_home, "run", str(repo.path), "--ref", "v9.9.9")
+    assert result.returncode == 2
+    assert "Unknown ref 'v9.9.9'" in result.stderr
+
+    result = dockyard(dockyard_home, "logs", "nosuchrun")
+    assert result.returncode == 2 and "There is no run" in result.stderr
+
+
+def test_unreachable_daemon_exits_3(tmp_path: Path, dockyard_home: Path) -> None:
+    repo = make_app_repo(tmp_path / "nodaemon")
+    env_host = f"unix://{tmp_path}/missing.sock"
+    result = subprocess.run(
+        [sys.executable, "-m", "dockyard", "run", str(repo.path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DOCKYARD_HOME": str(dockyard_home), "DOCKER_HOST": env_host},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "unreachable" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.keyring
+def test_secret_values_are_redacted_from_logs(
+    tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
+) -> None:
+    secret = f"hunter2-{uuid.uuid4().hex[:10]}"
+    compose = (
+        "services:\n  sut:\n    image: ${DOCKYARD_IMAGE}\n"
+        f"    command: [sh, -c, 'echo the password is {secret}']\n"
+    )
+    yml = "environments:\n  staging:\n    auto: true\n    secrets: [db_password]\n"
+    repo = make_app_repo(tmp_path / "redact", dockyard_yml=yml, compose_test=compose)
+    stored = dockyard(
+        dockyard_home,
+        "secret",
+        "set",
+        str(repo.path),
+        "staging",
+        "db_password",
+        stdin=secret + "\n",
+    )
+    assert stored.returncode == 0, stored.stderr
+    try:
+        from dockyard.engine.pipeline import start_pipeline
+        from dockyard.store.database import open_database
+
+        outcome = start_pipeline(
+            home=dockyard_home,
+            db=open_database(dockyard_home),
+            location=str(repo.path),
+            ref=None,
+            started_by="dev@example.test",
+        )
+        log = dockyard(dockyard_home, "logs", outcome.run.id, "--stage", "test").stdout
+        assert "the password is •••" in log
+        every_log = b"".join(p.read_bytes() for p in (dockyard_home / "logs").rglob("*.log"))
+        assert secret.encode() not in every_log
+        assert secret.encode() not in (dockyard_home / "dockyard.db").read_bytes()
+    finally:
+        SecretStore().delete(str(repo.path), "staging", "db_password")
+        remove_images(docker_client, "dockyard/redact")
+
+
+def test_second_run_of_the_same_ref_queues(
+    tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
+) -> None:
+    from dockyard.core.model import RunStatus
+    from dockyard.engine.events import Event, RunChanged
+    from dockyard.engine.pipeline import start_pipeline
+    from dockyard.store.database import open_database
+
+    slow = "services:\n  sut:\n    image: ${DOCKYARD_IMAGE}\n    command: [sleep, '3']\n"
+    repo = make_app_repo(tmp_path / "queue", compose_test=slow)
+    seen: list[tuple[str, RunStatus]] = []
+    lock = threading.Lock()
+
+    def sink(event: Event) -> None:
+        if isinstance(event, RunChanged):
+            with lock:
+                seen.append((event.run.id, event.run.status))
+
+    def one() -> None:
+        start_pipeline(
+            home=dockyard_home,
+            db=open_database(dockyard_home),
+            location=str(repo.path),
+            ref="main",
+            started_by="dev@example.test",
+            sink=sink,
+        )
+
+    try:
+        threads = [threading.Thread(target=one) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=300)
+        # The runs never overlap: one finishes before the other starts running.
+        order = [(rid, status) for rid, status in seen if status != RunStatus.QUEUED]
+        first = order[0][0]
+        first_done = max(i for i, (rid, st) in enumerate(order) if rid == first)
+        second_start = min(i for i, (rid, st) in enumerate(order) if rid != first)
+        assert first_done < second_start, order
+    finally:
+        remove_images(docker_client, "dockyard/queue")
