@@ -1,0 +1,97 @@
+"""Triggers: new commits on watched branches and new tags start runs.
+
+A local repository's refs are read directly; a remote one is fetched into its cache first
+(at the ``trigger.interval`` of its ``dockyard.yml``). What was seen is kept under
+``DOCKYARD_HOME/watch`` so a restart does not start runs for refs it already saw; the
+first look at a repository only records a baseline.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockyard.core.errors import DockyardError
+from dockyard.core.locations import normalise_location
+from dockyard.core.pipeline_file import TriggerConfig, load_pipeline
+from dockyard.engine.gitsource import GitSource
+
+log = logging.getLogger("dockyard.git")
+
+
+@dataclass(frozen=True)
+class RefChange:
+    repo: str
+    ref: str  # the branch or tag name to run
+    commit: str
+    kind: str  # "branch" | "tag"
+
+
+class RefWatcher:
+    """Remembers one repository's refs and reports what is new since the last look."""
+
+    def __init__(self, location: str, home: Path) -> None:
+        self.location = normalise_location(location)
+        self.home = home
+        key = hashlib.sha1(self.location.encode()).hexdigest()[:16]
+        self.state_path = home / "watch" / f"{key}.json"
+        self.trigger = TriggerConfig()
+
+    def poll(self) -> list[RefChange]:
+        source = GitSource(self.location, self.home, fetch=True)
+        self.trigger = self._trigger_of(source)
+        current = self._matching_refs(source)
+        previous = self._load()
+        self._save(current)
+        if previous is None:
+            return []
+        changes = [
+            RefChange(self.location, name, commit, kind)
+            for (kind, name), commit in sorted(current.items())
+            if previous.get((kind, name)) != commit
+        ]
+        for change in changes:
+            log.info("%s: %s %s is now %s", self.location, change.kind, change.ref, change.commit)
+        return changes
+
+    def _trigger_of(self, source: GitSource) -> TriggerConfig:
+        head = source.resolve(None)
+        try:
+            text = source.read_file(head.commit, "dockyard.yml")
+            config = load_pipeline(text)
+        except DockyardError as exc:
+            log.warning("%s: not watching: %s", self.location, exc)
+            return TriggerConfig(branches=(), tags=None)
+        trigger = config.trigger
+        if not trigger.branches and trigger.tags is None and head.branch:
+            # Watching a repository without a trigger block follows its default branch.
+            return TriggerConfig(branches=(head.branch,), tags=None, interval=trigger.interval)
+        return trigger
+
+    def _matching_refs(self, source: GitSource) -> dict[tuple[str, str], str]:
+        refs: dict[tuple[str, str], str] = {}
+        for head in source.repo.heads:
+            if any(fnmatch.fnmatchcase(head.name, glob) for glob in self.trigger.branches):
+                refs[("branch", head.name)] = head.commit.hexsha
+        if self.trigger.tags is not None:
+            for tag in source.repo.tags:
+                if fnmatch.fnmatchcase(tag.name, self.trigger.tags):
+                    refs[("tag", tag.name)] = tag.commit.hexsha
+        return refs
+
+    def _load(self) -> dict[tuple[str, str], str] | None:
+        try:
+            raw = json.loads(self.state_path.read_text())
+        except (OSError, ValueError):
+            return None
+        return {(kind, name): commit for kind, name, commit in raw}
+
+    def _save(self, refs: dict[tuple[str, str], str]) -> None:
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps([[kind, name, commit] for (kind, name), commit in refs.items()]))
+        tmp.replace(self.state_path)

@@ -1,0 +1,90 @@
+"""How much time Dockyard adds to a run, against the same steps typed as docker commands.
+
+Starts its own dockerd and registry (tests/testbed), makes a small repository, then
+alternates: (a) `docker build` + compose test + `docker push` by hand, (b) `dockyard run`
+through the engine. Prints the median of each and the overhead. Target: within 10 % plus
+0.3 s on a small image. Run with `make bench`.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT / "desktop"), str(ROOT / "tests")]
+
+from dockyard.engine.compose import compose_command  # noqa: E402
+from dockyard.engine.pipeline import start_pipeline  # noqa: E402
+from dockyard.store.database import open_database  # noqa: E402
+from testbed.baseimage import ensure_busybox  # noqa: E402
+from testbed.dockerd import start_daemon  # noqa: E402
+from testbed.gitrepos import make_app_repo  # noqa: E402
+from testbed.registry import start_registry  # noqa: E402
+
+ROUNDS = 5
+
+
+def by_hand(repo: Path, image: str, round_: int, env: dict[str, str]) -> float:
+    tag = f"{image}:manual{round_}"
+    started = time.perf_counter()
+    subprocess.run(["docker", "build", "-q", "-t", tag, str(repo)], check=True, env=env,
+                   capture_output=True)  # fmt: skip
+    compose = [*compose_command(), "-p", f"bench{round_}", "-f", str(repo / "compose.test.yml")]
+    test_env = {**env, "DOCKYARD_IMAGE": tag}
+    subprocess.run([*compose, "up", "--abort-on-container-exit", "--exit-code-from", "sut"],
+                   check=True, env=test_env, capture_output=True)  # fmt: skip
+    subprocess.run([*compose, "down", "-v"], check=True, env=test_env, capture_output=True)
+    subprocess.run(["docker", "push", tag], check=True, env=env, capture_output=True)
+    return time.perf_counter() - started
+
+
+def with_dockyard(repo: Path, home: Path) -> float:
+    started = time.perf_counter()
+    outcome = start_pipeline(
+        home=home, db=open_database(home), location=str(repo), ref=None, started_by="bench"
+    )
+    elapsed = time.perf_counter() - started
+    if outcome.run.status != "succeeded":
+        raise SystemExit(f"the run failed: {outcome.run.error}")
+    return elapsed
+
+
+def main() -> None:
+    daemon = start_daemon()
+    registry = start_registry()
+    os.environ["DOCKER_HOST"] = daemon.url
+    env = {**os.environ}
+    try:
+        client = daemon.client()
+        ensure_busybox(client)
+        client.close()
+        with tempfile.TemporaryDirectory() as folder:
+            image = f"{registry.host}/bench/web"
+            repo = make_app_repo(Path(folder) / "web", dockyard_yml=f"image: {image}\n")
+            home = Path(folder) / "home"
+            manual, dockyard = [], []
+            by_hand(repo.path, image, 0, env)  # warm the build cache for both
+            with_dockyard(repo.path, home)
+            for round_ in range(1, ROUNDS + 1):
+                manual.append(by_hand(repo.path, image, round_, env))
+                dockyard.append(with_dockyard(repo.path, home))
+            m, d = statistics.median(manual), statistics.median(dockyard)
+            budget = m * 1.10 + 0.3
+            print("pipeline overhead (median of", ROUNDS, "rounds, small image)")
+            print(f"  by hand (docker build + compose test + push): {m:6.2f} s")
+            print(f"  dockyard run (same steps, recorded, logged):  {d:6.2f} s")
+            print(f"  overhead: {d - m:+.2f} s ({(d / m - 1) * 100:+.0f} %); budget {budget:.2f} s:",
+                  "within" if d <= budget else "OVER")  # fmt: skip
+    finally:
+        registry.stop()
+        daemon.stop()
+
+
+if __name__ == "__main__":
+    main()

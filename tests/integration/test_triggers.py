@@ -1,0 +1,62 @@
+"""Triggers on real git repositories: new commits on watched branches and new tags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dockyard.engine.triggers import RefWatcher
+from testbed.gitrepos import make_app_repo
+
+TRIGGERS = "trigger:\n  branches: [main, 'release/*']\n  tags: 'v*'\n  interval: 5s\n"
+
+
+def test_first_look_is_a_baseline_then_new_commits_and_tags_trigger(
+    tmp_path: Path, dockyard_home: Path
+) -> None:
+    repo = make_app_repo(tmp_path / "watched", dockyard_yml=TRIGGERS)
+    repo.tag("v1.0.0")
+    watcher = RefWatcher(str(repo.path), dockyard_home)
+    assert watcher.poll() == []
+    assert watcher.trigger.interval == 5.0
+
+    commit = repo.commit("feature", {"feature.txt": "x\n"})
+    changes = watcher.poll()
+    assert [(c.kind, c.ref, c.commit) for c in changes] == [("branch", "main", commit)]
+
+    repo.tag("v1.1.0")
+    repo.repo.create_head("experiment")  # not watched
+    repo.repo.create_head("release/2.0")
+    changes = watcher.poll()
+    assert sorted((c.kind, c.ref) for c in changes) == [
+        ("branch", "release/2.0"),
+        ("tag", "v1.1.0"),
+    ]
+    assert watcher.poll() == []
+
+
+def test_what_was_seen_survives_a_restart(tmp_path: Path, dockyard_home: Path) -> None:
+    repo = make_app_repo(tmp_path / "restart", dockyard_yml=TRIGGERS)
+    RefWatcher(str(repo.path), dockyard_home).poll()
+    repo.tag("v2.0.0")
+    again = RefWatcher(str(repo.path), dockyard_home)
+    assert [c.ref for c in again.poll()] == ["v2.0.0"]
+
+
+def test_without_a_trigger_block_the_default_branch_is_watched(
+    tmp_path: Path, dockyard_home: Path
+) -> None:
+    repo = make_app_repo(tmp_path / "plain")
+    watcher = RefWatcher(str(repo.path), dockyard_home)
+    watcher.poll()
+    repo.tag("v1.0.0")
+    assert watcher.poll() == []
+    commit = repo.commit("more", {"more.txt": "y\n"})
+    assert [(c.ref, c.commit) for c in watcher.poll()] == [("main", commit)]
+
+
+def test_a_remote_repository_is_fetched_before_looking(tmp_path: Path, dockyard_home: Path) -> None:
+    repo = make_app_repo(tmp_path / "remote", dockyard_yml=TRIGGERS)
+    watcher = RefWatcher(f"file://{repo.path}", dockyard_home)
+    watcher.poll()
+    repo.tag("v3.0.0")
+    assert [c.ref for c in watcher.poll()] == ["v3.0.0"]
