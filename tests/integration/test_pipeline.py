@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import docker
@@ -173,3 +174,26 @@ def test_run_from_a_git_url(
         assert again.run.commit == newer
     finally:
         remove_images(docker_client, "dockyard/remote")
+
+
+def test_cancelling_a_build_stops_the_daemons_work(
+    tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
+) -> None:
+    repo = make_app_repo(tmp_path / "slowbuild")
+    repo.commit("slow", {"Dockerfile": "FROM busybox:stable\nRUN echo building && sleep 300\n"})
+    cancel = CancelToken()
+
+    def sink(event: Event) -> None:
+        stage = event.stage if isinstance(event, StageChanged) else None
+        if stage is not None and stage.name == "build" and stage.status == StageStatus.RUNNING:
+            threading.Timer(2.0, cancel.cancel).start()
+
+    started = time.monotonic()
+    outcome = run(dockyard_home, repo, sink=sink, cancel=cancel)
+    assert outcome.run.status == RunStatus.CANCELLED
+    assert outcome.run.stage("build").status == StageStatus.CANCELLED
+    assert time.monotonic() - started < 60
+    # The daemon removes the build's container once the client goes away.
+    deadline = time.monotonic() + 30
+    while docker_client.containers.list(all=True) and time.monotonic() < deadline:
+        time.sleep(0.5)
