@@ -75,9 +75,10 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes] | None, log: Path | N
     raise NoDaemon(f"the test dockerd at {url} did not answer within 60 s ({last})")
 
 
-def start_daemon(tls_args: list[str] | None = None) -> PrivateDaemon:
+def start_daemon(tls_args: list[str] | None = None, *, swarm: bool = True) -> PrivateDaemon:
+    """The shared test daemon; ``tls_args`` (extra dockerd flags) always start a private one."""
     existing = os.environ.get("DOCKYARD_TEST_DOCKER_HOST")
-    if existing:
+    if existing and tls_args is None:
         _wait_ready(existing, None, None)
         client = docker.DockerClient(base_url=existing, timeout=10)
         swarm = client.info().get("Swarm", {}).get("ControlAvailable", False)
@@ -111,6 +112,8 @@ def start_daemon(tls_args: list[str] | None = None) -> PrivateDaemon:
     daemon = PrivateDaemon(url=url, owned=True, swarm=False, root=root, process=process)
     try:
         _wait_ready(url, process, log)
+        if not swarm:
+            return daemon
         client = daemon.client()
         client.swarm.init(
             advertise_addr="127.0.0.1",

@@ -8,6 +8,7 @@ import docker
 import docker.errors
 
 from dockyard.core.errors import InfrastructureError, PipelineFailed
+from dockyard.engine.registry_auth import registry_auth
 from dockyard.engine.stagecontext import StageContext
 
 log = logging.getLogger("dockyard.docker")
@@ -29,7 +30,10 @@ def push_image(
         for tag in tags:
             api.tag(image_id, name, tag=tag)
             ctx.log(f"Pushing {name}:{tag}")
-            for chunk in api.push(name, tag=tag, stream=True, decode=True):
+            pushing = api.push(
+                name, tag=tag, stream=True, decode=True, auth_config=registry_auth(name)
+            )
+            for chunk in pushing:
                 if "error" in chunk:
                     detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
                     ctx.log(f"ERROR: {detail}")

@@ -4,6 +4,10 @@
 ``DOCKER_TLS_VERIFY`` / ``DOCKER_CERT_PATH``), else the current Docker context, else the
 default socket. Each worker opens its own client: docker-py does not promise that one
 client is safe across threads.
+
+Timeouts are set on purpose: every connection must be made within ``CONNECT_TIMEOUT`` (so
+an unreachable host answers within 10 s), while reads may take as long as the caller's
+``timeout`` (builds and pushes run for minutes; docker-py's default of 60 s would kill them).
 """
 
 from __future__ import annotations
@@ -12,15 +16,19 @@ import json
 import logging
 import os
 import socket
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import docker
 import docker.errors
-import requests.exceptions
+import requests.adapters
 
 from dockyard.core.errors import InfrastructureError, UserInputError
+from dockyard.engine.endpoint_errors import explain, explain_ssh
+from dockyard.engine.endpoint_tls import ssl_context_for
+from dockyard.engine.sshtunnel import SshTunnel, ssh_command
 from dockyard.engine.streaming import CancellableAPIClient
 
 log = logging.getLogger("dockyard.docker")
@@ -28,6 +36,9 @@ log = logging.getLogger("dockyard.docker")
 # Long operations (build, push, pull) must not die at docker-py's default 60 s read timeout.
 LONG_TIMEOUT = 3600
 PING_TIMEOUT = 10
+CONNECT_TIMEOUT = 10
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -37,10 +48,18 @@ class Endpoint:
     tls_ca: str = ""
     tls_cert: str = ""
     tls_key: str = ""
+    ssh_config: str = ""  # an ssh_config file instead of ~/.ssh/config (ssh -F)
+    ssh_identity: str = ""  # a private key file (ssh -i); else the agent / ~/.ssh defaults
+    ssh_known_hosts: str = ""  # a known_hosts file instead of ~/.ssh/known_hosts
+    context: str = ""  # the Docker context it was imported from, if any
 
     @property
     def display_url(self) -> str:
         return self.url or os.environ.get("DOCKER_HOST", "") or "default context"
+
+    @property
+    def uses_tls(self) -> bool:
+        return bool(self.tls_cert or self.tls_ca)
 
 
 @dataclass(frozen=True)
@@ -50,13 +69,19 @@ class EndpointStatus:
     message: str  # "Docker 20.10.24, swarm manager, linux/x86_64" or the reason it failed
     version: str = ""
     swarm_role: str = ""  # "manager" | "worker" | "" (not in a swarm)
+    platform: str = ""  # "linux/x86_64"
+    url: str = ""  # where it was reached (for local: what DOCKER_HOST / the context said)
 
 
 LOCAL = Endpoint(name="local")
+_FIELDS = {f.name for f in fields(Endpoint)} - {"name"}
 
 
 class EndpointRegistry:
-    """The endpoints named in ``DOCKYARD_HOME/hosts.json``, plus ``local``."""
+    """The endpoints named in ``DOCKYARD_HOME/hosts.json``, plus ``local``.
+
+    Only names, URLs and file paths live there; a TLS key passphrase lives in the keyring.
+    """
 
     def __init__(self, home: Path) -> None:
         self.path = home / "hosts.json"
@@ -70,11 +95,14 @@ class EndpointRegistry:
             raise UserInputError(
                 f"{self.path} is not valid JSON ({exc}); fix or remove it."
             ) from exc
-        return {name: Endpoint(name=name, **fields) for name, fields in raw.items()}
+        return {
+            name: Endpoint(name=name, **{k: v for k, v in entry.items() if k in _FIELDS})
+            for name, entry in raw.items()
+        }
 
     def _save(self, endpoints: dict[str, Endpoint]) -> None:
         data = {
-            name: {k: v for k, v in asdict(e).items() if k != "name"}
+            name: {k: v for k, v in asdict(e).items() if k != "name" and v}
             for name, e in endpoints.items()
         }
         tmp = self.path.with_suffix(".tmp")
@@ -119,91 +147,200 @@ def validate_url(endpoint: Endpoint) -> None:
             f"Docker endpoint URL {url!r} must start with unix://, tcp:// or ssh://."
         )
     if url.startswith("tcp://"):
-        host = url[len("tcp://") :].rsplit(":", 1)[0].strip("[]")
+        host = urlsplit(url).hostname or ""
         tls = endpoint.tls_ca and endpoint.tls_cert and endpoint.tls_key
-        if not tls and host not in ("127.0.0.1", "localhost", "::1"):
+        if not tls and host not in LOOPBACK:
             raise UserInputError(
                 f"Refusing plain tcp:// to {host}: anyone who can reach an unauthenticated "
                 "Docker socket is root on that host; give --tls-ca, --tls-cert and --tls-key "
                 "or use ssh://."
             )
+    if url.startswith("ssh://") and not urlsplit(url).hostname:
+        raise UserInputError(f"Docker endpoint URL {url!r} names no host: use ssh://user@host.")
+
+
+def resolve(endpoint: Endpoint) -> Endpoint:
+    """The endpoint with a concrete URL: ``local`` becomes what the docker CLI would use."""
+    if endpoint.url:
+        return endpoint
+    host = os.environ.get("DOCKER_HOST", "")
+    if host:
+        cert_path = os.environ.get("DOCKER_CERT_PATH", "")
+        # As the docker CLI: DOCKER_TLS_VERIFY set to anything but "" turns TLS on.
+        if cert_path or os.environ.get("DOCKER_TLS_VERIFY", ""):
+            folder = Path(cert_path or Path.home() / ".docker")
+            return replace(
+                endpoint,
+                url=host,
+                tls_ca=str(folder / "ca.pem"),
+                tls_cert=str(folder / "cert.pem"),
+                tls_key=str(folder / "key.pem"),
+            )
+        return replace(endpoint, url=host)
+    from dockyard.engine.contexts import current_context_endpoint
+
+    current = current_context_endpoint()
+    if current is not None:
+        return replace(current, name=endpoint.name)
+    return replace(endpoint, url=DEFAULT_SOCKET)
 
 
 def client_kwargs(endpoint: Endpoint, timeout: int) -> dict[str, Any]:
-    """Connection settings for docker-py, as the docker CLI would use them for ``local``."""
-    if not endpoint.url:
-        kwargs: dict[str, Any] = docker.utils.kwargs_from_env()
-        kwargs.setdefault("base_url", docker.constants.DEFAULT_UNIX_SOCKET)
-    else:
-        kwargs = {"base_url": endpoint.url}
-        if endpoint.tls_cert:
-            kwargs["tls"] = docker.tls.TLSConfig(
-                client_cert=(endpoint.tls_cert, endpoint.tls_key),
-                ca_cert=endpoint.tls_ca or None,
-                verify=endpoint.tls_ca or True,
-            )
-    kwargs["timeout"] = timeout
+    """Connection settings for docker-py (TLS material is applied by ``open_client``)."""
+    resolved = resolve(endpoint)
+    kwargs: dict[str, Any] = {"base_url": resolved.url, "timeout": timeout}
+    if resolved.url.startswith("tcp://") and resolved.uses_tls:
+        kwargs["tls"] = True  # https://; the verifying SSL context is mounted by open_client
     return kwargs
+
+
+class EndpointAPIClient(CancellableAPIClient):
+    """An API client with a short connect timeout, optional TLS context and ssh tunnel."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: Endpoint,
+        tunnel: SshTunnel | None = None,
+        setup_timeout: float = PING_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
+        work_timeout = kwargs.pop("timeout")
+        # A fixed version here: the constructor would otherwise ask the daemon before the
+        # TLS context is mounted and with the long timeout.
+        super().__init__(version=docker.constants.DEFAULT_DOCKER_API_VERSION, **kwargs)
+        self.tunnel = tunnel
+        if kwargs.get("tls"):
+            context, ca = ssl_context_for(endpoint)
+            self.mount("https://", _TLSAdapter(context))
+            self.verify = ca or True
+        self.timeout = setup_timeout
+        try:
+            self._version = self._retrieve_server_version()
+        except BaseException:
+            self.close()
+            raise
+        self.timeout = work_timeout
+
+    def _set_request_timeout(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        # requests takes (connect, read): connecting is always quick or hopeless, while a
+        # build passes timeout=None (wait for ever) and a push the client's long timeout.
+        timeout = kwargs.get("timeout", self.timeout)
+        if not isinstance(timeout, tuple):
+            kwargs["timeout"] = (
+                CONNECT_TIMEOUT if timeout is None else min(CONNECT_TIMEOUT, timeout),
+                timeout,
+            )
+        return kwargs
+
+    def close(self) -> None:
+        super().close()
+        if self.tunnel is not None:
+            self.tunnel.close()
+            self.tunnel = None
+
+
+class _TLSAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter with our SSL context (CA, client certificate, key passphrase)."""
+
+    def __init__(self, context: Any) -> None:
+        self._context = context
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
 
 
 def open_client(endpoint: Endpoint = LOCAL, *, timeout: int = LONG_TIMEOUT) -> docker.DockerClient:
     """A new client for this endpoint; the caller owns (and closes) it.
 
-    Its low-level API can abort streamed work (build, push) from another thread:
-    ``client.api.abort_streams()``.
+    Connecting fails within ``CONNECT_TIMEOUT`` s with one clear sentence; ``timeout`` is
+    the read timeout of later calls. Its low-level API can abort streamed work (build,
+    push) from another thread: ``client.api.abort_streams()``.
     """
-    kwargs = client_kwargs(endpoint, timeout)
-    _probe_unix_socket(endpoint, str(kwargs["base_url"]))
+    resolved = resolve(endpoint)
+    validate_url(resolved)
+    kwargs = client_kwargs(resolved, timeout)
+    url = resolved.url
+    tunnel: SshTunnel | None = None
+    setup_timeout: float = min(PING_TIMEOUT, timeout)
+    if url.startswith("ssh://"):
+        command = ssh_command(
+            url,
+            connect_timeout=CONNECT_TIMEOUT,
+            config=resolved.ssh_config,
+            identity=resolved.ssh_identity,
+            known_hosts=resolved.ssh_known_hosts,
+        )
+        tunnel = SshTunnel(command)
+        kwargs["base_url"] = tunnel.url
+        # ssh's own ConnectTimeout must fire first, so its reason reaches the user.
+        setup_timeout = PING_TIMEOUT + CONNECT_TIMEOUT
+    else:
+        _probe(resolved)
     try:
-        client = docker.DockerClient.__new__(docker.DockerClient)
-        client.api = CancellableAPIClient(**kwargs)
-        return client
-    except docker.errors.DockerException as exc:
+        api = EndpointAPIClient(
+            endpoint=resolved, tunnel=tunnel, setup_timeout=setup_timeout, **kwargs
+        )
+    except (UserInputError, InfrastructureError):
+        if tunnel is not None:
+            tunnel.close()
+        raise
+    except Exception as exc:
+        ssh_error = tunnel.last_error if tunnel is not None else ""
+        if tunnel is not None:
+            tunnel.close()
+        raise unreachable(resolved, exc, ssh_error=ssh_error) from exc
+    client = docker.DockerClient.__new__(docker.DockerClient)
+    client.api = api
+    return client
+
+
+def _probe(endpoint: Endpoint) -> None:
+    """Fail early, within the connect timeout and with a plain reason, on a dead address.
+
+    docker-py's unix transport also leaks the socket of a failed connect; our probe closes it.
+    """
+    parts = urlsplit(endpoint.url)
+    try:
+        if parts.scheme == "unix":
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(CONNECT_TIMEOUT)
+                sock.connect(parts.path)
+        elif parts.scheme == "tcp" and parts.hostname:
+            address = (parts.hostname, parts.port or 2375)
+            socket.create_connection(address, timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
         raise unreachable(endpoint, exc) from exc
 
 
-def _probe_unix_socket(endpoint: Endpoint, url: str) -> None:
-    """Fail early and cleanly on a dead unix socket.
-
-    docker-py's unix transport leaks the socket of a failed connect; a probe of our own
-    closes it and gives a plainer reason.
-    """
-    if not url.startswith(("unix://", "http+unix://")):
-        return
-    path = url.split("://", 1)[1]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(PING_TIMEOUT)
-        try:
-            sock.connect(path)
-        except OSError as exc:
-            reason = (
-                "no Docker socket there" if isinstance(exc, FileNotFoundError) else exc.strerror
-            )
-            raise unreachable(endpoint, OSError(f"{reason} ({path})")) from exc
-
-
-def unreachable(endpoint: Endpoint, exc: BaseException) -> InfrastructureError:
-    reason = str(exc)
-    if isinstance(exc, requests.exceptions.SSLError) or "CERTIFICATE" in reason.upper():
-        hint = "check the endpoint's TLS CA, certificate and key"
-    elif isinstance(exc, requests.exceptions.Timeout):
-        hint = "the host did not answer in time; check the address and the network"
+def unreachable(
+    endpoint: Endpoint, exc: BaseException, *, ssh_error: str = ""
+) -> InfrastructureError:
+    """The one-sentence error for an endpoint that could not be used."""
+    resolved = endpoint if endpoint.url else _safe_resolve(endpoint)
+    url = resolved.url or endpoint.display_url
+    if ssh_error:
+        reason = explain_ssh(url, ssh_error)
     else:
-        hint = "start Docker there, or fix the endpoint in dockyard hosts"
+        reason = explain(url, exc, ca=resolved.tls_ca, timeout=CONNECT_TIMEOUT)
     return InfrastructureError(
-        f"Docker endpoint {endpoint.name!r} ({endpoint.display_url}) is unreachable: "
-        f"{_short(reason)}; {hint}.",
-        details=reason,
+        f"Docker endpoint {endpoint.name!r} ({url}) is unreachable: {reason}.",
+        details=f"{exc}\n{ssh_error}".strip(),
     )
 
 
-def _short(reason: str) -> str:
-    first = reason.strip().splitlines()[0] if reason.strip() else "no answer"
-    return first if len(first) <= 200 else first[:197] + "…"
+def _safe_resolve(endpoint: Endpoint) -> Endpoint:
+    try:
+        return resolve(endpoint)
+    except Exception:  # noqa: BLE001 - only used to word an error message
+        return endpoint
 
 
 def check_endpoint(endpoint: Endpoint) -> EndpointStatus:
     """Ping, version, Swarm role and platform; never raises."""
+    url = _safe_resolve(endpoint).url
     try:
         client = open_client(endpoint, timeout=PING_TIMEOUT)
         try:
@@ -212,10 +349,10 @@ def check_endpoint(endpoint: Endpoint) -> EndpointStatus:
             version = client.version()
         finally:
             client.close()
-    except InfrastructureError as exc:
-        return EndpointStatus(endpoint.name, False, exc.message)
+    except (InfrastructureError, UserInputError) as exc:
+        return EndpointStatus(endpoint.name, False, exc.message, url=url)
     except Exception as exc:  # noqa: BLE001 - any failure here means "unreachable"
-        return EndpointStatus(endpoint.name, False, unreachable(endpoint, exc).message)
+        return EndpointStatus(endpoint.name, False, unreachable(endpoint, exc).message, url=url)
     swarm = info.get("Swarm", {})
     role = ""
     if swarm.get("LocalNodeState") == "active":
@@ -229,4 +366,6 @@ def check_endpoint(endpoint: Endpoint) -> EndpointStatus:
         f"Docker {server}, {swarm_text}, {platform}",
         version=server,
         swarm_role=role,
+        platform=platform,
+        url=url,
     )

@@ -29,6 +29,7 @@ from dockyard.core.model import (
 from dockyard.core.pipeline_file import PipelineConfig, expand_build_args, load_pipeline
 from dockyard.core.redaction import Redactor
 from dockyard.engine import build, deliver, teststage
+from dockyard.engine.compose_endpoint import compose_environment
 from dockyard.engine.endpoints import EndpointRegistry, open_client
 from dockyard.engine.events import (
     CancelToken,
@@ -333,7 +334,7 @@ class PipelineRunner:
                 image=image,
                 timeout=test.timeout,
                 project=f"dockyard-{self.run_record.id}".lower().replace("_", "-"),
-                env={},
+                env=compose_environment(self._build_endpoint()),
                 ctx=ctx,
             )
         ctx.log("Test passed.")

@@ -72,7 +72,9 @@ def run_compose_test(
     if write_build_override(file, image, override):
         files += ["-f", str(override)]
     base = [*compose_command(), "-p", project, *files]
+    # An empty value in ``env`` means "unset" (e.g. DOCKER_TLS_VERIFY for a plain socket).
     environment = {**os.environ, **env, "DOCKYARD_IMAGE": image}
+    environment = {key: value for key, value in environment.items() if value != ""}
     up = [*base, "up", "--no-build", "--abort-on-container-exit", "--exit-code-from", service]
     ctx.log(f"$ compose {' '.join(up[len(compose_command()) :])}")
     with subprocess.Popen(
