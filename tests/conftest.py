@@ -72,6 +72,19 @@ def _daemon_objects(daemon: PrivateDaemon) -> dict[str, set[str]]:
         client.close()
 
 
+# Created once on first use and shared, by Swarm (the gateway bridge of published ports)
+# and by the container deployer (the network of containers with published ports).
+SHARED_NETWORKS = ("docker_gwbridge", "dockyard")
+
+
+def _shared_networks(daemon: PrivateDaemon) -> set[str]:
+    client = daemon.client()
+    try:
+        return {n.id for n in client.networks.list(names=list(SHARED_NETWORKS))}
+    finally:
+        client.close()
+
+
 @pytest.fixture
 def docker_client(docker_daemon: PrivateDaemon) -> Iterator[object]:
     """A client on the test daemon; the test fails if it leaves anything behind."""
@@ -80,6 +93,7 @@ def docker_client(docker_daemon: PrivateDaemon) -> Iterator[object]:
     yield client
     client.close()
     after = _daemon_objects(docker_daemon)
+    after["networks"] -= _shared_networks(docker_daemon)
     leaked = {kind: after[kind] - before.get(kind, set()) for kind in after}
     leaked = {kind: ids for kind, ids in leaked.items() if ids}
     if leaked:

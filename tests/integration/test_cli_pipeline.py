@@ -13,6 +13,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from dockyard.engine.deploy import deployer_for
 from dockyard.engine.secrets import SecretStore
 from testbed.gitrepos import make_app_repo
 
@@ -138,7 +139,9 @@ def test_secret_values_are_redacted_from_logs(
         every_log = b"".join(p.read_bytes() for p in (dockyard_home / "logs").rglob("*.log"))
         assert secret.encode() not in every_log
         assert secret.encode() not in (dockyard_home / "dockyard.db").read_bytes()
+        assert outcome.deployments[0]["status"] == "deployed"
     finally:
+        deployer_for("container", docker_client).remove(str(repo.path), "staging")
         SecretStore().delete(str(repo.path), "staging", "db_password")
         remove_images(docker_client, "dockyard/redact")
 

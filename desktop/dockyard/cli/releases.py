@@ -2,8 +2,190 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 from typing import Any
+
+from dockyard.cli.context import database, repo_key
+from dockyard.core.model import iso
+from dockyard.core.policy import ApprovalPolicy
+from dockyard.engine.events import Event, StageChanged
+from dockyard.engine.home import current_identity, dockyard_home
+from dockyard.engine.release_results import EnvironmentStatus, RepoStatus
+from dockyard.engine.releases import ReleaseService
+from dockyard.store.audit import AuditLog
 
 
 def register(commands: Any) -> None:
-    """Release commands arrive with the release engine."""
+    status = commands.add_parser("status", help="what runs in each environment of a repository")
+    status.add_argument("repo")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.set_defaults(handler=show_status)
+    approve = commands.add_parser("approve", help="approve the pending release of ENV")
+    approve.add_argument("repo")
+    approve.add_argument("env")
+    approve.add_argument("--comment", default="", help="why it may go in")
+    approve.set_defaults(handler=approve_release)
+    reject = commands.add_parser("reject", help="reject the pending release of ENV")
+    reject.add_argument("repo")
+    reject.add_argument("env")
+    reject.add_argument("--comment", required=True, help="why it may not go in")
+    reject.set_defaults(handler=reject_release)
+    rollback = commands.add_parser("rollback", help="redeploy an earlier release and pin ENV")
+    rollback.add_argument("repo")
+    rollback.add_argument("env")
+    rollback.add_argument(
+        "--to", default=None, help="tag, release number or digest (default: the one before)"
+    )
+    rollback.add_argument("--comment", required=True, help="why (recorded and audited)")
+    rollback.set_defaults(handler=roll_back)
+    unpin = commands.add_parser("unpin", help="let automatic deployment to ENV resume")
+    unpin.add_argument("repo")
+    unpin.add_argument("env")
+    unpin.set_defaults(handler=unpin_environment)
+    audit = commands.add_parser("audit", help="the audit trail")
+    sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    verify = sub.add_parser("verify", help="check that no audit entry was edited or deleted")
+    verify.set_defaults(handler=verify_audit)
+
+
+def status_as_json(status: RepoStatus) -> dict[str, Any]:
+    return {"repo": status.repo, "environments": [_environment(e) for e in status.environments]}
+
+
+def _environment(env: EnvironmentStatus) -> dict[str, Any]:
+    release = env.release
+    pending = env.pending
+    return {
+        "name": env.name,
+        "release": None
+        if release is None
+        else {
+            "id": release.id,
+            "tag": release.tag,
+            "commit": release.commit,
+            "digest": release.digest,
+            "image": release.image,
+            "deployed_by": release.deployed_by,
+            "deployed_at": iso(release.finished or release.started),
+            "approved_by": list(release.approved_by),
+            "rollback": release.rollback,
+            "rolled_back_from": release.rolled_back_from,
+            "comment": release.comment or None,
+        },
+        "pending": None
+        if pending is None
+        else {
+            "id": pending.id,
+            "run": pending.run_id,
+            "digest": pending.digest,
+            "tag": pending.tag,
+            "commit": pending.commit,
+            "requested_by": pending.requested_by,
+            "requested_at": iso(pending.created),
+            "expires": iso(pending.expires),
+            "approvals": [a.approver for a in pending.approvals],
+        },
+        "pinned": env.pin is not None,
+        "pin": None
+        if env.pin is None
+        else {"by": env.pin.pinned_by, "reason": env.pin.reason, "since": iso(env.pin.since)},
+        "drift": env.drift,
+        "host_error": env.host_error,
+        "running": [
+            {"name": r.name, "digest": r.digest, "deployment": r.deployment_id, "state": r.state}
+            for r in env.running
+        ],
+    }
+
+
+def show_status(args: argparse.Namespace) -> int:
+    db = database()
+    service = ReleaseService(home=dockyard_home(), db=db, identity=current_identity())
+    status = service.status(repo_key(args.repo, db))
+    if args.json:
+        print(json.dumps(status_as_json(status), indent=2))
+        return 0
+    print(status.repo)
+    for env in status.environments:
+        release = env.release
+        what = "nothing deployed"
+        if release is not None:
+            label = release.tag or release.commit[:12]
+            what = f"{label} ({release.digest[:19]}) by {release.deployed_by}"
+            what += f" at {iso(release.finished or release.started)}"
+            if release.rollback:
+                what += " [rollback]"
+        print(f"  {env.name}: {what}")
+        if env.pin is not None:
+            print(f"    PINNED by {env.pin.pinned_by}: {env.pin.reason}")
+        if env.pending is not None:
+            pending = env.pending
+            needed = ApprovalPolicy(env.config.approval if env.config else None).missing(pending)
+            print(
+                f"    waiting for approval: {pending.tag or pending.commit[:12]} "
+                f"({pending.digest[:19]}) requested by {pending.requested_by}, "
+                f"{needed} approval(s) needed"
+                + (f", expires {iso(pending.expires)}" if pending.expires else "")
+            )
+        if env.host_error:
+            print(f"    host unreachable: {env.host_error}")
+        elif env.drift:
+            print(f"    DRIFT: {env.drift}")
+    return 0
+
+
+def approve_release(args: argparse.Namespace) -> int:
+    db = database()
+    service = ReleaseService(home=dockyard_home(), db=db, identity=current_identity())
+    outcome = service.approve(repo_key(args.repo, db), args.env, args.comment)
+    print(outcome.message)
+    return 0
+
+
+def reject_release(args: argparse.Namespace) -> int:
+    db = database()
+    service = ReleaseService(home=dockyard_home(), db=db, identity=current_identity())
+    request = service.reject(repo_key(args.repo, db), args.env, args.comment)
+    print(f"Rejected {request.tag or request.commit[:12]} for {args.env}.")
+    return 0
+
+
+def _progress(event: Event) -> None:
+    if isinstance(event, StageChanged) and event.stage.status != "pending":
+        print(f"  {event.stage.name}: {event.stage.status}", file=sys.stderr, flush=True)
+
+
+def roll_back(args: argparse.Namespace) -> int:
+    db = database()
+    service = ReleaseService(home=dockyard_home(), db=db, identity=current_identity())
+    outcome = service.rollback(
+        repo_key(args.repo, db), args.env, args.to, args.comment, sink=_progress
+    )
+    print(outcome.message)
+    return 0
+
+
+def unpin_environment(args: argparse.Namespace) -> int:
+    db = database()
+    service = ReleaseService(home=dockyard_home(), db=db, identity=current_identity())
+    service.unpin(repo_key(args.repo, db), args.env)
+    print(f"{args.env} is unpinned; automatic deployment to it resumes with the next run.")
+    return 0
+
+
+def verify_audit(args: argparse.Namespace) -> int:
+    audit = AuditLog(database())
+    problems = audit.verify()
+    if problems:
+        for problem in problems:
+            print(f"dockyard: {problem}", file=sys.stderr)
+        print(
+            f"dockyard: the audit chain was tampered with ({len(problems)} problem(s)); "
+            "restore the database from a backup and find out who changed it.",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"audit chain verified: {len(audit.entries())} entries")
+    return 0

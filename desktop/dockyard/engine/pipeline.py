@@ -10,6 +10,7 @@ from dockyard.core.errors import DockyardError
 from dockyard.core.model import Run
 from dockyard.engine.events import CancelToken, EventSink, ignore_events
 from dockyard.engine.runner import PipelineRunner
+from dockyard.engine.secrets import SecretStore
 from dockyard.store.database import Database
 
 
@@ -29,8 +30,16 @@ def start_pipeline(
     started_by: str,
     sink: EventSink = ignore_events,
     cancel: CancelToken | None = None,
+    deploy: bool = True,
+    secrets: SecretStore | None = None,
 ) -> PipelineOutcome:
-    """Run checkout → build → test → deliver, then deploy to automatic environments."""
+    """Run checkout → build → test → deliver, then deploy to automatic environments.
+
+    ``deploy=False`` stops after delivery (a rollback builds a never-built tag that way).
+    """
+    from dockyard.engine.releases import ReleaseService  # the release engine imports us
+
+    releases = ReleaseService(home=home, db=db, identity=started_by, secrets=secrets)
     runner = PipelineRunner(
         home=home,
         db=db,
@@ -39,6 +48,12 @@ def start_pipeline(
         started_by=started_by,
         sink=sink,
         cancel=cancel,
+        secrets=secrets,
+        after_delivery=releases.after_delivery if deploy else None,
     )
     run = runner.run()
-    return PipelineOutcome(run=run, error=runner.error)
+    deployments = [
+        {key: entry[key] for key in ("environment", "status", "digest", "reason")}
+        for entry in releases.outcomes
+    ]
+    return PipelineOutcome(run=run, error=runner.error, deployments=deployments)

@@ -1,67 +1,282 @@
-"""The main window."""
+"""The main window: repositories on the left, tabs for the selected one on the right."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TypeVar
+
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
     QLabel,
-    QListWidget,
     QMainWindow,
     QMessageBox,
     QSplitter,
-    QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from dockyard import __version__
-from dockyard.ui import messages
+from dockyard.core.model import Run
+from dockyard.engine.home import dockyard_home
+from dockyard.engine.pipeline import PipelineOutcome
+from dockyard.store.database import open_database
+from dockyard.store.repositories import Repository
+from dockyard.ui import messages, preferences
+from dockyard.ui.adddialog import AddRepositoryDialog
 from dockyard.ui.endpointstatus import EndpointStatusBar
+from dockyard.ui.environments import EnvironmentsView
+from dockyard.ui.history import HistoryView, short_repo
+from dockyard.ui.icons import icon
+from dockyard.ui.pipelineworker import RunCoordinator
+from dockyard.ui.repositories import RepositoryPanel
+from dockyard.ui.rundialog import RunPipelineDialog
+from dockyard.ui.runsview import RunsView
+from dockyard.ui.settingsdialog import SettingsDialog
+from dockyard.ui.tray import TrayNotifier
 from dockyard.ui.worker import TaskRunner
+
+D = TypeVar("D", bound=QDialog)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, tasks: TaskRunner | None = None) -> None:
+    def __init__(self, tasks: TaskRunner | None = None, home: Path | None = None) -> None:
         super().__init__()
         self.setWindowTitle(f"Dockyard {__version__}")
-        self.resize(1200, 760)
+        self.setWindowIcon(icon("dockyard"))
+        self.setObjectName("main-window")
+        self.resize(1280, 800)
         self.tasks = tasks or TaskRunner(on_error=messages.error, parent=self)
+        self.home = home or dockyard_home()
+        self.db = open_database(self.home)
+        self.identity = preferences.identity()
+        self.runs = RunCoordinator(self.tasks, self.home, self.db, self)
+        self.closing_after_cancel = False
+        self.add_dialog: AddRepositoryDialog | None = None
+        self.run_dialog: RunPipelineDialog | None = None
+        self.settings_dialog: SettingsDialog | None = None
 
-        self.add_repository_action = QAction("Add repository…", self)
-        self.add_repository_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        self._build_actions()
+        self.repositories = RepositoryPanel(self.tasks, self.db, self.home)
+        self.repositories.add_requested.connect(self.show_add_repository)
+        self.repositories.selected.connect(self._repository_selected)
 
-        self.repositories = QListWidget()
-        self.repositories.setAccessibleName("Repositories")
-        self.empty_state = QLabel(
-            "<h2>Welcome to Dockyard</h2><p>Add a git repository with a Dockerfile to build, "
-            "test, deliver and deploy it.</p>"
+        self.repository_title = QLabel()
+        self.repository_title.setAccessibleName("Repository title")
+        self.repository_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.runs_view = RunsView(self.tasks, self.db, self.home, self.runs)
+        self.runs_view.run_button.clicked.connect(self.show_run_pipeline)
+        self.history_view = HistoryView(self.tasks, self.db)
+        self.environments_view = EnvironmentsView(
+            self.tasks, self.db, self.home, lambda: self.identity
         )
-        self.empty_state.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_state.setWordWrap(True)
-        left = QStackedWidget()
-        left.addWidget(self.empty_state)
-        left.addWidget(self.repositories)
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Views")
+        self.tabs.addTab(self.runs_view, "Runs")
+        self.tabs.addTab(self.environments_view, "Environments")
+        self.tabs.addTab(self.history_view, "History")
+        self.tabs.currentChanged.connect(self._tab_changed)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(6, 6, 6, 0)
+        right_layout.addWidget(self.repository_title)
+        right_layout.addWidget(self.tabs, 1)
 
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        detail = QWidget()
-        QVBoxLayout(detail).addWidget(QLabel("Select a repository to see its runs."))
-        splitter.addWidget(detail)
-        splitter.setSizes([300, 900])
-        self.setCentralWidget(splitter)
+        self.splitter = QSplitter()
+        self.splitter.setObjectName("main-splitter")
+        self.splitter.addWidget(self.repositories)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([260, 1020])
+        self.setCentralWidget(self.splitter)
 
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("main-toolbar")
-        toolbar.addAction(self.add_repository_action)
-
+        self.tray = TrayNotifier(self)
+        self.runs.run_finished.connect(self._run_finished)
+        self.runs.run_changed.connect(self._run_changed)
         self.endpoint_status = EndpointStatusBar(self.statusBar(), self.tasks, self)
         self.endpoint_status.refresh()
         messages.bus.error.connect(self.show_error)
+        messages.bus.info.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        self._repository_selected(None)
+        self._restore_state()
+        self.repositories.refresh()
+
+    def _build_actions(self) -> None:
+        def action(text: str, keys: str, slot: object, icon_name: str = "") -> QAction:
+            made = QAction(icon(icon_name) if icon_name else icon("none"), text, self)
+            made.setShortcut(QKeySequence(keys))
+            made.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            made.triggered.connect(slot)
+            self.addAction(made)
+            return made
+
+        self.add_repository_action = action(
+            "Add repository…", "Ctrl+Shift+A", self.show_add_repository, "add"
+        )
+        self.run_action = action("Run pipeline…", "Ctrl+R", self.show_run_pipeline, "run")
+        self.refresh_action = action("Refresh", "F5", self.refresh, "refresh")
+        self.settings_action = action("Settings…", "Ctrl+,", self.show_settings, "settings")
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for item in (
+            self.add_repository_action,
+            self.run_action,
+            self.refresh_action,
+            self.settings_action,
+        ):
+            toolbar.addAction(item)
+
+    # ----- selection and refresh ---------------------------------------------------
+
+    def current_repository(self) -> Repository | None:
+        return self.repositories.current()
+
+    def _repository_selected(self, repository: object) -> None:
+        repo = repository if isinstance(repository, Repository) else None
+        self.run_action.setEnabled(repo is not None)
+        if repo is None:
+            self.repository_title.setText("<b>No repository selected</b>")
+        else:
+            self.repository_title.setText(
+                f"<b>{repo.name}</b> <span style='color:gray'>{repo.location}</span>"
+            )
+        self.runs_view.set_repository(repo)
+        self.environments_view.set_repository(repo)
+        if self.tabs.currentWidget() is self.environments_view:
+            self.environments_view.refresh()
+
+    def _tab_changed(self, _index: int) -> None:
+        self._refresh_current_tab()
+
+    def _refresh_current_tab(self) -> None:
+        current = self.tabs.currentWidget()
+        if current is self.history_view:
+            self.history_view.refresh()
+        elif current is self.environments_view:
+            self.environments_view.refresh()
+
+    def refresh(self) -> None:
+        self.repositories.refresh()
+        self.runs_view.refresh()
+        self.endpoint_status.refresh()
+        self._refresh_current_tab()
+
+    # ----- dialogs -----------------------------------------------------------------
+
+    def show_add_repository(self) -> None:
+        dialog = AddRepositoryDialog(self.tasks, self.db, self.home, self)
+        dialog.added.connect(lambda repo: self.repositories.refresh(select=repo.location))
+        self.add_dialog = self._replace(self.add_dialog, dialog)
+
+    def show_run_pipeline(self) -> None:
+        repo = self.current_repository()
+        if repo is None:
+            return
+        dialog = RunPipelineDialog(self.tasks, self.home, repo.location, repo.name, self)
+        dialog.run_requested.connect(self.start_run)
+        self.run_dialog = self._replace(self.run_dialog, dialog)
+
+    def show_settings(self) -> None:
+        dialog = SettingsDialog(self.tasks, self.home, self)
+        dialog.identity_changed.connect(self._identity_changed)
+        dialog.endpoints_changed.connect(self.endpoint_status.refresh)
+        self.settings_dialog = self._replace(self.settings_dialog, dialog)
+
+    @staticmethod
+    def _replace(old: QDialog | None, new: D) -> D:
+        """Open ``new``; the previous dialog of its kind (closed by now) is deleted.
+
+        Not WA_DeleteOnClose: callers (and tests) may still read a dialog after it closed.
+        """
+        if old is not None:
+            old.deleteLater()
+        new.open()
+        return new
+
+    def _identity_changed(self, identity: str) -> None:
+        self.identity = identity
+        self.statusBar().showMessage(f"Acting as {identity}.", 10_000)
+
+    # ----- runs --------------------------------------------------------------------
+
+    def start_run(self, location: str, ref: str) -> None:
+        worker = self.runs.start(location, ref or None, self.identity)
+        self.tabs.setCurrentWidget(self.runs_view)
+
+        def first_event(run: object) -> None:
+            if isinstance(run, Run):
+                self.runs_view.select_run_when_shown(run.id)
+                worker.run_changed.disconnect(first_event)
+
+        worker.run_changed.connect(first_event)
+        self.statusBar().showMessage(f"Started a run of {ref}.", 5000)
+
+    def _run_changed(self, run: object) -> None:
+        if isinstance(run, Run):
+            self.repositories.model.set_latest_status(run.repo, str(run.status))
+
+    def _run_finished(self, outcome: object) -> None:
+        if isinstance(outcome, PipelineOutcome):
+            self.tray.run_finished(outcome.run, short_repo(outcome.run.repo))
+        self._refresh_current_tab()
+        if self.closing_after_cancel and not self.runs.active():
+            self.close()
+
+    # ----- errors, state and closing ------------------------------------------------
 
     def show_error(self, message: str, details: str) -> None:
         self.statusBar().showMessage(message, 15_000)
         box = QMessageBox(QMessageBox.Icon.Warning, "Dockyard", message, parent=self)
+        box.setAccessibleName("Error")
         if details:
             box.setDetailedText(details)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
+
+    def _restore_state(self) -> None:
+        settings = preferences.window_settings()
+        geometry = settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        splitter = settings.value("window/splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+
+    def _save_state(self) -> None:
+        settings = preferences.window_settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
+        settings.setValue("window/splitter", self.splitter.saveState())
+        settings.sync()
+
+    def ask_about_active_runs(self, count: int) -> bool:
+        """True: cancel the runs and quit; False: keep the window (and the runs) going."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Runs in progress")
+        box.setText(f"{count} run(s) are still going. Cancel them and quit?")
+        box.setInformativeText("Cancelled runs stop their Docker work and are recorded as such.")
+        cancel_runs = box.addButton("Cancel runs and quit", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        return box.clickedButton() is cancel_runs
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        active = self.runs.active()
+        if active:
+            if self.closing_after_cancel or self.ask_about_active_runs(len(active)):
+                self.closing_after_cancel = True
+                self.runs.cancel_all()
+                self.statusBar().showMessage(f"Cancelling {len(active)} run(s) before quitting…")
+            event.ignore()
+            return
+        self._save_state()
+        self.endpoint_status.timer.stop()
+        self.tray.hide()
+        super().closeEvent(event)

@@ -1,0 +1,208 @@
+"""Container mode: one container per environment, replaced only by a healthy successor.
+
+The new release starts beside the old one under a temporary name and takes over only
+once it passed its health gate. Published ports cannot be bound twice, so then the old
+container stops first and is started again if the new one fails.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from dockyard.core.errors import PipelineFailed
+from dockyard.engine.deploy import labels as L
+from dockyard.engine.deploy.dockerops import (
+    container_ports,
+    docker_errors,
+    ensure_image,
+    files_archive,
+    healthcheck_spec,
+    mounts,
+)
+from dockyard.engine.deploy.health import Unhealthy, wait_until_healthy
+from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
+from dockyard.engine.events import CancelToken
+
+NETWORK = "dockyard"
+SECRETS_DIR = "/run/secrets"
+TEMPORARY_SUFFIX = "-next"
+RESTART_POLICY = {"Name": "unless-stopped"}
+SWARM_TASK_LABEL = "com.docker.swarm.service.id"
+
+
+class ContainerDeployer:
+    """Deploys an environment as one container on a plain Docker host."""
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+
+    def deploy(self, request: DeploymentRequest, log: LogFn, cancel: CancelToken) -> RunningRelease:
+        name = L.resource_name(request.repo, request.environment)
+        snapshot = request.snapshot
+        with docker_errors(f"pull {request.image}"):
+            ensure_image(self.client, request.image, log)
+        existing = self._containers(request.repo, request.environment)
+        old = next((c for c in existing if c.name == name), None)
+        for leftover in (c for c in existing if c.name != name):
+            log(f"Removing {leftover.name}, left over from an interrupted deployment")
+            with docker_errors(f"remove {leftover.name}"):
+                leftover.remove(force=True, v=True)
+        cancel.raise_if_cancelled()
+        new = self._create(request, name + TEMPORARY_SUFFIX, log)
+        stopped_old = False
+        try:
+            if old is not None and snapshot.ports and old.status == "running":
+                log(
+                    f"Stopping {name} first: its published ports ({', '.join(snapshot.ports)}) "
+                    "cannot be bound twice"
+                )
+                with docker_errors(f"stop {name}"):
+                    old.stop(timeout=_seconds(snapshot.grace))
+                stopped_old = True
+            log(f"Starting {new.name} ({request.image})")
+            with docker_errors(f"start {new.name}"):
+                new.start()
+            wait_until_healthy(new, grace=snapshot.grace, cancel=cancel, log=log)
+        except Unhealthy as exc:
+            self._discard(new, log)
+            after = self._restore(old, stopped_old, log)
+            log(f"ERROR: the new release did not become healthy: {exc}; {after}")
+            raise PipelineFailed(
+                f"The new release of {request.environment} did not become healthy: {exc}; {after}"
+            ) from exc
+        except BaseException:
+            self._discard(new, log)
+            self._restore(old, stopped_old, log)
+            raise
+        if old is not None:
+            log(f"Replacing {name}: stopping and removing the previous release")
+            with docker_errors(f"remove the previous {name}"):
+                old.stop(timeout=_seconds(snapshot.grace))
+                old.remove(v=True)
+        with docker_errors(f"rename {new.name} to {name}"):
+            new.update(restart_policy=RESTART_POLICY)
+            new.rename(name)
+            new.reload()
+        log(f"{name} runs {request.image}")
+        return _release_of(new)
+
+    def inspect(self, repo: str, environment: str) -> list[RunningRelease]:
+        return [_release_of(c) for c in self._containers(repo, environment)]
+
+    def remove(self, repo: str, environment: str) -> None:
+        for container in self._containers(repo, environment):
+            with docker_errors(f"remove {container.name}"):
+                container.remove(force=True, v=True)
+
+    def _containers(self, repo: str, environment: str) -> list[Container]:
+        with docker_errors("list containers"):
+            found = self.client.containers.list(all=True, filters=L.selector(repo, environment))
+        # Swarm task containers carry the labels too; they belong to service mode.
+        return [c for c in found if SWARM_TASK_LABEL not in c.labels]
+
+    def _create(self, request: DeploymentRequest, name: str, log: LogFn) -> Container:
+        snapshot = request.snapshot
+        kwargs: dict[str, Any] = {
+            "name": name,
+            "labels": L.labels_for(request),
+            "environment": dict(snapshot.env),
+            # No restarts during the health gate, so a crash shows with its exit code;
+            # unless-stopped is set once the release passed.
+            "restart_policy": {"Name": "no"},
+            "mounts": mounts(snapshot.volumes),
+        }
+        health = healthcheck_spec(snapshot.healthcheck)
+        if health is not None:
+            kwargs["healthcheck"] = health
+        if snapshot.ports:
+            kwargs["ports"] = container_ports(snapshot.ports)
+            kwargs["network"] = self._network()
+        with docker_errors(f"create {name}"):
+            container: Container = self.client.containers.create(request.image, **kwargs)
+        try:
+            self._put_files(container, request, log)
+        except BaseException:
+            self._discard(container, log)
+            raise
+        return container
+
+    def _put_files(self, container: Container, request: DeploymentRequest, log: LogFn) -> None:
+        """Configs and secrets go in before start, so the process sees them from its first line.
+
+        Docker cannot copy into a tmpfs mount (it writes beneath it), so the files live in
+        the container's own writable layer: never in the image, deleted with the container.
+        """
+        files = {t: (f.content.encode(), 0o444) for t, f in request.snapshot.configs.items()}
+        for secret in request.snapshot.secrets:
+            value = request.secret_values.get(secret)
+            if value is None:
+                raise PipelineFailed(f"Secret {secret!r} has no value for this deployment.")
+            files[f"{SECRETS_DIR}/{secret}"] = (value.encode(), 0o444)
+        if not files:
+            return
+        names = [
+            *request.snapshot.configs,
+            *(f"{SECRETS_DIR}/{s}" for s in request.snapshot.secrets),
+        ]
+        log(f"Writing {', '.join(names)} into {container.name}")
+        with docker_errors(f"copy configuration files into {container.name}"):
+            container.put_archive("/", files_archive(files))
+
+    def _network(self) -> str:
+        """A user-defined bridge for published ports: the host may have no default bridge."""
+        with docker_errors(f"set up the {NETWORK} network"):
+            if any(n.name == NETWORK for n in self.client.networks.list(names=[NETWORK])):
+                return NETWORK
+            try:
+                self.client.networks.create(NETWORK, driver="bridge", labels={L.MANAGED: "true"})
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:  # created by a concurrent deployment meanwhile
+                    raise
+        return NETWORK
+
+    def _discard(self, container: Container, log: LogFn) -> None:
+        try:
+            container.remove(force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            log(f"WARNING: could not remove {container.name}: {exc.explanation or exc}")
+
+    def _restore(self, old: Container | None, stopped: bool, log: LogFn) -> str:
+        """Start the previous release again if we stopped it; say what runs now."""
+        if old is None:
+            return "nothing was running before, so nothing runs now."
+        if not stopped:
+            return "the previous release keeps running."
+        log(f"Starting the previous release ({old.name}) again")
+        try:
+            old.start()
+        except docker.errors.APIError as exc:
+            return f"starting the previous release again failed too ({exc.explanation or exc})."
+        return "the previous release was started again."
+
+
+def _seconds(grace: float) -> int:
+    return max(1, math.ceil(grace))
+
+
+def _release_of(container: Container) -> RunningRelease:
+    state = container.attrs.get("State") or {}
+    health = (state.get("Health") or {}).get("Status")
+    status = str(state.get("Status") or container.status)
+    if (container.name or "").endswith(TEMPORARY_SUFFIX) and status == "running":
+        status = "starting"  # still in (or interrupted in) its health gate: not released
+    return L.release_from(
+        container.labels,
+        image=str(container.attrs.get("Config", {}).get("Image") or ""),
+        config_fingerprint=container.labels.get(L.CONFIG, ""),
+        state=status,
+        healthy={"healthy": True, "unhealthy": False}.get(str(health)),
+        since=L.parse_time(state.get("StartedAt")),
+        name=container.name or "",
+    )

@@ -1,0 +1,89 @@
+"""The health gate of container mode: healthy, or running for the grace period."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from docker.models.containers import Container
+
+from dockyard.engine.deploy.dockerops import docker_errors, wait_or_cancel
+from dockyard.engine.events import CancelToken
+
+POLL = 0.5
+# Docker's own defaults when the image's HEALTHCHECK leaves a value out.
+DEFAULT_INTERVAL = 30.0
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 3
+
+
+class Unhealthy(Exception):
+    """The new container failed its health gate; the message says why."""
+
+
+def wait_until_healthy(
+    container: Container, *, grace: float, cancel: CancelToken, log: Callable[[str], None]
+) -> None:
+    """Return when the container is healthy; raise Unhealthy with the reason otherwise.
+
+    With a health check (the image's HEALTHCHECK or the environment's override) Docker's
+    verdict counts; without one the container must keep running for ``grace`` seconds.
+    """
+    with docker_errors("inspect the new container"):
+        container.reload()
+    checked = "Health" in container.attrs["State"]
+    if checked:
+        deadline = time.monotonic() + _health_budget(container.attrs["Config"].get("Healthcheck"))
+        log("Waiting for the health check to pass")
+    else:
+        deadline = time.monotonic() + grace
+        log(f"The image has no health check: it must keep running for {grace:g}s")
+    while True:
+        with docker_errors("inspect the new container"):
+            container.reload()
+        state: dict[str, Any] = container.attrs["State"]
+        exited = state.get("Status") in ("exited", "dead") or state.get("Restarting")
+        if exited or int(container.attrs.get("RestartCount") or 0) > 0:
+            code = state.get("ExitCode")
+            how = f"it exited with code {code}" if code else "it exited and was restarted"
+            raise Unhealthy(how + _last_lines(container))
+        health = state.get("Health") or {}
+        if health.get("Status") == "healthy":
+            log(f"{container.name} is healthy")
+            return
+        if health.get("Status") == "unhealthy":
+            raise Unhealthy(f"its health check failed: {_last_probe(health)}")
+        if time.monotonic() >= deadline:
+            if not checked:
+                log(f"{container.name} kept running for {grace:g}s")
+                return
+            raise Unhealthy("its health check did not pass in time")
+        wait_or_cancel(cancel, min(POLL, max(0.05, deadline - time.monotonic())))
+
+
+def _health_budget(config: dict[str, Any] | None) -> float:
+    config = config or {}
+    interval = (config.get("Interval") or 0) / 1e9 or DEFAULT_INTERVAL
+    timeout = (config.get("Timeout") or 0) / 1e9 or DEFAULT_TIMEOUT
+    retries = config.get("Retries") or DEFAULT_RETRIES
+    start = (config.get("StartPeriod") or 0) / 1e9
+    return start + (interval + timeout) * (retries + 1) + 10
+
+
+def _last_probe(health: dict[str, Any]) -> str:
+    probes = health.get("Log") or []
+    if not probes:
+        return "no output"
+    last = probes[-1]
+    output = " ".join(str(last.get("Output") or "").split())[:200]
+    return f"exit code {last.get('ExitCode')}" + (f", {output}" if output else "")
+
+
+def _last_lines(container: Container) -> str:
+    try:
+        text = container.logs(tail=3).decode(errors="replace")
+    except Exception:  # noqa: BLE001 - the reason matters more than its log tail
+        return ""
+    lines = " | ".join(line.strip() for line in text.splitlines() if line.strip())
+    return f" (last output: {lines[:300]})" if lines else ""

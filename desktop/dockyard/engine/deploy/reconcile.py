@@ -1,0 +1,157 @@
+"""Truth from the daemon: drift between the ledger and what runs, and Docker events.
+
+The daemon is the source of truth for what runs (DESIGN principle 4): ``drift_of`` says
+in a few words how it differs from Dockyard's record, and ``DockerEventWatcher`` tells
+the app when to look again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from types import TracebackType
+from typing import Any
+
+import docker
+
+from dockyard.core.releases import Deployment
+from dockyard.engine.deploy.labels import REPO
+from dockyard.engine.deploy.spec import ConfigSnapshot, RunningRelease
+
+log = logging.getLogger("dockyard.deploy")
+
+STOPPED_STATES = ("exited", "dead", "created", "failed", "removing")
+
+
+def drift_of(recorded: Deployment | None, running: list[RunningRelease]) -> str | None:
+    """None when the daemon runs what Dockyard deployed; else a short phrase why not."""
+    if recorded is None:
+        return "runs although Dockyard never deployed here" if running else None
+    if not running:
+        return f"nothing runs; Dockyard deployed {_release(recorded)}"
+    if len(running) > 1:
+        return f"{len(running)} copies run"
+    live = running[0]
+    if live.digest != recorded.digest:
+        return (
+            f"runs {short_digest(live.digest)}, Dockyard deployed {short_digest(recorded.digest)}"
+        )
+    if live.state in STOPPED_STATES:
+        return f"is {live.state}; Dockyard deployed {_release(recorded)}"
+    expected = _fingerprint(recorded.config)
+    if expected and live.config_fingerprint != expected:
+        return "configuration changed outside Dockyard"
+    return None
+
+
+def short_digest(digest: str) -> str:
+    if not digest:
+        return "an unknown image"
+    algorithm, _, value = digest.rpartition(":")
+    return f"{algorithm}:{value[:12]}…" if algorithm else f"{value[:12]}…"
+
+
+def _release(recorded: Deployment) -> str:
+    return recorded.tag or recorded.commit[:12] or short_digest(recorded.digest)
+
+
+def _fingerprint(config: Mapping[str, Any]) -> str:
+    if not config:
+        return ""
+    try:
+        return ConfigSnapshot.from_json(config).fingerprint()
+    except (KeyError, TypeError, ValueError):
+        return ""
+
+
+EventCallback = Callable[[dict[str, Any]], None]
+
+
+class DockerEventWatcher:
+    """Follows the daemon's events about Dockyard's objects on a thread of its own.
+
+    ``client.events()`` never times out, so the stream is closed to stop it; ``close()``
+    may be called from any thread (the UI thread on shutdown). The client should be one
+    this watcher alone uses.
+    """
+
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        on_event: EventCallback,
+        *,
+        on_error: Callable[[Exception], None] | None = None,
+        filters: dict[str, Any] | None = None,
+    ) -> None:
+        self.client = client
+        self.on_event = on_event
+        self.on_error = on_error
+        self.filters = filters if filters is not None else {"label": REPO}
+        self._lock = threading.Lock()
+        self._stream: Any = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._follow, name="dockyard-events", daemon=True)
+        self.listening = threading.Event()  # set once the daemon accepted the subscription
+
+    def start(self) -> DockerEventWatcher:
+        self._thread.start()
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def close(self, timeout: float = 10.0) -> None:
+        with self._lock:
+            self._closed = True
+            stream = self._stream
+        if stream is not None:
+            _close_quietly(stream)
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def __enter__(self) -> DockerEventWatcher:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _follow(self) -> None:
+        try:
+            stream = self.client.events(decode=True, filters=self.filters)
+            with self._lock:
+                self._stream = stream
+                closed = self._closed
+            if closed:
+                _close_quietly(stream)
+                return
+            self.listening.set()
+            for event in _events(stream):
+                if self._closed:
+                    break
+                try:
+                    self.on_event(event)
+                except Exception:  # a bad receiver must not end the watch
+                    log.exception("a Docker event receiver failed")
+        except Exception as exc:  # noqa: BLE001 - reported, unless we closed the stream
+            if not self._closed:
+                log.warning("the Docker event stream ended: %s", exc)
+                if self.on_error is not None:
+                    self.on_error(exc)
+
+
+def _events(stream: Any) -> Iterator[dict[str, Any]]:
+    yield from stream
+
+
+def _close_quietly(stream: Any) -> None:
+    try:
+        stream.close()
+    except Exception:  # closing a half-dead socket may fail; it is closed anyway
+        log.debug("closing the Docker event stream failed", exc_info=True)

@@ -1,0 +1,241 @@
+"""Service mode: a Swarm service, updated start-first and rolled back by Swarm when unhealthy.
+
+docker-py has no rollback call: a release (or a Dockyard rollback) is always a forward
+update to a digest, with ``failure_action="rollback"`` so Swarm itself puts the previous
+spec back when the new tasks fail their health check during ``monitor``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from typing import Any
+
+import docker
+import docker.errors
+import docker.types
+from docker.models.services import Service
+
+from dockyard.core.errors import Cancelled, PipelineFailed, UserInputError
+from dockyard.core.pipeline_file import HealthcheckConfig
+from dockyard.engine.deploy import labels as L
+from dockyard.engine.deploy import swarm_objects
+from dockyard.engine.deploy.dockerops import (
+    docker_errors,
+    healthcheck_spec,
+    mounts,
+    service_ports,
+)
+from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
+from dockyard.engine.deploy.swarm_watch import UpdateWatch
+from dockyard.engine.events import CancelToken
+
+REMOVAL_WAIT = 60.0
+DEFAULT_MONITOR = 5.0
+MIN_MONITOR = 2.0
+
+
+class SwarmServiceDeployer:
+    """Deploys an environment as one Swarm service on a manager node."""
+
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        *,
+        monitor: float | None = None,
+        timeout: float = 600.0,
+        poll: float = 1.0,
+    ) -> None:
+        self.client = client
+        self.monitor = monitor
+        self.timeout = timeout
+        self.poll = poll
+
+    def deploy(self, request: DeploymentRequest, log: LogFn, cancel: CancelToken) -> RunningRelease:
+        self._require_manager(request.environment)
+        name = L.resource_name(request.repo, request.environment)
+        secrets = swarm_objects.ensure_secrets(self.client, request, name, log)
+        configs = swarm_objects.ensure_configs(self.client, request, name, log)
+        spec = self._spec(request, name, secrets, configs)
+        existing = self._find(name)
+        watch = UpdateWatch(self.client, name, request, log, poll=self.poll)
+        try:
+            if existing is None:
+                log(f"Creating the Swarm service {name} ({request.image})")
+                with docker_errors(f"create the service {name}"):
+                    self.client.api.create_service(name=name, **spec)
+                watch.until_created(self._deadline(), cancel)
+            else:
+                log(f"Updating the Swarm service {name} to {request.image} (start-first)")
+                previous = (existing.attrs.get("UpdateStatus") or {}).get("StartedAt")
+                with docker_errors(f"update the service {name}"):
+                    self.client.api.update_service(existing.id, existing.version, name=name, **spec)
+                watch.until_updated(previous, self._deadline(), cancel)
+        except PipelineFailed:
+            if existing is None:
+                log(f"Removing {name}: its first release never became healthy")
+                self._remove_service(name)
+            swarm_objects.remove_unused(self.client, request.repo, request.environment, log)
+            raise
+        except Cancelled:
+            log("Stopped waiting; Swarm carries on with the update by itself")
+            raise
+        swarm_objects.remove_unused(self.client, request.repo, request.environment, log)
+        service = self._find(name)
+        if service is None:
+            raise PipelineFailed(f"The service {name} disappeared during the deployment.")
+        return self._release_of(service)
+
+    def inspect(self, repo: str, environment: str) -> list[RunningRelease]:
+        if not self._is_manager():
+            return []
+        with docker_errors("list services"):
+            services = self.client.services.list(filters=L.selector(repo, environment))
+        return [self._release_of(s) for s in services]
+
+    def remove(self, repo: str, environment: str) -> None:
+        if not self._is_manager():
+            return
+        with docker_errors("list services"):
+            services = self.client.services.list(filters=L.selector(repo, environment))
+        for service in services:
+            self._remove_service(service.name)
+        swarm_objects.remove_all(self.client, repo, environment)
+
+    def _deadline(self) -> float:
+        return time.monotonic() + self.timeout
+
+    def _is_manager(self) -> bool:
+        with docker_errors("read the Swarm state"):
+            swarm = self.client.info().get("Swarm") or {}
+        return bool(swarm.get("ControlAvailable"))
+
+    def _require_manager(self, environment: str) -> None:
+        if not self._is_manager():
+            raise UserInputError(
+                f"Environment {environment} uses mode: service, but its Docker host is not a "
+                "Swarm manager; run `docker swarm init` there (or deploy to a manager), or "
+                "set mode: container in dockyard.yml."
+            )
+
+    def _find(self, name: str) -> Service | None:
+        with docker_errors("list services"):
+            found = self.client.services.list(filters={"name": name})
+        return next((s for s in found if s.name == name), None)
+
+    def _spec(
+        self,
+        request: DeploymentRequest,
+        name: str,
+        secrets: list[docker.types.SecretReference],
+        configs: list[docker.types.ConfigReference],
+    ) -> dict[str, Any]:
+        snapshot = request.snapshot
+        labels = L.labels_for(request)
+        env = [f"{k}={v}" for k, v in sorted(snapshot.env.items())]
+        health = healthcheck_spec(snapshot.healthcheck)
+        ports = service_ports(snapshot.ports)
+        container = docker.types.ContainerSpec(
+            request.image,
+            env=env,
+            # On the task containers too, so the event watcher sees them start and stop.
+            labels=dict(labels),
+            mounts=mounts(snapshot.volumes),
+            secrets=secrets,
+            configs=configs,
+            healthcheck=docker.types.Healthcheck(**health) if health else None,
+            stop_grace_period=int(math.ceil(snapshot.grace) * 1e9),
+        )
+        labels[L.SPEC] = spec_hash(container, ports, snapshot.replicas)
+        monitor = int(self._monitor(snapshot.healthcheck) * 1e9)
+        return {
+            "task_template": docker.types.TaskTemplate(container),
+            "labels": labels,
+            "mode": docker.types.ServiceMode("replicated", replicas=snapshot.replicas),
+            "update_config": docker.types.UpdateConfig(
+                parallelism=1, order="start-first", failure_action="rollback", monitor=monitor
+            ),
+            "rollback_config": docker.types.RollbackConfig(
+                parallelism=1, order="start-first", failure_action="pause", monitor=monitor
+            ),
+            "endpoint_spec": docker.types.EndpointSpec(mode="vip", ports=ports),
+        }
+
+    def _monitor(self, health: HealthcheckConfig | None) -> float:
+        """How long Swarm watches each new task for failure before moving on.
+
+        Tasks only count as running once healthy; the monitor catches a crash right after.
+        """
+        if self.monitor is not None:
+            return self.monitor
+        if health is None:
+            return DEFAULT_MONITOR
+        return max(MIN_MONITOR, min(DEFAULT_MONITOR, 2 * health.interval))
+
+    def _remove_service(self, name: str) -> None:
+        service = self._find(name)
+        if service is None:
+            return
+        with docker_errors(f"remove the service {name}"):
+            service.remove()
+            # Its task containers stop in the background; wait so nothing is left behind.
+            deadline = time.monotonic() + REMOVAL_WAIT
+            task_filter = {"label": f"com.docker.swarm.service.id={service.id}"}
+            while self.client.containers.list(all=True, filters=task_filter):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.3)
+
+    def _release_of(self, service: Service) -> RunningRelease:
+        spec = service.attrs["Spec"]
+        labels = spec.get("Labels") or {}
+        container = spec["TaskTemplate"]["ContainerSpec"]
+        replicas = int((spec.get("Mode") or {}).get("Replicated", {}).get("Replicas", 1))
+        with docker_errors(f"list the tasks of {service.name}"):
+            tasks = service.tasks(filters={"desired-state": "running"})
+        running = sum(1 for t in tasks if t["Status"]["State"] == "running")
+        update = (service.attrs.get("UpdateStatus") or {}).get("State", "")
+        if update in ("updating", "rollback_started"):
+            state = "updating"
+        elif running >= replicas:
+            state = "running"
+        else:
+            state = "starting" if tasks else "failed"
+        live = spec_hash(container, (spec.get("EndpointSpec") or {}).get("Ports") or [], replicas)
+        return L.release_from(
+            labels,
+            image=str(container.get("Image", "")),
+            config_fingerprint=labels.get(L.CONFIG, "") if live == labels.get(L.SPEC) else "",
+            state=state,
+            healthy=running >= replicas,
+            since=L.parse_time(service.attrs.get("UpdatedAt") or service.attrs.get("CreatedAt")),
+            name=service.name or "",
+        )
+
+
+def spec_hash(container: dict[str, Any], ports: list[dict[str, Any]], replicas: int) -> str:
+    """A hash of the parts of a service a hand edit would change (env, files, mounts, ports)."""
+    projection = {
+        "env": sorted(container.get("Env") or []),
+        "secrets": sorted(
+            (s.get("SecretName"), (s.get("File") or {}).get("Name"))
+            for s in container.get("Secrets") or []
+        ),
+        "configs": sorted(
+            (c.get("ConfigName"), (c.get("File") or {}).get("Name"))
+            for c in container.get("Configs") or []
+        ),
+        "mounts": sorted(
+            (m.get("Type"), m.get("Source") or "", m.get("Target"), bool(m.get("ReadOnly")))
+            for m in container.get("Mounts") or []
+        ),
+        "health": (container.get("Healthcheck") or {}).get("Test"),
+        "ports": sorted(
+            (p.get("TargetPort"), p.get("PublishedPort") or 0, p.get("Protocol") or "tcp")
+            for p in ports
+        ),
+        "replicas": replicas,
+    }
+    return hashlib.sha256(json.dumps(projection, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,0 +1,202 @@
+"""What a deployment carries and what the daemon reports back.
+
+The configuration snapshot is recorded with every deployment (JSON in the ledger), so a
+rollback restores exactly what ran, and two releases can be diffed for an approval card.
+Secret values never enter it: only their names and fingerprints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from dockyard.core.pipeline_file import HealthcheckConfig
+from dockyard.engine.events import CancelToken
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    source: str  # path in the repository
+    sha256: str
+    content: str
+
+
+@dataclass(frozen=True)
+class ConfigSnapshot:
+    """Everything attached at deploy time, recorded with each deployment."""
+
+    mode: str
+    replicas: int
+    grace: float
+    env: Mapping[str, str]  # env_file merged with inline `environment` (inline wins)
+    env_file: str | None
+    configs: Mapping[str, ConfigFile]  # target path in the container -> file
+    secrets: Mapping[str, str]  # secret name -> fingerprint of its value
+    ports: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    healthcheck: HealthcheckConfig | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON types, normalised (1 and 1.0 alike), so it round-trips to the same
+        fingerprint through the ledger."""
+        health = self.healthcheck
+        return {
+            "mode": self.mode,
+            "replicas": int(self.replicas),
+            "grace": float(self.grace),
+            "env": {k: str(v) for k, v in sorted(self.env.items())},
+            "env_file": self.env_file,
+            "configs": {
+                target: {"source": f.source, "sha256": f.sha256, "content": f.content}
+                for target, f in sorted(self.configs.items())
+            },
+            "secrets": dict(sorted(self.secrets.items())),
+            "ports": list(self.ports),
+            "volumes": list(self.volumes),
+            "healthcheck": None
+            if health is None
+            else {
+                "test": list(health.test),
+                "interval": float(health.interval),
+                "timeout": float(health.timeout),
+                "retries": int(health.retries),
+                "start_period": float(health.start_period),
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ConfigSnapshot:
+        health = data.get("healthcheck")
+        return cls(
+            mode=str(data.get("mode", "container")),
+            replicas=int(data.get("replicas", 1)),
+            grace=float(data.get("grace", 5.0)),
+            env={str(k): str(v) for k, v in (data.get("env") or {}).items()},
+            env_file=data.get("env_file"),
+            configs={
+                str(target): ConfigFile(str(f["source"]), str(f["sha256"]), str(f["content"]))
+                for target, f in (data.get("configs") or {}).items()
+            },
+            secrets={str(k): str(v) for k, v in (data.get("secrets") or {}).items()},
+            ports=tuple(str(p) for p in data.get("ports") or ()),
+            volumes=tuple(str(v) for v in data.get("volumes") or ()),
+            healthcheck=None
+            if not health
+            else HealthcheckConfig(
+                test=tuple(health["test"]),
+                interval=float(health.get("interval", 5.0)),
+                timeout=float(health.get("timeout", 3.0)),
+                retries=int(health.get("retries", 3)),
+                start_period=float(health.get("start_period", 0.0)),
+            ),
+        )
+
+    def fingerprint(self) -> str:
+        """sha256 of the canonical JSON: equal snapshots, equal fingerprints."""
+        canonical = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def diff_snapshots(old: ConfigSnapshot | None, new: ConfigSnapshot) -> list[str]:
+    """Human lines for what changes: ``+ env LOG_LEVEL=debug``, ``~ secret db changed``."""
+    before = old or ConfigSnapshot(
+        mode=new.mode, replicas=new.replicas, grace=new.grace, env={}, env_file=None,
+        configs={}, secrets={},
+    )  # fmt: skip
+    lines: list[str] = []
+    for key in _union(before.env, new.env):
+        lines += _entry_diff("env", key, before.env.get(key), new.env.get(key), show=True)
+    for target in _union(before.configs, new.configs):
+        old_file, new_file = before.configs.get(target), new.configs.get(target)
+        lines += _entry_diff(
+            "config",
+            target,
+            old_file.sha256 if old_file else None,
+            new_file.sha256 if new_file else None,
+            show=False,
+        )
+    for name in _union(before.secrets, new.secrets):
+        old_mark, new_mark = before.secrets.get(name), new.secrets.get(name)
+        lines += _entry_diff("secret", name, old_mark, new_mark, show=False)
+    for label, was, now in (
+        ("mode", before.mode, new.mode),
+        ("replicas", before.replicas, new.replicas),
+        ("ports", ", ".join(before.ports) or "none", ", ".join(new.ports) or "none"),
+        ("volumes", ", ".join(before.volumes) or "none", ", ".join(new.volumes) or "none"),
+        ("healthcheck", _health_text(before.healthcheck), _health_text(new.healthcheck)),
+        ("grace", f"{before.grace:g}s", f"{new.grace:g}s"),
+    ):
+        if was != now:
+            lines.append(f"~ {label} {was} -> {now}")
+    return lines
+
+
+def _union(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    return sorted(set(a) | set(b))
+
+
+def _entry_diff(kind: str, key: str, was: str | None, now: str | None, *, show: bool) -> list[str]:
+    if was == now:
+        return []
+    if was is None:
+        return [f"+ {kind} {key}={now}" if show else f"+ {kind} {key}"]
+    if now is None:
+        return [f"- {kind} {key}"]
+    return [f"~ {kind} {key}={was} -> {now}" if show else f"~ {kind} {key} changed"]
+
+
+def _health_text(health: HealthcheckConfig | None) -> str:
+    if health is None:
+        return "image default"
+    return " ".join(health.test[1:]) if health.test[0] != "NONE" else "none"
+
+
+@dataclass(frozen=True)
+class DeploymentRequest:
+    repo: str
+    environment: str
+    image: str  # "name@sha256:…", or a local image id when there is no registry
+    digest: str
+    commit: str
+    tag: str | None
+    run_id: str | None
+    deployment_id: int  # ledger id, goes into the labels
+    deployed_by: str
+    approved_by: tuple[str, ...]
+    rollback: bool
+    snapshot: ConfigSnapshot
+    # name -> value, from the keyring; never logged or stored
+    secret_values: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class RunningRelease:
+    """What the daemon reports for one environment (from labels and the live spec)."""
+
+    repo: str
+    environment: str
+    image: str
+    digest: str  # of the image that actually runs, even when changed by hand
+    deployment_id: int | None
+    config_fingerprint: str  # "" when the live configuration differs from what was deployed
+    state: str  # "running" | "starting" | "updating" | "failed" | "exited" | …
+    healthy: bool | None
+    since: datetime | None
+    name: str  # container or service name
+
+
+LogFn = Callable[[str], None]
+
+
+class Deployer(Protocol):
+    def deploy(self, request: DeploymentRequest, log: LogFn, cancel: CancelToken) -> RunningRelease:
+        """Raises PipelineFailed (unhealthy, rolled back), InfrastructureError, UserInputError."""
+        ...
+
+    def inspect(self, repo: str, environment: str) -> list[RunningRelease]: ...
+
+    def remove(self, repo: str, environment: str) -> None: ...

@@ -1,0 +1,143 @@
+"""Await a Swarm service until it converged, failed, or Swarm rolled it back.
+
+Swarm reports an update in ``UpdateStatus`` (``updating`` → ``completed``, or
+``rollback_started`` → ``rollback_completed``); a freshly created service has none, so
+its tasks are watched instead. Tasks of this deployment are recognised by the
+``dockyard.deployment`` label on their container spec.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import docker
+from docker.models.services import Service
+
+from dockyard.core.errors import PipelineFailed
+from dockyard.engine.deploy import labels as L
+from dockyard.engine.deploy.dockerops import docker_errors, wait_or_cancel
+from dockyard.engine.deploy.spec import DeploymentRequest, LogFn
+from dockyard.engine.events import CancelToken
+
+FAILED_TASK_STATES = ("failed", "rejected")
+# An update Swarm has not picked up yet looks like the previous one for a moment.
+QUIET_PERIOD = 5.0
+
+
+class UpdateWatch:
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        name: str,
+        request: DeploymentRequest,
+        log: LogFn,
+        *,
+        poll: float,
+    ) -> None:
+        self.client = client
+        self.name = name
+        self.request = request
+        self.log = log
+        self.poll = poll
+        self._seen: dict[str, str] = {}
+        self._status = ""
+
+    def until_created(self, deadline: float, cancel: CancelToken) -> None:
+        replicas = self.request.snapshot.replicas
+        while True:
+            tasks = self._tasks()
+            if self._running(tasks) >= replicas:
+                self.log(f"{self.name}: {replicas} of {replicas} running")
+                return
+            failed = [t for t in tasks if t["Status"]["State"] in FAILED_TASK_STATES]
+            if len(failed) > replicas:  # Swarm restarted it and it failed again
+                raise PipelineFailed(
+                    f"The first release of {self.request.environment} did not become healthy: "
+                    f"{_task_error(failed)}; the service was removed."
+                )
+            self._check_time(deadline)
+            wait_or_cancel(cancel, self.poll)
+
+    def until_updated(self, previous: str | None, deadline: float, cancel: CancelToken) -> None:
+        quiet_until = time.monotonic() + QUIET_PERIOD
+        while True:
+            service = self._service()
+            status: dict[str, Any] = service.attrs.get("UpdateStatus") or {}
+            tasks = self._tasks(service)
+            if status and status.get("StartedAt") != previous:
+                if self._settled(status, tasks):
+                    return
+            elif time.monotonic() > quiet_until and self._running(tasks) >= self._replicas():
+                return  # nothing for Swarm to roll: the tasks already run this spec
+            self._check_time(deadline)
+            wait_or_cancel(cancel, self.poll)
+
+    def _settled(self, status: dict[str, Any], tasks: list[dict[str, Any]]) -> bool:
+        state = str(status.get("State", ""))
+        if state != self._status:
+            self._status = state
+            self.log(f"Swarm: {status.get('Message') or state}")
+        if state == "completed":
+            return True
+        if state not in ("rollback_completed", "rollback_paused", "paused"):
+            return False
+        failed = [t for t in tasks if t["Status"]["State"] in FAILED_TASK_STATES]
+        reason = _task_error(failed) if failed else str(status.get("Message") or state)
+        after = {
+            "rollback_completed": "Swarm rolled back to the previous release.",
+            "rollback_paused": "Swarm's rollback to the previous release did not complete "
+            f"either; check docker service ps {self.name}.",
+            "paused": f"Swarm paused the update; check docker service ps {self.name}.",
+        }[state]
+        self.log(f"ERROR: the new release did not become healthy: {reason}; {after}")
+        raise PipelineFailed(
+            f"The new release of {self.request.environment} did not become healthy: {reason}; "
+            f"{after}"
+        )
+
+    def _service(self) -> Service:
+        with docker_errors(f"inspect the service {self.name}"):
+            return self.client.services.get(self.name)
+
+    def _replicas(self) -> int:
+        return self.request.snapshot.replicas
+
+    def _tasks(self, service: Service | None = None) -> list[dict[str, Any]]:
+        """This deployment's tasks; their state changes go to the log."""
+        service = service or self._service()
+        with docker_errors(f"list the tasks of {self.name}"):
+            tasks = service.tasks()
+        mine = str(self.request.deployment_id)
+        ours = [
+            t
+            for t in tasks
+            if (t["Spec"]["ContainerSpec"].get("Labels") or {}).get(L.DEPLOYMENT) == mine
+        ]
+        for task in ours:
+            state = task["Status"]["State"]
+            if self._seen.get(task["ID"]) != state:
+                self._seen[task["ID"]] = state
+                error = task["Status"].get("Err")
+                self.log(
+                    f"task {task.get('Slot', '?')}: {state}" + (f" ({error})" if error else "")
+                )
+        return ours
+
+    def _running(self, tasks: list[dict[str, Any]]) -> int:
+        return sum(
+            1 for t in tasks if t["DesiredState"] == "running" and t["Status"]["State"] == "running"
+        )
+
+    def _check_time(self, deadline: float) -> None:
+        if time.monotonic() > deadline:
+            raise PipelineFailed(
+                f"The service {self.name} did not settle in time; Swarm keeps trying by itself: "
+                f"see docker service ps {self.name}."
+            )
+
+
+def _task_error(tasks: list[dict[str, Any]]) -> str:
+    latest = max(tasks, key=lambda t: str(t["Status"].get("Timestamp", "")))
+    status = latest["Status"]
+    return str(status.get("Err") or status.get("Message") or status.get("State"))

@@ -1,0 +1,254 @@
+"""One deployment, end to end: endpoint → snapshot → ledger → deployer → ledger → audit.
+
+Shared by automatic deployment after a run, approvals, promotion and rollback, so every
+path records the same things: a ledger row that is ``deploying`` before the daemon is
+touched, the outcome, an audit entry, and a log kept as an extra stage of the run
+(``deploy-<environment>``) that ``dockyard logs`` and the window show.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from copy import deepcopy
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from dockyard.core.errors import DockyardError, PipelineFailed
+from dockyard.core.model import Run, Stage, StageStatus, utcnow
+from dockyard.core.pipeline_file import EnvironmentConfig
+from dockyard.core.redaction import Redactor
+from dockyard.core.releases import Deployment, DeploymentStatus
+from dockyard.engine.deploy import (
+    ConfigSnapshot,
+    DeploymentRequest,
+    build_snapshot,
+    deployer_for,
+)
+from dockyard.engine.endpoints import EndpointRegistry, open_client
+from dockyard.engine.events import CancelToken, EventSink, LogLines, StageChanged
+from dockyard.engine.gitsource import GitSource
+from dockyard.engine.release_config import settings_of
+from dockyard.engine.secrets import SecretStore, fingerprint
+from dockyard.store.audit import AuditLog
+from dockyard.store.database import Database
+from dockyard.store.ledger import SqliteReleaseLedger
+from dockyard.store.logs import StageLogWriter, stage_log_path
+from dockyard.store.runs import RunStore
+
+
+@dataclass(frozen=True)
+class Target:
+    """What is deployed: one image by digest, and where it came from."""
+
+    digest: str
+    image: str
+    commit: str
+    tag: str | None
+    run_id: str | None
+
+    @property
+    def label(self) -> str:
+        return self.tag or self.commit[:12]
+
+
+@dataclass(frozen=True)
+class Attached:
+    """The configuration attached at deploy time, and the secret values it needs."""
+
+    snapshot: ConfigSnapshot
+    secret_values: Mapping[str, str]
+
+
+def attach_from_commit(
+    home: Path, repo: str, env: EnvironmentConfig, commit: str, secrets: SecretStore
+) -> Attached:
+    """Build the snapshot from the files of ``commit`` and the keyring's current values."""
+    source = GitSource(repo, home, fetch=False)
+    values = {name: secrets.get(repo, env.name, name) for name in env.secrets}
+    snapshot = build_snapshot(env, lambda path: source.read_file(commit, path), values)
+    return Attached(snapshot, values)
+
+
+def attach_recorded(
+    repo: str, environment: str, config: Mapping[str, object], secrets: SecretStore
+) -> tuple[Attached, list[str]]:
+    """The recorded snapshot, with today's secret values (values are never kept).
+
+    Returns notes for the log when a secret changed since: the snapshot recorded with the
+    new deployment carries the fingerprints of what was really applied.
+    """
+    recorded = ConfigSnapshot.from_json(dict(config))
+    values = {name: secrets.get(repo, environment, name) for name in recorded.secrets}
+    applied = {name: fingerprint(value) for name, value in values.items()}
+    notes = [
+        f"Secret {name} changed since that release; its current value is used "
+        "(Dockyard never keeps secret values)."
+        for name, mark in applied.items()
+        if recorded.secrets.get(name) != mark
+    ]
+    return Attached(replace(recorded, secrets=applied), values), notes
+
+
+class DeployStage:
+    """The ``deploy-<env>`` stage of a run: its log file, status and live events."""
+
+    def __init__(
+        self,
+        home: Path,
+        db: Database,
+        run: Run | None,
+        environment: str,
+        sink: EventSink,
+        redact: Redactor,
+        kind: str = "deploy",
+    ) -> None:
+        self.runs = RunStore(db)
+        self.run = run
+        self.sink = sink
+        self.redact = redact
+        self.stage = Stage(f"{kind}-{environment}", StageStatus.RUNNING, started=utcnow())
+        self.writer: StageLogWriter | None = None
+        if run is not None:
+            self.writer = StageLogWriter(stage_log_path(home, run.id, self.stage.name))
+            self._publish()
+
+    def __call__(self, line: str) -> None:
+        clean = self.redact(line)
+        if self.writer is not None and self.run is not None:
+            self.writer.append([clean])
+            self.sink(LogLines(self.run.id, self.stage.name, (clean,)))
+
+    def finish(self, status: StageStatus, summary: str = "") -> None:
+        self.stage.status, self.stage.summary = status, summary
+        self.stage.finished = utcnow()
+        if self.run is not None:
+            self._publish()
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    def _publish(self) -> None:
+        assert self.run is not None
+        if self.stage not in self.run.stages:
+            self.run.stages.append(self.stage)
+        self.runs.save_stage(self.run.id, self.stage)
+        self.sink(StageChanged(self.run.id, deepcopy(self.stage)))
+
+
+@dataclass
+class Deploying:
+    """Everything a deployment needs from the service that starts it."""
+
+    home: Path
+    db: Database
+    identity: str
+    sink: EventSink
+    cancel: CancelToken
+
+    def deploy(
+        self,
+        *,
+        repo: str,
+        env: EnvironmentConfig,
+        position: int,
+        target: Target,
+        attached: Attached,
+        run: Run | None,
+        approved_by: Sequence[str] = (),
+        rollback: bool = False,
+        rolled_back_from: int | None = None,
+        comment: str = "",
+        notes: Sequence[str] = (),
+    ) -> Deployment:
+        """Deploy and record; raises (after recording the failure) when it did not work."""
+        ledger = SqliteReleaseLedger(self.db)
+        record = ledger.start_deployment(
+            repo=repo, environment=env.name, digest=target.digest, image=target.image,
+            commit=target.commit, tag=target.tag, run_id=target.run_id,
+            config=attached.snapshot.to_json(), deployed_by=self.identity,
+            approved_by=approved_by, rollback=rollback, rolled_back_from=rolled_back_from,
+            comment=comment,
+        )  # fmt: skip
+        redact = Redactor(attached.secret_values.values())
+        kind = "rollback" if rollback else "deploy"
+        stage = DeployStage(self.home, self.db, run, env.name, self.sink, redact, kind)
+        what = "Rolling back" if rollback else "Deploying"
+        stage(f"{what} {target.label} ({target.image}) to {env.name} on {env.host} ({env.mode})")
+        for note in notes:
+            stage(note)
+        began = time.monotonic()
+        try:
+            self._run_deployer(env, record.id, repo, target, attached, approved_by, rollback, stage)
+        except DockyardError as exc:
+            stage(f"ERROR: {exc.message}")
+            stage.finish(StageStatus.FAILED, exc.message)
+            failed = ledger.finish_deployment(record.id, DeploymentStatus.FAILED, exc.message)
+            self._audit(failed, env, position, "failed", exc.message)
+            raise
+        except Exception as exc:
+            reason = f"Deploying to {env.name} failed unexpectedly: {exc}"
+            stage(f"ERROR: {reason}")
+            stage.finish(StageStatus.FAILED, reason)
+            failed = ledger.finish_deployment(record.id, DeploymentStatus.FAILED, reason)
+            self._audit(failed, env, position, "failed", reason)
+            raise PipelineFailed(reason) from exc
+        stage(f"{env.name} runs {target.label} ({time.monotonic() - began:.1f}s).")
+        stage.finish(StageStatus.SUCCEEDED, f"{target.label} deployed")
+        done = ledger.finish_deployment(record.id, DeploymentStatus.DEPLOYED)
+        self._audit(done, env, position, "deployed", "")
+        return done
+
+    def _run_deployer(
+        self,
+        env: EnvironmentConfig,
+        deployment_id: int,
+        repo: str,
+        target: Target,
+        attached: Attached,
+        approved_by: Sequence[str],
+        rollback: bool,
+        log: Callable[[str], None],
+    ) -> None:
+        client = open_client(EndpointRegistry(self.home).get(env.host))
+        try:
+            request = DeploymentRequest(
+                repo=repo, environment=env.name, image=target.image, digest=target.digest,
+                commit=target.commit, tag=target.tag, run_id=target.run_id,
+                deployment_id=deployment_id, deployed_by=self.identity,
+                approved_by=tuple(approved_by), rollback=rollback, snapshot=attached.snapshot,
+                secret_values=attached.secret_values,
+            )  # fmt: skip
+            deployer_for(env.mode, client).deploy(request, log, self.cancel)
+        finally:
+            client.close()
+
+    def _audit(
+        self,
+        deployment: Deployment,
+        env: EnvironmentConfig,
+        position: int,
+        outcome: str,
+        error: str,
+    ) -> None:
+        AuditLog(self.db).append(
+            "rollback" if deployment.rollback else "deploy",
+            actor=self.identity,
+            repo=deployment.repo,
+            environment=env.name,
+            details={
+                "deployment": deployment.id,
+                "outcome": outcome,
+                "error": error,
+                "digest": deployment.digest,
+                "image": deployment.image,
+                "commit": deployment.commit,
+                "tag": deployment.tag,
+                "run": deployment.run_id,
+                "approved_by": list(deployment.approved_by),
+                "rolled_back_from": deployment.rolled_back_from,
+                "comment": deployment.comment,
+                "config_fingerprint": ConfigSnapshot.from_json(deployment.config).fingerprint(),
+                "environment_config": settings_of(env, position),
+            },
+        )

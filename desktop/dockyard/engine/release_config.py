@@ -1,0 +1,121 @@
+"""Which environments a repository has, when no pipeline run is at hand.
+
+Decision: the environments are those of ``dockyard.yml`` at the commit of the repository's
+latest run (read through ``GitSource`` without fetching, so a mirror fetched before keeps
+working while the git server is down). When git cannot be read at all (the mirror was
+never made on this desktop, the folder is gone), the settings recorded in the audit trail
+with every deployment and approval request are used instead: host, mode, auto, after and
+approval are enough to show status, approve and roll back a recorded release.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from dockyard.core.errors import InfrastructureError, UserInputError
+from dockyard.core.pipeline_file import (
+    ApprovalConfig,
+    EnvironmentConfig,
+    PipelineConfig,
+    load_pipeline,
+)
+from dockyard.engine.gitsource import GitSource
+from dockyard.store.audit import AuditLog
+from dockyard.store.database import Database
+from dockyard.store.runs import RunStore
+
+log = logging.getLogger("dockyard.releases")
+
+# Audit actions whose details carry an "environment_config" (see settings_of()).
+CONFIG_ACTIONS = ("deploy", "rollback", "approval-requested")
+
+
+def pipeline_at(home: Path, repo: str, commit: str) -> PipelineConfig:
+    """The pipeline file of ``commit`` (defaults when it has none).
+
+    Raises InfrastructureError when git cannot be read, UserInputError for a bad file.
+    """
+    try:
+        source = GitSource(repo, home, fetch=False)
+        text = source.read_file(commit, "dockyard.yml")
+    except Exception as exc:  # any git failure means "git unreadable here"
+        raise InfrastructureError(
+            f"Could not read commit {commit[:12]} of {repo} ({exc}); check that the "
+            "repository is reachable."
+        ) from exc
+    return load_pipeline(text, exists=lambda path: source.exists(commit, path))
+
+
+def settings_of(env: EnvironmentConfig, position: int) -> dict[str, Any]:
+    """What the audit keeps of an environment, enough to act on it without git."""
+    approval = env.approval
+    return {
+        "position": position,
+        "host": env.host,
+        "mode": env.mode,
+        "auto": env.auto,
+        "after": env.after,
+        "approval": None
+        if approval is None
+        else {
+            "required": approval.required,
+            "self_approval": approval.self_approval,
+            "timeout": approval.timeout,
+        },
+    }
+
+
+def environments_of(home: Path, db: Database, repo: str) -> tuple[EnvironmentConfig, ...]:
+    """The repository's environments in promotion order (see the module docstring)."""
+    commit = next((run.commit for run in RunStore(db).list(repo, limit=20) if run.commit), None)
+    if commit is not None:
+        try:
+            return pipeline_at(home, repo, commit).environments
+        except InfrastructureError as exc:
+            log.warning(
+                "reading dockyard.yml of %s failed (%s); using recorded settings", repo, exc
+            )
+    return _recorded_environments(db, repo)
+
+
+def _recorded_environments(db: Database, repo: str) -> tuple[EnvironmentConfig, ...]:
+    latest: dict[str, dict[str, Any]] = {}
+    for entry in AuditLog(db).entries(repo=repo):
+        settings = entry.details.get("environment_config")
+        if entry.action in CONFIG_ACTIONS and isinstance(settings, dict) and entry.environment:
+            latest[entry.environment] = settings
+    ordered = sorted(latest.items(), key=lambda item: int(item[1].get("position", 0)))
+    return tuple(_from_settings(name, settings) for name, settings in ordered)
+
+
+def _from_settings(name: str, settings: dict[str, Any]) -> EnvironmentConfig:
+    approval = settings.get("approval")
+    return EnvironmentConfig(
+        name=name,
+        host=str(settings.get("host", "local")),
+        mode=str(settings.get("mode", "container")),
+        auto=bool(settings.get("auto", False)),
+        after=settings.get("after"),
+        approval=None
+        if not isinstance(approval, dict)
+        else ApprovalConfig(
+            required=int(approval.get("required", 1)),
+            self_approval=bool(approval.get("self_approval", False)),
+            timeout=approval.get("timeout"),
+        ),
+    )
+
+
+def environment_named(
+    environments: tuple[EnvironmentConfig, ...], repo: str, name: str
+) -> EnvironmentConfig:
+    for env in environments:
+        if env.name == name:
+            return env
+    known = ", ".join(env.name for env in environments) or "none"
+    raise UserInputError(
+        f"{repo} has no environment {name!r} (known: {known}); check the environments "
+        "block of its dockyard.yml."
+    )

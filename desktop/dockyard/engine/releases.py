@@ -1,0 +1,356 @@
+"""The release service: promotion after a run, approvals, rollback, pins and status.
+
+Policies (what may happen) live in ``dockyard.core.policy``; this module applies them,
+deploys through ``engine.deploying`` and records every step in the ledger and the audit
+trail. Which environments a repository has is decided in ``engine.release_config``.
+
+A rejected release marks its run ``failed`` with the rejection as its error: the run did
+not deliver what it was started for, and the list of runs should say so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dockyard.core.errors import Cancelled, DockyardError, InfrastructureError, UserInputError
+from dockyard.core.model import ImageRecord, Run, RunStatus, utcnow
+from dockyard.core.pipeline_file import EnvironmentConfig
+from dockyard.core.policy import ApprovalPolicy, PromotionPolicy
+from dockyard.core.releases import ApprovalRequest, ApprovalStatus, Deployment
+from dockyard.engine.deploy import ConfigSnapshot, diff_snapshots
+from dockyard.engine.deploying import (
+    Attached,
+    Deploying,
+    Target,
+    attach_from_commit,
+    attach_recorded,
+)
+from dockyard.engine.events import CancelToken, EventSink, ignore_events
+from dockyard.engine.release_config import (
+    environment_named,
+    environments_of,
+    pipeline_at,
+    settings_of,
+)
+from dockyard.engine.release_results import (
+    ReleaseChanges,
+    ReleaseOutcome,
+    RepoStatus,
+)
+from dockyard.engine.secrets import SecretStore
+from dockyard.store.audit import AuditLog
+from dockyard.store.database import Database
+from dockyard.store.images import ImageStore
+from dockyard.store.ledger import SqliteReleaseLedger
+from dockyard.store.runs import RunStore
+
+if TYPE_CHECKING:
+    from dockyard.engine.runner import PipelineRunner
+
+
+class ReleaseService:
+    def __init__(
+        self, *, home: Path, db: Database, identity: str, secrets: SecretStore | None = None
+    ) -> None:
+        self.home = home
+        self.db = db
+        self.identity = identity
+        self.secrets = secrets or SecretStore()
+        self.ledger = SqliteReleaseLedger(db)
+        self.audit = AuditLog(db)
+        # Per-environment outcomes of the last after_delivery (PipelineOutcome.deployments).
+        self.outcomes: list[dict[str, Any]] = []
+        self._recovered = False
+
+    # -- promotion ---------------------------------------------------------------------
+
+    def after_delivery(self, runner: PipelineRunner, image: ImageRecord) -> RunStatus:
+        """The runner's delivery hook: deploy to automatic environments, stop at a gate."""
+        assert runner.config is not None
+        self.outcomes = []
+        deploying = Deploying(self.home, self.db, self.identity, runner.sink, runner.cancel)
+        try:
+            return self._promote(
+                image, runner.config.environments, 0, runner.run_record,
+                runner.run_record.started_by, deploying,
+            )  # fmt: skip
+        except Cancelled as exc:
+            runner.error = exc
+            return RunStatus.CANCELLED
+        except DockyardError as exc:
+            runner.error = exc
+            return RunStatus.FAILED
+
+    def _promote(
+        self,
+        image: ImageRecord,
+        environments: Sequence[EnvironmentConfig],
+        start: int,
+        run: Run | None,
+        requested_by: str,
+        deploying: Deploying,
+    ) -> RunStatus:
+        """Send ``image`` through environments[start:] in promotion order."""
+        repo = image.repo
+        for position, env in enumerate(environments):
+            if position < start:
+                continue
+            history = self.ledger.deployments(repo, env.after, 500) if env.after else []
+            pin = self.ledger.pin_of(repo, env.name)
+            decision = PromotionPolicy(env).accepts(image, history)
+            if env.auto and pin is not None:
+                self._outcome(env, "pinned", image, "pinned after a rollback; unpin to resume")
+                continue
+            if not decision:
+                self._outcome(env, "skipped", image, decision.reason)
+                continue
+            if env.auto:
+                target = _target(image)
+                try:
+                    attached = attach_from_commit(self.home, repo, env, image.commit, self.secrets)
+                    deploying.deploy(
+                        repo=repo, env=env, position=position, target=target,
+                        attached=attached, run=run,
+                    )  # fmt: skip
+                except DockyardError as exc:
+                    self._outcome(env, "failed", image, exc.message)
+                    raise
+                self._outcome(env, "deployed", image, "")
+                continue
+            self._request_approval(env, position, image, requested_by)
+            self._outcome(env, "awaiting_approval", image, "")
+            return RunStatus.AWAITING_APPROVAL
+        return RunStatus.SUCCEEDED
+
+    def _outcome(self, env: EnvironmentConfig, status: str, image: ImageRecord, why: str) -> None:
+        self.outcomes.append(
+            {"environment": env.name, "status": status, "digest": image.digest, "reason": why}
+        )
+
+    def _request_approval(
+        self, env: EnvironmentConfig, position: int, image: ImageRecord, requested_by: str
+    ) -> ApprovalRequest:
+        attached = attach_from_commit(self.home, image.repo, env, image.commit, self.secrets)
+        snapshot = attached.snapshot
+        request = self.ledger.request_approval(
+            repo=image.repo, environment=env.name, run_id=image.run_id, digest=image.digest,
+            image=image.reference, commit=image.commit, tag=image.tag,
+            config_fingerprint=snapshot.fingerprint(), config=snapshot.to_json(),
+            requested_by=requested_by, expires=ApprovalPolicy(env.approval).expires(utcnow()),
+        )  # fmt: skip
+        self.audit.append(
+            "approval-requested",
+            actor=requested_by,
+            repo=image.repo,
+            environment=env.name,
+            details={
+                "request": request.id, "run": image.run_id, "digest": image.digest,
+                "tag": image.tag, "commit": image.commit,
+                "config_fingerprint": request.config_fingerprint,
+                "environment_config": settings_of(env, position),
+            },
+        )  # fmt: skip
+        return request
+
+    def promote(self, repo: str, environment: str, digest: str) -> ReleaseOutcome:
+        """Send a recorded digest onward: deploy where automatic, else request an approval."""
+        environments = environments_of(self.home, self.db, repo)
+        env = environment_named(environments, repo, environment)
+        image = ImageStore(self.db).by_digest(repo, digest)
+        if image is None:
+            raise UserInputError(f"{digest} was never built for {repo}; run its pipeline first.")
+        position = environments.index(env)
+        deploying = Deploying(self.home, self.db, self.identity, ignore_events, CancelToken())
+        self.outcomes = []
+        self._promote(image, environments[: position + 1], position, None, self.identity, deploying)
+        outcome = self.outcomes[-1]
+        if outcome["status"] in ("skipped", "pinned"):
+            raise UserInputError(outcome["reason"])
+        deployment = self.ledger.current_deployment(repo, environment)
+        if outcome["status"] == "deployed":
+            return ReleaseOutcome(deployment, f"{environment} runs {_label(image)}.")
+        return ReleaseOutcome(None, f"{_label(image)} waits for approval in {environment}.")
+
+    # -- approvals ---------------------------------------------------------------------
+
+    def _pending(self, repo: str, environment: str) -> ApprovalRequest:
+        pending = self.ledger.pending_approval(repo, environment)
+        if pending is None:
+            raise UserInputError(
+                f"Nothing waits for approval in {environment} of {repo}; "
+                f"see: dockyard status {repo}"
+            )
+        return pending
+
+    def approve(self, repo: str, environment: str, comment: str = "") -> ReleaseOutcome:
+        environments = environments_of(self.home, self.db, repo)
+        env = environment_named(environments, repo, environment)
+        request = self._pending(repo, environment)
+        policy = ApprovalPolicy(env.approval)
+        pin = self.ledger.pin_of(repo, environment)
+        decision = policy.may_approve(request, self.identity, utcnow(), pin)
+        if not decision:
+            raise UserInputError(decision.reason)
+        attached = self._attach_for_request(repo, env, request)
+        fingerprint = attached.snapshot.fingerprint()
+        if fingerprint != request.config_fingerprint:
+            self._supersede(env, environments.index(env), request, attached.snapshot)
+        request = self.ledger.add_approval(
+            request.id, self.identity, comment, request.digest, fingerprint
+        )
+        self.audit.append(
+            "approve", actor=self.identity, repo=repo, environment=environment,
+            details={"request": request.id, "digest": request.digest, "comment": comment,
+                     "config_fingerprint": fingerprint},
+        )  # fmt: skip
+        satisfied = policy.satisfied(request)
+        if not satisfied:
+            return ReleaseOutcome(None, satisfied.reason)
+        return self._deploy_approved(environments, env, request, attached)
+
+    def _attach_for_request(
+        self, repo: str, env: EnvironmentConfig, request: ApprovalRequest
+    ) -> Attached:
+        """Today's snapshot of what the request would deploy (secrets may have changed)."""
+        try:
+            at_commit = pipeline_at(self.home, repo, request.commit).environment(env.name)
+        except InfrastructureError:
+            # git unreadable: files cannot have changed; secrets still can.
+            attached, _notes = attach_recorded(repo, env.name, request.config, self.secrets)
+            return attached
+        return attach_from_commit(self.home, repo, at_commit, request.commit, self.secrets)
+
+    def _supersede(
+        self, env: EnvironmentConfig, position: int, request: ApprovalRequest, new: ConfigSnapshot
+    ) -> None:
+        changes = diff_snapshots(ConfigSnapshot.from_json(dict(request.config)), new)
+        image = ImageRecord(
+            request.repo, request.commit, request.digest, _name_of(request.image), request.tag,
+            request.run_id, True,
+        )  # fmt: skip
+        replacement = self._request_approval(env, position, image, request.requested_by)
+        what = "; ".join(changes) or "the configuration fingerprint differs"
+        raise UserInputError(
+            f"The configuration of {env.name} changed since this release was shown for approval "
+            f"({what}); the approval did not count: review request {replacement.id} "
+            f"(dockyard status {request.repo}) and approve again."
+        )
+
+    def _deploy_approved(
+        self,
+        environments: Sequence[EnvironmentConfig],
+        env: EnvironmentConfig,
+        request: ApprovalRequest,
+        attached: Attached,
+    ) -> ReleaseOutcome:
+        approvers = [a.approver for a in ApprovalPolicy(env.approval).counting(request)]
+        self.ledger.resolve_approval(request.id, ApprovalStatus.APPROVED, by=self.identity)
+        runs = RunStore(self.db)
+        run = runs.get(request.run_id)
+        deploying = Deploying(self.home, self.db, self.identity, ignore_events, CancelToken())
+        target = Target(request.digest, request.image, request.commit, request.tag, request.run_id)
+        position = environments.index(env)
+        try:
+            deployment = deploying.deploy(
+                repo=request.repo, env=env, position=position, target=target,
+                attached=attached, run=run, approved_by=approvers,
+            )  # fmt: skip
+            image = ImageStore(self.db).by_digest(request.repo, request.digest)
+            status = RunStatus.SUCCEEDED
+            if image is not None:
+                status = self._promote(
+                    image, environments, position + 1, run, request.requested_by, deploying
+                )
+        except DockyardError as exc:
+            self._settle_run(runs, run, RunStatus.FAILED, exc.message)
+            raise
+        self._settle_run(runs, run, status, "")
+        return ReleaseOutcome(deployment, f"{env.name} runs {target.label}, approved by "
+                              f"{', '.join(approvers)}.")  # fmt: skip
+
+    @staticmethod
+    def _settle_run(runs: RunStore, run: Run | None, status: RunStatus, error: str) -> None:
+        if run is None:
+            return
+        run.status, run.error = status, error
+        run.finished = utcnow()
+        runs.save(run)
+
+    def reject(self, repo: str, environment: str, comment: str) -> ApprovalRequest:
+        if not comment.strip():
+            raise UserInputError("A rejection needs a reason; give it with --comment TEXT.")
+        environment_named(environments_of(self.home, self.db, repo), repo, environment)
+        request = self._pending(repo, environment)
+        rejected = self.ledger.resolve_approval(
+            request.id, ApprovalStatus.REJECTED, by=self.identity, comment=comment
+        )
+        self.audit.append(
+            "reject", actor=self.identity, repo=repo, environment=environment,
+            details={"request": request.id, "digest": request.digest, "comment": comment},
+        )  # fmt: skip
+        runs = RunStore(self.db)
+        self._settle_run(
+            runs, runs.get(request.run_id), RunStatus.FAILED,
+            f"Rejected for {environment} by {self.identity}: {comment}",
+        )  # fmt: skip
+        return rejected
+
+    # -- rollback, pins, history, status -------------------------------------------------
+
+    def rollback(
+        self,
+        repo: str,
+        environment: str,
+        to: str | None,
+        comment: str,
+        *,
+        sink: EventSink = ignore_events,
+    ) -> ReleaseOutcome:
+        from dockyard.engine.rollback import roll_back
+
+        return roll_back(self, repo, environment, to, comment, sink)
+
+    def unpin(self, repo: str, environment: str) -> None:
+        environment_named(environments_of(self.home, self.db, repo), repo, environment)
+        if not self.ledger.unpin(repo, environment):
+            raise UserInputError(f"{environment} of {repo} is not pinned; nothing to unpin.")
+        self.audit.append("unpin", actor=self.identity, repo=repo, environment=environment)
+
+    def releases(self, repo: str, environment: str) -> list[Deployment]:
+        """Earlier releases of the environment (newest first), for the rollback list."""
+        return [d for d in self.ledger.deployments(repo, environment, 200) if d.status.was_released]
+
+    def status(self, repo: str) -> RepoStatus:
+        from dockyard.engine.release_status import repo_status
+
+        if not self._recovered:
+            self.recover()
+        return repo_status(self, repo)
+
+    def recover(self) -> list[Deployment]:
+        """Settle deployments a crash interrupted, against what the daemon runs."""
+        from dockyard.engine.release_status import recover_interrupted
+
+        self._recovered = True
+        return recover_interrupted(self)
+
+    def changes_between(
+        self, repo: str, environment: str, target: Deployment | ApprovalRequest
+    ) -> ReleaseChanges:
+        from dockyard.engine.release_status import changes_between
+
+        return changes_between(self, repo, environment, target)
+
+
+def _target(image: ImageRecord) -> Target:
+    return Target(image.digest, image.reference, image.commit, image.tag, image.run_id)
+
+
+def _label(image: ImageRecord) -> str:
+    return image.tag or image.commit[:12]
+
+
+def _name_of(reference: str) -> str:
+    return reference.split("@", 1)[0] if "@" in reference else ""

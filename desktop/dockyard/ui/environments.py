@@ -1,0 +1,323 @@
+"""The Environments tab: one card per environment, in promotion order.
+
+Each card shows what runs (release, commit, digest, who, when, health), a drift
+warning, the pin left by a rollback (with Unpin), and a prominent panel when a release
+waits for approval (digest, commits since the running release, configuration diff,
+requested by, Approve… / Reject…). Everything is read in one worker call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dockyard.engine.release_results import EnvironmentStatus, ReleaseChanges, RepoStatus
+from dockyard.engine.releases import ReleaseService
+from dockyard.store.database import Database
+from dockyard.store.repositories import Repository
+from dockyard.ui.releasedialogs import DecisionDialog, ReleaseCalls, RollbackDialog
+from dockyard.ui.runsmodel import format_moment
+from dockyard.ui.worker import TaskRunner
+
+
+@dataclass(frozen=True)
+class EnvironmentsState:
+    status: RepoStatus
+    changes: dict[str, ReleaseChanges]  # per environment with a pending approval
+
+
+def read_environments(service: ReleaseService, location: str) -> EnvironmentsState:
+    status = service.status(location)
+    changes = {
+        env.name: service.changes_between(location, env.name, env.pending)
+        for env in status.environments
+        if env.pending is not None
+    }
+    return EnvironmentsState(status, changes)
+
+
+def health_text(env: EnvironmentStatus) -> str:
+    if env.host_error:
+        return f"host unreachable: {env.host_error}"
+    if not env.running:
+        return "nothing runs"
+    states = []
+    for running in env.running:
+        health = {True: "healthy", False: "unhealthy", None: "no health check"}[running.healthy]
+        states.append(f"{running.state}, {health}")
+    return "; ".join(states)
+
+
+def _label(text: str, name: str, style: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setAccessibleName(name)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if style:
+        label.setStyleSheet(style)
+    return label
+
+
+class EnvironmentCard(QFrame):
+    def __init__(
+        self,
+        env: EnvironmentStatus,
+        changes: ReleaseChanges | None,
+        actions: EnvironmentsView,
+    ) -> None:
+        super().__init__()
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAccessibleName(f"Environment {env.name}")
+        self.setMinimumWidth(300)
+        self.setMaximumWidth(420)
+        name = env.name
+        layout = QVBoxLayout(self)
+        config = env.config
+        how = ""
+        if config is not None:
+            rule = "automatic" if config.auto else "needs approval"
+            how = f" <span style='color:gray'>({config.mode} on {config.host}, {rule})</span>"
+        layout.addWidget(_label(f"<h3>{name}{how}</h3>", f"Title {name}"))
+
+        release = env.release
+        if release is None:
+            layout.addWidget(_label("Nothing deployed yet.", f"Release {name}"))
+        else:
+            label = release.tag or release.commit[:12]
+            kind = " (rollback)" if release.rollback else ""
+            layout.addWidget(
+                _label(
+                    f"<b style='font-size:large'>{label}</b>{kind} · {release.commit[:7]} · "
+                    f"{release.digest.removeprefix('sha256:')[:12]}<br>"
+                    f"deployed by {release.deployed_by}, {format_moment(release.started)}"
+                    f" — {release.status}",
+                    f"Release {name}",
+                )
+            )
+        layout.addWidget(_label(f"Health: {health_text(env)}", f"Health {name}"))
+        if env.drift:
+            layout.addWidget(
+                _label(
+                    f"⚠ Drift: {env.drift}",
+                    f"Drift {name}",
+                    "background:#fff3e0; color:#8a4b00; padding:4px; border-radius:3px",
+                )
+            )
+        if env.pin is not None:
+            pin = QFrame()
+            pin.setStyleSheet("background:#e3f2fd; color:#0d3c61; border-radius:3px")
+            row = QHBoxLayout(pin)
+            row.addWidget(
+                _label(
+                    f"📌 Pinned by {env.pin.pinned_by}: {env.pin.reason}",
+                    f"Pin {name}",
+                    "background:transparent",
+                ),
+                1,
+            )
+            row.addWidget(actions.button("Unpin", f"Unpin {name}", lambda: actions.unpin(name)))
+            layout.addWidget(pin)
+        if env.pending is not None:
+            layout.addWidget(self._pending_panel(env, changes, actions))
+        layout.addStretch(1)
+        if release is not None:
+            layout.addWidget(
+                actions.button("Rollback…", f"Rollback {name}", lambda: actions.rollback(name)),
+                0,
+                Qt.AlignmentFlag.AlignRight,
+            )
+
+    def _pending_panel(
+        self, env: EnvironmentStatus, changes: ReleaseChanges | None, actions: EnvironmentsView
+    ) -> QFrame:
+        pending = env.pending
+        assert pending is not None
+        name = env.name
+        panel = QFrame()
+        panel.setObjectName("pending")
+        panel.setStyleSheet(
+            "QFrame#pending { background:#fff8e1; border:2px solid #ef6c00; border-radius:4px }"
+            "QFrame#pending QLabel { color:#3e2723; background:transparent }"
+        )
+        layout = QVBoxLayout(panel)
+        label = pending.tag or pending.commit[:12]
+        approvals = ", ".join(a.approver for a in pending.approvals) or "none yet"
+        text = (
+            f"<b>Awaiting approval: {label}</b><br>digest {pending.digest[:19]}…<br>"
+            f"requested by {pending.requested_by}, {format_moment(pending.created)}<br>"
+            f"approvals: {approvals}"
+        )
+        layout.addWidget(_label(text, f"Pending {name}"))
+        if changes is not None:
+            commits = "".join(
+                f"<br>&nbsp;&nbsp;{c.commit[:7]} {_escape(c.message)}" for c in changes.commits[:8]
+            )
+            more = len(changes.commits) - 8
+            if more > 0:
+                commits += f"<br>&nbsp;&nbsp;… and {more} more"
+            diff = "".join(f"<br>&nbsp;&nbsp;{_escape(line)}" for line in changes.config_diff)
+            detail = f"{len(changes.commits)} commit(s) since the running release:{commits}"
+            detail += f"<br>Configuration: {'changes' if diff else 'unchanged'}{diff}"
+            if changes.git_error:
+                detail += f"<br>({_escape(changes.git_error)})"
+            layout.addWidget(_label(detail, f"Pending changes {name}"))
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(
+            actions.button("Reject…", f"Reject {name}", lambda: actions.decide(name, False))
+        )
+        approve = actions.button("Approve…", f"Approve {name}", lambda: actions.decide(name, True))
+        approve.setDefault(True)
+        row.addWidget(approve)
+        layout.addLayout(row)
+        return panel
+
+
+class EnvironmentsView(QWidget):
+    def __init__(
+        self,
+        tasks: TaskRunner,
+        db: Database,
+        home: Path,
+        identity: Callable[[], str],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.calls = ReleaseCalls(tasks, home, db, identity)
+        self.repository: Repository | None = None
+        self.state: EnvironmentsState | None = None
+        self.loading = False
+        self.dialog: DecisionDialog | RollbackDialog | None = None
+        self._generation = 0
+
+        self.message = _label("", "Environments message")
+        self.message.hide()
+        self.cards = QWidget()
+        self.cards_layout = QHBoxLayout(self.cards)
+        self.cards_layout.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.cards)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addWidget(self.message)
+        layout.addWidget(scroll, 1)
+
+    def button(self, text: str, name: str, slot: Callable[[], None]) -> QPushButton:
+        made = QPushButton(text)
+        made.setAccessibleName(name)
+        made.clicked.connect(lambda: slot())
+        return made
+
+    def set_repository(self, repository: Repository | None) -> None:
+        self.repository = repository
+        self.state = None
+        self._clear()
+        self._say("" if repository else "Select a repository.")
+
+    def refresh(self) -> None:
+        if self.repository is None:
+            return
+        self._generation += 1
+        generation = self._generation
+        self.loading = True
+        self._say("Reading environments…" if self.state is None else "")
+        self.tasks.submit(
+            read_environments,
+            self.calls.service(),
+            self.repository.location,
+            on_result=lambda state: self._loaded(generation, state),
+            on_error=lambda message, _d: self._failed(generation, message),
+        )
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def _failed(self, generation: int, message: str) -> None:
+        if generation == self._generation:
+            self.loading = False
+            self._say(message)
+
+    def _loaded(self, generation: int, state: object) -> None:
+        if generation != self._generation:
+            return
+        assert isinstance(state, EnvironmentsState)
+        self.loading = False
+        self.state = state
+        self._clear()
+        environments = state.status.environments
+        self._say(
+            ""
+            if environments
+            else "This repository's dockyard.yml names no environments; add an environments: "
+            "section to deploy it."
+        )
+        for env in environments:
+            card = EnvironmentCard(env, state.changes.get(env.name), self)
+            self.cards_layout.addWidget(card)
+
+    def _clear(self) -> None:
+        while self.cards_layout.count():
+            item = self.cards_layout.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+
+    def environment(self, name: str) -> EnvironmentStatus | None:
+        if self.state is None:
+            return None
+        return next((e for e in self.state.status.environments if e.name == name), None)
+
+    # ----- actions ----------------------------------------------------------------
+
+    def decide(self, name: str, approve: bool) -> None:
+        env = self.environment(name)
+        if env is None or env.pending is None or self.repository is None:
+            return
+        dialog = DecisionDialog(self.calls, self.repository.location, env.pending, approve, self)
+        dialog.decided.connect(self.refresh)
+        self._open(dialog)
+
+    def rollback(self, name: str) -> None:
+        if self.repository is None:
+            return
+        dialog = RollbackDialog(self.calls, self.repository.location, name, self)
+        dialog.rolled_back.connect(lambda _message: self.refresh())
+        self._open(dialog)
+
+    def unpin(self, name: str) -> None:
+        if self.repository is None:
+            return
+        self.calls.submit(
+            "unpin",
+            self.repository.location,
+            name,
+            on_result=lambda _r: self.refresh(),
+            on_error=lambda message, _d: self._say(message),
+        )
+
+    def _open(self, dialog: DecisionDialog | RollbackDialog) -> None:
+        # Not WA_DeleteOnClose: its result may still be read after it closed.
+        if self.dialog is not None:
+            self.dialog.deleteLater()
+        self.dialog = dialog
+        dialog.open()
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,158 @@
+"""Runs pipelines on the thread pool and turns the engine's events into Qt signals.
+
+Each run is one ``Task`` of the shared ``TaskRunner`` (the one worker abstraction): the
+engine's sink is the task's progress callback, so events cross to the UI thread as
+queued signals. Log lines are not forwarded: the log view follows the file on disk,
+which the engine writes as lines arrive. Several runs (of different repositories) go
+on at once, each with its own Docker client opened by the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from dockyard.core.model import Run
+from dockyard.engine.events import CancelToken, Event, RunChanged, StageChanged
+from dockyard.engine.pipeline import PipelineOutcome, start_pipeline
+from dockyard.store.database import Database
+from dockyard.ui.worker import TaskRunner
+
+
+def _run_pipeline(
+    *,
+    home: Path,
+    db: Database,
+    location: str,
+    ref: str | None,
+    started_by: str,
+    cancel: CancelToken,
+    progress: Callable[[object], None],
+) -> PipelineOutcome:
+    def sink(event: Event) -> None:
+        if isinstance(event, RunChanged | StageChanged):
+            progress(event)
+
+    return start_pipeline(
+        home=home,
+        db=db,
+        location=location,
+        ref=ref,
+        started_by=started_by,
+        sink=sink,
+        cancel=cancel,
+    )
+
+
+class PipelineWorker(QObject):
+    """One running pipeline, seen from the UI thread."""
+
+    run_changed = Signal(object)  # Run snapshot
+    stage_changed = Signal(str, object)  # run id, Stage snapshot
+    finished = Signal(object)  # PipelineOutcome, or None when the task itself failed
+
+    def __init__(self, location: str, ref: str | None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.location = location
+        self.ref = ref
+        self.cancel_token = CancelToken()
+        self.run: Run | None = None
+        self.done = False
+
+    @property
+    def run_id(self) -> str | None:
+        return self.run.id if self.run else None
+
+    def start(
+        self, tasks: TaskRunner, *, home: Path, db: Database, started_by: str
+    ) -> PipelineWorker:
+        tasks.submit(
+            _run_pipeline,
+            home=home,
+            db=db,
+            location=self.location,
+            ref=self.ref,
+            started_by=started_by,
+            cancel=self.cancel_token,
+            on_progress=self._event,
+            on_result=self._finished,
+            on_error=self._failed,
+        )
+        return self
+
+    def cancel(self) -> None:
+        self.cancel_token.cancel()
+
+    def _event(self, event: object) -> None:
+        if isinstance(event, RunChanged):
+            self.run = event.run
+            self.run_changed.emit(event.run)
+        elif isinstance(event, StageChanged):
+            self.stage_changed.emit(event.run_id, event.stage)
+
+    def _finished(self, outcome: object) -> None:
+        assert isinstance(outcome, PipelineOutcome)
+        self.done = True
+        self.run = outcome.run
+        self.run_changed.emit(outcome.run)
+        self.finished.emit(outcome)
+
+    def _failed(self, message: str, details: str) -> None:
+        from dockyard.ui import messages
+
+        self.done = True
+        messages.error(message, details)
+        self.finished.emit(None)
+
+
+class RunCoordinator(QObject):
+    """Every pipeline the window started: start, find by run id, cancel, count."""
+
+    run_changed = Signal(object)  # Run
+    stage_changed = Signal(str, object)  # run id, Stage
+    run_finished = Signal(object)  # PipelineOutcome | None
+
+    def __init__(
+        self, tasks: TaskRunner, home: Path, db: Database, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.home = home
+        self.db = db
+        self.workers: list[PipelineWorker] = []
+
+    def start(self, location: str, ref: str | None, started_by: str) -> PipelineWorker:
+        worker = PipelineWorker(location, ref, self)
+        worker.run_changed.connect(self.run_changed)
+        worker.stage_changed.connect(self.stage_changed)
+        worker.finished.connect(lambda outcome: self._done(worker, outcome))
+        self.workers.append(worker)
+        return worker.start(self.tasks, home=self.home, db=self.db, started_by=started_by)
+
+    def _done(self, worker: PipelineWorker, outcome: object) -> None:
+        if worker in self.workers:
+            self.workers.remove(worker)
+        worker.deleteLater()
+        self.run_finished.emit(outcome)
+
+    def active(self) -> list[PipelineWorker]:
+        return [worker for worker in self.workers if not worker.done]
+
+    def worker_for(self, run_id: str) -> PipelineWorker | None:
+        for worker in self.workers:
+            if worker.run_id == run_id:
+                return worker
+        return None
+
+    def cancel(self, run_id: str) -> bool:
+        worker = self.worker_for(run_id)
+        if worker is None:
+            return False
+        worker.cancel()
+        return True
+
+    def cancel_all(self) -> None:
+        for worker in self.active():
+            worker.cancel()

@@ -1,0 +1,262 @@
+"""Settings: Docker endpoints (add, test, remove) and the identity this window acts as.
+
+Endpoint changes go to ``hosts.json`` through ``EndpointRegistry`` (the CLI's
+``dockyard hosts`` uses the same file), in a worker; the identity is kept in the
+window settings and used for the next action, without a restart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dockyard.engine.endpoints import Endpoint, EndpointRegistry, EndpointStatus, check_endpoint
+from dockyard.ui import preferences
+from dockyard.ui.worker import TaskRunner
+
+
+def add_endpoint(home: Path, endpoint: Endpoint) -> list[Endpoint]:
+    registry = EndpointRegistry(home)
+    registry.add(endpoint)
+    return registry.list()
+
+
+def remove_endpoint(home: Path, name: str) -> list[Endpoint]:
+    registry = EndpointRegistry(home)
+    registry.remove(name)
+    return registry.list()
+
+
+def list_endpoints(home: Path) -> list[Endpoint]:
+    return EndpointRegistry(home).list()
+
+
+class SettingsDialog(QDialog):
+    identity_changed = Signal(str)
+    endpoints_changed = Signal()
+
+    def __init__(self, tasks: TaskRunner, home: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setAccessibleName("Settings dialog")
+        self.tasks = tasks
+        self.home = home
+        self.endpoints: list[Endpoint] = []
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._endpoints_group(), 1)
+        layout.addWidget(self._identity_group())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setAccessibleName("Close settings")
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(620, 560)
+        self.reload()
+
+    # ----- endpoints --------------------------------------------------------------
+
+    def _endpoints_group(self) -> QGroupBox:
+        group = QGroupBox("Docker endpoints")
+        self.endpoint_list = QListWidget()
+        self.endpoint_list.setAccessibleName("Endpoints")
+        self.endpoint_list.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.test_button = self._button("Test", "Test endpoint", self.test_selected)
+        self.remove_button = self._button("Remove", "Remove endpoint", self.remove_selected)
+        self.result_label = QLabel()
+        self.result_label.setAccessibleName("Endpoint test result")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row = QHBoxLayout()
+        row.addWidget(self.test_button)
+        row.addWidget(self.remove_button)
+        row.addStretch(1)
+
+        self.name_edit = self._edit("Endpoint name", "prod")
+        self.url_edit = self._edit("Endpoint URL", "tcp://host:2376 or ssh://user@host")
+        self.ca_edit = self._edit("TLS CA file", "ca.pem (tcp:// with TLS)")
+        self.cert_edit = self._edit("TLS certificate file", "cert.pem")
+        self.key_edit = self._edit("TLS key file", "key.pem")
+        form = QFormLayout()
+        form.addRow("Name:", self.name_edit)
+        form.addRow("URL:", self.url_edit)
+        for label, edit in (
+            ("TLS CA:", self.ca_edit),
+            ("TLS certificate:", self.cert_edit),
+            ("TLS key:", self.key_edit),
+        ):
+            form.addRow(label, self._with_browse(edit))
+        self.add_button = self._button("Add endpoint", "Add endpoint", self.add_from_form)
+
+        layout = QVBoxLayout(group)
+        layout.addWidget(self.endpoint_list, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.result_label)
+        layout.addLayout(form)
+        layout.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignRight)
+        return group
+
+    def _identity_group(self) -> QGroupBox:
+        group = QGroupBox("Identity")
+        self.identity_edit = QLineEdit(preferences.configured_identity())
+        self.identity_edit.setAccessibleName("Identity")
+        self.identity_edit.setPlaceholderText(f"default: {preferences.identity()}")
+        self.identity_edit.editingFinished.connect(self.apply_identity)
+        form = QFormLayout(group)
+        form.addRow("Act as:", self.identity_edit)
+        note = QLabel(
+            "Recorded as who started runs and who approved, rejected or rolled back; "
+            "leave empty to use DOCKYARD_USER or your git e-mail."
+        )
+        note.setWordWrap(True)
+        form.addRow(note)
+        return group
+
+    def _button(self, text: str, accessible: str, slot: object) -> QPushButton:
+        button = QPushButton(text)
+        button.setAccessibleName(accessible)
+        button.clicked.connect(slot)
+        return button
+
+    def _edit(self, accessible: str, placeholder: str) -> QLineEdit:
+        edit = QLineEdit()
+        edit.setAccessibleName(accessible)
+        edit.setPlaceholderText(placeholder)
+        return edit
+
+    def _with_browse(self, edit: QLineEdit) -> QWidget:
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(edit, 1)
+        browse = QPushButton("…")
+        browse.setAccessibleName(f"Browse {edit.accessibleName()}")
+        browse.setMaximumWidth(32)
+
+        def pick() -> None:
+            path, _filter = QFileDialog.getOpenFileName(self, edit.accessibleName())
+            if path:
+                edit.setText(path)
+
+        browse.clicked.connect(pick)
+        row.addWidget(browse)
+        return box
+
+    def reload(self) -> None:
+        self.tasks.submit(list_endpoints, self.home, on_result=self._show_endpoints)
+
+    def _show_endpoints(self, endpoints: object) -> None:
+        assert isinstance(endpoints, list)
+        current = self.selected_endpoint()
+        self.endpoints = endpoints
+        self.endpoint_list.clear()
+        for endpoint in endpoints:
+            item = QListWidgetItem(f"{endpoint.name} — {endpoint.display_url}")
+            item.setData(Qt.ItemDataRole.UserRole, endpoint.name)
+            self.endpoint_list.addItem(item)
+            if current is not None and endpoint.name == current.name:
+                self.endpoint_list.setCurrentItem(item)
+        self._update_buttons()
+
+    def selected_endpoint(self) -> Endpoint | None:
+        item = self.endpoint_list.currentItem()
+        if item is None:
+            return None
+        name = item.data(Qt.ItemDataRole.UserRole)
+        return next((e for e in self.endpoints if e.name == name), None)
+
+    def select_endpoint(self, name: str) -> None:
+        for number in range(self.endpoint_list.count()):
+            item = self.endpoint_list.item(number)
+            if item.data(Qt.ItemDataRole.UserRole) == name:
+                self.endpoint_list.setCurrentItem(item)
+
+    def _update_buttons(self) -> None:
+        endpoint = self.selected_endpoint()
+        self.test_button.setEnabled(endpoint is not None)
+        self.remove_button.setEnabled(endpoint is not None and endpoint.name != "local")
+
+    def add_from_form(self) -> None:
+        endpoint = Endpoint(
+            name=self.name_edit.text().strip(),
+            url=self.url_edit.text().strip(),
+            tls_ca=self.ca_edit.text().strip(),
+            tls_cert=self.cert_edit.text().strip(),
+            tls_key=self.key_edit.text().strip(),
+        )
+        if not endpoint.name or not endpoint.url:
+            self.result_label.setText("Give the endpoint a name and a URL.")
+            return
+
+        def added(endpoints: object) -> None:
+            self._show_endpoints(endpoints)
+            self.select_endpoint(endpoint.name)
+            for edit in (self.name_edit, self.url_edit, self.ca_edit, self.cert_edit):
+                edit.clear()
+            self.key_edit.clear()
+            self.result_label.setText(f"Added {endpoint.name}; testing it…")
+            self.endpoints_changed.emit()
+            self.test_selected()
+
+        self.tasks.submit(
+            add_endpoint, self.home, endpoint, on_result=added, on_error=self._show_failure
+        )
+
+    def remove_selected(self) -> None:
+        endpoint = self.selected_endpoint()
+        if endpoint is None or endpoint.name == "local":
+            return
+
+        def removed(endpoints: object) -> None:
+            self._show_endpoints(endpoints)
+            self.result_label.setText(f"Removed {endpoint.name}.")
+            self.endpoints_changed.emit()
+
+        self.tasks.submit(
+            remove_endpoint,
+            self.home,
+            endpoint.name,
+            on_result=removed,
+            on_error=self._show_failure,
+        )
+
+    def test_selected(self) -> None:
+        endpoint = self.selected_endpoint()
+        if endpoint is None:
+            return
+        self.test_button.setEnabled(False)
+        self.result_label.setText(f"Testing {endpoint.name}…")
+        self.tasks.submit(check_endpoint, endpoint, on_result=self._tested)
+
+    def _tested(self, status: object) -> None:
+        assert isinstance(status, EndpointStatus)
+        self._update_buttons()
+        mark = "✓ connected" if status.ok else "✗ unreachable"
+        self.result_label.setText(f"{status.name}: {mark} — {status.message}")
+
+    def _show_failure(self, message: str, _details: str) -> None:
+        self.result_label.setText(message)
+
+    # ----- identity ---------------------------------------------------------------
+
+    def apply_identity(self) -> None:
+        name = self.identity_edit.text().strip()
+        if name == preferences.configured_identity():
+            return
+        preferences.set_identity(name)
+        self.identity_changed.emit(preferences.identity())

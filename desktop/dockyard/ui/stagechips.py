@@ -1,0 +1,84 @@
+"""Paints a run's stages as small coloured chips (one per stage) in the runs table."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from dockyard.core.model import Run
+from dockyard.ui.runsmodel import RunRole
+
+CHIP_COLOURS = {
+    "pending": "#9e9e9e",
+    "running": "#1565c0",
+    "succeeded": "#2e7d32",
+    "failed": "#c62828",
+    "cancelled": "#8d8d8d",
+    "skipped": "#b0b0b0",
+}
+MUTED = ("pending", "cancelled", "skipped")
+CHIP_GAP = 4
+CHIP_PADDING = 6
+
+
+def chip_colour(status: str) -> QColor:
+    return QColor(CHIP_COLOURS.get(status, "#9e9e9e"))
+
+
+class StageChipsDelegate(QStyledItemDelegate):
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        run = index.data(RunRole)
+        if not isinstance(run, Run):
+            super().paint(painter, option, index)
+            return
+        style = option.widget.style() if option.widget else None
+        if style is not None:
+            # Background and selection as the style draws them, without the text.
+            plain = QStyleOptionViewItem(option)
+            self.initStyleOption(plain, index)
+            plain.text = ""
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, plain, painter, option.widget)
+        rect: QRect = option.rect
+        metrics = QFontMetrics(option.font)
+        height = min(rect.height() - 6, metrics.height() + 4)
+        top = rect.top() + (rect.height() - height) // 2
+        x = rect.left() + CHIP_GAP
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for stage in run.stages:
+            label = stage.name
+            width = metrics.horizontalAdvance(label) + 2 * CHIP_PADDING
+            if x + width > rect.right():
+                break
+            chip = QRect(x, top, width, height)
+            colour = chip_colour(str(stage.status))
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour)
+            painter.drawRoundedRect(chip, height / 2, height / 2)
+            text = QColor("#ffffff")
+            if str(stage.status) in MUTED:
+                text = option.palette.color(QPalette.ColorRole.Base)
+                text = QColor("#ffffff") if text.lightness() < 128 else QColor("#202020")
+            painter.setPen(text)
+            painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, label)
+            x += width + CHIP_GAP
+        painter.restore()
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        run = index.data(RunRole)
+        metrics = QFontMetrics(option.font)
+        if not isinstance(run, Run):
+            return super().sizeHint(option, index)
+        width = sum(
+            metrics.horizontalAdvance(stage.name) + 2 * CHIP_PADDING + CHIP_GAP
+            for stage in run.stages
+        )
+        return QSize(width + CHIP_GAP, metrics.height() + 10)

@@ -1,0 +1,126 @@
+"""Render the real main window, per main view, into docs/screenshots/*.png.
+
+Starts a private dockerd through tests/testbed (as the tests do), creates the sample
+repository from the welcome page, runs v1.0.0 through the window, approves production as
+a second person, and grabs each view. Run by ``make screenshots``:
+
+PYTHONPATH=desktop:tests python scripts/screenshots.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "desktop"), str(ROOT / "tests")]
+
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+
+
+def wait_until(condition: Callable[[], bool], timeout_ms: int = 300_000) -> None:
+    clock = QElapsedTimer()
+    clock.start()
+    loop = QEventLoop()
+    while not condition():
+        if clock.elapsed() > timeout_ms:
+            raise TimeoutError("the window did not get there in time")
+        QTimer.singleShot(50, loop.quit)
+        loop.exec()
+
+
+def settle(ms: int = 400) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def grab(widget: QWidget, name: str) -> None:
+    settle()
+    path = OUT / f"{name}.png"
+    widget.grab().save(str(path))
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+def main() -> int:
+    from testbed.baseimage import ensure_busybox
+    from testbed.dockerd import start_daemon
+
+    daemon = start_daemon()
+    work = Path(tempfile.mkdtemp(prefix="dy-shots-"))
+    os.environ.update(
+        DOCKER_HOST=daemon.url,
+        DOCKYARD_HOME=str(work / "home"),
+        DOCKYARD_USER="dev@example.test",
+    )
+    client = daemon.client()
+    ensure_busybox(client)
+    try:
+        return _shoot()
+    finally:
+        from tests.gui.helpers import remove_deployed
+
+        for container in client.containers.list(all=True, filters={"label": "dockyard.repo"}):
+            remove_deployed(client, container.labels["dockyard.repo"])
+        for service in client.services.list(filters={"label": "dockyard.repo"}):
+            service.remove()
+        client.close()
+        daemon.stop()
+
+
+def _shoot() -> int:
+    from dockyard.ui.mainwindow import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    app.setApplicationName("Dockyard")
+    OUT.mkdir(parents=True, exist_ok=True)
+    window = MainWindow()
+    window.resize(1280, 800)
+    window.show()
+    wait_until(lambda: window.repositories.loaded)
+    grab(window, "welcome")
+
+    window.repositories.create_sample()
+    wait_until(lambda: window.current_repository() is not None)
+    repo = window.current_repository()
+    assert repo is not None
+    window.start_run(repo.location, "v1.0.0")
+    model = window.runs_view.model
+    wait_until(lambda: model.rowCount() == 1 and model.runs[0].status.finished)
+    window.start_run(repo.location, "v1.1.0")
+    wait_until(lambda: model.rowCount() == 2 and model.runs[0].status.finished)
+    window.runs_view.table.selectRow(1)
+    settle(1000)
+    grab(window, "runs")
+
+    window.tabs.setCurrentWidget(window.environments_view)
+    wait_until(lambda: window.environments_view.state is not None)
+    grab(window, "environments")
+
+    window.tabs.setCurrentWidget(window.history_view)
+    wait_until(lambda: "Chain" in window.history_view.chain_label.text())
+    grab(window, "history")
+
+    window.show_settings()
+    dialog = window.settings_dialog
+    assert dialog is not None
+    wait_until(lambda: dialog.endpoint_list.count() > 0)
+    dialog.select_endpoint("local")
+    dialog.test_selected()
+    wait_until(lambda: "connected" in dialog.result_label.text())
+    grab(dialog, "settings")
+    dialog.reject()
+    window.tasks.wait(30_000)
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Is the UI thread ever blocked while four pipelines stream logs into visible log views?
+
+A 10 ms heartbeat timer runs on the UI thread; the longest gap between two ticks is how
+long the window was frozen. Four runs (each test stage prints many lines) go through the
+window's own worker bridge, and four LogViews follow their live stage logs.
+Target: worst gap < 50 ms. Run by ``make bench``; starts a private dockerd (tests/testbed).
+
+PYTHONPATH=desktop:tests python tests/benchmarks/bench_ui_heartbeat.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication, QGridLayout, QWidget
+
+RUNS = 4
+TARGET_MS = 50
+NOISY_TEST = """\
+services:
+  sut:
+    image: ${DOCKYARD_IMAGE}
+    command:
+      - sh
+      - -c
+      - for i in $$(seq 1 60000); do echo "step $$i compiling module_$$i ok"; done
+"""
+
+
+class Heartbeat:
+    def __init__(self, interval_ms: int = 10) -> None:
+        self.worst = 0
+        self.ticks = 0
+        self.late = 0  # gaps of TARGET_MS or more
+        self._clock = QElapsedTimer()
+        self._timer = QTimer()
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        self.ticks += 1
+        gap = self._clock.restart()
+        self.worst = max(self.worst, gap)
+        if gap >= TARGET_MS:
+            self.late += 1
+
+    def start(self) -> None:
+        self._clock.start()
+        self._timer.start()
+
+    def stop(self) -> int:
+        self._timer.stop()
+        return self.worst
+
+
+def main() -> int:
+    from testbed.baseimage import ensure_busybox
+    from testbed.dockerd import NoDaemon, start_daemon
+    from testbed.gitrepos import make_app_repo
+
+    try:
+        daemon = start_daemon(swarm=False)
+    except NoDaemon as exc:
+        print(f"bench_ui_heartbeat: skipped ({exc})")
+        return 0
+    work = Path(tempfile.mkdtemp(prefix="dy-heartbeat-"))
+    os.environ["DOCKER_HOST"] = daemon.url
+    os.environ["DOCKYARD_HOME"] = str(work / "home")
+    os.environ["DOCKYARD_USER"] = "bench@example.test"
+    client = daemon.client()
+    ensure_busybox(client)
+    client.close()
+    try:
+        return _measure(
+            work, [make_app_repo(work / f"app{n}", compose_test=NOISY_TEST) for n in range(RUNS)]
+        )
+    finally:
+        daemon.stop()
+
+
+def _measure(work: Path, repos: list) -> int:  # type: ignore[type-arg]
+    from dockyard.core.model import Stage, StageStatus
+    from dockyard.engine.home import dockyard_home
+    from dockyard.store.database import open_database
+    from dockyard.store.logs import stage_log_path
+    from dockyard.ui import messages
+    from dockyard.ui.logview import LogView
+    from dockyard.ui.pipelineworker import RunCoordinator
+    from dockyard.ui.worker import TaskRunner
+
+    QApplication.instance() or QApplication([])
+    home = dockyard_home()
+    db = open_database(home)
+    tasks = TaskRunner(on_error=messages.error)
+    coordinator = RunCoordinator(tasks, home, db)
+    window = QWidget()
+    grid = QGridLayout(window)
+    views = [LogView(window, tasks) for _ in range(RUNS)]
+    for number, view in enumerate(views):
+        grid.addWidget(view, number // 2, number % 2)
+    window.resize(1400, 900)
+    window.show()
+
+    view_of: dict[str, LogView] = {}
+    finished: list[object] = []
+    errors: list[str] = []
+    messages.bus.error.connect(lambda message, _details: errors.append(message))
+
+    def stage_changed(run_id: str, stage: object) -> None:
+        assert isinstance(stage, Stage)
+        view = view_of.get(run_id)
+        if view is not None and stage.status == StageStatus.RUNNING:
+            view.set_log(stage_log_path(home, run_id, stage.name), live=True)
+
+    def run_changed(run: object) -> None:
+        run_id = run.id  # type: ignore[attr-defined]
+        if run_id not in view_of and len(view_of) < RUNS:
+            view_of[run_id] = views[len(view_of)]
+
+    coordinator.stage_changed.connect(stage_changed)
+    coordinator.run_changed.connect(run_changed)
+    coordinator.run_finished.connect(finished.append)
+
+    settle = QEventLoop()
+    QTimer.singleShot(500, settle.quit)  # first paint of the window is not what we measure
+    settle.exec()
+    heartbeat = Heartbeat()
+    heartbeat.start()
+    for repo in repos:
+        coordinator.start(str(repo.path), "main", "bench@example.test")
+    deadline = QElapsedTimer()
+    deadline.start()
+    loop = QEventLoop()
+    coordinator.run_finished.connect(lambda _o: len(finished) >= RUNS and loop.quit())
+    QTimer.singleShot(600_000, loop.quit)
+    loop.exec()
+    seconds = deadline.elapsed() / 1000
+    QTimer.singleShot(2000, loop.quit)  # the views catch up with the last lines
+    loop.exec()
+    worst = heartbeat.stop()
+    lines = [view.model.rowCount() for view in views]
+    statuses = [getattr(getattr(o, "run", None), "status", "error") for o in finished]
+    print(f"bench_ui_heartbeat: {RUNS} pipelines in {seconds:.1f}s, runs {statuses}")
+    print(
+        f"  lines shown per log view: {lines}; heartbeat ticks: {heartbeat.ticks}, "
+        f"gaps >= {TARGET_MS} ms: {heartbeat.late}"
+    )
+    verdict = "OK" if worst < TARGET_MS else "TOO SLOW"
+    print(f"  worst UI-thread gap: {worst} ms (target < {TARGET_MS} ms): {verdict}")
+    for message in errors:
+        print(f"  error: {message}")
+    for view in views:
+        view.set_log(None, live=False)
+    tasks.wait(30_000)
+    window.close()
+    db.close()
+    return 0 if worst < TARGET_MS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""A release manager's day in the window: approve (self-approval refused), roll back, unpin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QPlainTextEdit, QPushButton
+from pytestqt.qtbot import QtBot
+from tests.gui.helpers import ensure_swarm_gateway, named, remove_deployed
+
+from dockyard.core.model import RunStatus
+from dockyard.ui.environments import EnvironmentsView
+from dockyard.ui.mainwindow import MainWindow
+from dockyard.ui.releasedialogs import DecisionDialog, RollbackDialog
+from testbed.dockerd import PrivateDaemon
+
+pytestmark = [pytest.mark.gui, pytest.mark.swarm]
+
+
+@pytest.fixture
+def swarm_gateway(swarm_daemon: PrivateDaemon) -> None:
+    client = swarm_daemon.client()
+    try:
+        ensure_swarm_gateway(client)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, swarm_daemon: PrivateDaemon, dockyard_home: Path) -> Iterator[MainWindow]:
+    main = MainWindow()
+    qtbot.addWidget(main)
+    main.show()
+    qtbot.waitUntil(lambda: main.repositories.loaded, timeout=10_000)
+    yield main
+    qtbot.waitUntil(lambda: not main.runs.active(), timeout=120_000)
+    main.tasks.wait(30_000)
+
+
+def run_ref(qtbot: QtBot, main: MainWindow, ref: str) -> None:
+    count = main.runs_view.model.rowCount()
+    main.run_action.trigger()
+    dialog = main.run_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.loaded, timeout=20_000)
+    dialog.select_ref(ref)
+    named(dialog, QPushButton, "Run").click()
+    model = main.runs_view.model
+    qtbot.waitUntil(lambda: model.rowCount() == count + 1, timeout=20_000)
+    qtbot.waitUntil(lambda: model.runs[0].status.finished, timeout=300_000)
+    assert model.runs[0].status == RunStatus.AWAITING_APPROVAL, model.runs[0].error
+
+
+def show_environments(qtbot: QtBot, main: MainWindow) -> EnvironmentsView:
+    view = main.environments_view
+    main.tabs.setCurrentWidget(view)
+    main.refresh_action.trigger()
+    qtbot.waitUntil(lambda: not view.loading and view.state is not None, timeout=60_000)
+    return view
+
+
+def decide(qtbot: QtBot, view: EnvironmentsView, approve: bool, comment: str) -> DecisionDialog:
+    named(view, QPushButton, f"{'Approve' if approve else 'Reject'} production").click()
+    dialog = view.dialog
+    assert isinstance(dialog, DecisionDialog)
+    named(dialog, QLineEdit, "Decision comment").setText(comment)
+    named(dialog, QPushButton, "Approve" if approve else "Reject").click()
+    return dialog
+
+
+def test_approve_roll_back_and_unpin_from_the_window(
+    qtbot: QtBot, swarm_gateway: None, window: MainWindow, docker_client: docker.DockerClient
+) -> None:
+    window.repositories.create_sample()
+    qtbot.waitUntil(lambda: window.current_repository() is not None, timeout=20_000)
+    repository = window.current_repository()
+    assert repository is not None
+    try:
+        run_ref(qtbot, window, "v1.0.0")
+        view = show_environments(qtbot, window)
+        assert "v1.0.0" in named(view, QLabel, "Release staging").text()
+        assert "Awaiting approval: v1.0.0" in named(view, QLabel, "Pending production").text()
+
+        # The developer who started the run cannot approve it.
+        dialog = decide(qtbot, view, True, "looks good")
+        error = named(dialog, QLabel, "Decision error")
+        qtbot.waitUntil(error.isVisible, timeout=20_000)
+        assert "approve" in error.text().lower() and dialog.isVisible()
+        dialog.reject()
+
+        # A second person approves.
+        window._identity_changed("rm@example.test")
+        dialog = decide(qtbot, view, True, "ship it")
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=180_000)
+        qtbot.waitUntil(
+            lambda: view.state is not None and view.environment("production").release is not None,  # type: ignore[union-attr]
+            timeout=60_000,
+        )
+        assert "v1.0.0" in named(view, QLabel, "Release production").text()
+
+        # v1.1.0 goes through the same way.
+        window._identity_changed("dev@example.test")
+        window.tabs.setCurrentWidget(window.runs_view)
+        run_ref(qtbot, window, "v1.1.0")
+        view = show_environments(qtbot, window)
+        window._identity_changed("rm@example.test")
+        dialog = decide(qtbot, view, True, "")
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=180_000)
+        qtbot.waitUntil(
+            lambda: "v1.1.0" in named(view, QLabel, "Release production").text(), timeout=60_000
+        )
+
+        # Roll production back to v1.0.0, with a comment and a confirmation.
+        named(view, QPushButton, "Rollback production").click()
+        rollback = view.dialog
+        assert isinstance(rollback, RollbackDialog)
+        qtbot.waitUntil(lambda: rollback.loaded, timeout=20_000)
+        assert rollback.select_release("v1.0.0")
+        changes = named(rollback, QPlainTextEdit, "Rollback changes")
+        qtbot.waitUntil(lambda: "takes away" in changes.toPlainText(), timeout=20_000)
+        assert "Say hello in the README" in changes.toPlainText()
+        roll = named(rollback, QPushButton, "Roll back")
+        assert not roll.isEnabled()
+        named(rollback, QLineEdit, "Rollback comment").setText("v1.1.0 breaks checkout")
+        confirm = named(rollback, QCheckBox, "Confirm rollback")
+        assert confirm.text() == "Yes, roll production back to v1.0.0"
+        confirm.setChecked(True)
+        assert roll.isEnabled()
+        roll.click()
+        qtbot.waitUntil(lambda: not rollback.isVisible(), timeout=180_000)
+        qtbot.waitUntil(
+            lambda: "rollback" in named(view, QLabel, "Release production").text(),
+            timeout=60_000,
+        )
+        assert "v1.0.0" in named(view, QLabel, "Release production").text()
+        pin = named(view, QLabel, "Pin production")
+        assert "v1.1.0 breaks checkout" in pin.text()
+
+        named(view, QPushButton, "Unpin production").click()
+        qtbot.waitUntil(
+            lambda: (
+                not [w for w in view.findChildren(QLabel) if w.accessibleName() == "Pin production"]
+            ),
+            timeout=20_000,
+        )
+
+        # The audit trail has it all, and the chain holds.
+        window.tabs.setCurrentWidget(window.history_view)
+        chain = named(window, QLabel, "Chain state")
+        qtbot.waitUntil(lambda: "Chain verified ✓" in chain.text(), timeout=20_000)
+        actions = {
+            window.history_view.model.index(row, 3).data()
+            for row in range(window.history_view.model.rowCount())
+        }
+        assert {"approve", "unpin"} <= actions, actions
+    finally:
+        window.tasks.wait(60_000)
+        remove_deployed(docker_client, repository.location)

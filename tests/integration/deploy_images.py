@@ -1,0 +1,126 @@
+"""Tiny images for the deployer tests, pushed so they deploy by ``name@digest``.
+
+``web`` serves its version on port 80 with busybox httpd; ``broken`` keeps running but
+serves nothing, so an HTTP health check fails; ``crashing`` exits at once.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+
+from dockyard.core.pipeline_file import EnvironmentConfig, HealthcheckConfig
+from dockyard.engine.deploy import ConfigSnapshot, DeploymentRequest, build_snapshot
+
+WEB = """\
+FROM busybox:stable
+RUN mkdir -p /www && echo {version} > /www/index.html
+CMD ["httpd", "-f", "-p", "80", "-h", "/www"]
+"""
+BROKEN = """\
+FROM busybox:stable
+CMD ["sleep", "3600"]
+"""
+CRASHING = """\
+FROM busybox:stable
+CMD ["sh", "-c", "echo giving up; exit 3"]
+"""
+
+# Fast enough for tests: the real defaults are 5 s, 3 s and 3 retries.
+HTTP_CHECK = HealthcheckConfig(
+    test=("CMD-SHELL", "wget -q -O- http://127.0.0.1/ || exit 1"),
+    interval=0.5,
+    timeout=2.0,
+    retries=2,
+)
+
+
+@dataclass(frozen=True)
+class PushedImage:
+    reference: str  # name@sha256:…
+    digest: str
+
+
+def push_image(
+    client: docker.DockerClient, registry: str, tag: str, dockerfile: str
+) -> PushedImage:
+    name = f"{registry}/deploytest/app"
+    with tempfile.TemporaryDirectory(prefix="dydeploy-") as folder:
+        (Path(folder) / "Dockerfile").write_text(dockerfile)
+        client.images.build(path=folder, tag=f"{name}:{tag}", rm=True)
+    digest = ""
+    for chunk in client.api.push(name, tag=tag, stream=True, decode=True):
+        assert "error" not in chunk, chunk
+        if isinstance(chunk.get("aux"), dict) and chunk["aux"].get("Digest"):
+            digest = chunk["aux"]["Digest"]
+    assert digest.startswith("sha256:")
+    return PushedImage(f"{name}@{digest}", digest)
+
+
+@dataclass(frozen=True)
+class TestImages:
+    __test__ = False
+
+    v1: PushedImage
+    v2: PushedImage
+    broken: PushedImage
+    crashing: PushedImage
+
+
+def build_test_images(client: docker.DockerClient, registry: str) -> TestImages:
+    return TestImages(
+        v1=push_image(client, registry, "v1", WEB.format(version="v1")),
+        v2=push_image(client, registry, "v2", WEB.format(version="v2")),
+        broken=push_image(client, registry, "broken", BROKEN),
+        crashing=push_image(client, registry, "crashing", CRASHING),
+    )
+
+
+def snapshot_of(
+    env: EnvironmentConfig,
+    files: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
+) -> ConfigSnapshot:
+    return build_snapshot(env, dict(files or {}).get, dict(secrets or {}))
+
+
+def request_for(
+    image: PushedImage,
+    snapshot: ConfigSnapshot,
+    *,
+    repo: str,
+    environment: str,
+    deployment_id: int,
+    secrets: Mapping[str, str] | None = None,
+    tag: str | None = None,
+) -> DeploymentRequest:
+    return DeploymentRequest(
+        repo=repo,
+        environment=environment,
+        image=image.reference,
+        digest=image.digest,
+        commit="0123456789abcdef0123456789abcdef01234567",
+        tag=tag,
+        run_id="run-1",
+        deployment_id=deployment_id,
+        deployed_by="dev@example.test",
+        approved_by=("lead@example.test",),
+        rollback=False,
+        snapshot=snapshot,
+        secret_values=dict(secrets or {}),
+    )
+
+
+class LogLines(list[str]):
+    """The deploy log, collected: ``log`` is what the deployer calls."""
+
+    @property
+    def log(self) -> Callable[[str], None]:
+        return self.append
+
+    def text(self) -> str:
+        return "\n".join(self)
