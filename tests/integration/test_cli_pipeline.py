@@ -15,29 +15,11 @@ import pytest
 
 from dockyard.engine.deploy import deployer_for
 from dockyard.engine.secrets import SecretStore
+from testbed.cli import remove_images
+from testbed.cli import run_dockyard as dockyard
 from testbed.gitrepos import make_app_repo
 
 pytestmark = pytest.mark.docker
-
-
-def dockyard(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DOCKYARD_HOME": str(home), "DOCKYARD_USER": "dev@example.test"}
-    return subprocess.run(
-        [sys.executable, "-m", "dockyard", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=stdin,
-        timeout=600,
-        check=False,
-    )
-
-
-def remove_images(client: docker.DockerClient, prefix: str) -> None:
-    for image in client.images.list():
-        for tag in image.tags:
-            if tag.startswith(prefix):
-                client.images.remove(tag, force=True)
 
 
 def test_run_json_runs_and_logs(
@@ -62,7 +44,7 @@ def test_run_json_runs_and_logs(
         assert logs.returncode == 0
         assert "tests passed" in logs.stdout
     finally:
-        remove_images(docker_client, "dockyard/cliapp")
+        remove_images(docker_client, "dockyard/cliapp:")
 
 
 def test_exit_codes_and_messages(tmp_path: Path, dockyard_home: Path) -> None:
@@ -143,7 +125,7 @@ def test_secret_values_are_redacted_from_logs(
     finally:
         deployer_for("container", docker_client).remove(str(repo.path), "staging")
         SecretStore().delete(str(repo.path), "staging", "db_password")
-        remove_images(docker_client, "dockyard/redact")
+        remove_images(docker_client, "dockyard/redact:")
 
 
 def test_second_run_of_the_same_ref_queues(
@@ -187,4 +169,4 @@ def test_second_run_of_the_same_ref_queues(
         second_start = min(i for i, (rid, st) in enumerate(order) if rid != first)
         assert first_done < second_start, order
     finally:
-        remove_images(docker_client, "dockyard/queue")
+        remove_images(docker_client, "dockyard/queue:")

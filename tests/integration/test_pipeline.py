@@ -15,6 +15,7 @@ from dockyard.engine.pipeline import start_pipeline
 from dockyard.store.database import open_database
 from dockyard.store.images import ImageStore
 from dockyard.store.logs import StageLogReader, stage_log_path
+from testbed.cli import remove_images
 from testbed.gitrepos import GitRepo, make_app_repo
 from testbed.registry import LocalRegistry
 
@@ -40,13 +41,6 @@ def log_of(home: Path, run_id: str, stage: str) -> str:
         return "\n".join(reader.iter_lines())
     finally:
         reader.close()
-
-
-def remove_images(client: docker.DockerClient, *names: str) -> None:
-    for image in client.images.list():
-        for tag in image.tags:
-            if any(tag.startswith(name + ":") for name in names):
-                client.images.remove(tag, force=True)
 
 
 def test_passing_run_builds_tests_and_delivers_by_digest(
@@ -77,7 +71,7 @@ def test_passing_run_builds_tests_and_delivers_by_digest(
         assert labels["dockyard.run"] == result.id
         assert "tests passed" in log_of(dockyard_home, result.id, "test")
     finally:
-        remove_images(docker_client, image)
+        remove_images(docker_client, image + ":")
 
 
 def test_failing_test_fails_the_run_and_keeps_its_log(
@@ -97,7 +91,7 @@ def test_failing_test_fails_the_run_and_keeps_its_log(
         assert "exited with code 3" in outcome.error.message
         assert "checking" in log_of(dockyard_home, outcome.run.id, "test")
     finally:
-        remove_images(docker_client, "dockyard/broken")
+        remove_images(docker_client, "dockyard/broken:")
 
 
 def test_build_error_reports_the_daemons_message(
@@ -130,7 +124,7 @@ def test_file_is_read_from_the_commit_not_the_working_tree(
         outcome = run(dockyard_home, repo)
         assert outcome.run.status == RunStatus.SUCCEEDED, outcome.run.error
     finally:
-        remove_images(docker_client, "dockyard/dirty")
+        remove_images(docker_client, "dockyard/dirty:")
 
 
 def test_cancelled_run_leaves_nothing_behind(
@@ -156,7 +150,7 @@ def test_cancelled_run_leaves_nothing_behind(
         assert outcome.run.stage("test").status == StageStatus.CANCELLED
         # docker_client's teardown fails the test if a container or network is left.
     finally:
-        remove_images(docker_client, "dockyard/slow")
+        remove_images(docker_client, "dockyard/slow:")
 
 
 def test_run_from_a_git_url(
@@ -173,7 +167,7 @@ def test_run_from_a_git_url(
         again = run(dockyard_home, f"file://{repo.path}", "main")
         assert again.run.commit == newer
     finally:
-        remove_images(docker_client, "dockyard/remote")
+        remove_images(docker_client, "dockyard/remote:")
 
 
 def test_cancelling_a_build_stops_the_daemons_work(

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 import tarfile
 import uuid
 from pathlib import Path
@@ -16,24 +13,12 @@ import pytest
 from dockyard.core.errors import InfrastructureError
 from dockyard.engine.endpoint_tls import delete_key_passphrase, set_key_passphrase
 from dockyard.engine.endpoints import Endpoint, check_endpoint, open_client
+from testbed.cli import run_dockyard as dockyard
 
 from .conftest import TlsDaemon
 from .pki import RemotePKI
 
 pytestmark = pytest.mark.docker
-
-
-def dockyard(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DOCKYARD_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "dockyard", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=stdin,
-        timeout=120,
-        check=False,
-    )
 
 
 def tls_endpoint(daemon: TlsDaemon, pki: RemotePKI, name: str = "tls") -> Endpoint:
