@@ -30,6 +30,8 @@ case "${1:-}" in
     exit $? ;;
 esac
 
+# Verbose by default, so the log names what ran (an image built, a push, a keyring secret…).
+[[ $# -eq 0 ]] && set -- -v
 set +e
 "$VENV/bin/python" -m pytest "$@"
 code=$?
