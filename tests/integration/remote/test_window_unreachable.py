@@ -1,0 +1,57 @@
+"""A blackholed endpoint is reported unreachable while the window stays responsive."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from pytestqt.qtbot import QtBot
+
+from dockyard.engine.endpoints import Endpoint, EndpointRegistry
+from dockyard.ui.mainwindow import MainWindow
+
+from .pki import RemotePKI
+
+pytestmark = [pytest.mark.docker, pytest.mark.gui]
+
+
+def test_unreachable_endpoint_is_shown_and_the_window_keeps_painting(
+    qtbot: QtBot, blackholed_address: str, pki: RemotePKI, dockyard_home: Path
+) -> None:
+    EndpointRegistry(dockyard_home).add(
+        Endpoint(
+            name="far",
+            url=f"tcp://{blackholed_address}:2376",
+            tls_ca=str(pki.ca),
+            tls_cert=str(pki.client.cert),
+            tls_key=str(pki.client.key),
+        )
+    )
+    gaps: list[float] = []
+    last = [time.monotonic()]
+
+    def beat() -> None:
+        now = time.monotonic()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    heartbeat = QTimer()
+    heartbeat.setInterval(10)
+    heartbeat.timeout.connect(beat)
+    heartbeat.start()
+    window = MainWindow(home=dockyard_home)
+    qtbot.addWidget(window)
+    window.show()
+    started = time.monotonic()
+    qtbot.waitUntil(lambda: "far" in window.endpoint_status.labels, timeout=20_000)
+    elapsed = time.monotonic() - started
+    heartbeat.stop()
+    label = window.endpoint_status.labels["far"]
+    assert "unreachable" in label.text()
+    assert "did not answer within 10 s" in label.toolTip()
+    assert elapsed < 15
+    # The check ran in a worker: the UI thread kept its 10 ms heartbeat.
+    assert max(gaps) < 0.25, f"the UI thread stalled for {max(gaps):.3f} s"
+    window.tasks.wait(15_000)
