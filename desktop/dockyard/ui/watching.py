@@ -1,0 +1,98 @@
+"""Watched repositories: poll their refs in the background and start runs on what is new.
+
+Each poll (a git fetch for a remote) runs in a worker; the UI thread only keeps the
+schedule and hands new refs to the run coordinator.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from dockyard.engine.triggers import RefChange, RefWatcher
+from dockyard.store.database import Database
+from dockyard.store.repositories import RepositoryStore
+from dockyard.ui.worker import TaskRunner
+
+TICK_MS = 1000
+
+
+def _watched_locations(db: Database) -> list[str]:
+    return [repo.location for repo in RepositoryStore(db).list() if repo.watch]
+
+
+class RepositoryWatcher(QObject):
+    """Starts a run (through ``start_run``) for each new commit or tag of a watched repo."""
+
+    changes_found = Signal(object)  # list[RefChange]
+
+    def __init__(
+        self,
+        tasks: TaskRunner,
+        home: Path,
+        db: Database,
+        start_run: Callable[[str, str], None],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.home = home
+        self.db = db
+        self.start_run = start_run
+        self.watchers: dict[str, RefWatcher] = {}
+        self.next_poll: dict[str, float] = {}
+        self.polling: set[str] = set()
+        self.timer = QTimer(self)
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self.tick)
+
+    def start(self) -> None:
+        self.timer.start()
+        self.tick()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def tick(self) -> None:
+        self.tasks.submit(_watched_locations, self.db, on_result=self._schedule)
+
+    def _schedule(self, locations: list[str]) -> None:
+        now = time.monotonic()
+        for gone in set(self.watchers) - set(locations):
+            del self.watchers[gone]
+            self.next_poll.pop(gone, None)
+        for location in locations:
+            watcher = self.watchers.setdefault(location, RefWatcher(location, self.home))
+            if location in self.polling or now < self.next_poll.get(location, 0.0):
+                continue
+            self.polling.add(location)
+            self.tasks.submit(
+                watcher.poll,
+                on_result=functools.partial(self._polled, location),
+                on_error=functools.partial(self._failed, location),
+            )
+
+    def _polled(self, location: str, changes: list[RefChange]) -> None:
+        self.polling.discard(location)
+        watcher = self.watchers.get(location)
+        interval = watcher.trigger.interval if watcher else 60.0
+        self.next_poll[location] = time.monotonic() + interval
+        if location not in self.watchers:
+            return
+        for change in changes:
+            self.start_run(change.repo, change.ref)
+        if changes:
+            self.changes_found.emit(changes)
+
+    def _failed(self, location: str, message: str, details: str) -> None:
+        # A repository that cannot be read now is tried again at the next interval; the
+        # reason goes to the status bar once, not as a dialog every minute.
+        from dockyard.ui import messages
+
+        self.polling.discard(location)
+        self.next_poll[location] = time.monotonic() + 60.0
+        messages.info(f"Watching {location}: {message}")
