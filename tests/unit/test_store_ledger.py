@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ from dockyard.store.ledger import (
     ApprovalStatus,
     Deployment,
     DeploymentStatus,
+    ProcessOwner,
     ReleaseLedger,
     SqliteReleaseLedger,
 )
@@ -40,6 +43,7 @@ def deploy(
     rollback: bool = False,
     rolled_back_from: int | None = None,
     comment: str = "",
+    owner: ProcessOwner | None = None,
 ) -> Deployment:
     return ledger.start_deployment(
         repo="web",
@@ -55,6 +59,7 @@ def deploy(
         rollback=rollback,
         rolled_back_from=rolled_back_from,
         comment=comment,
+        owner=owner,
     )
 
 
@@ -101,15 +106,43 @@ def test_rollback_is_recorded_as_a_forward_deployment(ledger: ReleaseLedger) -> 
     assert ledger.current_deployment("web", "production") == back
 
 
-def test_deployments_in_flight_become_interrupted_on_start(ledger: ReleaseLedger) -> None:
+def test_deployments_of_a_gone_process_become_interrupted(ledger: ReleaseLedger) -> None:
     settled = ledger.finish_deployment(deploy(ledger, DIGEST_1, "v1.0.0").id, "deployed")
-    in_flight = deploy(ledger, DIGEST_2, "v1.1.0")
-    interrupted = ledger.interrupted_deployments_on_start()
-    assert [d.id for d in interrupted] == [in_flight.id]
-    assert interrupted[0].status is DeploymentStatus.INTERRUPTED
-    assert interrupted[0].finished is not None
+    child = subprocess.Popen(["true"])
+    child.wait()
+    gone = ProcessOwner(socket.gethostname(), child.pid, "boot:1")
+    orphan = deploy(ledger, DIGEST_2, "v1.1.0", owner=gone)
+    mine = deploy(ledger, DIGEST_2, "v1.1.0")  # this process is alive: left alone
+    remote = ProcessOwner("ops-desk.example.test", 77, "boot:2")
+    elsewhere = deploy(ledger, DIGEST_2, "v1.1.0", owner=remote)
+
+    report = ledger.interrupt_orphaned_deployments()
+
+    assert [d.id for d in report.interrupted] == [orphan.id]
+    assert report.interrupted[0].status is DeploymentStatus.INTERRUPTED
+    assert report.interrupted[0].finished is not None
+    assert [(d.id, owner) for d, owner in report.elsewhere] == [(elsewhere.id, remote)]
+    assert ledger.deployment(mine.id).status is DeploymentStatus.DEPLOYING  # type: ignore[union-attr]
     assert ledger.current_deployment("web", "production") == settled
-    assert ledger.interrupted_deployments_on_start() == []
+    assert ledger.interrupt_orphaned_deployments().interrupted == []
+    assert [d.id for d in ledger.unreconciled_deployments()] == [orphan.id]
+    assert ledger.owner_of_deployment(elsewhere.id) == remote
+
+
+def test_reconciling_as_deployed_supersedes_and_is_final(ledger: ReleaseLedger) -> None:
+    first = ledger.finish_deployment(deploy(ledger, DIGEST_1, "v1.0.0").id, "deployed")
+    child = subprocess.Popen(["true"])
+    child.wait()
+    orphan = deploy(
+        ledger, DIGEST_2, "v1.1.0", owner=ProcessOwner(socket.gethostname(), child.pid, "b:1")
+    )
+    ledger.interrupt_orphaned_deployments()
+    done = ledger.reconcile_deployment(orphan.id, "deployed")
+    assert done.status is DeploymentStatus.DEPLOYED
+    assert ledger.deployment(first.id).status is DeploymentStatus.SUPERSEDED  # type: ignore[union-attr]
+    assert ledger.current_deployment("web", "production") == done
+    assert ledger.latest_deployment("web", "production") == done
+    assert ledger.unreconciled_deployments() == []
 
 
 def ask(
@@ -183,6 +216,13 @@ def test_requests_past_their_deadline_expire_when_read(ledger: ReleaseLedger) ->
     assert ledger.pending_approval("web", "staging") == on_time
     with pytest.raises(UserInputError, match="expired"):
         ledger.add_approval(late.id, "bob", "ok", DIGEST_1, "cfg-1")
+
+
+def test_latest_request_shows_an_expired_one(ledger: ReleaseLedger) -> None:
+    assert ledger.latest_request("web", "production") is None
+    late = ask(ledger, expires=utcnow() - timedelta(seconds=1))
+    latest = ledger.latest_request("web", "production")
+    assert latest is not None and (latest.id, latest.status) == (late.id, ApprovalStatus.EXPIRED)
 
 
 def test_pins(ledger: ReleaseLedger) -> None:

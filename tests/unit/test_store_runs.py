@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +14,7 @@ import pytest
 from dockyard.core.errors import UserInputError
 from dockyard.core.model import STAGE_NAMES, Run, RunStatus, Stage, StageStatus
 from dockyard.store.database import open_database
+from dockyard.store.owner import ProcessOwner, start_marker
 from dockyard.store.runs import RunStore, new_run_id
 
 T0 = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
@@ -109,7 +113,15 @@ def test_new_run_ids_sort_by_time_and_are_unique() -> None:
     assert len({new_run_id(T0) for _ in range(200)}) > 190
 
 
-def test_mark_interrupted_settles_what_was_in_flight(runs: RunStore) -> None:
+def gone_process() -> ProcessOwner:
+    """A process of this host that has ended (reaped): its pid no longer exists."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return ProcessOwner(socket.gethostname(), child.pid, "boot:1")
+
+
+def test_interrupt_orphaned_settles_what_a_gone_process_left(runs: RunStore) -> None:
+    dead = gone_process()
     running = make_run("run-running")
     running.status = RunStatus.RUNNING
     running.stage("checkout").status = StageStatus.SUCCEEDED
@@ -121,7 +133,7 @@ def test_mark_interrupted_settles_what_was_in_flight(runs: RunStore) -> None:
     waiting = make_run("run-waiting")
     waiting.status = RunStatus.AWAITING_APPROVAL
     for run in (running, queued, done, waiting):
-        runs.create(run)
+        runs.create(run, owner=dead)
 
     interrupted = runs.mark_interrupted()
 
@@ -130,6 +142,7 @@ def test_mark_interrupted_settles_what_was_in_flight(runs: RunStore) -> None:
     assert reloaded is not None
     assert reloaded.status is RunStatus.INTERRUPTED
     assert reloaded.finished is not None
+    assert "stopped before this run finished" in reloaded.error
     assert reloaded.stage("checkout").status is StageStatus.SUCCEEDED
     assert reloaded.stage("build").status is StageStatus.CANCELLED
     assert "interrupted" in reloaded.stage("build").summary
@@ -139,6 +152,47 @@ def test_mark_interrupted_settles_what_was_in_flight(runs: RunStore) -> None:
         RunStatus.AWAITING_APPROVAL,
     ]
     assert runs.mark_interrupted() == []
+
+
+def test_runs_of_a_live_process_are_left_alone(runs: RunStore) -> None:
+    mine = make_run("run-mine")
+    mine.status = RunStatus.RUNNING
+    runs.create(mine)  # owned by this (live) process
+    sibling = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        marker = start_marker(sibling.pid)
+        assert marker is not None
+        other = make_run("run-other-process")
+        other.status = RunStatus.RUNNING
+        runs.create(other, owner=ProcessOwner(socket.gethostname(), sibling.pid, marker))
+        # The same pid with another start time is a reused pid: that process is gone.
+        reused = make_run("run-reused-pid")
+        reused.status = RunStatus.RUNNING
+        runs.create(reused, owner=ProcessOwner(socket.gethostname(), sibling.pid, "boot:1"))
+
+        report = runs.interrupt_orphaned()
+    finally:
+        sibling.kill()
+        sibling.wait()
+
+    assert [run.id for run in report.interrupted] == ["run-reused-pid"]
+    assert {run.id: run.status for run in runs.list("web")} == {
+        "run-mine": RunStatus.RUNNING,
+        "run-other-process": RunStatus.RUNNING,
+        "run-reused-pid": RunStatus.INTERRUPTED,
+    }
+
+
+def test_runs_owned_on_another_host_are_left_alone_and_reported(runs: RunStore) -> None:
+    remote = ProcessOwner("build-box.example.test", 4242, "boot:7")
+    run = make_run("run-remote")
+    run.status = RunStatus.RUNNING
+    runs.create(run, owner=remote)
+    report = runs.interrupt_orphaned()
+    assert report.interrupted == []
+    assert [(r.id, owner) for r, owner in report.elsewhere] == [("run-remote", remote)]
+    assert runs.owner_of("run-remote") == remote
+    assert runs.get("run-remote").status is RunStatus.RUNNING  # type: ignore[union-attr]
 
 
 def test_saving_a_run_that_was_never_created_fails(runs: RunStore) -> None:

@@ -1,4 +1,5 @@
-"""``dockyard status``, ``approve``, ``reject``, ``rollback``, ``unpin``, ``audit verify``."""
+"""``dockyard status``, ``approve``, ``reject``, ``promote``, ``rollback``, ``unpin``,
+``audit verify``."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Any
 from dockyard.cli.context import database, repo_key
 from dockyard.core.model import iso
 from dockyard.core.policy import ApprovalPolicy
+from dockyard.core.releases import ApprovalRequest, Deployment
 from dockyard.engine.events import Event, StageChanged
 from dockyard.engine.home import current_identity, dockyard_home
-from dockyard.engine.release_results import EnvironmentStatus, RepoStatus
+from dockyard.engine.release_results import EnvironmentStatus, RecoveryReport, RepoStatus
 from dockyard.engine.releases import ReleaseService
 from dockyard.store.audit import AuditLog
 
@@ -44,14 +46,62 @@ def register(commands: Any) -> None:
     unpin.add_argument("repo")
     unpin.add_argument("env")
     unpin.set_defaults(handler=unpin_environment)
+    promote = commands.add_parser(
+        "promote", help="send a tested digest to ENV (deploys, or requests its approval)"
+    )
+    promote.add_argument("repo")
+    promote.add_argument("env")
+    promote.add_argument(
+        "--digest",
+        default=None,
+        help="sha256:… (default: what runs in the environment ENV comes after)",
+    )
+    promote.set_defaults(handler=promote_release)
     audit = commands.add_parser("audit", help="the audit trail")
     sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     verify = sub.add_parser("verify", help="check that no audit entry was edited or deleted")
     verify.set_defaults(handler=verify_audit)
 
 
-def status_as_json(status: RepoStatus) -> dict[str, Any]:
-    return {"repo": status.repo, "environments": [_environment(e) for e in status.environments]}
+def status_as_json(status: RepoStatus, recovery: RecoveryReport | None = None) -> dict[str, Any]:
+    return {
+        "repo": status.repo,
+        "environments": [_environment(e) for e in status.environments],
+        "recovery": [] if recovery is None else recovery.lines(),
+    }
+
+
+def _deployment(deployment: Deployment | None) -> dict[str, Any] | None:
+    if deployment is None:
+        return None
+    return {
+        "id": deployment.id,
+        "status": str(deployment.status),
+        "tag": deployment.tag,
+        "commit": deployment.commit,
+        "digest": deployment.digest,
+        "run": deployment.run_id,
+        "rollback": deployment.rollback,
+        "started": iso(deployment.started),
+        "finished": iso(deployment.finished),
+        "error": deployment.error or None,
+    }
+
+
+def _request(request: ApprovalRequest | None) -> dict[str, Any] | None:
+    if request is None:
+        return None
+    return {
+        "id": request.id,
+        "status": str(request.status),
+        "run": request.run_id,
+        "digest": request.digest,
+        "tag": request.tag,
+        "requested_by": request.requested_by,
+        "expires": iso(request.expires),
+        "resolved_by": request.resolved_by or None,
+        "comment": request.resolution_comment or None,
+    }
 
 
 def _environment(env: EnvironmentStatus) -> dict[str, Any]:
@@ -78,6 +128,7 @@ def _environment(env: EnvironmentStatus) -> dict[str, Any]:
         if pending is None
         else {
             "id": pending.id,
+            "status": str(pending.status),
             "run": pending.run_id,
             "digest": pending.digest,
             "tag": pending.tag,
@@ -86,7 +137,12 @@ def _environment(env: EnvironmentStatus) -> dict[str, Any]:
             "requested_at": iso(pending.created),
             "expires": iso(pending.expires),
             "approvals": [a.approver for a in pending.approvals],
+            "approvals_needed": ApprovalPolicy(env.config.approval if env.config else None).missing(
+                pending
+            ),
         },
+        "latest": _deployment(env.latest),
+        "last_request": _request(env.last_request),
         "pinned": env.pin is not None,
         "pin": None
         if env.pin is None
@@ -105,8 +161,10 @@ def show_status(args: argparse.Namespace) -> int:
     service = ReleaseService(home=dockyard_home(), db=db, identity=current_identity())
     status = service.status(repo_key(args.repo, db))
     if args.json:
-        print(json.dumps(status_as_json(status), indent=2))
+        print(json.dumps(status_as_json(status, service.recovery), indent=2))
         return 0
+    for line in service.recovery.lines() if service.recovery else []:
+        print(f"dockyard: recovery: {line}", file=sys.stderr)
     print(status.repo)
     for env in status.environments:
         release = env.release
@@ -118,6 +176,11 @@ def show_status(args: argparse.Namespace) -> int:
             if release.rollback:
                 what += " [rollback]"
         print(f"  {env.name}: {what}")
+        latest = env.latest
+        if latest is not None and latest.status in ("interrupted", "failed", "deploying"):
+            label = latest.tag or latest.commit[:12]
+            why = f": {latest.error}" if latest.error else ""
+            print(f"    last deployment {latest.id} ({label}) {latest.status}{why}")
         if env.pin is not None:
             print(f"    PINNED by {env.pin.pinned_by}: {env.pin.reason}")
         if env.pending is not None:
@@ -128,6 +191,12 @@ def show_status(args: argparse.Namespace) -> int:
                 f"({pending.digest[:19]}) requested by {pending.requested_by}, "
                 f"{needed} approval(s) needed"
                 + (f", expires {iso(pending.expires)}" if pending.expires else "")
+            )
+        elif env.last_request is not None and env.last_request.status == "expired":
+            request = env.last_request
+            print(
+                f"    approval request {request.id} ({request.tag or request.commit[:12]}) "
+                f"expired at {iso(request.expires)}; run the pipeline again"
             )
         if env.host_error:
             print(f"    host unreachable: {env.host_error}")
@@ -163,6 +232,16 @@ def roll_back(args: argparse.Namespace) -> int:
     outcome = service.rollback(
         repo_key(args.repo, db), args.env, args.to, args.comment, sink=_progress
     )
+    print(outcome.message)
+    return 0
+
+
+def promote_release(args: argparse.Namespace) -> int:
+    db = database()
+    service = ReleaseService(home=dockyard_home(), db=db, identity=current_identity())
+    repo = repo_key(args.repo, db)
+    digest = args.digest or service.promotable_digest(repo, args.env)
+    outcome = service.promote(repo, args.env, digest)
     print(outcome.message)
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dockyard.core.model import Run
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.releases import ApprovalRequest, Deployment, Pin
 from dockyard.engine.deploy import RunningRelease
@@ -20,6 +21,8 @@ class EnvironmentStatus:
     drift: str | None  # None: the daemon runs what Dockyard deployed
     running: list[RunningRelease] = field(default_factory=list)  # the daemon's view
     host_error: str | None = None  # the host could not be asked; drift is then unknown
+    latest: Deployment | None = None  # the newest deployment, whatever its outcome
+    last_request: ApprovalRequest | None = None  # the newest approval request, any status
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,41 @@ class ReleaseOutcome:
 
 @dataclass(frozen=True)
 class ReleaseChanges:
-    """What a release would change: the commits it brings in and the configuration diff."""
+    """What a release would change: the commits it brings in (``direction`` "forward") or,
+    for a target older than what runs, the commits it takes away ("back"), newest first;
+    and the configuration diff from what runs to the target."""
 
     commits: list[ResolvedRef]
     config_diff: list[str]
     git_error: str | None
+    direction: str = "forward"  # "forward" | "back"
+
+
+@dataclass(frozen=True)
+class RecoveredDeployment:
+    deployment: Deployment  # as now recorded
+    outcome: str  # "deployed" | "interrupted" | "unknown" (its daemon could not be asked)
+    reason: str  # one sentence for people
+
+
+@dataclass
+class RecoveryReport:
+    """What start-up recovery did (``engine.releases.recover_interrupted``)."""
+
+    runs: list[Run] = field(default_factory=list)  # marked interrupted
+    deployments: list[RecoveredDeployment] = field(default_factory=list)
+    left_alone: list[str] = field(default_factory=list)  # work owned on another host
+
+    @property
+    def empty(self) -> bool:
+        return not (self.runs or self.deployments or self.left_alone)
+
+    def lines(self) -> list[str]:
+        """One sentence per thing recovery did or left alone, for a log or a banner."""
+        lines = [
+            f"Run {run.id} ({run.repo} at {run.ref}) was interrupted: Dockyard stopped "
+            "before it finished."
+            for run in self.runs
+        ]
+        lines += [f"Deployment {r.deployment.id}: {r.reason}" for r in self.deployments]
+        return lines + self.left_alone

@@ -2,31 +2,47 @@
 
 A host that cannot be reached gives ``host_error`` for its environments, never an
 exception: status must still show what Dockyard recorded. Deployments a crash left
-``deploying`` are settled here against the daemon: ``deployed`` only if the daemon runs
-that very deployment (by its label), else ``failed`` as interrupted — never a phantom
-success.
+``deploying`` are settled here against the daemon (``recover_interrupted``): ``deployed``
+only if the daemon runs that very deployment (by its label) and it is healthy, else
+``interrupted`` — never a phantom success.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from dockyard.core.errors import DockyardError
+from dockyard.core.model import utcnow
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.releases import ApprovalRequest, Deployment, DeploymentStatus
 from dockyard.engine.deploy import (
     ConfigSnapshot,
+    ContainerDeployer,
+    Deployer,
     RunningRelease,
     deployer_for,
     diff_snapshots,
     drift_of,
 )
+from dockyard.engine.deploy.container import RESTART_POLICY, TEMPORARY_SUFFIX
+from dockyard.engine.deploy.dockerops import docker_errors
+from dockyard.engine.deploy.reconcile import STOPPED_STATES
 from dockyard.engine.endpoints import EndpointRegistry, open_client
 from dockyard.engine.gitsource import GitSource
 from dockyard.engine.release_config import environments_of
-from dockyard.engine.release_results import EnvironmentStatus, ReleaseChanges, RepoStatus
+from dockyard.engine.release_results import (
+    EnvironmentStatus,
+    RecoveredDeployment,
+    RecoveryReport,
+    ReleaseChanges,
+    RepoStatus,
+)
+from dockyard.engine.secrets import SecretStore
+from dockyard.store.database import Database
+from dockyard.store.runs import RunStore
 
 if TYPE_CHECKING:
     from dockyard.engine.releases import ReleaseService
@@ -67,21 +83,48 @@ def repo_status(service: ReleaseService, repo: str) -> RepoStatus:
                 drift=drift,
                 running=running,
                 host_error=host_error,
+                latest=ledger.latest_deployment(repo, env.name),
+                last_request=ledger.latest_request(repo, env.name),
             )
         )
     return RepoStatus(repo, statuses)
 
 
-def recover_interrupted(service: ReleaseService) -> list[Deployment]:
-    """Settle what a crash left ``deploying``; returns the deployments as now recorded."""
-    settled = []
-    for deployment in service.ledger.interrupted_deployments_on_start():
-        settled.append(_settle(service, deployment))
-    return settled
+def recover_interrupted(
+    home: Path, db: Database, identity: str, secrets: SecretStore | None = None
+) -> RecoveryReport:
+    """Settle what a crashed process left in flight (DESIGN.md principle 8).
+
+    Runs and deployments whose owning process is gone become ``interrupted``; those of a
+    live process are left alone (and reported when that process is on another host, where
+    it cannot be checked). Each interrupted deployment is then reconciled against its
+    daemon: ``deployed`` only if the daemon runs that very deployment and it is healthy.
+    """
+    from dockyard.engine.releases import ReleaseService
+
+    service = ReleaseService(home=home, db=db, identity=identity, secrets=secrets)
+    report = RecoveryReport()
+    orphaned_runs = RunStore(db).interrupt_orphaned()
+    report.runs = orphaned_runs.interrupted
+    report.left_alone += [
+        f"Run {run.id} of {run.repo} is in progress in {owner.describe()}; left alone "
+        "(it cannot be checked from this host)."
+        for run, owner in orphaned_runs.elsewhere
+    ]
+    orphaned = service.ledger.interrupt_orphaned_deployments()
+    report.left_alone += [
+        f"Deployment {d.id} to {d.environment} of {d.repo} is in progress in "
+        f"{owner.describe()}; left alone (it cannot be checked from this host)."
+        for d, owner in orphaned.elsewhere
+    ]
+    for deployment in service.ledger.unreconciled_deployments():
+        report.deployments.append(_settle(service, deployment))
+    for line in report.lines():
+        log.warning("recovery: %s", line)
+    return report
 
 
-def _settle(service: ReleaseService, deployment: Deployment) -> Deployment:
-    ledger = service.ledger
+def _settle(service: ReleaseService, deployment: Deployment) -> RecoveredDeployment:
     try:
         environments = environments_of(service.home, service.db, deployment.repo)
         env = next(e for e in environments if e.name == deployment.environment)
@@ -90,37 +133,85 @@ def _settle(service: ReleaseService, deployment: Deployment) -> Deployment:
         )
     except (DockyardError, StopIteration) as exc:
         # Cannot ask the daemon: it stays "interrupted", visibly, until a later start can.
-        log.warning("could not reconcile deployment %s: %s", deployment.id, exc)
-        return deployment
-    if any(r.deployment_id == deployment.id for r in running):
-        done = ledger.finish_deployment(deployment.id, DeploymentStatus.DEPLOYED)
-        outcome = "deployed"
-    else:
-        done = ledger.finish_deployment(
-            deployment.id,
-            DeploymentStatus.FAILED,
-            "interrupted: Dockyard stopped before this deployment finished, and the daemon "
-            "does not run it",
+        why = exc.message if isinstance(exc, DockyardError) else "its environment is unknown"
+        return RecoveredDeployment(
+            deployment, "unknown",
+            f"interrupted; its daemon could not be asked ({why}); checked again next start.",
+        )  # fmt: skip
+    live = next((r for r in running if r.deployment_id == deployment.id), None)
+    grace = ConfigSnapshot.from_json(dict(deployment.config)).grace if deployment.config else 0
+    if live is not None and _healthy(live, grace):
+        found = live
+        try:
+            _on_host(service, env, lambda d: _finish_container_swap(d, found))
+        except DockyardError as exc:  # it runs healthy all the same; the next deploy tidies
+            log.warning("could not finish replacing %s: %s", found.name, exc)
+        done = service.ledger.reconcile_deployment(deployment.id, DeploymentStatus.DEPLOYED)
+        outcome, reason = (
+            "deployed",
+            (f"{deployment.environment} runs it healthy, so it is recorded as deployed."),
         )
-        outcome = "failed"
+    else:
+        seen = "runs it but it is not healthy" if live is not None else "does not run it"
+        reason = f"interrupted: Dockyard stopped before it finished, and the daemon {seen}."
+        done = service.ledger.reconcile_deployment(
+            deployment.id, DeploymentStatus.INTERRUPTED, reason
+        )
+        outcome = "interrupted"
     service.audit.append(
         "recover", actor=service.identity, repo=deployment.repo,
         environment=deployment.environment,
-        details={"deployment": deployment.id, "outcome": outcome},
+        details={"deployment": deployment.id, "outcome": outcome, "reason": reason},
     )  # fmt: skip
-    return done
+    return RecoveredDeployment(done, outcome, f"{deployment.environment} of {done.repo}: {reason}")
+
+
+def _healthy(live: RunningRelease, grace: float) -> bool:
+    """Healthy by its check; without one, running for at least its grace period."""
+    if live.state in STOPPED_STATES or live.state in ("updating", "failed"):
+        return False
+    if live.healthy is not None:
+        return live.healthy
+    if live.since is None:
+        return False
+    return (utcnow() - live.since).total_seconds() >= grace
+
+
+def _finish_container_swap(deployer: Deployer, live: RunningRelease) -> None:
+    """Container mode was killed between the health gate and the swap: the healthy new
+    container still has its temporary name. Finish what the deployer would have done, so
+    the next deployment does not take it for a leftover."""
+    if not live.name.endswith(TEMPORARY_SUFFIX) or not isinstance(deployer, ContainerDeployer):
+        return
+    final = live.name.removesuffix(TEMPORARY_SUFFIX)
+    with docker_errors(f"finish replacing {final}"):
+        for container in deployer.client.containers.list(all=True, filters={"name": final}):
+            if container.name == final:
+                container.remove(force=True, v=True)
+        new = deployer.client.containers.get(live.name)
+        new.update(restart_policy=RESTART_POLICY)
+        new.rename(final)
 
 
 def changes_between(
     service: ReleaseService, repo: str, environment: str, target: Deployment | ApprovalRequest
 ) -> ReleaseChanges:
-    """The commits ``target`` brings in over what runs now, and the configuration diff."""
+    """What deploying ``target`` changes over what runs now: the commits it brings in, or
+    (``direction == "back"``, a rollback to an older commit) the commits it takes away; and
+    the configuration diff from what runs to the target."""
     current = service.ledger.current_deployment(repo, environment)
     old = ConfigSnapshot.from_json(dict(current.config)) if current else None
     config_diff = diff_snapshots(old, ConfigSnapshot.from_json(dict(target.config)))
     try:
         source = GitSource(repo, service.home, fetch=False)
-        commits = source.commits_between(current.commit if current else None, target.commit)
+        if current is not None and current.commit != target.commit:
+            taken_away = source.commits_between(target.commit, current.commit)
+            brought_in = source.commits_between(current.commit, target.commit)
+            if taken_away and not brought_in:
+                return ReleaseChanges(taken_away, config_diff, None, "back")
+            return ReleaseChanges(brought_in, config_diff, None, "forward")
+        if current is None:
+            return ReleaseChanges(source.commits_between(None, target.commit), config_diff, None)
     except DockyardError as exc:
         return ReleaseChanges([], config_diff, exc.message)
-    return ReleaseChanges(commits, config_diff, None)
+    return ReleaseChanges([], config_diff, None)

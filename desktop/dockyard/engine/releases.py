@@ -35,6 +35,7 @@ from dockyard.engine.release_config import (
     settings_of,
 )
 from dockyard.engine.release_results import (
+    RecoveryReport,
     ReleaseChanges,
     ReleaseOutcome,
     RepoStatus,
@@ -62,7 +63,7 @@ class ReleaseService:
         self.audit = AuditLog(db)
         # Per-environment outcomes of the last after_delivery (PipelineOutcome.deployments).
         self.outcomes: list[dict[str, Any]] = []
-        self._recovered = False
+        self.recovery: RecoveryReport | None = None  # set by recover(), once per service
 
     # -- promotion ---------------------------------------------------------------------
 
@@ -173,10 +174,29 @@ class ReleaseService:
             return ReleaseOutcome(deployment, f"{environment} runs {_label(image)}.")
         return ReleaseOutcome(None, f"{_label(image)} waits for approval in {environment}.")
 
+    def promotable_digest(self, repo: str, environment: str) -> str:
+        """What ``promote`` sends by default: the digest running in the environment this one
+        comes after (``after:``, else the one before it in promotion order)."""
+        environments = environments_of(self.home, self.db, repo)
+        env = environment_named(environments, repo, environment)
+        position = environments.index(env)
+        source = env.after or (environments[position - 1].name if position else None)
+        current = self.ledger.current_deployment(repo, source) if source else None
+        if current is None:
+            where = f"nothing runs in {source}" if source else f"{environment} comes first"
+            raise UserInputError(
+                f"Nothing to promote to {environment} ({where}); name a digest with --digest."
+            )
+        return current.digest
+
     # -- approvals ---------------------------------------------------------------------
 
     def _pending(self, repo: str, environment: str) -> ApprovalRequest:
         pending = self.ledger.pending_approval(repo, environment)
+        latest = self.ledger.latest_request(repo, environment) if pending is None else None
+        if latest is not None and latest.status is ApprovalStatus.EXPIRED:
+            expired = ApprovalPolicy(None).may_approve(latest, self.identity, utcnow())
+            raise UserInputError(expired.reason)
         if pending is None:
             raise UserInputError(
                 f"Nothing waits for approval in {environment} of {repo}; "
@@ -325,16 +345,15 @@ class ReleaseService:
     def status(self, repo: str) -> RepoStatus:
         from dockyard.engine.release_status import repo_status
 
-        if not self._recovered:
+        if self.recovery is None:
             self.recover()
         return repo_status(self, repo)
 
-    def recover(self) -> list[Deployment]:
-        """Settle deployments a crash interrupted, against what the daemon runs."""
-        from dockyard.engine.release_status import recover_interrupted
-
-        self._recovered = True
-        return recover_interrupted(self)
+    def recover(self) -> RecoveryReport:
+        """Settle runs and deployments a crashed process left in flight (see
+        ``recover_interrupted``); kept in ``self.recovery``."""
+        self.recovery = recover_interrupted(self.home, self.db, self.identity, self.secrets)
+        return self.recovery
 
     def changes_between(
         self, repo: str, environment: str, target: Deployment | ApprovalRequest
@@ -342,6 +361,22 @@ class ReleaseService:
         from dockyard.engine.release_status import changes_between
 
         return changes_between(self, repo, environment, target)
+
+
+def recover_interrupted(
+    home: Path, db: Database, identity: str | None = None, secrets: SecretStore | None = None
+) -> RecoveryReport:
+    """Start-up recovery (DESIGN.md principle 8), for ``dockyard status`` and the window.
+
+    Runs and deployments whose process is gone become ``interrupted`` (stages cancelled);
+    work of a live process (another ``dockyard run``, another window) is left alone.
+    Interrupted deployments are reconciled against their daemon: ``deployed`` only if it
+    runs that deployment healthy. Talks to Docker: call it from a worker, not the UI thread.
+    """
+    from dockyard.engine.home import current_identity
+    from dockyard.engine.release_status import recover_interrupted as recover
+
+    return recover(home, db, identity or current_identity(), secrets)
 
 
 def _target(image: ImageRecord) -> Target:

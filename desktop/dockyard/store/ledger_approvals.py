@@ -108,6 +108,18 @@ class SqliteApprovals:
             )
             return _get(connection, request_id)
 
+    def latest_request(self, repo: str, environment: str) -> ApprovalRequest | None:
+        """The newest request of the environment, whatever became of it (an expired one
+        shows as ``expired``, so status can say why nothing waits any more)."""
+        with self._db.transaction() as connection:
+            _expire(connection, "repo = ? AND environment = ?", (repo, environment))
+            row = connection.execute(
+                "SELECT id FROM approval_requests WHERE repo = ? AND environment = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (repo, environment),
+            ).fetchone()
+            return None if row is None else _get(connection, row["id"])
+
     def approval_request(self, id: int) -> ApprovalRequest | None:
         try:
             return _get(self._db.connect(), id)

@@ -1,10 +1,16 @@
-"""Deployments in the SQLite release ledger (see ``ledger.py``)."""
+"""Deployments in the SQLite release ledger (see ``ledger.py``).
+
+Each deployment records the process that performs it (``store.owner``): at start-up only
+deployments whose process is gone become ``interrupted``, never those another live
+Dockyard process (a ``dockyard run``, the window) is still performing.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from dockyard.core.model import utcnow
 from dockyard.core.releases import Deployment, DeploymentStatus
@@ -16,6 +22,18 @@ from dockyard.store.columns import (
     time_to_text,
 )
 from dockyard.store.database import Database
+from dockyard.store.owner import ProcessOwner
+
+INTERRUPTED_ERROR = "interrupted: Dockyard stopped before this deployment finished"
+
+
+@dataclass
+class OrphanedDeployments:
+    """What ``interrupt_orphaned_deployments`` did: deployments it marked interrupted, and
+    in-flight ones left alone because their process runs on another host."""
+
+    interrupted: list[Deployment] = field(default_factory=list)
+    elsewhere: list[tuple[Deployment, ProcessOwner]] = field(default_factory=list)
 
 
 class SqliteDeployments:
@@ -37,13 +55,17 @@ class SqliteDeployments:
         rollback: bool = False,
         rolled_back_from: int | None = None,
         comment: str = "",
+        owner: ProcessOwner | None = None,
     ) -> Deployment:
-        """Record a deployment as ``deploying`` before anything touches the daemon."""
+        """Record a deployment as ``deploying`` before anything touches the daemon, owned by
+        this process unless ``owner`` says."""
+        owner = owner or ProcessOwner.current()
         with self._db.transaction() as connection:
             cursor = connection.execute(
                 "INSERT INTO deployments (repo, environment, digest, image, commit_sha, tag,"
                 " run_id, config, status, started, deployed_by, approved_by, rollback,"
-                " rolled_back_from, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " rolled_back_from, comment, owner_host, owner_pid, owner_started)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     repo,
                     environment,
@@ -60,6 +82,9 @@ class SqliteDeployments:
                     int(rollback),
                     rolled_back_from,
                     comment,
+                    owner.host,
+                    owner.pid,
+                    owner.started,
                 ),
             )
             assert cursor.lastrowid is not None
@@ -74,19 +99,68 @@ class SqliteDeployments:
                 "UPDATE deployments SET status = ?, error = ?, finished = ? WHERE id = ?",
                 (status, error, time_to_text(utcnow()), id),
             )
-            if status is DeploymentStatus.DEPLOYED:
-                connection.execute(
-                    "UPDATE deployments SET status = ? WHERE repo = ? AND environment = ?"
-                    " AND status = ? AND id != ?",
-                    (
-                        DeploymentStatus.SUPERSEDED,
-                        deployment.repo,
-                        deployment.environment,
-                        DeploymentStatus.DEPLOYED,
-                        id,
-                    ),
-                )
+            _supersede_others(connection, deployment, status)
             return _get(connection, id)
+
+    def reconcile_deployment(self, id: int, status: str, error: str = "") -> Deployment:
+        """Settle an interrupted deployment after asking its daemon (``deployed`` or
+        ``interrupted`` with the reason); it is not asked again after this."""
+        status = DeploymentStatus(status)
+        with self._db.transaction() as connection:
+            deployment = _get(connection, id)
+            connection.execute(
+                "UPDATE deployments SET status = ?, error = ?, reconciled = ? WHERE id = ?",
+                (status, error, time_to_text(utcnow()), id),
+            )
+            _supersede_others(connection, deployment, status)
+            return _get(connection, id)
+
+    def owner_of_deployment(self, id: int) -> ProcessOwner | None:
+        row = (
+            self._db.connect()
+            .execute(
+                "SELECT owner_host, owner_pid, owner_started FROM deployments WHERE id = ?", (id,)
+            )
+            .fetchone()
+        )
+        return None if row is None else _owner(row)
+
+    def interrupt_orphaned_deployments(self) -> OrphanedDeployments:
+        """At start-up: ``deploying`` rows whose process is gone become ``interrupted``.
+        Rows of a live process on this host are left alone; rows owned on another host are
+        left alone and reported in ``elsewhere``."""
+        report = OrphanedDeployments()
+        now = time_to_text(utcnow())
+        with self._db.transaction() as connection:
+            rows = connection.execute(
+                "SELECT * FROM deployments WHERE status = ? ORDER BY id",
+                (DeploymentStatus.DEPLOYING,),
+            ).fetchall()
+            for row in rows:
+                owner = _owner(row)
+                alive = owner.alive()
+                if alive is None:
+                    report.elsewhere.append((_from_row(row), owner))
+                elif not alive:
+                    connection.execute(
+                        "UPDATE deployments SET status = ?, finished = ?, error = ? WHERE id = ?",
+                        (DeploymentStatus.INTERRUPTED, now, INTERRUPTED_ERROR, row["id"]),
+                    )
+                    report.interrupted.append(_get(connection, row["id"]))
+        return report
+
+    def unreconciled_deployments(self) -> list[Deployment]:
+        """Interrupted deployments whose daemon was not asked yet (it was unreachable)."""
+        rows = self._db.connect().execute(
+            "SELECT * FROM deployments WHERE status = ? AND reconciled IS NULL ORDER BY id",
+            (DeploymentStatus.INTERRUPTED,),
+        )
+        return [_from_row(row) for row in rows]
+
+    def latest_deployment(self, repo: str, environment: str) -> Deployment | None:
+        """The newest deployment of the environment, whatever its outcome."""
+        found = self.deployments(repo, environment, 1)
+        return found[0] if found else None
 
     def current_deployment(self, repo: str, environment: str) -> Deployment | None:
         """What was last deployed successfully to the environment (None: nothing yet)."""
@@ -114,26 +188,23 @@ class SqliteDeployments:
         found = row.fetchone()
         return None if found is None else _from_row(found)
 
-    def interrupted_deployments_on_start(self) -> list[Deployment]:
-        """At start-up: deployments still ``deploying`` become ``interrupted``; returns them
-        so the reconciler can check what the daemon actually runs."""
-        with self._db.transaction() as connection:
-            ids = [
-                row["id"]
-                for row in connection.execute(
-                    "SELECT id FROM deployments WHERE status = ?", (DeploymentStatus.DEPLOYING,)
-                )
-            ]
-            connection.execute(
-                "UPDATE deployments SET status = ?, finished = ?,"
-                " error = 'Dockyard stopped before this deployment finished' WHERE status = ?",
-                (
-                    DeploymentStatus.INTERRUPTED,
-                    time_to_text(utcnow()),
-                    DeploymentStatus.DEPLOYING,
-                ),
-            )
-            return [_get(connection, id) for id in ids]
+
+def _supersede_others(
+    connection: sqlite3.Connection, deployment: Deployment, status: DeploymentStatus
+) -> None:
+    """A ``deployed`` deployment supersedes what was deployed before it."""
+    if status is DeploymentStatus.DEPLOYED:
+        connection.execute(
+            "UPDATE deployments SET status = ? WHERE repo = ? AND environment = ?"
+            " AND status = ? AND id != ?",
+            (
+                DeploymentStatus.SUPERSEDED,
+                deployment.repo,
+                deployment.environment,
+                DeploymentStatus.DEPLOYED,
+                deployment.id,
+            ),
+        )
 
 
 def _get(connection: sqlite3.Connection, id: int) -> Deployment:
@@ -141,6 +212,10 @@ def _get(connection: sqlite3.Connection, id: int) -> Deployment:
     if row is None:
         raise KeyError(f"deployment {id} is not recorded")
     return _from_row(row)
+
+
+def _owner(row: sqlite3.Row) -> ProcessOwner:
+    return ProcessOwner(row["owner_host"], int(row["owner_pid"]), row["owner_started"])
 
 
 def _from_row(row: sqlite3.Row) -> Deployment:

@@ -148,4 +148,18 @@ CREATE TABLE pins (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1,)
+# Who works on a run or a deployment (store/owner.py), so that recovery at start-up only
+# settles rows whose process is gone, never those of another live Dockyard process; and
+# when an interrupted deployment was last reconciled against its daemon.
+SCHEMA_V2 = """
+ALTER TABLE runs ADD COLUMN owner_host TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN owner_pid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN owner_started TEXT NOT NULL DEFAULT '';
+ALTER TABLE deployments ADD COLUMN owner_host TEXT NOT NULL DEFAULT '';
+ALTER TABLE deployments ADD COLUMN owner_pid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deployments ADD COLUMN owner_started TEXT NOT NULL DEFAULT '';
+ALTER TABLE deployments ADD COLUMN reconciled TEXT;
+CREATE INDEX deployments_by_status ON deployments (status);
+"""
+
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2)

@@ -1,8 +1,10 @@
 """Pipeline runs and their stages.
 
 A run is written when it is created and after every change, so a crash leaves the last
-known state on disk; ``mark_interrupted`` turns what was in flight into a visible
-"interrupted" at the next start instead of a run that stays "running" forever.
+known state on disk; ``interrupt_orphaned`` turns what was in flight into a visible
+"interrupted" at the next start instead of a run that stays "running" forever. Each run
+records the process that works on it (``store.owner``), so only runs whose process is
+gone are touched: another ``dockyard run`` or the window may be working on the others.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import secrets
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dockyard.core.errors import UserInputError
@@ -23,9 +26,11 @@ from dockyard.store.columns import (
     time_to_text,
 )
 from dockyard.store.database import Database
+from dockyard.store.owner import ProcessOwner
 
 MIN_PREFIX = 6
 INTERRUPTED_SUMMARY = "interrupted: Dockyard stopped before this stage finished"
+RUN_INTERRUPTED_ERROR = "Dockyard stopped before this run finished (the process ended)."
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -38,18 +43,29 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{moment:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
+@dataclass
+class OrphanedRuns:
+    """What ``interrupt_orphaned`` did: runs it marked interrupted, and in-flight runs it
+    left alone because their process runs on another host (it cannot be checked)."""
+
+    interrupted: list[Run] = field(default_factory=list)
+    elsewhere: list[tuple[Run, ProcessOwner]] = field(default_factory=list)
+
+
 class RunStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def create(self, run: Run) -> None:
-        """Record a new run and its stages."""
+    def create(self, run: Run, owner: ProcessOwner | None = None) -> None:
+        """Record a new run and its stages, owned by this process unless ``owner`` says."""
+        owner = owner or ProcessOwner.current()
         with self._db.transaction() as connection:
             connection.execute(
-                "INSERT INTO runs (id, repo, ref, created, started_by, status) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (run.id, run.repo, run.ref, time_to_text(run.created), run.started_by, run.status),
-            )
+                "INSERT INTO runs (id, repo, ref, created, started_by, status, owner_host,"
+                " owner_pid, owner_started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run.id, run.repo, run.ref, time_to_text(run.created), run.started_by,
+                 run.status, owner.host, owner.pid, owner.started),
+            )  # fmt: skip
             self._save(connection, run)
 
     def save(self, run: Run) -> None:
@@ -95,38 +111,44 @@ class RunStore:
         runs = self.list(repo, limit=1)
         return runs[0] if runs else None
 
-    def mark_interrupted(self) -> builtins.list[Run]:
-        """At start-up: runs still queued/running become interrupted, their open stages
-        cancelled. Returns the runs as they are now recorded."""
+    def owner_of(self, run_id: str) -> ProcessOwner | None:
+        row = (
+            self._db.connect()
+            .execute(
+                "SELECT owner_host, owner_pid, owner_started FROM runs WHERE id = ?", (run_id,)
+            )
+            .fetchone()
+        )
+        return None if row is None else _owner(row)
+
+    def interrupt_orphaned(self) -> OrphanedRuns:
+        """At start-up: queued/running runs whose process is gone become interrupted, their
+        open stages cancelled. Runs of a live process on this host are left alone, and so
+        are runs owned on another host (reported in ``elsewhere``)."""
+        report = OrphanedRuns()
         now = time_to_text(utcnow())
         with self._db.transaction() as connection:
-            ids = [
-                row["id"]
-                for row in connection.execute(
-                    "SELECT id FROM runs WHERE status IN (?, ?)",
-                    (RunStatus.QUEUED, RunStatus.RUNNING),
-                )
-            ]
-            for run_id in ids:
-                connection.execute(
-                    "UPDATE runs SET status = ?, finished = ? WHERE id = ?",
-                    (RunStatus.INTERRUPTED, now, run_id),
-                )
-                connection.execute(
-                    "UPDATE stages SET status = ?, finished = coalesce(finished, ?), "
-                    "summary = CASE WHEN status = ? THEN ? ELSE summary END "
-                    "WHERE run_id = ? AND status IN (?, ?)",
-                    (
-                        StageStatus.CANCELLED,
-                        now,
-                        StageStatus.RUNNING,
-                        INTERRUPTED_SUMMARY,
-                        run_id,
-                        StageStatus.PENDING,
-                        StageStatus.RUNNING,
-                    ),
-                )
-        return [run for run in map(self.get, ids) if run is not None]
+            rows = connection.execute(
+                "SELECT id, owner_host, owner_pid, owner_started FROM runs WHERE status IN (?, ?)",
+                (RunStatus.QUEUED, RunStatus.RUNNING),
+            ).fetchall()
+            ids = []
+            for row in rows:
+                owner = _owner(row)
+                alive = owner.alive()
+                if alive is None:
+                    run = self.get(row["id"])
+                    if run is not None:
+                        report.elsewhere.append((run, owner))
+                elif not alive:
+                    ids.append(row["id"])
+                    _interrupt(connection, row["id"], now)
+        report.interrupted = [run for run in map(self.get, ids) if run is not None]
+        return report
+
+    def mark_interrupted(self) -> builtins.list[Run]:
+        """The runs ``interrupt_orphaned`` marked interrupted (see there)."""
+        return self.interrupt_orphaned().interrupted
 
     @staticmethod
     def _save(connection: sqlite3.Connection, run: Run) -> None:
@@ -194,6 +216,32 @@ def _upsert_stage(
             stage.summary,
         ),
     )
+
+
+def _interrupt(connection: sqlite3.Connection, run_id: str, now: str) -> None:
+    connection.execute(
+        "UPDATE runs SET status = ?, finished = ?, error = CASE WHEN error = '' THEN ?"
+        " ELSE error END WHERE id = ?",
+        (RunStatus.INTERRUPTED, now, RUN_INTERRUPTED_ERROR, run_id),
+    )
+    connection.execute(
+        "UPDATE stages SET status = ?, finished = coalesce(finished, ?), "
+        "summary = CASE WHEN status = ? THEN ? ELSE summary END "
+        "WHERE run_id = ? AND status IN (?, ?)",
+        (
+            StageStatus.CANCELLED,
+            now,
+            StageStatus.RUNNING,
+            INTERRUPTED_SUMMARY,
+            run_id,
+            StageStatus.PENDING,
+            StageStatus.RUNNING,
+        ),
+    )
+
+
+def _owner(row: sqlite3.Row) -> ProcessOwner:
+    return ProcessOwner(row["owner_host"], int(row["owner_pid"]), row["owner_started"])
 
 
 def _escape_like(text: str) -> str:
