@@ -14,6 +14,8 @@ from collections.abc import Callable
 from copy import deepcopy
 from pathlib import Path
 
+import docker
+
 from dockyard.core.errors import Cancelled, DockyardError, InfrastructureError
 from dockyard.core.locations import default_name, normalise_location
 from dockyard.core.model import (
@@ -30,7 +32,7 @@ from dockyard.core.pipeline_file import PipelineConfig, expand_build_args, load_
 from dockyard.core.redaction import Redactor
 from dockyard.engine import build, deliver, teststage
 from dockyard.engine.compose_endpoint import compose_environment
-from dockyard.engine.endpoints import EndpointRegistry, open_client
+from dockyard.engine.endpoints import Endpoint, EndpointRegistry, open_client
 from dockyard.engine.events import (
     CancelToken,
     EventSink,
@@ -174,7 +176,7 @@ class PipelineRunner:
             final = self.after_delivery(self, self.image)
         self._finish(final, self.error if final == RunStatus.FAILED else None)
 
-    def _build_endpoint(self):  # type: ignore[no-untyped-def]
+    def _build_endpoint(self) -> Endpoint:
         assert self.config is not None
         return EndpointRegistry(self.home).get(self.config.build.host)
 
@@ -288,7 +290,7 @@ class PipelineRunner:
             "dockyard.run": run.id,
         }
 
-    def _build(self, ctx: StageContext, client, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    def _build(self, ctx: StageContext, client: docker.DockerClient, workdir: Path) -> None:
         assert self.config is not None and self.resolved is not None
         run = self.run_record
         context = (workdir / "src" / self.config.build.context).resolve()
@@ -312,7 +314,7 @@ class PipelineRunner:
         )
         ctx.log(f"Built image {self.image_id}")
 
-    def _test(self, ctx: StageContext, client, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    def _test(self, ctx: StageContext, client: docker.DockerClient, workdir: Path) -> None:
         assert self.config is not None and self.config.test is not None
         test = self.config.test
         image = f"{self._image_tag_name()}:{self.run_record.commit}"
@@ -339,7 +341,7 @@ class PipelineRunner:
             )
         ctx.log("Test passed.")
 
-    def _deliver(self, ctx: StageContext, client, tested: bool) -> None:  # type: ignore[no-untyped-def]
+    def _deliver(self, ctx: StageContext, client: docker.DockerClient, tested: bool) -> None:
         assert self.config is not None and self.config.image
         run = self.run_record
         tags = [run.commit] + ([run.tag] if run.tag else [])
