@@ -2,7 +2,8 @@
 
 Starts a private dockerd through tests/testbed (as the tests do), creates the sample
 repository from the welcome page, runs v1.0.0 through the window, approves production as
-a second person, and grabs each view. Run by ``make screenshots``:
+a second person, runs v1.1.0 (which then waits for approval), and grabs each view.
+Run by ``make screenshots``:
 
 PYTHONPATH=desktop:tests python scripts/screenshots.py
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "desktop"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT / "desktop"), str(ROOT / "tests"), str(ROOT)]
 
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
@@ -94,6 +95,10 @@ def _shoot() -> int:
     window.start_run(repo.location, "v1.0.0")
     model = window.runs_view.model
     wait_until(lambda: model.rowCount() == 1 and model.runs[0].status.finished)
+    from dockyard.engine.releases import ReleaseService
+
+    approver = ReleaseService(home=window.home, db=window.db, identity="rm@example.test")
+    approver.approve(repo.location, "production", "release meeting: go")
     window.start_run(repo.location, "v1.1.0")
     wait_until(lambda: model.rowCount() == 2 and model.runs[0].status.finished)
     window.runs_view.table.selectRow(1)
@@ -103,6 +108,10 @@ def _shoot() -> int:
     window.tabs.setCurrentWidget(window.environments_view)
     wait_until(lambda: window.environments_view.state is not None)
     grab(window, "environments")
+
+    window.tabs.setCurrentWidget(window.overview_view)
+    wait_until(lambda: window.overview_view.state is not None and not window.overview_view.loading)
+    grab(window, "overview")
 
     window.tabs.setCurrentWidget(window.history_view)
     wait_until(lambda: "Chain" in window.history_view.chain_label.text())
@@ -115,6 +124,7 @@ def _shoot() -> int:
     dialog.select_endpoint("local")
     dialog.test_selected()
     wait_until(lambda: "connected" in dialog.result_label.text())
+    wait_until(lambda: dialog.registry_logins.loaded)
     grab(dialog, "settings")
     dialog.reject()
     window.tasks.wait(30_000)

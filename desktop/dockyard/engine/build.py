@@ -93,8 +93,7 @@ def build_image(
         )
         for chunk in stream:
             if "stream" in chunk:
-                for line in str(chunk["stream"]).splitlines():
-                    ctx.log(line)
+                ctx.log_lines(str(chunk["stream"]).splitlines())
             elif "error" in chunk:
                 detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
                 ctx.log(f"ERROR: {detail}")

@@ -10,7 +10,7 @@ import logging
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from copy import deepcopy
 from pathlib import Path
 
@@ -196,10 +196,10 @@ class PipelineRunner:
         self._publish_stage(stage)
         writer = StageLogWriter(stage_log_path(self.home, self.run_record.id, name))
 
-        def log_line(line: str) -> None:
-            clean = self.redact(line)
-            writer.append([clean])
-            self._pending_lines.append(clean)
+        def log_lines(lines: Sequence[str]) -> None:
+            clean = [self.redact(line) for line in lines]
+            writer.append(clean)  # one write per batch: the UI thread shares the GIL
+            self._pending_lines.extend(clean)
             now = time.monotonic()
             if (
                 len(self._pending_lines) >= LOG_FLUSH_LINES
@@ -208,16 +208,16 @@ class PipelineRunner:
                 self._flush_lines(name, now)
 
         ctx = StageContext(
-            self.run_record.id, self.home / "work" / self.run_record.id, log_line, self.cancel
+            self.run_record.id, self.home / "work" / self.run_record.id, log_lines, self.cancel
         )
         ctx.workdir.mkdir(parents=True, exist_ok=True)
         try:
             body(ctx)
         except Cancelled:
-            log_line("Cancelled.")
+            ctx.log("Cancelled.")
             raise
         except DockyardError as exc:
-            log_line(f"ERROR: {exc.message}")
+            ctx.log(f"ERROR: {exc.message}")
             stage.summary = exc.message
             raise
         finally:

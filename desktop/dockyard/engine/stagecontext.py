@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,9 +13,12 @@ from dockyard.engine.events import CancelToken
 class StageContext:
     run_id: str
     workdir: Path
-    log: Callable[[str], None]  # one line (already redacted by the runner)
+    log_lines: Callable[[Sequence[str]], None]  # redacted and written by the runner
     cancel: CancelToken
     warnings: list[str] = field(default_factory=list)
+
+    def log(self, line: str) -> None:
+        self.log_lines((line,))
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

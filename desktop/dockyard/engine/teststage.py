@@ -12,8 +12,9 @@ import logging
 import os
 import subprocess
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import IO
 
 import docker
 import docker.errors
@@ -123,8 +124,7 @@ def _follow(
     unregister = ctx.cancel.on_cancel(stop)
     try:
         assert process.stdout is not None
-        for raw in process.stdout:
-            ctx.log(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+        _pump(process.stdout, ctx)
         code = process.wait()
     finally:
         timer.cancel()
@@ -179,16 +179,25 @@ def run_command_test(
         raise PipelineFailed(f"The test failed: the test command exited with code {code}.")
 
 
-def _follow_logs(container: docker.models.containers.Container, ctx: StageContext) -> None:
+def _pump(stream: IO[bytes], ctx: StageContext) -> None:
+    """Copy a pipe into the log in batches (one write per read, not one per line)."""
+    _log_chunks(iter(lambda: stream.read1(65536), b""), ctx)  # type: ignore[attr-defined]
+
+
+def _log_chunks(chunks: Iterable[bytes], ctx: StageContext) -> None:
     pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        if lines:
+            ctx.log_lines([line.decode("utf-8", errors="replace").rstrip("\r") for line in lines])
+    if pending:
+        ctx.log(pending.decode("utf-8", errors="replace").rstrip("\r"))
+
+
+def _follow_logs(container: docker.models.containers.Container, ctx: StageContext) -> None:
     try:
-        for chunk in container.logs(stream=True, follow=True):
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                ctx.log(line.decode("utf-8", errors="replace"))
-        if pending:
-            ctx.log(pending.decode("utf-8", errors="replace"))
+        _log_chunks(container.logs(stream=True, follow=True), ctx)
     except Exception:
         log.debug("log stream ended", exc_info=True)
 

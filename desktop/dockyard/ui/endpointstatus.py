@@ -1,4 +1,5 @@
-"""Status-bar badges: each Docker endpoint's state, checked in the background."""
+"""Status-bar badges: each Docker endpoint's state, checked in the background and
+marked at once when its Docker event stream breaks or comes back."""
 
 from __future__ import annotations
 
@@ -45,14 +46,17 @@ class EndpointStatusBar:
         self.checking = False
         for status in statuses:
             self.statuses[status.name] = status
-            label = self.labels.get(status.name)
-            if label is None:
-                label = QLabel()
-                label.setAccessibleName(f"Endpoint {status.name}")
-                self.labels[status.name] = label
-                self.status_bar.addPermanentWidget(label)
-            mark = "●"
-            colour = "#2e7d32" if status.ok else "#c62828"
-            state = "connected" if status.ok else "unreachable"
-            label.setText(f'<span style="color:{colour}">{mark}</span> {status.name}: {state}')
-            label.setToolTip(status.message)
+            self.mark(status.name, status.ok, status.message)
+
+    def mark(self, name: str, ok: bool, reason: str) -> None:
+        """Shows one endpoint's state now (e.g. when its Docker event stream broke)."""
+        label = self.labels.get(name)
+        if label is None:
+            label = QLabel()
+            label.setAccessibleName(f"Endpoint {name}")
+            self.labels[name] = label
+            self.status_bar.addPermanentWidget(label)
+        colour = "#2e7d32" if ok else "#c62828"
+        state = "connected" if ok else "unreachable"
+        label.setText(f'<span style="color:{colour}">●</span> {name}: {state}')
+        label.setToolTip(reason)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -22,20 +23,26 @@ from dockyard import __version__
 from dockyard.core.model import Run
 from dockyard.engine.home import dockyard_home
 from dockyard.engine.pipeline import PipelineOutcome
+from dockyard.engine.release_results import RecoveryReport
+from dockyard.engine.releases import recover_interrupted
 from dockyard.store.database import open_database
 from dockyard.store.repositories import Repository
 from dockyard.ui import messages, preferences
 from dockyard.ui.adddialog import AddRepositoryDialog
+from dockyard.ui.dockerevents import DockerEventBridge
 from dockyard.ui.endpointstatus import EndpointStatusBar
 from dockyard.ui.environments import EnvironmentsView
 from dockyard.ui.history import HistoryView, short_repo
 from dockyard.ui.icons import icon
+from dockyard.ui.overview import OverviewView
 from dockyard.ui.pipelineworker import RunCoordinator
 from dockyard.ui.repositories import RepositoryPanel
 from dockyard.ui.rundialog import RunPipelineDialog
 from dockyard.ui.runsview import RunsView
 from dockyard.ui.settingsdialog import SettingsDialog
 from dockyard.ui.tray import TrayNotifier
+from dockyard.ui.watching import RepositoryWatcher
+from dockyard.ui.welcome import WelcomePage
 from dockyard.ui.worker import TaskRunner
 
 D = TypeVar("D", bound=QDialog)
@@ -62,6 +69,10 @@ class MainWindow(QMainWindow):
         self.repositories = RepositoryPanel(self.tasks, self.db, self.home)
         self.repositories.add_requested.connect(self.show_add_repository)
         self.repositories.selected.connect(self._repository_selected)
+        self.welcome = WelcomePage()
+        self.welcome.add_requested.connect(self.show_add_repository)
+        self.welcome.sample_requested.connect(lambda: self.repositories.create_sample())
+        self.repositories.sample_state.connect(self.welcome.show_sample_state)
 
         self.repository_title = QLabel()
         self.repository_title.setAccessibleName("Repository title")
@@ -72,17 +83,27 @@ class MainWindow(QMainWindow):
         self.environments_view = EnvironmentsView(
             self.tasks, self.db, self.home, lambda: self.identity
         )
+        self.overview_view = OverviewView(self.tasks, self.db, self.home, lambda: self.identity)
+        self.overview_view.review_requested.connect(self.review_environments)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Views")
         self.tabs.addTab(self.runs_view, "Runs")
         self.tabs.addTab(self.environments_view, "Environments")
+        self.tabs.addTab(self.overview_view, "Overview")
         self.tabs.addTab(self.history_view, "History")
         self.tabs.currentChanged.connect(self._tab_changed)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
+        repository_page = QWidget()
+        right_layout = QVBoxLayout(repository_page)
         right_layout.setContentsMargins(6, 6, 6, 0)
         right_layout.addWidget(self.repository_title)
         right_layout.addWidget(self.tabs, 1)
+        # Until a repository is selected the right side explains what to do instead.
+        right = QStackedWidget()
+        right.setAccessibleName("Main area")
+        right.addWidget(self.welcome)
+        right.addWidget(repository_page)
+        self.repository_page = repository_page
+        self.right = right
 
         self.splitter = QSplitter()
         self.splitter.setObjectName("main-splitter")
@@ -97,6 +118,21 @@ class MainWindow(QMainWindow):
         self.runs.run_changed.connect(self._run_changed)
         self.endpoint_status = EndpointStatusBar(self.statusBar(), self.tasks, self)
         self.endpoint_status.refresh()
+        self.docker_events = DockerEventBridge(self.tasks, self.home, self)
+        self.docker_events.repositories_changed.connect(self._daemon_changed)
+        self.docker_events.endpoint_failed.connect(
+            lambda name, reason: self.endpoint_status.mark(name, False, reason)
+        )
+        self.docker_events.endpoint_listening.connect(lambda _name: self.endpoint_status.refresh())
+        self.docker_events.start()
+        self.watcher = RepositoryWatcher(
+            self.tasks, self.home, self.db, self.start_watched_run, self
+        )
+        self.watcher.start()
+        # Work a crashed Dockyard left behind shows as interrupted, reconciled with the daemon.
+        self.tasks.submit(
+            recover_interrupted, self.home, self.db, self.identity, on_result=self._recovered
+        )
         messages.bus.error.connect(self.show_error)
         messages.bus.info.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self._repository_selected(None)
@@ -137,6 +173,7 @@ class MainWindow(QMainWindow):
     def _repository_selected(self, repository: object) -> None:
         repo = repository if isinstance(repository, Repository) else None
         self.run_action.setEnabled(repo is not None)
+        self.right.setCurrentWidget(self.welcome if repo is None else self.repository_page)
         if repo is None:
             self.repository_title.setText("<b>No repository selected</b>")
         else:
@@ -156,6 +193,25 @@ class MainWindow(QMainWindow):
         if current is self.history_view:
             self.history_view.refresh()
         elif current is self.environments_view:
+            self.environments_view.refresh()
+        elif current is self.overview_view:
+            self.overview_view.refresh()
+
+    def review_environments(self, location: str) -> None:
+        """From the Overview: the repository's Environments tab, where approvals are made."""
+        current = self.current_repository()
+        self.tabs.setCurrentWidget(self.environments_view)
+        if current is None or current.location != location:
+            self.repositories.refresh(select=location)
+
+    def _daemon_changed(self, locations: object) -> None:
+        """A daemon reported changes to these repositories' containers or services."""
+        assert isinstance(locations, set)
+        current = self.tabs.currentWidget()
+        repository = self.current_repository()
+        if current is self.overview_view:
+            self.overview_view.refresh()
+        elif current is self.environments_view and repository and repository.location in locations:
             self.environments_view.refresh()
 
     def refresh(self) -> None:
@@ -213,6 +269,18 @@ class MainWindow(QMainWindow):
 
         worker.run_changed.connect(first_event)
         self.statusBar().showMessage(f"Started a run of {ref}.", 5000)
+
+    def start_watched_run(self, location: str, ref: str) -> None:
+        """A watched repository got a new commit or tag: run it without changing the view."""
+        self.runs.start(location, ref, self.identity)
+        self.statusBar().showMessage(f"{short_repo(location)}: new {ref}, run started.", 10_000)
+
+    def _recovered(self, report: object) -> None:
+        if isinstance(report, RecoveryReport) and not report.empty:
+            for line in report.lines():
+                messages.info(line)
+            self._refresh_current_tab()
+            self.repositories.refresh()
 
     def _run_changed(self, run: object) -> None:
         if isinstance(run, Run):
@@ -278,5 +346,7 @@ class MainWindow(QMainWindow):
             return
         self._save_state()
         self.endpoint_status.timer.stop()
+        self.docker_events.close()
+        self.watcher.stop()
         self.tray.hide()
         super().closeEvent(event)

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QPushButton,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -32,7 +31,7 @@ from PySide6.QtWidgets import (
 from dockyard.store.database import Database
 from dockyard.store.repositories import Repository, RepositoryStore
 from dockyard.store.runs import RunStore
-from dockyard.ui.icons import icon, status_icon
+from dockyard.ui.icons import status_icon
 from dockyard.ui.sample import create_sample_repository, default_sample_folder
 from dockyard.ui.worker import TaskRunner
 
@@ -112,6 +111,7 @@ class RepositoryPanel(QWidget):
 
     selected = Signal(object)  # Repository | None
     add_requested = Signal()
+    sample_state = Signal(bool, str)  # creating the sample?, a line for the user
 
     def __init__(
         self, tasks: TaskRunner, db: Database, home: Path, parent: QWidget | None = None
@@ -143,18 +143,17 @@ class RepositoryPanel(QWidget):
         buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
         buttons.addWidget(self.watch_box)
-        list_page = QWidget()
-        list_layout = QVBoxLayout(list_page)
-        list_layout.setContentsMargins(0, 0, 0, 0)
-        list_layout.addWidget(self.list, 1)
-        list_layout.addLayout(buttons)
-
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self._welcome_page())
-        self.stack.addWidget(list_page)
+        self.empty_hint = QLabel("No repositories yet.")
+        self.empty_hint.setAccessibleName("Repositories hint")
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setStyleSheet("color: gray")
+        heading = QLabel("<b>Repositories</b>")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.stack)
+        layout.addWidget(heading)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.empty_hint)
+        layout.addLayout(buttons)
         self._update_buttons()
 
     def _button(self, text: str, accessible: str, slot: Any) -> QPushButton:
@@ -162,38 +161,6 @@ class RepositoryPanel(QWidget):
         button.setAccessibleName(accessible)
         button.clicked.connect(lambda: slot())
         return button
-
-    def _welcome_page(self) -> QWidget:
-        page = QWidget()
-        logo = QLabel()
-        logo.setPixmap(icon("dockyard").pixmap(64, 64))
-        logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text = QLabel(
-            "<h2>Welcome to Dockyard</h2><p>Add a git repository with a Dockerfile to "
-            "build, test, deliver and deploy it, or create a small sample to see the "
-            "whole flow in a minute.</p>"
-        )
-        text.setAccessibleName("Welcome")
-        text.setWordWrap(True)
-        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        add = self._button("Add repository…", "Add repository (welcome)", self.add_requested.emit)
-        self.sample_button = self._button(
-            "Create sample repository", "Create sample repository", self.create_sample
-        )
-        self.sample_status = QLabel()
-        self.sample_status.setAccessibleName("Sample status")
-        self.sample_status.setWordWrap(True)
-        self.sample_status.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout = QVBoxLayout(page)
-        layout.addStretch(1)
-        layout.addWidget(logo)
-        layout.addWidget(text)
-        layout.addSpacing(8)
-        layout.addWidget(add)
-        layout.addWidget(self.sample_button)
-        layout.addWidget(self.sample_status)
-        layout.addStretch(2)
-        return page
 
     # ----- loading ----------------------------------------------------------------
 
@@ -209,7 +176,7 @@ class RepositoryPanel(QWidget):
         self._select_after_load = None
         self.model.set_rows(rows)
         self.loaded = True
-        self.stack.setCurrentIndex(1 if rows else 0)
+        self.empty_hint.setVisible(not rows)
         number = self.model.row_of(wanted) if wanted else -1
         if number < 0 and rows:
             number = 0
@@ -241,18 +208,15 @@ class RepositoryPanel(QWidget):
     # ----- actions ----------------------------------------------------------------
 
     def create_sample(self, folder: Path | None = None) -> None:
-        self.sample_button.setEnabled(False)
-        self.sample_status.setText("Creating the sample repository…")
+        self.sample_state.emit(True, "Creating the sample repository…")
 
         def created(repository: object) -> None:
             assert isinstance(repository, Repository)
-            self.sample_button.setEnabled(True)
-            self.sample_status.setText("")
+            self.sample_state.emit(False, "")
             self.refresh(select=repository.location)
 
         def failed(message: str, _details: str) -> None:
-            self.sample_button.setEnabled(True)
-            self.sample_status.setText(message)
+            self.sample_state.emit(False, message)
 
         self.tasks.submit(
             create_sample, self.db, self.home, folder, on_result=created, on_error=failed

@@ -8,6 +8,7 @@ create it too.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import git
@@ -50,12 +51,12 @@ environments:
   staging:
     mode: container
     auto: true
-    ports: ["8080:80"]
+    ports: ["{staging_port}:80"]
   production:
     mode: service
     after: staging
     approval: {required: 1, self_approval: false}
-    ports: ["8081:80"]
+    ports: ["{production_port}:80"]
 """
 
 README = """\
@@ -67,6 +68,21 @@ and a pipeline (`dockyard.yml`): every run builds and tests the image, deploys i
 """
 
 SAMPLE_AUTHOR = ("Dockyard Sample", "sample@dockyard.invalid")
+
+
+def free_port(preferred: int, taken: tuple[int, ...] = ()) -> int:
+    """``preferred`` when nothing listens on it, else a port the system says is free:
+    a sample that fails its first deployment because 8080 is taken teaches nothing."""
+    for candidate in (preferred, 0):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("0.0.0.0", candidate))
+            except OSError:
+                continue
+            port = int(probe.getsockname()[1])
+            if port not in taken:
+                return port
+    return preferred  # let the deployment say what is wrong
 
 
 def default_sample_folder(home: Path) -> Path:
@@ -83,6 +99,7 @@ def create_sample_repository(folder: Path) -> Path:
     if folder.exists() and any(folder.iterdir()):
         raise UserInputError(f"{folder} is not empty; pick an empty or new folder.")
     folder.mkdir(parents=True, exist_ok=True)
+    staging = free_port(8080)
     repo = git.Repo.init(folder, initial_branch="main")
     with repo.config_writer() as config:
         config.set_value("user", "name", SAMPLE_AUTHOR[0])
@@ -93,7 +110,9 @@ def create_sample_repository(folder: Path) -> Path:
         {
             "Dockerfile": DOCKERFILE,
             "compose.test.yml": COMPOSE_TEST,
-            "dockyard.yml": DOCKYARD_YML,
+            "dockyard.yml": DOCKYARD_YML.replace("{staging_port}", str(staging)).replace(
+                "{production_port}", str(free_port(8081, (staging,)))
+            ),
             "README.md": README,
         },
     )

@@ -1,4 +1,5 @@
-"""Settings: Docker endpoints (add, test, remove) and the identity this window acts as.
+"""Settings: Docker endpoints (add, test, remove), registry credentials and the identity
+this window acts as.
 
 Endpoint changes go to ``hosts.json`` through ``EndpointRegistry`` (the CLI's
 ``dockyard hosts`` uses the same file), in a worker; the identity is kept in the
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from dockyard.engine.endpoints import Endpoint, EndpointRegistry, EndpointStatus, check_endpoint
 from dockyard.ui import preferences
+from dockyard.ui.registrylogins import RegistryLoginsGroup
 from dockyard.ui.worker import TaskRunner
 
 
@@ -61,13 +63,16 @@ class SettingsDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self._endpoints_group(), 1)
+        self.registry_logins = RegistryLoginsGroup(tasks)
+        layout.addWidget(self.registry_logins)
         layout.addWidget(self._identity_group())
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.button(QDialogButtonBox.StandardButton.Close).setAccessibleName("Close settings")
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.resize(620, 560)
+        self.resize(620, 720)
         self.reload()
+        self.registry_logins.reload()
 
     # ----- endpoints --------------------------------------------------------------
 

@@ -19,6 +19,8 @@ from dockyard.core.errors import DockyardError
 
 log = logging.getLogger("dockyard.ui")
 
+MIN_SHARED_THREADS = 8
+
 
 class TaskSignals(QObject):
     started = Signal()
@@ -110,7 +112,12 @@ class TaskRunner(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.pool = pool or QThreadPool.globalInstance()
+        if pool is None:
+            pool = QThreadPool.globalInstance()
+            # Tasks mostly wait on Docker, git and the network, not on the CPU: the
+            # default (one thread per core) would let two slow calls stall the rest.
+            pool.setMaxThreadCount(max(pool.maxThreadCount(), MIN_SHARED_THREADS))
+        self.pool = pool
         self.on_error = on_error
         self.active = 0
 

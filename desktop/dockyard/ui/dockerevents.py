@@ -1,0 +1,185 @@
+"""Docker events while the window runs: what changed on a daemon reaches the views.
+
+One ``DockerEventWatcher`` per endpoint, each on its own thread with its own client
+(opened in a worker: connecting may take seconds). Events about Dockyard's objects
+(containers and services labelled ``dockyard.repo``) cross to the UI thread as a
+signal and are gathered for a moment, so a deployment that starts, stops and replaces
+several containers refreshes a view once. A stream that breaks marks its endpoint
+unreachable, with the reason, and is opened again later. ``close()`` (UI thread, on
+shutdown) closes every stream and client.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import docker
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from dockyard.engine.deploy import DockerEventWatcher
+from dockyard.engine.deploy.labels import REPO
+from dockyard.engine.endpoints import Endpoint, EndpointRegistry, open_client
+from dockyard.ui.worker import TaskRunner
+
+DEBOUNCE_MS = 400
+RECONNECT_MS = (2_000, 5_000, 15_000, 60_000)  # waits before opening a broken stream again
+CLOSE_TIMEOUT = 2.0
+
+
+def repo_of(event: dict[str, Any]) -> str | None:
+    """The repository a Docker event is about (its ``dockyard.repo`` label), if any."""
+    attributes = (event.get("Actor") or {}).get("Attributes") or {}
+    value = attributes.get(REPO)
+    return str(value) if value else None
+
+
+class _Watches:
+    """The open watchers by endpoint name; shared by the UI thread and the opening tasks."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.closed = False
+        self.open: dict[str, tuple[DockerEventWatcher, docker.DockerClient]] = {}
+
+    def close_one(self, name: str) -> None:
+        with self.lock:
+            pair = self.open.pop(name, None)
+        if pair is not None:
+            watcher, client = pair
+            watcher.close(CLOSE_TIMEOUT)
+            client.close()
+
+
+class DockerEventBridge(QObject):
+    """Turns the daemons' events into ``repositories_changed`` (debounced)."""
+
+    repositories_changed = Signal(object)  # set[str] of repository locations
+    endpoint_failed = Signal(str, str)  # endpoint name, one sentence
+    endpoint_listening = Signal(str)  # endpoint name
+    _event = Signal(str, object)  # endpoint name, event (from a watcher thread)
+    _broken = Signal(str, str)  # endpoint name, reason (from a watcher thread)
+
+    def __init__(self, tasks: TaskRunner, home: Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.home = home
+        self.watches = _Watches()
+        self.changed: set[str] = set()
+        self.failures: dict[str, int] = {}
+        self.debounce = QTimer(self)
+        self.debounce.setSingleShot(True)
+        self.debounce.setInterval(DEBOUNCE_MS)
+        self.debounce.timeout.connect(self._flush)
+        self.endpoints: dict[str, Endpoint] = {}
+        self._event.connect(self._received)
+        self._broken.connect(self._stream_broke)
+
+    # ----- starting ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Watches every configured endpoint (reading the list is a worker's job)."""
+        self.tasks.submit(
+            lambda: EndpointRegistry(self.home).list(),
+            on_result=self._watch_all,
+            on_error=lambda message, _d: self.endpoint_failed.emit("local", message),
+        )
+
+    def listening(self) -> list[str]:
+        with self.watches.lock:
+            return sorted(self.watches.open)
+
+    def _watch_all(self, endpoints: object) -> None:
+        assert isinstance(endpoints, list)
+        for endpoint in endpoints:
+            self.watch(endpoint)
+
+    def watch(self, endpoint: Endpoint) -> None:
+        if self.watches.closed:
+            return
+        name = endpoint.name
+        self.endpoints[name] = endpoint
+        self.watches.close_one(name)
+        self.tasks.submit(
+            _open_watcher,
+            endpoint,
+            self.watches,
+            self._event.emit,
+            self._broken.emit,
+            on_result=lambda _r: self._listening(endpoint),
+            on_error=lambda message, _d: self._failed(endpoint, message),
+        )
+
+    def _listening(self, endpoint: Endpoint) -> None:
+        self.failures.pop(endpoint.name, None)
+        self.endpoint_listening.emit(endpoint.name)
+
+    def _failed(self, endpoint: Endpoint, message: str) -> None:
+        if self.watches.closed:
+            return
+        self.endpoint_failed.emit(endpoint.name, message)
+        attempt = self.failures.get(endpoint.name, 0)
+        self.failures[endpoint.name] = attempt + 1
+        # Tied to self: never fires after the window is gone; watch() ignores it once closed.
+        delay = RECONNECT_MS[min(attempt, len(RECONNECT_MS) - 1)]
+        QTimer.singleShot(delay, self, lambda: self.watch(endpoint))
+
+    # ----- events --------------------------------------------------------------------
+
+    def _received(self, _endpoint: str, event: object) -> None:
+        if not isinstance(event, dict):
+            return
+        repo = repo_of(event)
+        if repo is None:
+            return
+        self.changed.add(repo)
+        if not self.debounce.isActive():
+            self.debounce.start()
+
+    def _flush(self) -> None:
+        changed, self.changed = self.changed, set()
+        if changed:
+            self.repositories_changed.emit(changed)
+
+    def _stream_broke(self, name: str, reason: str) -> None:
+        if self.watches.closed:
+            return
+        self.watches.close_one(name)
+        message = f"The Docker event stream of {name} broke ({reason}); reconnecting."
+        self._failed(self.endpoints.get(name, Endpoint(name=name)), message)
+
+    # ----- shutdown ------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Closes every stream and client; call from the UI thread on shutdown."""
+        with self.watches.lock:
+            self.watches.closed = True
+            names = list(self.watches.open)
+        self.debounce.stop()
+        for name in names:
+            self.watches.close_one(name)
+
+
+def _open_watcher(
+    endpoint: Endpoint,
+    watches: _Watches,
+    on_event: Any,
+    on_broken: Any,
+) -> str:
+    """Runs in a worker: connect, subscribe, and register the watcher (or undo it if the
+    window closed meanwhile)."""
+    client = open_client(endpoint)
+    name = endpoint.name
+    watcher = DockerEventWatcher(
+        client,
+        lambda event: on_event(name, event),
+        on_error=lambda exc: on_broken(name, str(exc) or type(exc).__name__),
+    )
+    with watches.lock:
+        if not watches.closed:
+            watches.open[name] = (watcher, client)
+            watcher.start()
+            return name
+    client.close()
+    return name

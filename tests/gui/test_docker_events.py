@@ -1,0 +1,92 @@
+"""Docker events while the window runs: views refresh, broken endpoints are shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+import pytest
+from PySide6.QtWidgets import QLabel
+from pytestqt.qtbot import QtBot
+from tests.gui.helpers import named
+
+from dockyard.engine.endpoints import Endpoint, EndpointRegistry
+from dockyard.ui import messages
+from dockyard.ui.dockerevents import DockerEventBridge
+from dockyard.ui.mainwindow import MainWindow
+from dockyard.ui.worker import TaskRunner
+from testbed.dockerd import PrivateDaemon
+
+pytestmark = [pytest.mark.gui, pytest.mark.docker]
+
+REPO = "/srv/events-test/shop"
+
+
+def labelled_container(client: docker.DockerClient) -> docker.models.containers.Container:
+    return client.containers.create("busybox:stable", ["true"], labels={"dockyard.repo": REPO})
+
+
+def test_a_labelled_container_reports_its_repository_once(
+    qtbot: QtBot,
+    docker_daemon: PrivateDaemon,
+    dockyard_home: Path,
+    docker_client: docker.DockerClient,
+) -> None:
+    tasks = TaskRunner(on_error=messages.error)
+    bridge = DockerEventBridge(tasks, dockyard_home)
+    bridge.start()
+    qtbot.waitUntil(lambda: bridge.listening() == ["local"], timeout=20_000)
+    received: list[set[str]] = []
+    bridge.repositories_changed.connect(received.append)
+    container = labelled_container(docker_client)
+    try:
+        container.start()
+        container.wait(timeout=20)
+    finally:
+        container.remove(force=True)
+    # create, start, die, destroy…: gathered into one refresh.
+    qtbot.waitUntil(lambda: received == [{REPO}], timeout=10_000)
+    qtbot.wait(600)
+    assert received == [{REPO}]
+    bridge.close()
+    assert bridge.listening() == []
+    tasks.wait(10_000)
+
+
+def test_the_window_refreshes_and_marks_a_broken_endpoint(
+    qtbot: QtBot,
+    docker_daemon: PrivateDaemon,
+    dockyard_home: Path,
+    docker_client: docker.DockerClient,
+) -> None:
+    EndpointRegistry(dockyard_home).add(
+        Endpoint(name="nowhere", url="unix:///nonexistent/dockyard/docker.sock")
+    )
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        events = window.docker_events
+        qtbot.waitUntil(lambda: events.listening() == ["local"], timeout=20_000)
+        badge = named(window, QLabel, "Endpoint nowhere")
+        qtbot.waitUntil(lambda: "nowhere: unreachable" in badge.text(), timeout=20_000)
+        assert badge.toolTip()  # the reason, on hover
+        qtbot.waitUntil(
+            lambda: "local: connected" in named(window, QLabel, "Endpoint local").text(),
+            timeout=20_000,
+        )
+
+        # The Overview is shown: a change on the daemon reads it again, without a click.
+        window.tabs.setCurrentWidget(window.overview_view)
+        window.right.setCurrentWidget(window.repository_page)
+        overview = window.overview_view
+        qtbot.waitUntil(lambda: overview.state is not None and not overview.loading, timeout=20_000)
+        before = overview._generation
+        with qtbot.waitSignal(events.repositories_changed, timeout=10_000) as changed:
+            labelled_container(docker_client).remove(force=True)
+        assert changed.args == [{REPO}]
+        assert overview._generation == before + 1
+    finally:
+        window.close()
+        assert window.docker_events.listening() == []
+        window.tasks.wait(20_000)
