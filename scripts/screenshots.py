@@ -5,11 +5,16 @@ repository from the welcome page, runs v1.0.0 through the window, approves produ
 a second person, runs v1.1.0 (which then waits for approval), and grabs each view.
 Run by ``make screenshots``:
 
-PYTHONPATH=desktop:tests python scripts/screenshots.py
+PYTHONPATH=desktop:tests python scripts/screenshots.py [--dark]
+
+With ``--dark`` the window paints with the Fusion style and a dark palette (what a dark
+desktop gives it) and writes ``<view>-dark.png``: the runs and environments views into
+docs/screenshots, the others into a temporary folder, to be looked at, not published.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -24,6 +29,8 @@ from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
+PUBLISHED_DARK = ("runs", "environments")
+DARK = False
 
 
 def wait_until(condition: Callable[[], bool], timeout_ms: int = 300_000) -> None:
@@ -45,12 +52,20 @@ def settle(ms: int = 400) -> None:
 
 def grab(widget: QWidget, name: str) -> None:
     settle()
-    path = OUT / f"{name}.png"
+    folder = OUT
+    if DARK and name not in PUBLISHED_DARK:
+        folder = Path(tempfile.gettempdir()) / "dockyard-screenshots"
+        folder.mkdir(exist_ok=True)
+    path = folder / (f"{name}-dark.png" if DARK else f"{name}.png")
     widget.grab().save(str(path))
-    print(f"wrote {path.relative_to(ROOT)}")
+    print(f"wrote {path}")
 
 
 def main() -> int:
+    global DARK
+    parser = argparse.ArgumentParser(description="Render the window's main views to PNGs.")
+    parser.add_argument("--dark", action="store_true", help="paint with a dark palette")
+    DARK = parser.parse_args().dark
     from testbed.baseimage import ensure_busybox
     from testbed.dockerd import start_daemon
 
@@ -80,7 +95,13 @@ def _shoot() -> int:
     from dockyard.ui.mainwindow import MainWindow
 
     app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
     app.setApplicationName("Dockyard")
+    if DARK:
+        from dockyard.ui.theme import dark_palette
+
+        app.setStyle("Fusion")
+        app.setPalette(dark_palette())
     OUT.mkdir(parents=True, exist_ok=True)
     window = MainWindow()
     window.resize(1280, 800)

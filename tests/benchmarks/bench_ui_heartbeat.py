@@ -116,10 +116,12 @@ def _measure(work: Path, repos: list) -> int:  # type: ignore[type-arg]
     from dockyard.store.database import open_database
     from dockyard.store.logs import stage_log_path
     from dockyard.ui import messages
+    from dockyard.ui.app import prefer_ui_thread
     from dockyard.ui.logview import LogView
     from dockyard.ui.pipelineworker import RunCoordinator
     from dockyard.ui.worker import TaskRunner
 
+    prefer_ui_thread()  # as the window does at start-up
     QApplication.instance() or QApplication([])
     home = dockyard_home()
     db = open_database(home)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from dockyard.engine.gitsource import GitSource
 from dockyard.store.database import Database
 from dockyard.store.repositories import Repository, RepositoryStore
+from dockyard.ui.theme import tones
 from dockyard.ui.worker import TaskRunner
 
 
@@ -57,7 +58,7 @@ class AddRepositoryDialog(QDialog):
         self.error_label = QLabel()
         self.error_label.setAccessibleName("Add repository error")
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #c62828")
+        self.error_label.setStyleSheet(f"color: {tones(self).error}")
         self.error_label.hide()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel

@@ -8,6 +8,18 @@ import sys
 
 from dockyard import __version__
 
+# Python hands the GIL to a waiting thread only after this long, and the UI thread needs
+# it again for every slot and every row it paints. With worker threads busy in Python,
+# 5 ms slices add up to long freezes: with three such threads a 10 ms UI timer's worst
+# gap measured 340 ms at 5 ms and 53 ms at 1 ms (median 16 -> 10 ms). The cost, more
+# thread switches in workers, is small next to a window that keeps painting.
+UI_SWITCH_INTERVAL_S = 0.001
+
+
+def prefer_ui_thread() -> None:
+    """Lets the UI thread get the interpreter back soon when worker threads compute."""
+    sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
+
 
 def _has_display() -> bool:
     if sys.platform != "linux" or os.environ.get("QT_QPA_PLATFORM"):
@@ -29,6 +41,7 @@ def run_window(argv: list[str]) -> int:
     from dockyard.ui.mainwindow import MainWindow
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    prefer_ui_thread()
     app = QApplication([sys.argv[0], *argv])
     app.setApplicationName("Dockyard")
     app.setOrganizationName("Dockyard")

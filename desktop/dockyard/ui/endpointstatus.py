@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from dockyard.engine.endpoints import EndpointRegistry, EndpointStatus, check_endpoint
 from dockyard.engine.home import dockyard_home
+from dockyard.ui.theme import tones
 from dockyard.ui.worker import TaskRunner
 
 CHECK_INTERVAL_MS = 15_000
@@ -56,7 +57,8 @@ class EndpointStatusBar:
             label.setAccessibleName(f"Endpoint {name}")
             self.labels[name] = label
             self.status_bar.addPermanentWidget(label)
-        colour = "#2e7d32" if ok else "#c62828"
+        tone = tones(label)
+        colour = tone.ok if ok else tone.error
         state = "connected" if ok else "unreachable"
         label.setText(f'<span style="color:{colour}">●</span> {name}: {state}')
         label.setToolTip(reason)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -29,6 +29,7 @@ from dockyard.store.database import Database
 from dockyard.store.repositories import Repository
 from dockyard.ui.releasedialogs import DecisionDialog, ReleaseCalls, RollbackDialog
 from dockyard.ui.runsmodel import format_moment
+from dockyard.ui.theme import coloured, is_dark, is_palette_change, tones
 from dockyard.ui.worker import TaskRunner
 
 
@@ -83,12 +84,13 @@ class EnvironmentCard(QFrame):
         self.setMinimumWidth(300)
         self.setMaximumWidth(420)
         name = env.name
+        tone = tones(actions)
         layout = QVBoxLayout(self)
         config = env.config
         how = ""
         if config is not None:
             rule = "automatic" if config.auto else "needs approval"
-            how = f" <span style='color:gray'>({config.mode} on {config.host}, {rule})</span>"
+            how = " " + coloured(f"({config.mode} on {config.host}, {rule})", tone.muted)
         layout.addWidget(_label(f"<h3>{name}{how}</h3>", f"Title {name}"))
 
         release = env.release
@@ -112,18 +114,22 @@ class EnvironmentCard(QFrame):
                 _label(
                     f"⚠ Drift: {env.drift}",
                     f"Drift {name}",
-                    "background:#fff3e0; color:#8a4b00; padding:4px; border-radius:3px",
+                    f"background:{tone.warning_bg}; color:{tone.warning}; padding:4px;"
+                    " border-radius:3px",
                 )
             )
         if env.pin is not None:
             pin = QFrame()
-            pin.setStyleSheet("background:#e3f2fd; color:#0d3c61; border-radius:3px")
+            pin.setObjectName("pin")
+            pin.setStyleSheet(
+                f"QFrame#pin {{ background:{tone.info_bg}; border-radius:3px }}"
+                f"QFrame#pin QLabel {{ color:{tone.info_fg}; background:transparent }}"
+            )
             row = QHBoxLayout(pin)
             row.addWidget(
                 _label(
                     f"📌 Pinned by {env.pin.pinned_by}: {env.pin.reason}",
                     f"Pin {name}",
-                    "background:transparent",
                 ),
                 1,
             )
@@ -147,9 +153,11 @@ class EnvironmentCard(QFrame):
         name = env.name
         panel = QFrame()
         panel.setObjectName("pending")
+        tone = tones(actions)
         panel.setStyleSheet(
-            "QFrame#pending { background:#fff8e1; border:2px solid #ef6c00; border-radius:4px }"
-            "QFrame#pending QLabel { color:#3e2723; background:transparent }"
+            f"QFrame#pending {{ background:{tone.pending_bg};"
+            f" border:2px solid {tone.pending_border}; border-radius:4px }}"
+            f"QFrame#pending QLabel {{ color:{tone.pending_fg}; background:transparent }}"
         )
         layout = QVBoxLayout(panel)
         label = pending.tag or pending.commit[:12]
@@ -202,6 +210,7 @@ class EnvironmentsView(QWidget):
         self.loading = False
         self.dialog: DecisionDialog | RollbackDialog | None = None
         self._generation = 0
+        self._dark = is_dark(self)
 
         self.message = _label("", "Environments message")
         self.message.hide()
@@ -258,7 +267,18 @@ class EnvironmentsView(QWidget):
             return
         assert isinstance(state, EnvironmentsState)
         self.loading = False
+        self.show_state(state)
+
+    def changeEvent(self, event: QEvent) -> None:
+        # Cards carry palette-derived colours: rebuild them when light/dark flips.
+        super().changeEvent(event)
+        if is_palette_change(event) and self.state is not None and self._dark != is_dark(self):
+            self.show_state(self.state)
+
+    def show_state(self, state: EnvironmentsState) -> None:
+        """Shows environments read elsewhere (refresh reads them in a worker)."""
         self.state = state
+        self._dark = is_dark(self)
         self._clear()
         environments = state.status.environments
         self._say(

@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -26,7 +27,8 @@ from PySide6.QtWidgets import (
 
 from dockyard.store.audit import AuditEntry, AuditLog
 from dockyard.store.database import Database
-from dockyard.ui.runsmodel import format_moment
+from dockyard.ui.auditformat import audit_moment, describe_details
+from dockyard.ui.theme import coloured, is_palette_change, tones
 from dockyard.ui.worker import TaskRunner
 
 COLUMNS = ("#", "When", "Who", "Action", "Repository", "Environment", "Details")
@@ -78,16 +80,16 @@ class AuditTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return (
                 str(entry.seq),
-                format_moment(entry.at),
+                audit_moment(entry.at),
                 entry.actor,
                 entry.action,
                 short_repo(entry.repo),
                 entry.environment,
-                _details(entry.details),
+                describe_details(entry.details),
             )[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
-                f"{entry.actor} (OS user {entry.os_user} on {entry.host})\n"
+                f"{entry.at.isoformat()}\n{entry.actor} (OS user {entry.os_user} on {entry.host})\n"
                 f"{entry.repo}\n{json.dumps(entry.details, indent=1)}\nhash {entry.hash}"
             )
         return None
@@ -98,16 +100,13 @@ class AuditTableModel(QAbstractTableModel):
         self.endResetModel()
 
 
-def _details(details: dict[str, object]) -> str:
-    return ", ".join(f"{key}={value}" for key, value in details.items())
-
-
 class HistoryView(QWidget):
     def __init__(self, tasks: TaskRunner, db: Database, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tasks = tasks
         self.db = db
         self.loading = False
+        self.state: AuditState | None = None
         self.model = AuditTableModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
@@ -135,7 +134,7 @@ class HistoryView(QWidget):
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)
         self.table.setAlternatingRowColors(True)
-        for column, width in enumerate((50, 110, 170, 150, 140, 100)):
+        for column, width in enumerate((50, 150, 170, 150, 140, 100)):
             self.table.setColumnWidth(column, width)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -158,11 +157,20 @@ class HistoryView(QWidget):
     def _loaded(self, state: object) -> None:
         assert isinstance(state, AuditState)
         self.loading = False
+        self.state = state
         self.model.set_entries(state.entries)
+        self._show_chain(state)
+
+    def _show_chain(self, state: AuditState) -> None:
+        tone = tones(self)
         if state.problems:
             text = "; ".join(state.problems)
-            self.chain_label.setText(f'<b style="color:#c62828">Chain broken:</b> {text}')
+            self.chain_label.setText(f"{coloured('Chain broken:', tone.error, bold=True)} {text}")
         else:
-            self.chain_label.setText(
-                f'<b style="color:#2e7d32">Chain verified ✓</b> ({state.total} entries)'
-            )
+            verified = coloured("Chain verified ✓", tone.ok, bold=True)
+            self.chain_label.setText(f"{verified} ({state.total} entries)")
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if is_palette_change(event) and self.state is not None:
+            self._show_chain(self.state)

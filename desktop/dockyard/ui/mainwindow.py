@@ -40,6 +40,7 @@ from dockyard.ui.repositories import RepositoryPanel
 from dockyard.ui.rundialog import RunPipelineDialog
 from dockyard.ui.runsview import RunsView
 from dockyard.ui.settingsdialog import SettingsDialog
+from dockyard.ui.theme import coloured, tones
 from dockyard.ui.tray import TrayNotifier
 from dockyard.ui.watching import RepositoryWatcher
 from dockyard.ui.welcome import WelcomePage
@@ -178,7 +179,7 @@ class MainWindow(QMainWindow):
             self.repository_title.setText("<b>No repository selected</b>")
         else:
             self.repository_title.setText(
-                f"<b>{repo.name}</b> <span style='color:gray'>{repo.location}</span>"
+                f"<b>{repo.name}</b> " + coloured(repo.location, tones(self).muted)
             )
         self.runs_view.set_repository(repo)
         self.environments_view.set_repository(repo)

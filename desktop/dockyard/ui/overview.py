@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -30,6 +30,7 @@ from dockyard.engine.releases import ReleaseService
 from dockyard.store.database import Database
 from dockyard.store.repositories import Repository, RepositoryStore
 from dockyard.ui.releasedialogs import ReleaseCalls
+from dockyard.ui.theme import LIGHT, Tones, coloured, is_dark, is_palette_change, tones
 from dockyard.ui.worker import TaskRunner
 
 
@@ -75,26 +76,26 @@ def next_environment(status: RepoStatus, name: str) -> str | None:
     return following.name if after in (None, name) else None
 
 
-def cell_lines(env: EnvironmentStatus) -> list[str]:
-    """What a cell says, one short line each (rich text)."""
+def cell_lines(env: EnvironmentStatus, tone: Tones = LIGHT) -> list[str]:
+    """What a cell says, one short line each (rich text, in ``tone``'s colours)."""
     lines = []
     release = env.release
     if release is None:
-        lines.append("<span style='color:gray'>nothing deployed</span>")
+        lines.append(coloured("nothing deployed", tone.muted))
     else:
         label = release.tag or release.commit[:7]
         rollback = " (rollback)" if release.rollback else ""
         lines.append(f"<b>{label}</b>{rollback} · {release.digest.removeprefix('sha256:')[:12]}")
         lines.append(f"{release.status} by {release.deployed_by}")
     if env.host_error:
-        lines.append("<span style='color:#c62828'>host unreachable</span>")
+        lines.append(coloured("host unreachable", tone.error))
     elif env.drift:
-        lines.append("<span style='color:#8a4b00'>⚠ drift</span>")
+        lines.append(coloured("⚠ drift", tone.warning))
     if env.pin is not None:
         lines.append("📌 pinned")
     if env.pending is not None:
         label = env.pending.tag or env.pending.commit[:7]
-        lines.append(f"<span style='color:#ef6c00'><b>Awaiting approval: {label}</b></span>")
+        lines.append(coloured(f"Awaiting approval: {label}", tone.attention, bold=True))
     return lines
 
 
@@ -121,6 +122,7 @@ class OverviewView(QWidget):
         self.promoting = False
         self.confirm: QMessageBox | None = None
         self._generation = 0
+        self._dark = is_dark(self)
 
         self.message = QLabel()
         self.message.setAccessibleName("Overview message")
@@ -175,7 +177,14 @@ class OverviewView(QWidget):
             self._say("No repositories yet: add one to see its environments here.")
         self._rebuild(state)
 
+    def changeEvent(self, event: QEvent) -> None:
+        # Cells carry palette-derived colours: rebuild them when light/dark flips.
+        super().changeEvent(event)
+        if is_palette_change(event) and self.state is not None and self._dark != is_dark(self):
+            self._rebuild(self.state)
+
     def _rebuild(self, state: OverviewState) -> None:
+        self._dark = is_dark(self)
         while self.grid.count():
             item = self.grid.takeAt(0)
             widget = item.widget() if item is not None else None
@@ -193,13 +202,13 @@ class OverviewView(QWidget):
             title.setToolTip(row.repository.location)
             self.grid.addWidget(title, number, 0, Qt.AlignmentFlag.AlignTop)
             if row.status is None:
-                error = QLabel(f"<span style='color:#c62828'>{_escape(row.error)}</span>")
+                error = QLabel(coloured(_escape(row.error), tones(self).error))
                 error.setAccessibleName(f"Error {row.repository.name}")
                 error.setWordWrap(True)
                 self.grid.addWidget(error, number, 1, 1, max(1, len(state.environments)))
                 continue
             if not row.status.environments:
-                none = QLabel("<span style='color:gray'>no environments in dockyard.yml</span>")
+                none = QLabel(coloured("no environments in dockyard.yml", tones(self).muted))
                 self.grid.addWidget(none, number, 1, 1, max(1, len(state.environments)))
             for env in row.status.environments:
                 column = state.environments.index(env.name) + 1
@@ -213,7 +222,7 @@ class OverviewView(QWidget):
         cell.setMinimumWidth(230)
         cell.setAccessibleName(f"Cell {repository.name} {env.name}")
         layout = QVBoxLayout(cell)
-        text = QLabel("<br>".join(cell_lines(env)))
+        text = QLabel("<br>".join(cell_lines(env, tones(self))))
         text.setAccessibleName(f"Release {repository.name} {env.name}")
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(text)

@@ -33,6 +33,7 @@ from dockyard.engine.release_results import ReleaseChanges
 from dockyard.engine.releases import ReleaseService
 from dockyard.store.database import Database
 from dockyard.ui.runsmodel import format_moment
+from dockyard.ui.theme import tones
 from dockyard.ui.worker import TaskRunner
 
 
@@ -91,7 +92,7 @@ def _error_label(name: str) -> QLabel:
     label = QLabel()
     label.setAccessibleName(name)
     label.setWordWrap(True)
-    label.setStyleSheet("color: #c62828")
+    label.setStyleSheet(f"color: {tones().error}")
     label.hide()
     return label
 

@@ -17,6 +17,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -146,7 +147,7 @@ class RepositoryPanel(QWidget):
         self.empty_hint = QLabel("No repositories yet.")
         self.empty_hint.setAccessibleName("Repositories hint")
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_hint.setStyleSheet("color: gray")
+        self.empty_hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         heading = QLabel("<b>Repositories</b>")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)

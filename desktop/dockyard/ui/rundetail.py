@@ -22,9 +22,10 @@ from PySide6.QtWidgets import (
 
 from dockyard.core.model import Run, Stage, StageStatus
 from dockyard.store.logs import stage_log_path
-from dockyard.ui.icons import status_icon
+from dockyard.ui.icons import icon, status_icon
 from dockyard.ui.logview import LogView
 from dockyard.ui.runsmodel import format_duration
+from dockyard.ui.theme import coloured, tones
 from dockyard.ui.worker import TaskRunner
 
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -58,8 +59,8 @@ class RunDetail(QWidget):
         self.stages.setHeaderLabels(["Stage", "State", "Duration"])
         self.stages.setRootIsDecorated(False)
         self.stages.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.stages.setColumnWidth(0, 130)
-        self.stages.setColumnWidth(1, 90)
+        self.stages.setColumnWidth(0, 155)  # "deploy-production" and its icon
+        self.stages.setColumnWidth(1, 85)
         self.stages.currentItemChanged.connect(self._stage_picked)
 
         self.log_view = LogView(self, tasks)
@@ -69,7 +70,7 @@ class RunDetail(QWidget):
         splitter.addWidget(self.stages)
         splitter.addWidget(self.log_view)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([290, 800])
+        splitter.setSizes([310, 780])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
@@ -121,7 +122,7 @@ class RunDetail(QWidget):
         if run.digest:
             text += f" — image {run.digest[:19]}"
         if run.error:
-            text += f'<br><span style="color:#c62828">{_escape(run.error)}</span>'
+            text += "<br>" + coloured(_escape(run.error), tones(self).error)
         self.summary.setText(text)
 
     def _fill_stages(self) -> None:
@@ -159,7 +160,10 @@ class RunDetail(QWidget):
             return
         for name in names:
             item = self._item_for(name, self.stages.topLevelItemCount())
-            item.setText(1, "log")
+            item.setText(1, "deployment")
+            item.setIcon(0, icon("deploy-log"))
+            # Written after the run itself ended: an approval, a promotion or a rollback.
+            item.setToolTip(0, f"{name}: a later deployment of this run's image")
 
     # ----- which log --------------------------------------------------------------
 

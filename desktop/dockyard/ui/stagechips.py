@@ -18,11 +18,16 @@ CHIP_COLOURS = {
     "skipped": "#b0b0b0",
 }
 MUTED = ("pending", "cancelled", "skipped")
+# On a dark table light-grey chips glare and white text on them is unreadable: the muted
+# states get dark greys with light text there; the saturated ones read well on both.
+DARK_MUTED_COLOURS = {"pending": "#5c5c5c", "cancelled": "#4e4e4e", "skipped": "#444444"}
 CHIP_GAP = 4
 CHIP_PADDING = 6
 
 
-def chip_colour(status: str) -> QColor:
+def chip_colour(status: str, dark: bool = False) -> QColor:
+    if dark and status in DARK_MUTED_COLOURS:
+        return QColor(DARK_MUTED_COLOURS[status])
     return QColor(CHIP_COLOURS.get(status, "#9e9e9e"))
 
 
@@ -49,6 +54,7 @@ class StageChipsDelegate(QStyledItemDelegate):
         height = min(rect.height() - 6, metrics.height() + 4)
         top = rect.top() + (rect.height() - height) // 2
         x = rect.left() + CHIP_GAP
+        dark = option.palette.color(QPalette.ColorRole.Base).lightness() < 128
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         for stage in run.stages:
@@ -57,14 +63,15 @@ class StageChipsDelegate(QStyledItemDelegate):
             if x + width > rect.right():
                 break
             chip = QRect(x, top, width, height)
-            colour = chip_colour(str(stage.status))
+            colour = chip_colour(str(stage.status), dark)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(colour)
             painter.drawRoundedRect(chip, height / 2, height / 2)
-            text = QColor("#ffffff")
-            if str(stage.status) in MUTED:
-                text = option.palette.color(QPalette.ColorRole.Base)
-                text = QColor("#ffffff") if text.lightness() < 128 else QColor("#202020")
+            text = (
+                QColor("#e8e8e8" if dark else "#202020")
+                if str(stage.status) in MUTED
+                else QColor("#ffffff")
+            )
             painter.setPen(text)
             painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, label)
             x += width + CHIP_GAP
