@@ -120,6 +120,7 @@ def _shoot() -> int:
 
     approver = ReleaseService(home=window.home, db=window.db, identity="rm@example.test")
     approver.approve(repo.location, "production", "release meeting: go")
+    window.refresh()
     window.start_run(repo.location, "v1.1.0")
     wait_until(lambda: model.rowCount() == 2 and model.runs[0].status.finished)
     window.runs_view.table.selectRow(1)

@@ -68,6 +68,8 @@ def test_the_window_refreshes_and_marks_a_broken_endpoint(
     try:
         events = window.docker_events
         qtbot.waitUntil(lambda: events.listening() == ["local"], timeout=20_000)
+        # The badge appears with the first status check, which runs in a worker.
+        qtbot.waitUntil(lambda: "nowhere" in window.endpoint_status.labels, timeout=20_000)
         badge = named(window, QLabel, "Endpoint nowhere")
         qtbot.waitUntil(lambda: "nowhere: unreachable" in badge.text(), timeout=20_000)
         assert badge.toolTip()  # the reason, on hover

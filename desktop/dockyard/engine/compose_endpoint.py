@@ -91,6 +91,9 @@ def compose_environment(endpoint: Endpoint) -> dict[str, str]:
             )
         env["DOCKER_TLS_VERIFY"] = "1"
         env["DOCKER_CERT_PATH"] = str(cert_folder(resolved))
+        # The Python docker-compose (v1) talks through requests, whose per-request
+        # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE would replace the endpoint's CA; empty = unset.
+        env["REQUESTS_CA_BUNDLE"] = env["CURL_CA_BUNDLE"] = ""
     elif resolved.url.startswith("ssh://") and (
         resolved.ssh_config or resolved.ssh_identity or resolved.ssh_known_hosts
     ):

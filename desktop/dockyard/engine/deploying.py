@@ -14,7 +14,7 @@ from copy import deepcopy
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dockyard.core.errors import DockyardError, PipelineFailed
+from dockyard.core.errors import DockyardError, PipelineFailed, UserInputError
 from dockyard.core.model import Run, Stage, StageStatus, utcnow
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.redaction import Redactor
@@ -28,7 +28,7 @@ from dockyard.engine.deploy import (
 from dockyard.engine.endpoints import EndpointRegistry, open_client
 from dockyard.engine.events import CancelToken, EventSink, LogLines, StageChanged
 from dockyard.engine.gitsource import GitSource
-from dockyard.engine.release_config import settings_of
+from dockyard.engine.release_config import pipeline_at, settings_of, unroutable_image
 from dockyard.engine.secrets import SecretStore, fingerprint
 from dockyard.store.audit import AuditLog
 from dockyard.store.database import Database
@@ -162,6 +162,7 @@ class Deploying:
         notes: Sequence[str] = (),
     ) -> Deployment:
         """Deploy and record; raises (after recording the failure) when it did not work."""
+        self._require_image_route(repo, env, target)
         ledger = SqliteReleaseLedger(self.db)
         record = ledger.start_deployment(
             repo=repo, environment=env.name, digest=target.digest, image=target.image,
@@ -198,6 +199,21 @@ class Deploying:
         done = ledger.finish_deployment(record.id, DeploymentStatus.DEPLOYED)
         self._audit(done, env, position, "deployed", "")
         return done
+
+    def _require_image_route(self, repo: str, env: EnvironmentConfig, target: Target) -> None:
+        """Refuse, before anything is recorded, an image without a registry for another host.
+
+        Runs check this at checkout; this covers approvals and rollbacks of releases
+        recorded before. When git cannot be read, the deployer's own check still applies.
+        """
+        if "@" in target.image:
+            return  # name@digest: any host can pull it
+        try:
+            build_host = pipeline_at(self.home, repo, target.commit).build.host
+        except DockyardError:
+            return
+        if build_host != env.host:
+            raise UserInputError(unroutable_image(env, build_host))
 
     def _run_deployer(
         self,

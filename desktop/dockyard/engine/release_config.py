@@ -48,6 +48,29 @@ def pipeline_at(home: Path, repo: str, commit: str) -> PipelineConfig:
     return load_pipeline(text, exists=lambda path: source.exists(commit, path))
 
 
+def unroutable_image(env: EnvironmentConfig, build_host: str) -> str:
+    """Why an image built on ``build_host`` without a registry cannot reach ``env``'s host."""
+    return (
+        f"Environment {env.name!r} deploys on host {env.host!r} but images are built on "
+        f"{build_host!r} and dockyard.yml has no image: registry to carry them; set image: "
+        "to a registry repository (or build.host to the same host)."
+    )
+
+
+def require_image_route(config: PipelineConfig) -> None:
+    """Every environment must be able to get the image: on the build host, or by registry.
+
+    Without ``image:`` an image stays on the daemon that built it (its id is its identity),
+    so another host has nothing to pull; checked at checkout so the run fails before it
+    builds. Raises UserInputError naming the first environment that cannot get it.
+    """
+    if config.image:
+        return
+    for env in config.environments:
+        if env.host != config.build.host:
+            raise UserInputError(unroutable_image(env, config.build.host))
+
+
 def settings_of(env: EnvironmentConfig, position: int) -> dict[str, Any]:
     """What the audit keeps of an environment, enough to act on it without git."""
     approval = env.approval

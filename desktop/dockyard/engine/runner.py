@@ -42,6 +42,7 @@ from dockyard.engine.events import (
     ignore_events,
 )
 from dockyard.engine.gitsource import GitSource, ResolvedRef
+from dockyard.engine.release_config import require_image_route
 from dockyard.engine.runqueue import queued
 from dockyard.engine.secrets import SecretStore
 from dockyard.engine.stagecontext import StageContext
@@ -256,6 +257,7 @@ class PipelineRunner:
             "Using dockyard.yml of this commit" if text is not None else "No dockyard.yml: defaults"
         )
         self.config = load_pipeline(text, exists=lambda path: source.exists(resolved.commit, path))
+        require_image_route(self.config)  # before building what could not be deployed
         self._load_secrets(ctx)
         run.image_name = self.config.image or ""
         self._publish_run()

@@ -191,7 +191,10 @@ class MainWindow(QMainWindow):
 
     def _refresh_current_tab(self) -> None:
         current = self.tabs.currentWidget()
-        if current is self.history_view:
+        if current is self.runs_view:
+            # An approval or rollback elsewhere changes runs' states: show them as they are.
+            self.runs_view.model.refresh_loaded()
+        elif current is self.history_view:
             self.history_view.refresh()
         elif current is self.environments_view:
             self.environments_view.refresh()
@@ -217,7 +220,6 @@ class MainWindow(QMainWindow):
 
     def refresh(self) -> None:
         self.repositories.refresh()
-        self.runs_view.refresh()
         self.endpoint_status.refresh()
         self._refresh_current_tab()
 

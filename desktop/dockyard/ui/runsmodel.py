@@ -162,6 +162,28 @@ class RunTableModel(QAbstractTableModel):
     def reload(self) -> None:
         self.set_repository(self.location)
 
+    def refresh_loaded(self) -> None:
+        """Re-read the newest runs in place (an approval elsewhere changed their state).
+
+        Unlike ``reload`` the rows stay (and the selection with them) while it reads.
+        """
+        if self.location is None:
+            return
+        generation = self._generation
+        self.tasks.submit(
+            _read_page,
+            self.db,
+            self.location,
+            0,
+            on_result=lambda page: self._refreshed(generation, page),
+        )
+
+    def _refreshed(self, generation: int, page: object) -> None:
+        if generation != self._generation or not isinstance(page, list):
+            return
+        for run in reversed(page):  # oldest first, so new runs end up on top in order
+            self.apply_run(run)
+
     def _set_fetching(self, fetching: bool) -> None:
         self.fetching = fetching
         self.fetching_changed.emit(fetching)

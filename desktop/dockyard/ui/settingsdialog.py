@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dockyard.engine.contexts import ContextImport, import_contexts
 from dockyard.engine.endpoints import Endpoint, EndpointRegistry, EndpointStatus, check_endpoint
 from dockyard.ui import preferences
 from dockyard.ui.registrylogins import RegistryLoginsGroup
@@ -47,6 +48,18 @@ def remove_endpoint(home: Path, name: str) -> list[Endpoint]:
 
 def list_endpoints(home: Path) -> list[Endpoint]:
     return EndpointRegistry(home).list()
+
+
+def import_docker_contexts(home: Path) -> tuple[list[ContextImport], list[Endpoint]]:
+    registry = EndpointRegistry(home)
+    return import_contexts(registry), registry.list()
+
+
+def import_summary(results: list[ContextImport]) -> str:
+    """One line for the dialog: what each context became."""
+    if not results:
+        return "No Docker contexts found (docker context ls)."
+    return "Docker contexts: " + "; ".join(f"{r.name} {r.outcome}" for r in results) + "."
 
 
 class SettingsDialog(QDialog):
@@ -91,12 +104,18 @@ class SettingsDialog(QDialog):
         row.addWidget(self.test_button)
         row.addWidget(self.remove_button)
         row.addStretch(1)
+        self.import_button = self._button(
+            "Import Docker contexts", "Import Docker contexts", self.import_contexts
+        )
+        row.addWidget(self.import_button)
 
         self.name_edit = self._edit("Endpoint name", "prod")
         self.url_edit = self._edit("Endpoint URL", "tcp://host:2376 or ssh://user@host")
         self.ca_edit = self._edit("TLS CA file", "ca.pem (tcp:// with TLS)")
         self.cert_edit = self._edit("TLS certificate file", "cert.pem")
         self.key_edit = self._edit("TLS key file", "key.pem")
+        self.identity_file_edit = self._edit("SSH identity file", "private key (ssh://)")
+        self.known_hosts_edit = self._edit("SSH known_hosts file", "default: ~/.ssh/known_hosts")
         form = QFormLayout()
         form.addRow("Name:", self.name_edit)
         form.addRow("URL:", self.url_edit)
@@ -104,6 +123,8 @@ class SettingsDialog(QDialog):
             ("TLS CA:", self.ca_edit),
             ("TLS certificate:", self.cert_edit),
             ("TLS key:", self.key_edit),
+            ("SSH identity:", self.identity_file_edit),
+            ("SSH known_hosts:", self.known_hosts_edit),
         ):
             form.addRow(label, self._with_browse(edit))
         self.add_button = self._button("Add endpoint", "Add endpoint", self.add_from_form)
@@ -203,6 +224,8 @@ class SettingsDialog(QDialog):
             tls_ca=self.ca_edit.text().strip(),
             tls_cert=self.cert_edit.text().strip(),
             tls_key=self.key_edit.text().strip(),
+            ssh_identity=self.identity_file_edit.text().strip(),
+            ssh_known_hosts=self.known_hosts_edit.text().strip(),
         )
         if not endpoint.name or not endpoint.url:
             self.result_label.setText("Give the endpoint a name and a URL.")
@@ -211,9 +234,8 @@ class SettingsDialog(QDialog):
         def added(endpoints: object) -> None:
             self._show_endpoints(endpoints)
             self.select_endpoint(endpoint.name)
-            for edit in (self.name_edit, self.url_edit, self.ca_edit, self.cert_edit):
+            for edit in self._form_edits():
                 edit.clear()
-            self.key_edit.clear()
             self.result_label.setText(f"Added {endpoint.name}; testing it…")
             self.endpoints_changed.emit()
             self.test_selected()
@@ -221,6 +243,31 @@ class SettingsDialog(QDialog):
         self.tasks.submit(
             add_endpoint, self.home, endpoint, on_result=added, on_error=self._show_failure
         )
+
+    def _form_edits(self) -> tuple[QLineEdit, ...]:
+        return (
+            self.name_edit, self.url_edit, self.ca_edit, self.cert_edit, self.key_edit,
+            self.identity_file_edit, self.known_hosts_edit,
+        )  # fmt: skip
+
+    def import_contexts(self) -> None:
+        """Reads ~/.docker in a worker; refreshes imported endpoints, keeps hand-made ones."""
+        self.import_button.setEnabled(False)
+        self.result_label.setText("Importing Docker contexts…")
+
+        def imported(outcome: object) -> None:
+            assert isinstance(outcome, tuple)
+            results, endpoints = outcome
+            self.import_button.setEnabled(True)
+            self._show_endpoints(endpoints)
+            self.result_label.setText(import_summary(results))
+            self.endpoints_changed.emit()
+
+        def failed(message: str, details: str) -> None:
+            self.import_button.setEnabled(True)
+            self._show_failure(message, details)
+
+        self.tasks.submit(import_docker_contexts, self.home, on_result=imported, on_error=failed)
 
     def remove_selected(self) -> None:
         endpoint = self.selected_endpoint()

@@ -18,6 +18,7 @@ import requests.exceptions
 
 from dockyard.core.errors import Cancelled, DockyardError, InfrastructureError, UserInputError
 from dockyard.engine.events import CancelToken
+from dockyard.engine.registry_auth import registry_auth
 
 _PORT = re.compile(
     r"(?:(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}):)?(?P<published>\d+):)?(?P<target>\d+)(?:/(?P<proto>tcp|udp))?"
@@ -56,10 +57,15 @@ def ensure_image(client: docker.DockerClient, image: str, log: Callable[[str], N
         if exc.status_code != 404:
             raise
     if "@" not in image and ":" not in image.rsplit("/", 1)[-1]:
-        raise UserInputError(f"The image {image} is not on this host and has no registry name.")
+        raise UserInputError(
+            f"The image {image} is not on this Docker host and has no registry name; set "
+            "image: in dockyard.yml to a registry repository so other hosts can pull it."
+        )
     log(f"Pulling {image}")
+    # Looked up only now: a host that has the image deploys without the keyring.
+    auth = registry_auth(image)
     try:
-        for chunk in client.api.pull(image, stream=True, decode=True):
+        for chunk in client.api.pull(image, stream=True, decode=True, auth_config=auth):
             if "error" in chunk:
                 raise docker.errors.APIError(str(chunk["error"]))
     except docker.errors.APIError as exc:

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import docker
+import docker.auth
 import docker.errors
 import docker.types
 from docker.models.services import Service
@@ -31,6 +32,7 @@ from dockyard.engine.deploy.dockerops import (
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
 from dockyard.engine.deploy.swarm_watch import UpdateWatch
 from dockyard.engine.events import CancelToken
+from dockyard.engine.registry_auth import registry_auth
 
 REMOVAL_WAIT = 60.0
 DEFAULT_MONITOR = 5.0
@@ -60,6 +62,7 @@ class SwarmServiceDeployer:
         configs = swarm_objects.ensure_configs(self.client, request, name, log)
         spec = self._spec(request, name, secrets, configs)
         existing = self._find(name)
+        self._hand_over_registry_auth(request.image)
         watch = UpdateWatch(self.client, name, request, log, poll=self.poll)
         try:
             if existing is None:
@@ -103,6 +106,28 @@ class SwarmServiceDeployer:
         for service in services:
             self._remove_service(service.name)
         swarm_objects.remove_all(self.client, repo, environment)
+
+    def _hand_over_registry_auth(self, image: str) -> None:
+        """Let the Swarm nodes pull ``image`` with the keyring's credentials.
+
+        docker-py's create/update_service have no ``auth_config``: they send the
+        X-Registry-Auth header (which Swarm keeps with the service for its tasks' pulls)
+        from the client's own auth store. This client belongs to this deployment only, so
+        the keyring's login is added to that store; without one, docker-py reads
+        ``~/.docker/config.json`` as usual.
+        """
+        if "@" not in image:
+            return  # a local image id: no registry involved
+        auth = registry_auth(image)
+        if auth is None:
+            return
+        registry, _ = docker.auth.resolve_repository_name(image)
+        configs = self.client.api._auth_configs
+        if configs.is_empty:  # keep what config.json holds for other registries
+            configs = self.client.api._auth_configs = docker.auth.load_config(
+                credstore_env=self.client.api.credstore_env
+            )
+        configs.add_auth(registry, auth)
 
     def _deadline(self) -> float:
         return time.monotonic() + self.timeout
