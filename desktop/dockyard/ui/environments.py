@@ -27,6 +27,7 @@ from dockyard.engine.release_results import EnvironmentStatus, ReleaseChanges, R
 from dockyard.engine.releases import ReleaseService
 from dockyard.store.database import Database
 from dockyard.store.repositories import Repository
+from dockyard.ui.latestread import LatestRead
 from dockyard.ui.releasedialogs import DecisionDialog, ReleaseCalls, RollbackDialog
 from dockyard.ui.runsmodel import format_moment
 from dockyard.ui.theme import coloured, is_dark, is_palette_change, tones
@@ -193,7 +194,7 @@ class EnvironmentCard(QFrame):
         return panel
 
 
-class EnvironmentsView(QWidget):
+class EnvironmentsView(LatestRead, QWidget):
     def __init__(
         self,
         tasks: TaskRunner,
@@ -241,32 +242,11 @@ class EnvironmentsView(QWidget):
     def refresh(self) -> None:
         if self.repository is None:
             return
-        self._generation += 1
-        generation = self._generation
-        self.loading = True
         self._say("Reading environments…" if self.state is None else "")
-        self.tasks.submit(
-            read_environments,
-            self.calls.service(),
-            self.repository.location,
-            on_result=lambda state: self._loaded(generation, state),
-            on_error=lambda message, _d: self._failed(generation, message),
-        )
+        self._read(read_environments, self.calls.service(), self.repository.location)
 
-    def _say(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
-
-    def _failed(self, generation: int, message: str) -> None:
-        if generation == self._generation:
-            self.loading = False
-            self._say(message)
-
-    def _loaded(self, generation: int, state: object) -> None:
-        if generation != self._generation:
-            return
+    def _apply(self, state: object) -> None:
         assert isinstance(state, EnvironmentsState)
-        self.loading = False
         self.show_state(state)
 
     def changeEvent(self, event: QEvent) -> None:

@@ -29,6 +29,7 @@ from dockyard.engine.release_results import EnvironmentStatus, ReleaseOutcome, R
 from dockyard.engine.releases import ReleaseService
 from dockyard.store.database import Database
 from dockyard.store.repositories import Repository, RepositoryStore
+from dockyard.ui.latestread import LatestRead
 from dockyard.ui.releasedialogs import ReleaseCalls
 from dockyard.ui.theme import LIGHT, Tones, coloured, is_dark, is_palette_change, tones
 from dockyard.ui.worker import TaskRunner
@@ -99,7 +100,7 @@ def cell_lines(env: EnvironmentStatus, tone: Tones = LIGHT) -> list[str]:
     return lines
 
 
-class OverviewView(QWidget):
+class OverviewView(LatestRead, QWidget):
     """The matrix; ``review_requested(location)`` asks the window to open a repository's
     Environments tab (where Approve / Reject live)."""
 
@@ -143,33 +144,12 @@ class OverviewView(QWidget):
         layout.addWidget(scroll, 1)
 
     def refresh(self) -> None:
-        self._generation += 1
-        generation = self._generation
-        self.loading = True
         if self.state is None:
             self._say("Reading every repository's environments…")
-        self.tasks.submit(
-            read_overview,
-            self.calls.service(),
-            self.db,
-            on_result=lambda state: self._loaded(generation, state),
-            on_error=lambda message, _d: self._failed(generation, message),
-        )
+        self._read(read_overview, self.calls.service(), self.db)
 
-    def _say(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
-
-    def _failed(self, generation: int, message: str) -> None:
-        if generation == self._generation:
-            self.loading = False
-            self._say(message)
-
-    def _loaded(self, generation: int, state: object) -> None:
-        if generation != self._generation:
-            return
+    def _apply(self, state: object) -> None:
         assert isinstance(state, OverviewState)
-        self.loading = False
         self.state = state
         if self.message.text().startswith("Reading"):
             self._say("")

@@ -37,7 +37,10 @@ class Task(QRunnable):
         self, fn: Callable[..., Any], *args: Any, with_progress: bool = False, **kwargs: Any
     ) -> None:
         super().__init__()
-        self.setAutoDelete(True)
+        # Python keeps the task (and its signals object) alive until the UI thread has seen
+        # ``finished``: a pool-deleted runnable could take its signals with it while their
+        # queued emissions are still on the way.
+        self.setAutoDelete(False)
         self.signals = TaskSignals()
         self.fn = fn
         self.args = args
@@ -79,6 +82,7 @@ class _Binding(QObject):
         self.on_result = on_result
         self.on_error = on_error
         self.on_progress = on_progress
+        self.task: Task | None = None
 
     @Slot(object)
     def result(self, value: object) -> None:
@@ -98,7 +102,9 @@ class _Binding(QObject):
     @Slot()
     def finished(self) -> None:
         self.runner.active -= 1
-        self.setParent(None)
+        # Released here, on the UI thread, once every queued emission has been delivered.
+        self.runner.live.discard(self)
+        self.task = None
         self.deleteLater()
 
 
@@ -120,6 +126,7 @@ class TaskRunner(QObject):
         self.pool = pool
         self.on_error = on_error
         self.active = 0
+        self.live: set[_Binding] = set()
 
     def submit(
         self,
@@ -132,6 +139,8 @@ class TaskRunner(QObject):
     ) -> Task:
         task = Task(fn, *args, with_progress=on_progress is not None, **kwargs)
         binding = _Binding(self, on_result, on_error or self.on_error, on_progress)
+        binding.task = task
+        self.live.add(binding)
         task.signals.result.connect(binding.result)
         task.signals.error.connect(binding.error)
         task.signals.progress.connect(binding.progress)
