@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from typing import TypeVar
 
 import docker
 from PySide6.QtWidgets import QWidget
+from pytestqt.qtbot import QtBot
+
+from dockyard.ui.mainwindow import MainWindow
 
 W = TypeVar("W", bound=QWidget)
 
@@ -61,3 +65,14 @@ def ensure_swarm_gateway(client: docker.DockerClient) -> None:
             "com.docker.network.bridge.enable_ip_masquerade": "true",
         },
     )
+
+
+def shown_window(qtbot: QtBot) -> Iterator[MainWindow]:
+    """A shown main window; afterwards waits for its runs and tasks to end."""
+    main = MainWindow()
+    qtbot.addWidget(main)
+    main.show()
+    qtbot.waitUntil(lambda: main.repositories.loaded, timeout=10_000)
+    yield main
+    qtbot.waitUntil(lambda: not main.runs.active(), timeout=120_000)
+    main.tasks.wait(30_000)

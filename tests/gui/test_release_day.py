@@ -9,7 +9,7 @@ import docker
 import pytest
 from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QPlainTextEdit, QPushButton
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import ensure_swarm_gateway, named, remove_deployed
+from tests.gui.helpers import ensure_swarm_gateway, named, remove_deployed, shown_window
 
 from dockyard.core.model import RunStatus
 from dockyard.ui.environments import EnvironmentsView
@@ -31,13 +31,7 @@ def swarm_gateway(swarm_daemon: PrivateDaemon) -> None:
 
 @pytest.fixture
 def window(qtbot: QtBot, swarm_daemon: PrivateDaemon, dockyard_home: Path) -> Iterator[MainWindow]:
-    main = MainWindow()
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitUntil(lambda: main.repositories.loaded, timeout=10_000)
-    yield main
-    qtbot.waitUntil(lambda: not main.runs.active(), timeout=120_000)
-    main.tasks.wait(30_000)
+    yield from shown_window(qtbot)
 
 
 def run_ref(qtbot: QtBot, main: MainWindow, ref: str) -> None:

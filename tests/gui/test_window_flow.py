@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QTableView, QTreeWidget
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import named, remove_deployed
+from tests.gui.helpers import named, remove_deployed, shown_window
 
 from dockyard.core.model import RunStatus
 from dockyard.ui.logview import LogView
@@ -31,13 +31,7 @@ services:
 
 @pytest.fixture
 def window(qtbot: QtBot, docker_daemon: PrivateDaemon, dockyard_home: Path) -> Iterator[MainWindow]:
-    main = MainWindow()
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitUntil(lambda: main.repositories.loaded, timeout=10_000)
-    yield main
-    qtbot.waitUntil(lambda: not main.runs.active(), timeout=120_000)
-    main.tasks.wait(30_000)
+    yield from shown_window(qtbot)
 
 
 def run_dialog_ref(qtbot: QtBot, main: MainWindow, ref: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from dockyard.cli.context import database, repo_key
 from dockyard.core.errors import UserInputError
 from dockyard.core.model import Run, RunStatus, iso
-from dockyard.engine.events import CancelToken, Event, RunChanged, StageChanged
+from dockyard.engine.events import CancelToken, Event, StageChanged
 from dockyard.engine.home import current_identity, dockyard_home
 from dockyard.engine.pipeline import start_pipeline
 from dockyard.store.logs import StageLogReader, stage_log_path
@@ -73,8 +73,6 @@ class _Progress:
             if stage.status in ("running", "succeeded", "failed", "cancelled"):
                 extra = f" ({stage.duration:.1f}s)" if stage.finished and stage.duration else ""
                 print(f"  {stage.name}: {stage.status}{extra}", file=sys.stderr, flush=True)
-        elif isinstance(event, RunChanged) and event.run.status == RunStatus.QUEUED:
-            pass
 
 
 def run_pipeline(args: argparse.Namespace) -> int:

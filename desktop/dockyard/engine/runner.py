@@ -16,7 +16,7 @@ from pathlib import Path
 
 import docker
 
-from dockyard.core.errors import Cancelled, DockyardError, InfrastructureError
+from dockyard.core.errors import Cancelled, DockyardError
 from dockyard.core.locations import default_name, normalise_location
 from dockyard.core.model import (
     STAGE_NAMES,
@@ -367,13 +367,3 @@ class PipelineRunner:
         )
         ImageStore(self.db).record(self.image)
         self._publish_run()
-
-
-def raise_for_run(runner: PipelineRunner) -> None:
-    """For callers that want an exception: the recorded error of a failed run."""
-    if runner.run_record.status == RunStatus.FAILED and runner.error is not None:
-        raise runner.error
-    if runner.run_record.status == RunStatus.CANCELLED:
-        raise Cancelled("The run was cancelled.")
-    if runner.error is not None and isinstance(runner.error, InfrastructureError):
-        raise runner.error

@@ -3,10 +3,12 @@ marked at once when its Docker event stream breaks or comes back."""
 
 from __future__ import annotations
 
+import functools
+
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from dockyard.engine.endpoints import EndpointRegistry, EndpointStatus, check_endpoint
+from dockyard.engine.endpoints import Endpoint, EndpointRegistry, EndpointStatus, check_endpoint
 from dockyard.engine.home import dockyard_home
 from dockyard.ui.theme import tones
 from dockyard.ui.worker import TaskRunner
@@ -14,9 +16,8 @@ from dockyard.ui.worker import TaskRunner
 CHECK_INTERVAL_MS = 15_000
 
 
-def _check_all() -> list[EndpointStatus]:
-    registry = EndpointRegistry(dockyard_home())
-    return [check_endpoint(endpoint) for endpoint in registry.list()]
+def _endpoints() -> list[Endpoint]:
+    return EndpointRegistry(dockyard_home()).list()
 
 
 class EndpointStatusBar:
@@ -26,7 +27,7 @@ class EndpointStatusBar:
         self.status_bar = status_bar
         self.tasks = tasks
         self.labels: dict[str, QLabel] = {}
-        self.checking = False
+        self.checking: set[str] = set()  # endpoints whose check is under way
         self.timer = QTimer(parent)
         self.timer.setInterval(CHECK_INTERVAL_MS)
         self.timer.timeout.connect(self.refresh)
@@ -34,20 +35,32 @@ class EndpointStatusBar:
         self.statuses: dict[str, EndpointStatus] = {}
 
     def refresh(self) -> None:
-        if self.checking:
-            return
-        self.checking = True
-        self.tasks.submit(_check_all, on_result=self._show, on_error=self._failed)
+        self.tasks.submit(_endpoints, on_result=self._check, on_error=self._failed)
+
+    def _check(self, endpoints: list[Endpoint]) -> None:
+        # One task per endpoint: a host that takes its 10 s to time out delays only its badge.
+        for endpoint in endpoints:
+            if endpoint.name in self.checking:
+                continue
+            self.checking.add(endpoint.name)
+            self.tasks.submit(
+                check_endpoint,
+                endpoint,
+                on_result=self._show,
+                on_error=functools.partial(self._check_failed, endpoint.name),
+            )
 
     def _failed(self, message: str, details: str) -> None:
-        self.checking = False
         self.status_bar.showMessage(message)
 
-    def _show(self, statuses: list[EndpointStatus]) -> None:
-        self.checking = False
-        for status in statuses:
-            self.statuses[status.name] = status
-            self.mark(status.name, status.ok, status.message)
+    def _check_failed(self, name: str, message: str, details: str) -> None:
+        self.checking.discard(name)
+        self.mark(name, False, message)
+
+    def _show(self, status: EndpointStatus) -> None:
+        self.checking.discard(status.name)
+        self.statuses[status.name] = status
+        self.mark(status.name, status.ok, status.message)
 
     def mark(self, name: str, ok: bool, reason: str) -> None:
         """Shows one endpoint's state now (e.g. when its Docker event stream broke)."""
