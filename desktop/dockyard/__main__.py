@@ -7,6 +7,10 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args == ["_pipeline-child"]:  # the window runs each pipeline in such a child
+        from dockyard.engine.runprocess import child_main
+
+        return child_main()
     if not args or (args[0].startswith("-") and args[0] not in ("-h", "--help", "--version", "-V")):
         from dockyard.ui.app import run_window
 

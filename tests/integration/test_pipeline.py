@@ -94,6 +94,25 @@ def test_failing_test_fails_the_run_and_keeps_its_log(
         remove_images(docker_client, "dockyard/broken:")
 
 
+def test_compose_failing_before_the_test_runs_says_why(
+    tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
+) -> None:
+    unstartable = (
+        "services:\n  sut:\n    image: ${DOCKYARD_IMAGE}\n    command: [echo, ok]\n"
+        "networks:\n  default:\n    external: true\n    name: dockyard-no-such-network\n"
+    )
+    repo = make_app_repo(tmp_path / "nonet", compose_test=unstartable)
+    try:
+        outcome = run(dockyard_home, repo)
+        assert outcome.run.status == RunStatus.FAILED
+        assert outcome.error is not None
+        # Not "service 'sut' exited with code 1": the service never ran.
+        assert outcome.error.message.startswith("Compose could not run the test (")
+        assert "dockyard-no-such-network" in outcome.error.message
+    finally:
+        remove_images(docker_client, "dockyard/nonet:")
+
+
 def test_build_error_reports_the_daemons_message(
     tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
 ) -> None:

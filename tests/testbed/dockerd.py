@@ -42,6 +42,7 @@ class PrivateDaemon:
     def stop(self) -> None:
         if not self.owned or self.process is None:
             return
+        bridges = self._bridge_interfaces()
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
@@ -52,6 +53,28 @@ class PrivateDaemon:
             # Layers under overlay2 may still be mounted for a moment after exit.
             subprocess.run(["umount", "-R", str(self.root / "data")], capture_output=True)
             shutil.rmtree(self.root, ignore_errors=True)
+        # dockerd keeps its bridges on exit (its networks outlive it in the data root,
+        # which is gone now): left behind they use up the address pools of later daemons.
+        for name in bridges if shutil.which("ip") else []:
+            subprocess.run(["ip", "link", "delete", name], capture_output=True)
+
+    def _bridge_interfaces(self) -> list[str]:
+        """The host interfaces of this daemon's bridge networks."""
+        try:
+            client = self.client()
+            networks = client.api.networks()
+            client.close()
+        except docker.errors.DockerException:
+            return []
+        names = []
+        for network in networks:
+            if network.get("Driver") != "bridge":
+                continue
+            options = network.get("Options") or {}
+            names.append(
+                options.get("com.docker.network.bridge.name") or f"br-{network['Id'][:12]}"
+            )
+        return names
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes] | None, log: Path | None) -> None:
@@ -103,6 +126,10 @@ def start_daemon(tls_args: list[str] | None = None, *, swarm: bool = True) -> Pr
         "--iptables=false",
         "--ip6tables=false",
         "--bridge=none",
+        # Its own address ranges: networks of another daemon on the host (or bridges left
+        # by a killed one) cannot exhaust the few default ones.
+        "--default-address-pool", "base=10.210.0.0/16,size=24",
+        "--default-address-pool", "base=10.211.0.0/16,size=24",
         "--storage-driver=overlay2",
         *(tls_args or []),
     ]  # fmt: skip

@@ -12,7 +12,7 @@ import logging
 import os
 import subprocess
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -86,12 +86,18 @@ def run_compose_test(
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
     ) as process:
-        code = _follow(process, timeout, base, context, environment, ctx)
+        output = ComposeOutput()
+        code = _follow(process, timeout, base, context, environment, ctx, output)
     ctx.cancel.raise_if_cancelled()
     if code is None:
         raise PipelineFailed(
             f"The test did not finish within {_timeout_text(timeout)}; it was stopped. "
             "Raise test.timeout in dockyard.yml if it needs longer."
+        )
+    if code != 0 and not output.service_exited:
+        reason = output.last_message.removeprefix("ERROR: ").rstrip(".")
+        raise PipelineFailed(
+            f"Compose could not run the test ({reason or f'exit code {code}'}); see the test log."
         )
     if code != 0:
         raise PipelineFailed(
@@ -106,6 +112,7 @@ def _follow(
     context: Path,
     environment: Mapping[str, str],
     ctx: StageContext,
+    output: ComposeOutput,
 ) -> int | None:
     """Stream compose's output into the log; None when the timeout stopped it."""
     timed_out = threading.Event()
@@ -124,7 +131,7 @@ def _follow(
     unregister = ctx.cancel.on_cancel(stop)
     try:
         assert process.stdout is not None
-        _pump(process.stdout, ctx)
+        _pump(process.stdout, ctx, output)
         code = process.wait()
     finally:
         timer.cancel()
@@ -179,20 +186,48 @@ def run_command_test(
         raise PipelineFailed(f"The test failed: the test command exited with code {code}.")
 
 
-def _pump(stream: IO[bytes], ctx: StageContext) -> None:
+class ComposeOutput:
+    """What compose said itself (not its services): why it failed when no service ran."""
+
+    def __init__(self) -> None:
+        self.service_exited = False
+        self.last_message = ""
+
+    def __call__(self, lines: list[str]) -> None:
+        for line in lines:
+            if " | " in line:  # a service's output, "name_1  | text"
+                continue
+            if " exited with code " in line:
+                self.service_exited = True
+            elif line.strip():
+                self.last_message = line.strip()
+
+
+def _pump(stream: IO[bytes], ctx: StageContext, observe: Callable[[list[str]], None]) -> None:
     """Copy a pipe into the log in batches (one write per read, not one per line)."""
-    _log_chunks(iter(lambda: stream.read1(65536), b""), ctx)  # type: ignore[attr-defined]
+    chunks = iter(lambda: stream.read1(65536), b"")  # type: ignore[attr-defined]
+    _log_chunks(chunks, ctx, observe)
 
 
-def _log_chunks(chunks: Iterable[bytes], ctx: StageContext) -> None:
+def _log_chunks(
+    chunks: Iterable[bytes],
+    ctx: StageContext,
+    observe: Callable[[list[str]], None] | None = None,
+) -> None:
     pending = b""
     for chunk in chunks:
         pending += chunk
-        *lines, pending = pending.split(b"\n")
-        if lines:
-            ctx.log_lines([line.decode("utf-8", errors="replace").rstrip("\r") for line in lines])
+        *raw, pending = pending.split(b"\n")
+        if raw:
+            lines = [line.decode("utf-8", errors="replace").rstrip("\r") for line in raw]
+            ctx.log_lines(lines)
+            if observe is not None:
+                observe(lines)
     if pending:
-        ctx.log(pending.decode("utf-8", errors="replace").rstrip("\r"))
+        last = pending.decode("utf-8", errors="replace").rstrip("\r")
+        ctx.log(last)
+        if observe is not None:
+            observe([last])
 
 
 def _follow_logs(container: docker.models.containers.Container, ctx: StageContext) -> None:

@@ -25,8 +25,9 @@ from itertools import accumulate, repeat
 from pathlib import Path
 from typing import BinaryIO
 
-# Big reads keep the per-byte cost in C; 8 MiB is ~100k typical log lines.
-_SCAN_CHUNK = 8 * 1024 * 1024
+# Reads of ~5,000 lines: big enough to keep the per-byte cost in C, small enough that
+# indexing one (in a worker, holding the GIL) stays well under a millisecond.
+_SCAN_CHUNK = 256 * 1024
 # Lines per read when iterating or searching.
 _LINES_PER_READ = 16384
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -120,15 +121,19 @@ class StageLogReader:
                 self._max_line_bytes = 0
                 self._close_file()
             budget = size - self._scanned if max_bytes is None else max_bytes
-            handle = self._open_file()
-            while budget > 0 and self._scanned < size:
+        while budget > 0:
+            # The lock is held per chunk: another thread may be reading lines to paint.
+            with self._lock:
+                if self._scanned >= size:
+                    break
+                handle = self._open_file()
                 handle.seek(self._scanned)
                 chunk = handle.read(min(_SCAN_CHUNK, budget, size - self._scanned))
                 if not chunk:
                     break
                 self._index_chunk(chunk)
-                budget -= len(chunk)
-            return len(self._starts) - 1
+            budget -= len(chunk)
+        return self.line_count()
 
     def _index_chunk(self, chunk: bytes) -> None:
         pieces = chunk.split(b"\n")

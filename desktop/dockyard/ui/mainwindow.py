@@ -293,7 +293,7 @@ class MainWindow(QMainWindow):
         if isinstance(outcome, PipelineOutcome):
             self.tray.run_finished(outcome.run, short_repo(outcome.run.repo))
         self._refresh_current_tab()
-        if self.closing_after_cancel and not self.runs.active():
+        if self.closing_after_cancel and not self.runs.busy():
             self.close()
 
     # ----- errors, state and closing ------------------------------------------------
@@ -345,6 +345,11 @@ class MainWindow(QMainWindow):
                 self.closing_after_cancel = True
                 self.runs.cancel_all()
                 self.statusBar().showMessage(f"Cancelling {len(active)} run(s) before quitting…")
+            event.ignore()
+            return
+        if self.runs.busy():  # cancelled runs still tidying up: quit when they are done
+            self.closing_after_cancel = True
+            self.statusBar().showMessage("Finishing up before quitting…")
             event.ignore()
             return
         self._save_state()

@@ -1,53 +1,32 @@
-"""Runs pipelines on the thread pool and turns the engine's events into Qt signals.
+"""Runs pipelines in child processes and turns their events into Qt signals.
 
 Each run is one ``Task`` of the shared ``TaskRunner`` (the one worker abstraction): the
-engine's sink is the task's progress callback, so events cross to the UI thread as
-queued signals. Log lines are not forwarded: the log view follows the file on disk,
-which the engine writes as lines arrive. Several runs (of different repositories) go
-on at once, each with its own Docker client opened by the engine.
+task starts the pipeline in a child process (``engine.runprocess``) and waits on its
+events, which cross to the UI thread as queued signals. In the window's own process a
+pipeline's Python threads held the GIL for tens of milliseconds at a time while logs
+streamed, and the window stalled (tests/benchmarks/bench_ui_heartbeat.py). Log lines are
+not forwarded: the log view follows the file on disk, which the child writes as lines
+arrive. Several runs (of different repositories) go on at once.
 
-Pipelines get their own thread pool, at a lower CPU priority: they would otherwise fill
-the shared pool (two threads on a two-core machine) so that nothing else the window
-asks for could start, and on a busy machine the UI thread waited 50-100 ms in the
-scheduler's run queue behind them (measured with tests/benchmarks/bench_ui_heartbeat.py).
+Pipelines get their own thread pool: each waits for minutes, and would otherwise fill the
+shared pool (two threads on a two-core machine) so that nothing else could start.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from dockyard.core.model import Run
 from dockyard.engine.events import CancelToken, Event, RunChanged, StageChanged
-from dockyard.engine.pipeline import PipelineOutcome, start_pipeline
+from dockyard.engine.pipeline import PipelineOutcome
+from dockyard.engine.runprocess import run_in_child
 from dockyard.store.database import Database
 from dockyard.ui.worker import TaskRunner
 
 MAX_PARALLEL_RUNS = 8  # more runs wait in the pool's queue
-BACKGROUND_NICE = 10  # Linux niceness of pipeline threads (and the tools they start)
-
-
-def lower_thread_priority() -> None:
-    """Lets the window win the CPU against this (background) thread.
-
-    Linux ignores QThread priorities for normal threads, so there the thread's own
-    niceness is raised; processes it starts (docker compose, git) inherit it.
-    """
-    QThread.currentThread().setPriority(QThread.Priority.LowPriority)
-    if sys.platform != "linux":
-        return
-    thread = threading.get_native_id()
-    try:
-        niceness = os.getpriority(os.PRIO_PROCESS, thread)
-        if niceness < BACKGROUND_NICE:
-            os.setpriority(os.PRIO_PROCESS, thread, BACKGROUND_NICE)
-    except OSError:
-        pass  # not allowed here: run at normal priority
 
 
 def _run_pipeline(
@@ -64,8 +43,7 @@ def _run_pipeline(
         if isinstance(event, RunChanged | StageChanged):
             progress(event)
 
-    lower_thread_priority()
-    return start_pipeline(
+    return run_in_child(
         home=home,
         db=db,
         location=location,
@@ -170,6 +148,13 @@ class RunCoordinator(QObject):
         self.run_finished.emit(outcome)
 
     def active(self) -> list[PipelineWorker]:
+        """Runs still going, as the user sees them (a cancelled run is not)."""
+        return [
+            worker for worker in self.busy() if worker.run is None or not worker.run.status.finished
+        ]
+
+    def busy(self) -> list[PipelineWorker]:
+        """Workers whose child process has not ended (it may be tidying up a finished run)."""
         return [worker for worker in self.workers if not worker.done]
 
     def worker_for(self, run_id: str) -> PipelineWorker | None:

@@ -1,7 +1,8 @@
 """A list model over a stage log file, cheap to scroll at a million lines.
 
-The engine writes the file; this model follows it. Lines are read on demand in blocks
-kept in a small LRU cache, so only what is on screen (and near it) is ever decoded.
+The engine writes the file; a worker indexes it (``follower.LogFollower``) and this model
+shows the indexed lines. Lines are read on demand in blocks kept in a small LRU cache, so
+only what is on screen (and near it) is ever decoded.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ RAW_TEXT_ROLE = Qt.ItemDataRole.UserRole + 2  # the line with its escape codes
 
 BLOCK_LINES = 512
 CACHED_BLOCKS = 64
-# Bytes indexed per poll(): ~10 ms of work, so a huge file opens without a frozen window.
-POLL_BYTES = 4 * 1024 * 1024
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -49,7 +48,7 @@ class LogModel(QAbstractListModel):
         return self._reader.path if self._reader is not None else None
 
     def set_log(self, path: Path | None) -> None:
-        """Shows another log; nothing is read here, poll() indexes it in slices."""
+        """Shows another log; nothing is read here, the follower indexes it in slices."""
         self.beginResetModel()
         if self._reader is not None:
             self._reader.close()
@@ -59,15 +58,8 @@ class LogModel(QAbstractListModel):
         self._segments.clear()
         self.endResetModel()
 
-    def poll(self, max_bytes: int | None = POLL_BYTES) -> bool:
-        """Indexes what the writer added and inserts the new rows in one batch.
-
-        Returns True while part of the file is still unindexed (call again soon).
-        """
-        reader = self._reader
-        if reader is None:
-            return False
-        count = reader.refresh(max_bytes)
+    def show_lines(self, count: int) -> None:
+        """Shows the first ``count`` lines, as indexed by the reader (in a worker)."""
         if count < self._rows:  # the file was truncated or replaced: show it from scratch
             self.beginResetModel()
             self._rows = 0
@@ -80,7 +72,6 @@ class LogModel(QAbstractListModel):
             self.beginInsertRows(QModelIndex(), self._rows, count - 1)
             self._rows = count
             self.endInsertRows()
-        return reader.pending_bytes() > 0
 
     def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self._rows

@@ -29,11 +29,11 @@ from dockyard.store.logs import StageLogReader
 from dockyard.ui import messages
 from dockyard.ui.logview.ansi import strip_ansi
 from dockyard.ui.logview.delegate import AnsiLineDelegate, monospace_font
+from dockyard.ui.logview.follower import LogFollower
 from dockyard.ui.logview.model import LogModel
 from dockyard.ui.logview.search import LogSearch
 from dockyard.ui.worker import TaskRunner
 
-LIVE_POLL_MS = 33  # ~30 Hz: smooth enough to look live, cheap enough to be invisible
 COPY_LIMIT = 200_000  # lines; more goes through "Save…"
 _MAX_WIDTH_PX = 16_000_000  # stay far from Qt's int coordinates limit
 
@@ -81,8 +81,7 @@ class LogView(QWidget):
         self.model = LogModel(self)
         self.search = LogSearch(self._runner, self)
         self._build_widgets()
-        self._poll_timer = QTimer(self)
-        self._poll_timer.timeout.connect(self._poll)
+        self._follower = LogFollower.shared()
         self._search_delay = QTimer(self)
         self._search_delay.setSingleShot(True)
         self._search_delay.setInterval(200)
@@ -185,26 +184,17 @@ class LogView(QWidget):
         self.set_live(live)
 
     def set_live(self, live: bool) -> None:
-        """While live the file is polled ~30 times a second for new lines."""
+        """While live the file is followed ~30 times a second for new lines."""
         self._live = live
-        self._schedule_poll(catching_up=self.model.reader is not None)
+        if self.model.reader is None:
+            self._follower.forget(self.model)
+        else:
+            self._follower.follow(self.model, live)
 
     def is_following(self) -> bool:
         return self._follow
 
     # ----- following the file ------------------------------------------------------
-
-    def _schedule_poll(self, catching_up: bool) -> None:
-        if catching_up:
-            self._poll_timer.start(0)  # index the backlog in slices, between events
-        elif self._live and self.model.reader is not None:
-            self._poll_timer.start(LIVE_POLL_MS)
-        else:
-            self._poll_timer.stop()
-
-    @Slot()
-    def _poll(self) -> None:
-        self._schedule_poll(catching_up=self.model.poll())
 
     @Slot(QModelIndex, int, int)
     def _rows_inserted(self, _parent: QModelIndex, _first: int, last: int) -> None:

@@ -1,0 +1,334 @@
+"""Runs a pipeline in a child process, so the window never shares its interpreter with one.
+
+A pipeline streams tens of thousands of log lines a second through Python code; in the
+window's own process those threads hold the GIL and the UI thread stalls (measured with
+tests/benchmarks/bench_ui_heartbeat.py). A child process has its own interpreter, runs at
+a lower CPU priority (inherited by compose and git), and cannot take the window down.
+
+The protocol is JSON lines: the parent writes one request to the child's stdin, the child
+writes events to its stdout (``run``, ``stage``, then ``outcome`` or ``failure``). A
+``cancel`` line cancels the run; stdin closing (the window went away) cancels it too, so
+no run outlives its window unrecorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from dockyard.core import errors
+from dockyard.core.errors import DockyardError
+from dockyard.core.model import Run, RunStatus, Stage, StageStatus
+from dockyard.engine.events import CancelToken, Event, EventSink, RunChanged, StageChanged
+from dockyard.engine.pipeline import PipelineOutcome
+from dockyard.engine.releases import recover_interrupted
+from dockyard.store.database import Database
+
+log = logging.getLogger(__name__)
+
+CHILD_COMMAND = "_pipeline-child"  # ``dockyard _pipeline-child``: not for people
+CHILD_NICE = 10  # Linux niceness of the child and every tool it starts
+
+_ERRORS: dict[str, type[DockyardError]] = {
+    cls.__name__: cls
+    for cls in (
+        errors.DockyardError,
+        errors.PipelineFailed,
+        errors.UserInputError,
+        errors.InfrastructureError,
+        errors.Cancelled,
+    )
+}
+
+
+# -- the wire format ------------------------------------------------------------------
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _instant(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def stage_to_wire(stage: Stage) -> dict[str, Any]:
+    return {
+        "name": stage.name,
+        "status": str(stage.status),
+        "started": _instant(stage.started),
+        "finished": _instant(stage.finished),
+        "summary": stage.summary,
+    }
+
+
+def stage_from_wire(data: dict[str, Any]) -> Stage:
+    return Stage(
+        name=data["name"],
+        status=StageStatus(data["status"]),
+        started=_moment(data["started"]),
+        finished=_moment(data["finished"]),
+        summary=data["summary"],
+    )
+
+
+def run_to_wire(run: Run) -> dict[str, Any]:
+    fields = {
+        name: getattr(run, name)
+        for name in (
+            "id", "repo", "ref", "commit", "author", "message", "tag", "started_by",
+            "image_name", "digest", "error", "warnings",
+        )
+    }  # fmt: skip
+    return {
+        **fields,
+        "status": str(run.status),
+        "created": _instant(run.created),
+        "finished": _instant(run.finished),
+        "stages": [stage_to_wire(stage) for stage in run.stages],
+    }
+
+
+def run_from_wire(data: dict[str, Any]) -> Run:
+    fields = dict(data)
+    created = _moment(fields.pop("created"))
+    finished = _moment(fields.pop("finished"))
+    status = RunStatus(fields.pop("status"))
+    stages = [stage_from_wire(stage) for stage in fields.pop("stages")]
+    assert created is not None
+    return Run(**fields, created=created, finished=finished, status=status, stages=stages)
+
+
+def error_to_wire(error: DockyardError | None) -> dict[str, str] | None:
+    if error is None:
+        return None
+    kind = next((name for name, cls in _ERRORS.items() if type(error) is cls), "DockyardError")
+    return {"kind": kind, "message": error.message, "details": error.details}
+
+
+def error_from_wire(data: dict[str, str] | None) -> DockyardError | None:
+    if data is None:
+        return None
+    cls = _ERRORS.get(data["kind"], DockyardError)
+    return cls(data["message"], details=data.get("details", ""))
+
+
+# -- the parent's side ----------------------------------------------------------------
+
+
+def child_command() -> list[str]:
+    if getattr(sys, "frozen", False):  # a packaged app: the executable is dockyard itself
+        return [sys.executable, CHILD_COMMAND]
+    return [sys.executable, "-m", "dockyard", CHILD_COMMAND]
+
+
+def _child_environment() -> dict[str, str]:
+    environment = dict(os.environ)
+    if not getattr(sys, "frozen", False):
+        # The child must import this very package, installed or not.
+        package_root = str(Path(__file__).resolve().parents[2])
+        paths = [package_root, *filter(None, environment.get("PYTHONPATH", "").split(os.pathsep))]
+        environment["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    return environment
+
+
+class PipelineProcess:
+    """One pipeline running in a child process, read from any (non-UI) thread."""
+
+    def __init__(self, *, home: Path, location: str, ref: str | None, started_by: str) -> None:
+        request = {
+            "home": str(home),
+            "location": location,
+            "ref": ref,
+            "started_by": started_by,
+        }
+        self.run: Run | None = None
+        self._write_lock = threading.Lock()
+        self.process = subprocess.Popen(
+            child_command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=_child_environment(),
+        )
+        self._send(json.dumps(request))
+
+    def _send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        with self._write_lock, contextlib.suppress(OSError, ValueError):
+            self.process.stdin.write(line.encode() + b"\n")
+            self.process.stdin.flush()
+
+    def cancel(self) -> None:
+        self._send("cancel")
+
+    def events(self) -> Iterator[Event | PipelineOutcome]:
+        """The child's events as they come, the outcome last; raises if the child died."""
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            message = json.loads(line)
+            kind = message["kind"]
+            if kind == "run":
+                self.run = run_from_wire(message["run"])
+                yield RunChanged(self.run)
+            elif kind == "stage":
+                yield StageChanged(message["run_id"], stage_from_wire(message["stage"]))
+            elif kind == "outcome":
+                yield PipelineOutcome(
+                    run=run_from_wire(message["run"]),
+                    error=error_from_wire(message["error"]),
+                    deployments=message["deployments"],
+                )
+                return
+            elif kind == "failure":
+                raise DockyardError(message["message"], details=message["details"])
+        code = self.process.wait()
+        what = f"run {self.run.id}" if self.run else "run"
+        raise DockyardError(
+            f"The pipeline process stopped unexpectedly (exit code {code}); the {what} "
+            "is marked interrupted. Start it again; the log so far is kept."
+        )
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def run_in_child(
+    *,
+    home: Path,
+    db: Database,
+    location: str,
+    ref: str | None,
+    started_by: str,
+    sink: EventSink,
+    cancel: CancelToken,
+) -> PipelineOutcome:
+    """Like ``start_pipeline``, in a child process; blocks the calling thread until done."""
+    child = PipelineProcess(home=home, location=location, ref=ref, started_by=started_by)
+    unregister = cancel.on_cancel(child.cancel)
+    try:
+        for event in child.events():
+            if isinstance(event, PipelineOutcome):
+                return event
+            sink(event)
+        raise AssertionError("unreachable: events() ends with an outcome or raises")
+    except DockyardError:
+        if child.process.poll() not in (None, 0):  # it died: settle what it left running
+            with contextlib.suppress(Exception):
+                recover_interrupted(home, db, started_by)
+        raise
+    finally:
+        unregister()
+        child.close()
+
+
+# -- the child's side -----------------------------------------------------------------
+
+
+def _private_channel() -> IO[str]:
+    """The event channel; fd 1 then points at stderr, so no tool can write into it."""
+    channel = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return channel
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, max(os.getpriority(os.PRIO_PROCESS, 0), CHILD_NICE))
+
+
+def _stdin_lines() -> Iterator[bytes]:
+    """Lines from fd 0, read unbuffered: a daemon thread blocked in ``sys.stdin`` holds
+    its buffer's lock and the interpreter aborts at exit."""
+    pending = b""
+    while chunk := os.read(0, 4096):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        yield from lines
+
+
+def _watch_parent(lines: Iterator[bytes], cancel: CancelToken) -> None:
+    for line in lines:
+        if line.strip() == b"cancel":
+            cancel.cancel()
+    cancel.cancel()  # stdin closed: the window is gone (or done with us)
+
+
+def child_main() -> int:
+    """``dockyard _pipeline-child``: run the requested pipeline, report on stdout."""
+    channel = _private_channel()
+    _lower_priority()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    lock = threading.Lock()
+
+    def emit(kind: str, **payload: Any) -> None:
+        with lock:
+            channel.write(json.dumps({"kind": kind, **payload}) + "\n")
+
+    cancel = CancelToken()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda _signum, _frame: cancel.cancel())
+    try:
+        lines = _stdin_lines()
+        request = json.loads(next(lines, b"{}"))
+        threading.Thread(target=_watch_parent, args=(lines, cancel), daemon=True).start()
+        outcome = _run_requested(request, cancel, emit)
+    except Exception as exc:  # noqa: BLE001 - the window shows it as one message
+        message = exc.message if isinstance(exc, DockyardError) else f"Unexpected error: {exc}"
+        emit("failure", message=message, details=traceback.format_exc())
+        return 1
+    emit(
+        "outcome",
+        run=run_to_wire(outcome.run),
+        error=error_to_wire(outcome.error),
+        deployments=outcome.deployments,
+    )
+    return 0
+
+
+def _run_requested(
+    request: dict[str, Any], cancel: CancelToken, emit: Callable[..., None]
+) -> PipelineOutcome:
+    from dockyard.engine.pipeline import start_pipeline
+    from dockyard.store.database import open_database
+
+    def sink(event: Event) -> None:
+        if isinstance(event, RunChanged):
+            emit("run", run=run_to_wire(event.run))
+        elif isinstance(event, StageChanged):
+            emit("stage", run_id=event.run_id, stage=stage_to_wire(event.stage))
+
+    home = Path(request["home"])
+    db = open_database(home)
+    try:
+        return start_pipeline(
+            home=home,
+            db=db,
+            location=request["location"],
+            ref=request["ref"],
+            started_by=request["started_by"],
+            sink=sink,
+            cancel=cancel,
+        )
+    finally:
+        db.close()
