@@ -8,7 +8,11 @@ import docker
 import docker.errors
 
 from dockyard.core.errors import InfrastructureError, PipelineFailed
-from dockyard.engine.registry_auth import registry_auth
+from dockyard.engine.registry_auth import (
+    is_login_refusal,
+    login_refused_message,
+    registry_auth,
+)
 from dockyard.engine.stagecontext import StageContext
 
 log = logging.getLogger("dockyard.docker")
@@ -25,18 +29,19 @@ def push_image(
     """Push ``image_id`` as ``name:tag`` for each tag; returns the registry digest."""
     api = client.api
     digest = ""
+    auth = registry_auth(name)
     unregister = ctx.cancel.on_cancel(api.abort_streams)
     try:
         for tag in tags:
             api.tag(image_id, name, tag=tag)
             ctx.log(f"Pushing {name}:{tag}")
-            pushing = api.push(
-                name, tag=tag, stream=True, decode=True, auth_config=registry_auth(name)
-            )
+            pushing = api.push(name, tag=tag, stream=True, decode=True, auth_config=auth)
             for chunk in pushing:
                 if "error" in chunk:
                     detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
                     ctx.log(f"ERROR: {detail}")
+                    if is_login_refusal(str(detail)):
+                        raise InfrastructureError(login_refused_message(name, auth, "push"))
                     raise InfrastructureError(
                         f"Pushing {name}:{tag} failed: {str(detail).strip()}; check that the "
                         "registry is reachable and that you are logged in to it."
@@ -50,6 +55,8 @@ def push_image(
                     ctx.log(f"{layer}: {chunk['status']}" if layer else str(chunk["status"]))
     except docker.errors.APIError as exc:
         ctx.cancel.raise_if_cancelled()
+        if is_login_refusal(str(exc.explanation or exc)):
+            raise InfrastructureError(login_refused_message(name, auth, "push")) from exc
         raise InfrastructureError(
             f"Pushing {name} failed: {exc.explanation or exc}; check the registry."
         ) from exc

@@ -23,6 +23,16 @@ log = logging.getLogger("dockyard.docker")
 REGISTRY_SERVICE = "dockyard-registry"
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = {"index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+# What the daemon reports when a registry refuses a push or pull for want of a (right)
+# login: no credentials, wrong ones (distribution's UNAUTHORIZED), or no permission.
+_REFUSALS = (
+    "no basic auth credentials",
+    "unauthorized",
+    "authentication required",
+    "denied: ",
+    "access to the resource is denied",
+    "may require 'docker login'",
+)
 
 
 def registry_of(image_name: str) -> str:
@@ -95,3 +105,30 @@ def registry_auth(image_name: str) -> dict[str, str] | None:
         return None
     server = "https://index.docker.io/v1/" if host == DOCKER_HUB else host
     return {**found, "serveraddress": server}
+
+
+def is_login_refusal(detail: str) -> bool:
+    """Whether a daemon's push/pull error means the registry wants a (different) login."""
+    text = detail.lower()
+    return any(marker in text for marker in _REFUSALS)
+
+
+def login_refused_message(image_name: str, auth: dict[str, str] | None, action: str) -> str:
+    """One sentence for a registry that refused to ``action`` ("push", "pull") an image.
+
+    ``auth`` is what :func:`registry_auth` gave for the image: None means no login was
+    stored in the keyring, so the sentence says how to store one.
+    """
+    host = registry_of(image_name)
+    if auth is None:
+        return (
+            f"The registry {host} requires a login to {action} {image_name}; run "
+            f"'dockyard registry login {host} --username USER' with the password on "
+            "standard input, then try again."
+        )
+    user = auth["username"]
+    return (
+        f"The registry {host} refused the stored login of {user} to {action} {image_name} "
+        f"(wrong password, or no {action} permission); run 'dockyard registry login {host} "
+        f"--username {user}' with the right password on standard input, then try again."
+    )

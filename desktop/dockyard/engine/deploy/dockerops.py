@@ -18,7 +18,7 @@ import requests.exceptions
 
 from dockyard.core.errors import Cancelled, DockyardError, InfrastructureError, UserInputError
 from dockyard.engine.events import CancelToken
-from dockyard.engine.registry_auth import registry_auth
+from dockyard.engine.registry_auth import is_login_refusal, login_refused_message, registry_auth
 
 _PORT = re.compile(
     r"(?:(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}):)?(?P<published>\d+):)?(?P<target>\d+)(?:/(?P<proto>tcp|udp))?"
@@ -69,6 +69,8 @@ def ensure_image(client: docker.DockerClient, image: str, log: Callable[[str], N
             if "error" in chunk:
                 raise docker.errors.APIError(str(chunk["error"]))
     except docker.errors.APIError as exc:
+        if is_login_refusal(str(exc.explanation or exc)):
+            raise InfrastructureError(login_refused_message(image, auth, "pull")) from exc
         raise InfrastructureError(
             f"Could not pull {image}: {exc.explanation or exc}; check that the registry is "
             "reachable from the Docker host and that it is logged in there."

@@ -30,12 +30,21 @@ CACHED_BLOCKS = 64
 _ModelIndex = QModelIndex | QPersistentModelIndex
 
 
+def _close(reader: StageLogReader | None) -> None:
+    if reader is not None:
+        reader.close()
+
+
 class LogModel(QAbstractListModel):
     """One row per complete line of the log file; rows are only ever appended."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._reader: StageLogReader | None = None
+        # The reader's open file is closed with the model, not left to the garbage collector.
+        readers: list[StageLogReader | None] = [None]
+        self._current_reader = readers
+        self.destroyed.connect(lambda _obj=None: _close(readers[0]))
         self._rows = 0
         self._blocks: OrderedDict[int, list[str]] = OrderedDict()
         self._segments: OrderedDict[int, list[Segment]] = OrderedDict()
@@ -53,6 +62,7 @@ class LogModel(QAbstractListModel):
         if self._reader is not None:
             self._reader.close()
         self._reader = StageLogReader(path) if path is not None else None
+        self._current_reader[0] = self._reader
         self._rows = 0
         self._blocks.clear()
         self._segments.clear()
