@@ -160,6 +160,10 @@ class PipelineProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=_child_environment(),
+            # Its own session: with Linux's autogroup scheduling (on by default on desktops)
+            # CPU is shared between sessions first, so a pipeline in the window's session
+            # would take the window's share, whatever its niceness.
+            start_new_session=True,
         )
         self._send(json.dumps(request))
 
@@ -255,6 +259,10 @@ def _private_channel() -> IO[str]:
 def _lower_priority() -> None:
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, 0, max(os.getpriority(os.PRIO_PROCESS, 0), CHILD_NICE))
+    # Under autogroup scheduling niceness only ranks threads within a session; the
+    # session's own weight is set here (a process may lower, not raise, it).
+    with contextlib.suppress(OSError):
+        Path("/proc/self/autogroup").write_text(f"{CHILD_NICE}\n")
 
 
 def _stdin_lines() -> Iterator[bytes]:
