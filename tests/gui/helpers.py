@@ -74,5 +74,5 @@ def shown_window(qtbot: QtBot) -> Iterator[MainWindow]:
     main.show()
     qtbot.waitUntil(lambda: main.repositories.loaded, timeout=10_000)
     yield main
-    qtbot.waitUntil(lambda: not main.runs.active(), timeout=120_000)
+    qtbot.waitUntil(lambda: not main.runs.busy(), timeout=120_000)
     main.tasks.wait(30_000)

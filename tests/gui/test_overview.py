@@ -133,8 +133,14 @@ def test_promote_sends_stagings_digest_to_production_for_approval(
         qtbot.waitUntil(
             lambda: environments.state is not None and not environments.loading, timeout=60_000
         )
+
+        def pending_shown() -> bool:
+            # New cards are shown on the next pass of the event loop, not when added.
+            pending = named(environments, QLabel, "Pending production")
+            return pending.isVisible() and "Awaiting approval: v1.0.0" in pending.text()
+
+        qtbot.waitUntil(pending_shown, timeout=10_000)
         pending = named(environments, QLabel, "Pending production")
-        assert pending.isVisible() and "Awaiting approval: v1.0.0" in pending.text()
         assert staging_digest.digest[:19] in pending.text()
         assert named(environments, QPushButton, "Approve production").isVisible()
     finally:

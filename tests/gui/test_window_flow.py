@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from dockyard.core.model import RunStatus
 from dockyard.ui.logview import LogView
 from dockyard.ui.mainwindow import MainWindow
 from dockyard.ui.runsmodel import STAGES
+from testbed.cli import remove_images
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import GitRepo
 
@@ -137,6 +141,52 @@ def test_a_slow_run_can_be_cancelled_and_closing_asks_first(
     assert asked == [1]
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=120_000)
     assert model.runs[0].status == RunStatus.CANCELLED
+
+
+def test_a_run_started_in_a_terminal_shows_up_live(
+    qtbot: QtBot,
+    window: MainWindow,
+    git_repo_factory: object,
+    dockyard_home: Path,
+    docker_client: docker.DockerClient,
+) -> None:
+    ten_seconds = SLOW_TEST.replace("sleep 120", "sleep 10")
+    repo: GitRepo = git_repo_factory(compose_test=ten_seconds)  # type: ignore[operator]
+    window.show_add_repository()
+    dialog = window.add_dialog
+    assert dialog is not None
+    dialog.location.setText(str(repo.path))
+    named(dialog, QPushButton, "Add").click()
+    qtbot.waitUntil(lambda: window.repositories.model.rowCount() == 1, timeout=20_000)
+    model = window.runs_view.model
+    assert model.rowCount() == 0
+
+    # Someone types `dockyard run` in a terminal: nobody touches the window.
+    terminal = subprocess.Popen(
+        [sys.executable, "-m", "dockyard", "run", str(repo.path)],
+        env={**os.environ, "DOCKYARD_HOME": str(dockyard_home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        qtbot.waitUntil(
+            lambda: model.rowCount() == 1 and model.runs[0].stage("test").status == "running",
+            timeout=60_000,
+        )
+        assert terminal.poll() is None, "the run should still be going when it shows up"
+        assert terminal.wait(timeout=300) == 0
+        qtbot.waitUntil(lambda: model.runs[0].status == RunStatus.SUCCEEDED, timeout=30_000)
+        assert "test: succeeded" in str(model.index(0, STAGES).data())
+        # The repository list's status icon follows too.
+        qtbot.waitUntil(
+            lambda: window.repositories.model.rows[0].latest_status == RunStatus.SUCCEEDED,
+            timeout=30_000,
+        )
+    finally:
+        if terminal.poll() is None:
+            terminal.kill()
+            terminal.wait()
+        remove_images(docker_client, f"dockyard/{repo.path.name}:")
 
 
 def test_adding_a_folder_that_is_not_a_repository_says_so(

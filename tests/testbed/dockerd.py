@@ -66,15 +66,14 @@ class PrivateDaemon:
             client.close()
         except docker.errors.DockerException:
             return []
-        names = []
-        for network in networks:
-            if network.get("Driver") != "bridge":
-                continue
-            options = network.get("Options") or {}
-            names.append(
-                options.get("com.docker.network.bridge.name") or f"br-{network['Id'][:12]}"
-            )
-        return names
+        # Only br-<network id>: a named bridge (Swarm's docker_gwbridge) is shared by every
+        # daemon on the host, and another one may still be using it.
+        return [
+            f"br-{network['Id'][:12]}"
+            for network in networks
+            if network.get("Driver") == "bridge"
+            and not (network.get("Options") or {}).get("com.docker.network.bridge.name")
+        ]
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes] | None, log: Path | None) -> None:

@@ -95,6 +95,11 @@ class Database:
             connection.close()
         self._local = threading.local()
 
+    def open_private(self) -> sqlite3.Connection:
+        """A connection of the caller's own, not shared with this thread's (the caller
+        closes it)."""
+        return self._open()
+
     @property
     def schema_version(self) -> int:
         return int(self.connect().execute("PRAGMA user_version").fetchone()[0])

@@ -40,6 +40,7 @@ from dockyard.ui.repositories import RepositoryPanel
 from dockyard.ui.rundialog import RunPipelineDialog
 from dockyard.ui.runsview import RunsView
 from dockyard.ui.settingsdialog import SettingsDialog
+from dockyard.ui.storewatch import StoreWatcher
 from dockyard.ui.theme import coloured, tones
 from dockyard.ui.tray import TrayNotifier
 from dockyard.ui.watching import RepositoryWatcher
@@ -130,6 +131,10 @@ class MainWindow(QMainWindow):
             self.tasks, self.home, self.db, self.start_watched_run, self
         )
         self.watcher.start()
+        # Runs and approvals from elsewhere (a terminal, another window) show up live.
+        self.store_watcher = StoreWatcher(self.tasks, self.db, self)
+        self.store_watcher.changed.connect(self._store_changed)
+        self.store_watcher.start()
         # Work a crashed Dockyard left behind shows as interrupted, reconciled with the daemon.
         self.tasks.submit(
             recover_interrupted, self.home, self.db, self.identity, on_result=self._recovered
@@ -200,6 +205,10 @@ class MainWindow(QMainWindow):
             self.environments_view.refresh()
         elif current is self.overview_view:
             self.overview_view.refresh()
+
+    def _store_changed(self) -> None:
+        self.repositories.refresh_statuses()
+        self._refresh_current_tab()
 
     def review_environments(self, location: str) -> None:
         """From the Overview: the repository's Environments tab, where approvals are made."""
@@ -356,5 +365,6 @@ class MainWindow(QMainWindow):
         self.endpoint_status.timer.stop()
         self.docker_events.close()
         self.watcher.stop()
+        self.store_watcher.stop()
         self.tray.hide()
         super().closeEvent(event)

@@ -170,6 +170,20 @@ class RepositoryPanel(QWidget):
             self._select_after_load = select
         self.tasks.submit(load_repositories, self.db, on_result=self._loaded)
 
+    def refresh_statuses(self) -> None:
+        """Re-reads each repository's latest run state, keeping the list and selection."""
+        self.tasks.submit(load_repositories, self.db, on_result=self._statuses_loaded)
+
+    def _statuses_loaded(self, rows: object) -> None:
+        assert isinstance(rows, list)
+        if [row.repository.location for row in rows] != [
+            row.repository.location for row in self.model.rows
+        ]:
+            self._loaded(rows)  # added or removed elsewhere
+            return
+        for row in rows:
+            self.model.set_latest_status(row.repository.location, row.latest_status)
+
     def _loaded(self, rows: object) -> None:
         assert isinstance(rows, list)
         current = self.current()

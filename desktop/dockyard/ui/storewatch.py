@@ -1,0 +1,52 @@
+"""Tells the window when someone else changed the store, so its views show it live.
+
+A run started with ``dockyard run`` in a terminal, an approval given in another window,
+a pipeline of this window finishing in its child process: each is a commit through
+another database connection. A worker looks (``store.changes``) every couple of seconds;
+the window then re-reads what it shows.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from dockyard.store.changes import ExternalChanges
+from dockyard.store.database import Database
+from dockyard.ui.worker import TaskRunner
+
+LOOK_EVERY_MS = 2000
+
+
+class StoreWatcher(QObject):
+    changed = Signal()
+
+    def __init__(self, tasks: TaskRunner, db: Database, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._tasks = tasks
+        self._changes = ExternalChanges(db)
+        self._looking = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(LOOK_EVERY_MS)
+        self.timer.timeout.connect(self._look)
+
+    def start(self) -> None:
+        self.timer.start()
+        self._look()  # takes the baseline
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def _look(self) -> None:
+        if self._looking:
+            return  # the previous look is still on its way (a busy disk)
+        self._looking = True
+        self._tasks.submit(self._changes.changed, on_result=self._seen, on_error=self._failed)
+
+    def _seen(self, changed: object) -> None:
+        self._looking = False
+        if changed:
+            self.changed.emit()
+
+    def _failed(self, _message: str, _details: str) -> None:
+        # The views report database errors themselves when they read; no message per look.
+        self._looking = False
