@@ -48,6 +48,16 @@ def run_dialog_ref(qtbot: QtBot, main: MainWindow, ref: str) -> None:
     named(dialog, QPushButton, "Run").click()
 
 
+def add_repository(qtbot: QtBot, main: MainWindow, path: Path) -> None:
+    main.show_add_repository()
+    dialog = main.add_dialog
+    assert dialog is not None
+    dialog.location.setText(str(path))
+    named(dialog, QPushButton, "Add").click()
+    qtbot.waitUntil(lambda: main.repositories.model.rowCount() == 1, timeout=20_000)
+    assert not dialog.isVisible()
+
+
 def test_sample_repository_runs_from_the_window(
     qtbot: QtBot, window: MainWindow, docker_client: docker.DockerClient
 ) -> None:
@@ -111,13 +121,7 @@ def test_a_slow_run_can_be_cancelled_and_closing_asks_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     repo: GitRepo = git_repo_factory(compose_test=SLOW_TEST)  # type: ignore[operator]
-    window.show_add_repository()
-    dialog = window.add_dialog
-    assert dialog is not None
-    dialog.location.setText(str(repo.path))
-    named(dialog, QPushButton, "Add").click()
-    qtbot.waitUntil(lambda: window.repositories.model.rowCount() == 1, timeout=20_000)
-    assert not dialog.isVisible()
+    add_repository(qtbot, window, repo.path)
 
     run_dialog_ref(qtbot, window, "main")
     model = window.runs_view.model
@@ -152,12 +156,7 @@ def test_a_run_started_in_a_terminal_shows_up_live(
 ) -> None:
     ten_seconds = SLOW_TEST.replace("sleep 120", "sleep 10")
     repo: GitRepo = git_repo_factory(compose_test=ten_seconds)  # type: ignore[operator]
-    window.show_add_repository()
-    dialog = window.add_dialog
-    assert dialog is not None
-    dialog.location.setText(str(repo.path))
-    named(dialog, QPushButton, "Add").click()
-    qtbot.waitUntil(lambda: window.repositories.model.rowCount() == 1, timeout=20_000)
+    add_repository(qtbot, window, repo.path)
     model = window.runs_view.model
     assert model.rowCount() == 0
 

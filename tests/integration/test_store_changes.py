@@ -23,7 +23,8 @@ def test_a_commit_by_another_process_is_noticed_once(tmp_path: Path) -> None:
             "from dockyard.store.database import open_database\n"
             "from dockyard.store.runs import RunStore\n"
             "from dockyard.core.model import Run\n"
-            "RunStore(open_database(Path(sys.argv[1]))).create(Run(id='r1', repo='/a', ref='main'))\n"
+            "store = RunStore(open_database(Path(sys.argv[1])))\n"
+            "store.create(Run(id='r1', repo='/a', ref='main'))\n"
         )
         subprocess.run(
             [sys.executable, "-c", script, str(tmp_path)],
