@@ -36,11 +36,8 @@ def run(home: Path, repo: GitRepo | str, ref: str | None = None, **kwargs: objec
 
 def log_of(home: Path, run_id: str, stage: str) -> str:
     reader = StageLogReader(stage_log_path(home, run_id, stage))
-    try:
-        reader.refresh()
-        return "\n".join(reader.iter_lines())
-    finally:
-        reader.close()
+    reader.refresh()
+    return "\n".join(reader.iter_lines())
 
 
 def test_passing_run_builds_tests_and_delivers_by_digest(

@@ -29,16 +29,15 @@ def test_reader_follows_a_writer_and_waits_for_incomplete_lines(tmp_path: Path) 
     assert reader.refresh() == 3
     assert reader.lines(2, 1) == ["Step 3/3"]
     writer.close()
-    reader.close()
 
 
 def test_progress_redraws_keep_the_last_state(tmp_path: Path) -> None:
     path = tmp_path / "pull.log"
     with StageLogWriter(path) as writer:
         writer.append(["Downloading 10%\rDownloading 90%\rDone", "crlf line\r\n", "a\nb"])
-    with StageLogReader(path) as reader:
-        reader.refresh()
-        assert list(reader.iter_lines()) == ["Done", "crlf line", "a", "b"]
+    reader = StageLogReader(path)
+    reader.refresh()
+    assert list(reader.iter_lines()) == ["Done", "crlf line", "a", "b"]
 
 
 def test_random_access_in_a_large_log(tmp_path: Path) -> None:
@@ -55,7 +54,6 @@ def test_random_access_in_a_large_log(tmp_path: Path) -> None:
     assert reader.lines(99_999, 5) == ["line 99999"]
     assert reader.lines(100_000, 5) == []
     assert sum(1 for _ in reader.iter_lines()) == 100_000
-    reader.close()
 
 
 def test_long_lines_and_invalid_utf8(tmp_path: Path) -> None:
@@ -67,7 +65,6 @@ def test_long_lines_and_invalid_utf8(tmp_path: Path) -> None:
     assert reader.lines(1, 1) == [long_line]
     assert reader.lines(2, 1) == ["bad \ufffd\ufffd byte"]
     assert reader.max_line_bytes() == 40_000
-    reader.close()
 
 
 def test_search_returns_matching_line_numbers(tmp_path: Path) -> None:
@@ -84,8 +81,6 @@ def test_search_returns_matching_line_numbers(tmp_path: Path) -> None:
     coloured = StageLogReader(path)
     coloured.refresh()
     assert list(coloured.search(re.compile("ERROR"), transform=lambda t: strip.sub("", t))) == [0]
-    reader.close()
-    coloured.close()
 
 
 def test_truncated_file_is_indexed_again(tmp_path: Path) -> None:
@@ -96,4 +91,3 @@ def test_truncated_file_is_indexed_again(tmp_path: Path) -> None:
     path.write_text("z\n")
     assert reader.refresh() == 1
     assert reader.lines(0, 5) == ["z"]
-    reader.close()

@@ -100,8 +100,8 @@ class StageLogReader:
         self._starts = array("q", [0])
         self._scanned = 0  # bytes already looked at (may end inside an incomplete line)
         self._max_line_bytes = 0
-        self._file: BinaryIO | None = None
-        # lines() and search() may run in a worker while the UI thread refreshes.
+        # refresh() runs in a worker while the UI thread reads lines to paint. The file is
+        # opened per call: nothing stays open between calls, so there is nothing to close.
         self._lock = threading.Lock()
 
     def refresh(self, max_bytes: int | None = None) -> int:
@@ -119,20 +119,25 @@ class StageLogReader:
                 self._starts = array("q", [0])
                 self._scanned = 0
                 self._max_line_bytes = 0
-                self._close_file()
             budget = size - self._scanned if max_bytes is None else max_bytes
-        while budget > 0:
-            # The lock is held per chunk: another thread may be reading lines to paint.
-            with self._lock:
-                if self._scanned >= size:
-                    break
-                handle = self._open_file()
-                handle.seek(self._scanned)
-                chunk = handle.read(min(_SCAN_CHUNK, budget, size - self._scanned))
-                if not chunk:
-                    break
-                self._index_chunk(chunk)
-            budget -= len(chunk)
+            if budget <= 0 or self._scanned >= size:
+                return self.line_count()
+        try:
+            handle = open(self.path, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:  # removed since stat(): nothing more to index
+            return self.line_count()
+        with handle:
+            while budget > 0:
+                # The lock is held per chunk: another thread may be reading lines to paint.
+                with self._lock:
+                    if self._scanned >= size:
+                        break
+                    handle.seek(self._scanned)
+                    chunk = handle.read(min(_SCAN_CHUNK, budget, size - self._scanned))
+                    if not chunk:
+                        break
+                    self._index_chunk(chunk)
+                budget -= len(chunk)
         return self.line_count()
 
     def _index_chunk(self, chunk: bytes) -> None:
@@ -170,9 +175,12 @@ class StageLogReader:
             if start < 0 or stop <= start:
                 return []
             first, end = self._starts[start], self._starts[stop]
-            handle = self._open_file()
-            handle.seek(first)
-            data = handle.read(end - first)
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(first)
+                data = handle.read(end - first)
+        except FileNotFoundError:  # the log was removed (its run deleted): nothing to show
+            return []
         return _decode_lines(data[:-1])
 
     def iter_lines(self) -> Iterator[str]:
@@ -215,26 +223,6 @@ class StageLogReader:
                     if matcher(item.removesuffix("\r")):
                         yield line + offset
                 line += count
-
-    def close(self) -> None:
-        with self._lock:
-            self._close_file()
-
-    def __enter__(self) -> StageLogReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _open_file(self) -> BinaryIO:
-        if self._file is None:
-            self._file = open(self.path, "rb")  # noqa: SIM115
-        return self._file
-
-    def _close_file(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
 
 
 def _decode_lines(data: bytes) -> list[str]:

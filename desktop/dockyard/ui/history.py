@@ -134,7 +134,8 @@ class HistoryView(QWidget):
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)
         self.table.setAlternatingRowColors(True)
-        for column, width in enumerate((50, 150, 170, 150, 140, 100)):
+        # Narrow where the values are short, so Details (the rest) gets the room.
+        for column, width in enumerate((44, 140, 150, 130, 120, 100)):
             self.table.setColumnWidth(column, width)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)

@@ -193,6 +193,10 @@ class OverviewView(LatestRead, QWidget):
             for env in row.status.environments:
                 column = state.environments.index(env.name) + 1
                 self.grid.addWidget(self._cell(row, env), number, column)
+        for number in range(self.grid.rowCount()):
+            self.grid.setRowStretch(number, 0)
+        # The space left goes below the last row, not into the cells.
+        self.grid.setRowStretch(len(state.rows) + 1, 1)
 
     def _cell(self, row: OverviewRow, env: EnvironmentStatus) -> QFrame:
         assert row.status is not None
@@ -205,7 +209,7 @@ class OverviewView(LatestRead, QWidget):
         text = QLabel("<br>".join(cell_lines(env, tones(self))))
         text.setAccessibleName(f"Release {repository.name} {env.name}")
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(text)
+        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignTop)
         target = next_environment(row.status, env.name)
         if env.release is not None and target is not None:
             promote = QPushButton(f"Promote to {target}…")
@@ -219,6 +223,7 @@ class OverviewView(LatestRead, QWidget):
             review.setAccessibleName(f"Review {repository.name} {env.name}")
             review.clicked.connect(lambda: self.review_requested.emit(repository.location))
             layout.addWidget(review, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(1)  # cells of one row line up at the top, however tall
         return cell
 
     # ----- promote ------------------------------------------------------------------

@@ -31,6 +31,12 @@ def chip_colour(status: str, dark: bool = False) -> QColor:
     return QColor(CHIP_COLOURS.get(status, "#9e9e9e"))
 
 
+def chip_label(stage: str) -> str:
+    """Deployment stages by their environment ("→ production"), so a row's chips fit."""
+    environment = stage.removeprefix("deploy-")
+    return f"→ {environment}" if environment != stage else stage
+
+
 class StageChipsDelegate(QStyledItemDelegate):
     def paint(
         self,
@@ -57,10 +63,14 @@ class StageChipsDelegate(QStyledItemDelegate):
         dark = option.palette.color(QPalette.ColorRole.Base).lightness() < 128
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        for stage in run.stages:
-            label = stage.name
+        for shown, stage in enumerate(run.stages):
+            label = chip_label(stage.name)
             width = metrics.horizontalAdvance(label) + 2 * CHIP_PADDING
             if x + width > rect.right():
+                # Say that some did not fit (the tooltip lists them all) rather than hide them.
+                painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
+                more = QRect(x, top, rect.right() - x, height)
+                painter.drawText(more, Qt.AlignmentFlag.AlignVCenter, f"+{len(run.stages) - shown}")
                 break
             chip = QRect(x, top, width, height)
             colour = chip_colour(str(stage.status), dark)
@@ -85,7 +95,7 @@ class StageChipsDelegate(QStyledItemDelegate):
         if not isinstance(run, Run):
             return super().sizeHint(option, index)
         width = sum(
-            metrics.horizontalAdvance(stage.name) + 2 * CHIP_PADDING + CHIP_GAP
+            metrics.horizontalAdvance(chip_label(stage.name)) + 2 * CHIP_PADDING + CHIP_GAP
             for stage in run.stages
         )
         return QSize(width + CHIP_GAP, metrics.height() + 10)

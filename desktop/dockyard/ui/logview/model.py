@@ -30,21 +30,12 @@ CACHED_BLOCKS = 64
 _ModelIndex = QModelIndex | QPersistentModelIndex
 
 
-def _close(reader: StageLogReader | None) -> None:
-    if reader is not None:
-        reader.close()
-
-
 class LogModel(QAbstractListModel):
     """One row per complete line of the log file; rows are only ever appended."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._reader: StageLogReader | None = None
-        # The reader's open file is closed with the model, not left to the garbage collector.
-        readers: list[StageLogReader | None] = [None]
-        self._current_reader = readers
-        self.destroyed.connect(lambda _obj=None: _close(readers[0]))
         self._rows = 0
         self._blocks: OrderedDict[int, list[str]] = OrderedDict()
         self._segments: OrderedDict[int, list[Segment]] = OrderedDict()
@@ -59,10 +50,7 @@ class LogModel(QAbstractListModel):
     def set_log(self, path: Path | None) -> None:
         """Shows another log; nothing is read here, the follower indexes it in slices."""
         self.beginResetModel()
-        if self._reader is not None:
-            self._reader.close()
         self._reader = StageLogReader(path) if path is not None else None
-        self._current_reader[0] = self._reader
         self._rows = 0
         self._blocks.clear()
         self._segments.clear()

@@ -42,13 +42,10 @@ def save_plain_log(source: Path, target: Path) -> Path:
     """Writes the log without colour codes to target (runs in a worker)."""
     reader = StageLogReader(source)
     reader.refresh()
-    try:
-        with open(target, "w", encoding="utf-8", newline="\n") as out:
-            for line in reader.iter_lines():
-                out.write(strip_ansi(line))
-                out.write("\n")
-    finally:
-        reader.close()
+    with open(target, "w", encoding="utf-8", newline="\n") as out:
+        for line in reader.iter_lines():
+            out.write(strip_ansi(line))
+            out.write("\n")
     return target
 
 
