@@ -77,6 +77,12 @@ def test_approve_roll_back_and_unpin_from_the_window(
         view = show_environments(qtbot, window)
         assert "v1.0.0" in named(view, QLabel, "Release staging").text()
         assert "Awaiting approval: v1.0.0" in named(view, QLabel, "Pending production").text()
+        # The tray tells about it (where there is no tray, the notice is still recorded).
+        waiting = (
+            "hello-dockyard: approval waiting",
+            "v1.0.0 waits for an approval to deploy to production (requested by dev@example.test).",
+        )
+        qtbot.waitUntil(lambda: waiting in window.tray.shown, timeout=20_000)
 
         # The developer who started the run cannot approve it.
         dialog = decide(qtbot, view, True, "looks good")

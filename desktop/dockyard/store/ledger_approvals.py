@@ -72,6 +72,16 @@ class SqliteApprovals:
             ).fetchone()
             return None if row is None else _get(connection, row["id"])
 
+    def pending_approvals(self) -> list[ApprovalRequest]:
+        """Every request waiting for a decision, in any repository, oldest first."""
+        with self._db.transaction() as connection:
+            _expire(connection, "1 = 1", ())
+            rows = connection.execute(
+                "SELECT id FROM approval_requests WHERE status = ? ORDER BY id",
+                (ApprovalStatus.PENDING,),
+            ).fetchall()
+            return [_get(connection, row["id"]) for row in rows]
+
     def add_approval(
         self, request_id: int, approver: str, comment: str, digest: str, config_fingerprint: str
     ) -> ApprovalRequest:

@@ -42,7 +42,7 @@ from dockyard.ui.runsview import RunsView
 from dockyard.ui.settingsdialog import SettingsDialog
 from dockyard.ui.storewatch import StoreWatcher
 from dockyard.ui.theme import coloured, tones
-from dockyard.ui.tray import TrayNotifier
+from dockyard.ui.tray import TrayNotifier, read_pending_approvals
 from dockyard.ui.watching import RepositoryWatcher
 from dockyard.ui.welcome import WelcomePage
 from dockyard.ui.worker import TaskRunner
@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         self.store_watcher = StoreWatcher(self.tasks, self.db, self)
         self.store_watcher.changed.connect(self._store_changed)
         self.store_watcher.start()
+        self._read_approvals()  # the baseline: what waits already is not news
         # Work a crashed Dockyard left behind shows as interrupted, reconciled with the daemon.
         self.tasks.submit(
             recover_interrupted, self.home, self.db, self.identity, on_result=self._recovered
@@ -209,6 +210,10 @@ class MainWindow(QMainWindow):
     def _store_changed(self) -> None:
         self.repositories.refresh_statuses()
         self._refresh_current_tab()
+        self._read_approvals()
+
+    def _read_approvals(self) -> None:
+        self.tasks.submit(read_pending_approvals, self.db, on_result=self.tray.approvals_waiting)
 
     def review_environments(self, location: str) -> None:
         """From the Overview: the repository's Environments tab, where approvals are made."""
