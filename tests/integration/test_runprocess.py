@@ -134,7 +134,8 @@ def test_a_child_that_dies_leaves_an_interrupted_run_and_one_clear_message(
     try:
         with pytest.raises(DockyardError, match="stopped unexpectedly") as caught:
             _child(dockyard_home, str(repo.path), sink=sink, cancel=cancel)
-        assert "interrupted" in caught.value.message
+        assert "killed by signal 9" in caught.value.message
+        assert "is marked interrupted" in caught.value.message
         (run,) = RunStore(open_database(dockyard_home)).list(str(repo.path))
         assert run.status == RunStatus.INTERRUPTED
     finally:

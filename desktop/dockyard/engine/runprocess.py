@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from dockyard.core import errors
-from dockyard.core.errors import DockyardError
+from dockyard.core.errors import DockyardError, InfrastructureError
 from dockyard.core.model import Run, RunStatus, Stage, StageStatus
 from dockyard.engine.events import CancelToken, Event, EventSink, RunChanged, StageChanged
 from dockyard.engine.pipeline import PipelineOutcome
@@ -155,16 +155,22 @@ class PipelineProcess:
         }
         self.run: Run | None = None
         self._write_lock = threading.Lock()
-        self.process = subprocess.Popen(
-            child_command(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=_child_environment(),
-            # Its own session: with Linux's autogroup scheduling (on by default on desktops)
-            # CPU is shared between sessions first, so a pipeline in the window's session
-            # would take the window's share, whatever its niceness.
-            start_new_session=True,
-        )
+        try:
+            self.process = subprocess.Popen(
+                child_command(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=_child_environment(),
+                # Its own session: with Linux's autogroup scheduling (on by default on
+                # desktops) CPU is shared between sessions first, so a pipeline in the
+                # window's session would take the window's share, whatever its niceness.
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise InfrastructureError(
+                f"Could not start a process for the pipeline ({exc.strerror or exc}); check "
+                f"that {sys.executable} can run, or run it with: dockyard run {location}"
+            ) from exc
         self._send(json.dumps(request))
 
     def _send(self, line: str) -> None:
@@ -180,8 +186,12 @@ class PipelineProcess:
         """The child's events as they come, the outcome last; raises if the child died."""
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            message = json.loads(line)
-            kind = message["kind"]
+            try:
+                message = json.loads(line)
+                kind = message["kind"]
+            except (ValueError, KeyError, TypeError):
+                log.warning("pipeline process said something else: %r", line[:200])
+                continue
             if kind == "run":
                 self.run = run_from_wire(message["run"])
                 yield RunChanged(self.run)
@@ -197,10 +207,15 @@ class PipelineProcess:
             elif kind == "failure":
                 raise DockyardError(message["message"], details=message["details"])
         code = self.process.wait()
-        what = f"run {self.run.id}" if self.run else "run"
+        how = f"exit code {code}" if code >= 0 else f"killed by signal {-code}"
+        if self.run is None:
+            raise DockyardError(
+                f"The pipeline process stopped unexpectedly ({how}) before the run started; "
+                "start it again."
+            )
         raise DockyardError(
-            f"The pipeline process stopped unexpectedly (exit code {code}); the {what} "
-            "is marked interrupted. Start it again; the log so far is kept."
+            f"The pipeline process stopped unexpectedly ({how}); run {self.run.id} is marked "
+            "interrupted. Start it again; the log so far is kept."
         )
 
     def close(self) -> None:

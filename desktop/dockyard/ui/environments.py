@@ -31,6 +31,7 @@ from dockyard.ui.latestread import LatestRead
 from dockyard.ui.releasedialogs import DecisionDialog, ReleaseCalls, RollbackDialog
 from dockyard.ui.runsmodel import format_moment
 from dockyard.ui.theme import coloured, is_dark, is_palette_change, tones
+from dockyard.ui.widgets import discard
 from dockyard.ui.worker import TaskRunner
 
 
@@ -276,7 +277,7 @@ class EnvironmentsView(LatestRead, QWidget):
             item = self.cards_layout.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
-                widget.deleteLater()
+                discard(widget)
 
     def environment(self, name: str) -> EnvironmentStatus | None:
         if self.state is None:

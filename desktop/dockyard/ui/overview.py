@@ -32,6 +32,7 @@ from dockyard.store.repositories import Repository, RepositoryStore
 from dockyard.ui.latestread import LatestRead
 from dockyard.ui.releasedialogs import ReleaseCalls
 from dockyard.ui.theme import LIGHT, Tones, coloured, is_dark, is_palette_change, tones
+from dockyard.ui.widgets import discard
 from dockyard.ui.worker import TaskRunner
 
 
@@ -169,7 +170,7 @@ class OverviewView(LatestRead, QWidget):
             item = self.grid.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
-                widget.deleteLater()
+                discard(widget)
         if state.rows:
             self.grid.addWidget(QLabel("<b>Repository</b>"), 0, 0, Qt.AlignmentFlag.AlignLeft)
         for column, name in enumerate(state.environments, start=1):
