@@ -233,3 +233,10 @@ def test_pins(ledger: ReleaseLedger) -> None:
     assert ledger.unpin("web", "production")
     assert ledger.pin_of("web", "production") is None
     assert not ledger.unpin("web", "production")
+
+
+def test_every_waiting_request_is_listed_without_the_late_ones(ledger: ReleaseLedger) -> None:
+    production = ask(ledger)
+    staging = ask(ledger, environment="staging", run_id="run-2")
+    ask(ledger, environment="qa", run_id="run-3", expires=utcnow() - timedelta(seconds=1))
+    assert ledger.pending_approvals() == [production, staging]

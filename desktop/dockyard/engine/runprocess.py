@@ -31,9 +31,9 @@ from dockyard.core import errors
 from dockyard.core.errors import DockyardError, InfrastructureError
 from dockyard.core.model import Run, RunStatus, Stage, StageStatus
 from dockyard.engine.events import CancelToken, Event, EventSink, RunChanged, StageChanged
-from dockyard.engine.pipeline import PipelineOutcome
+from dockyard.engine.pipeline import PipelineOutcome, start_pipeline
 from dockyard.engine.releases import recover_interrupted
-from dockyard.store.database import Database
+from dockyard.store.database import Database, open_database
 
 log = logging.getLogger(__name__)
 
@@ -332,9 +332,6 @@ def child_main() -> int:
 def _run_requested(
     request: dict[str, Any], cancel: CancelToken, emit: Callable[..., None]
 ) -> PipelineOutcome:
-    from dockyard.engine.pipeline import start_pipeline
-    from dockyard.store.database import open_database
-
     def sink(event: Event) -> None:
         if isinstance(event, RunChanged):
             emit("run", run=run_to_wire(event.run))

@@ -73,14 +73,18 @@ class SqliteApprovals:
             return None if row is None else _get(connection, row["id"])
 
     def pending_approvals(self) -> list[ApprovalRequest]:
-        """Every request waiting for a decision, in any repository, oldest first."""
-        with self._db.transaction() as connection:
-            _expire(connection, "1 = 1", ())
-            rows = connection.execute(
-                "SELECT id FROM approval_requests WHERE status = ? ORDER BY id",
-                (ApprovalStatus.PENDING,),
-            ).fetchall()
-            return [_get(connection, row["id"]) for row in rows]
+        """Every request waiting for a decision, in any repository, oldest first.
+
+        Only reads (the window asks after every commit anyone makes): a request past its
+        deadline is left out here and marked expired by ``pending_approval``.
+        """
+        connection = self._db.connect()
+        rows = connection.execute(
+            "SELECT id FROM approval_requests WHERE status = ?"
+            " AND (expires IS NULL OR expires >= ?) ORDER BY id",
+            (ApprovalStatus.PENDING, time_to_text(utcnow())),
+        ).fetchall()
+        return [_get(connection, row["id"]) for row in rows]
 
     def add_approval(
         self, request_id: int, approver: str, comment: str, digest: str, config_fingerprint: str

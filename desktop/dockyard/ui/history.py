@@ -7,10 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QEvent,
-    QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
 )
@@ -28,11 +25,11 @@ from PySide6.QtWidgets import (
 from dockyard.store.audit import AuditEntry, AuditLog
 from dockyard.store.database import Database
 from dockyard.ui.auditformat import audit_moment, describe_details
+from dockyard.ui.tablemodel import ModelIndex, RecordTableModel
 from dockyard.ui.theme import coloured, is_palette_change, tones
 from dockyard.ui.worker import TaskRunner
 
 COLUMNS = ("#", "When", "Who", "Action", "Repository", "Environment", "Details")
-ModelIndex = QModelIndex | QPersistentModelIndex
 SHOWN_ENTRIES = 5000
 
 
@@ -55,23 +52,15 @@ def short_repo(repo: str) -> str:
     return repo.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git") if repo else ""
 
 
-class AuditTableModel(QAbstractTableModel):
+class AuditTableModel(RecordTableModel):
+    columns = COLUMNS
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.entries: list[AuditEntry] = []
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.entries)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def records(self) -> list[AuditEntry]:
+        return self.entries
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -12,9 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     Qt,
     QTimer,
     Signal,
@@ -24,13 +22,13 @@ from dockyard.core.model import Run, Stage, utcnow
 from dockyard.store.database import Database
 from dockyard.store.runs import RunStore
 from dockyard.ui.icons import status_icon
+from dockyard.ui.tablemodel import ModelIndex, RecordTableModel
 from dockyard.ui.worker import TaskRunner
 
 PAGE_SIZE = 200
 COLUMNS = ("Ref", "Commit", "Author", "Stages", "Started", "Duration")
 REF, COMMIT, AUTHOR, STAGES, STARTED, DURATION = range(len(COLUMNS))
 RunRole = Qt.ItemDataRole.UserRole + 1
-ModelIndex = QModelIndex | QPersistentModelIndex
 
 
 def format_duration(seconds: float | None) -> str:
@@ -64,7 +62,9 @@ def stages_text(run: Run) -> str:
     return " · ".join(f"{stage.name}: {stage.status}" for stage in run.stages)
 
 
-class RunTableModel(QAbstractTableModel):
+class RunTableModel(RecordTableModel):
+    columns = COLUMNS
+
     fetching_changed = Signal(bool)
 
     def __init__(self, tasks: TaskRunner, db: Database, parent: Any = None) -> None:
@@ -82,18 +82,8 @@ class RunTableModel(QAbstractTableModel):
 
     # ----- Qt model API -------------------------------------------------------------
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.runs)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def records(self) -> list[Run]:
+        return self.runs
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self.runs):
