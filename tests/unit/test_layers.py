@@ -1,4 +1,4 @@
-"""The core layers never import Qt (DESIGN.md: core/engine/store are testable without it)."""
+"""The core layers never import Qt (docs/architecture.md: core, engine, store work without it)."""
 
 from __future__ import annotations
 

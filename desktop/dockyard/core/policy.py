@@ -1,4 +1,4 @@
-"""Promotion and approval rules (DESIGN.md principles 1, 5, 6, 7), pure and unit-tested.
+"""Promotion and approval rules (docs/architecture.md, principles 1, 5, 6, 7), pure and tested.
 
 The policies only judge; they return a ``Decision`` with a reason a person can read, and
 the release service turns a refusal into an error or a skipped environment.

@@ -93,7 +93,7 @@ def repo_status(service: ReleaseService, repo: str) -> RepoStatus:
 def recover_interrupted(
     home: Path, db: Database, identity: str, secrets: SecretStore | None = None
 ) -> RecoveryReport:
-    """Settle what a crashed process left in flight (DESIGN.md principle 8).
+    """Settle what a crashed process left in flight (docs/architecture.md, principle 8).
 
     Runs and deployments whose owning process is gone become ``interrupted``; those of a
     live process are left alone (and reported when that process is on another host, where

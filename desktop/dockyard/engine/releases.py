@@ -366,7 +366,7 @@ class ReleaseService:
 def recover_interrupted(
     home: Path, db: Database, identity: str | None = None, secrets: SecretStore | None = None
 ) -> RecoveryReport:
-    """Start-up recovery (DESIGN.md principle 8), for ``dockyard status`` and the window.
+    """Start-up recovery (docs/architecture.md, principle 8), for ``status`` and the window.
 
     Runs and deployments whose process is gone become ``interrupted`` (stages cancelled);
     work of a live process (another ``dockyard run``, another window) is left alone.

@@ -1,8 +1,8 @@
 """The SQLite database file: connections per thread, durable settings, migrations.
 
 Why these settings: WAL lets the window read while a pipeline writes; ``synchronous=FULL``
-makes a committed row survive a power cut (DESIGN.md "Nothing is lost"); ``busy_timeout``
-makes concurrent writers wait their turn instead of failing.
+makes a committed row survive a power cut ("nothing is lost", docs/architecture.md);
+``busy_timeout`` makes concurrent writers wait their turn instead of failing.
 """
 
 from __future__ import annotations

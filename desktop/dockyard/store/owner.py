@@ -1,6 +1,6 @@
 """Which process works on a run or a deployment, and whether it is still alive.
 
-Recovery (DESIGN.md principle 8) must only settle rows whose process is gone: a running
+Recovery (architecture.md, principle 8) must only settle rows whose process is gone: a running
 ``dockyard run`` or the window may share the database. A process is named by its host,
 its pid and a start marker (the boot id and the pid's start time from ``/proc``), so a
 pid reused after a crash or a reboot is not mistaken for the original process. Without
