@@ -8,7 +8,8 @@ qt_libs=(libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-
   libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libegl1 libgl1
   libfontconfig1 libdbus-1-3 libglib2.0-0)
 test_pkgs=(docker.io docker-registry docker-compose busybox-static gnome-keyring dbus
-  openssh-server openssl iproute2 xvfb xauth git desktop-file-utils appstream)
+  openssh-server openssl iproute2 xvfb xauth git desktop-file-utils appstream
+  postgresql)
 
 wanted=("${qt_libs[@]}")
 [[ "${1:-}" == "--test" ]] && wanted+=("${test_pkgs[@]}")

@@ -17,6 +17,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from testbed.baseimage import ensure_busybox
 from testbed.dockerd import NoDaemon, PrivateDaemon, start_daemon
 from testbed.gitrepos import GitRepo, make_app_repo
+from testbed.postgres import NoPostgres, PostgresServer, start_postgres
 from testbed.registry import LocalRegistry, start_registry
 
 
@@ -45,6 +46,17 @@ def swarm_daemon(docker_daemon: PrivateDaemon) -> PrivateDaemon:
     if not docker_daemon.swarm:
         pytest.skip("the daemon named by DOCKYARD_TEST_DOCKER_HOST is not a Swarm manager")
     return docker_daemon
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the suite's own (team mode), started on first use."""
+    try:
+        server = start_postgres()
+    except NoPostgres as exc:
+        pytest.fail(f"No PostgreSQL server for the team tests: {exc}", pytrace=False)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

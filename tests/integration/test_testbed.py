@@ -9,6 +9,7 @@ import pytest
 
 from dockyard.engine.secrets import SecretStore
 from testbed.dockerd import PrivateDaemon
+from testbed.postgres import PostgresServer
 from testbed.registry import LocalRegistry
 
 pytestmark = pytest.mark.docker
@@ -56,3 +57,18 @@ def test_writes_and_reads_a_keyring_secret() -> None:
         assert store.get("repo", "production", "db_password") == "s3cr3t-value"
     finally:
         store.delete("repo", "production", "db_password")
+
+
+@pytest.mark.postgres
+def test_postgres_takes_logins_only_with_the_right_password(
+    postgres_server: PostgresServer,
+) -> None:
+    import psycopg
+
+    with psycopg.connect(postgres_server.dsn()) as connection:
+        method = connection.execute("SHOW password_encryption").fetchone()
+        who = connection.execute("SELECT session_user").fetchone()
+    assert method == ("scram-sha-256",)
+    assert who == (postgres_server.superuser,)
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(postgres_server.dsn(password="wrong")).close()
