@@ -51,7 +51,9 @@ class PostgresServer:
             "dbname": "postgres",
             **extra,
         }
-        return " ".join(f"{key}={value}" for key, value in parts.items())
+        from psycopg.conninfo import make_conninfo  # quotes values with spaces
+
+        return make_conninfo(**parts)
 
     def stop(self) -> None:
         self.process.terminate()  # SIGTERM: smart shutdown, waits for clients to leave
