@@ -9,6 +9,8 @@ import docker.errors
 
 from dockyard.core.errors import InfrastructureError, PipelineFailed
 from dockyard.engine.registry_auth import (
+    DOCKER_CLI_LOGIN,
+    RegistryAuth,
     is_login_refusal,
     login_refused_message,
     registry_auth,
@@ -30,6 +32,7 @@ def push_image(
     api = client.api
     digest = ""
     auth = registry_auth(name)
+    ctx.log(_credentials_line(auth))
     unregister = ctx.cancel.on_cancel(api.abort_streams)
     try:
         for tag in tags:
@@ -73,6 +76,14 @@ def push_image(
     if not digest:
         raise InfrastructureError(f"The registry did not report a digest for {name}.")
     return digest
+
+
+def _credentials_line(auth: RegistryAuth | None) -> str:
+    if auth is None:
+        return "Registry login: none (anonymous push)"
+    who = f" of {auth['username']}" if auth.get("username") else ""
+    source = "the Docker CLI's" if auth.source == DOCKER_CLI_LOGIN else "Dockyard's"
+    return f"Registry login: {source}{who}"
 
 
 def _digest_from_repo_digests(client: docker.DockerClient, image_id: str, name: str) -> str:

@@ -1,21 +1,27 @@
-"""Registry credentials from the OS keyring, for pushes and pulls.
+"""Registry credentials for pushes and pulls: Dockyard's logins, then the Docker CLI's.
 
-A password is read once (``dockyard registry login``) into the keyring and handed to the
+A password is read once (``dockyard registry login``) into the OS keyring and handed to the
 daemon per push/pull as ``auth_config``; it is never written to Dockyard's database or
-logs. Without a keyring entry, docker-py falls back to the user's ``~/.docker/config.json``
-(and its credential helpers), as the docker CLI would.
+logs, only the registry's name and user go to ``registry-logins.json`` in Dockyard's home.
+Without a Dockyard login, the Docker CLI's own (``~/.docker/config.json`` or
+``$DOCKER_CONFIG``, with its credential helpers) is used, else none: the keyring is needed
+only for a registry that has a Dockyard login (docs/headless.md).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+from pathlib import Path
 
 import docker.auth
+import docker.errors
 import keyring
 import keyring.errors
 
 from dockyard.core.errors import InfrastructureError, UserInputError
+from dockyard.engine.home import dockyard_home
 
 log = logging.getLogger("dockyard.docker")
 
@@ -33,6 +39,18 @@ _REFUSALS = (
     "access to the resource is denied",
     "may require 'docker login'",
 )
+# Where a login came from, for the sentence when the registry refuses it.
+DOCKYARD_LOGIN = "dockyard"
+DOCKER_CLI_LOGIN = "docker"
+LOGIN_INDEX = "registry-logins.json"
+
+
+class RegistryAuth(dict[str, str]):
+    """An ``auth_config`` for docker-py that remembers whose login it is."""
+
+    def __init__(self, values: dict[str, str], source: str) -> None:
+        super().__init__(values)
+        self.source = source
 
 
 def registry_of(image_name: str) -> str:
@@ -66,19 +84,45 @@ def store_login(registry: str, username: str, password: str) -> str:
         keyring.set_password(REGISTRY_SERVICE, host, value)
     except (keyring.errors.KeyringError, RuntimeError) as exc:
         raise _unavailable(exc) from exc
+    _write_index({**_read_index(), host: username})
     log.info("registry credentials stored for %s (user %s)", host, username)
     return host
 
 
 def forget_login(registry: str) -> bool:
     """Remove the stored credentials; False when there were none."""
+    host = normalize_registry(registry)
     try:
-        keyring.delete_password(REGISTRY_SERVICE, normalize_registry(registry))
+        keyring.delete_password(REGISTRY_SERVICE, host)
+        forgotten = True
     except keyring.errors.PasswordDeleteError:
-        return False
+        forgotten = False
     except (keyring.errors.KeyringError, RuntimeError) as exc:
         raise _unavailable(exc) from exc
-    return True
+    index = _read_index()
+    if index.pop(host, None) is not None:
+        _write_index(index)
+    return forgotten
+
+
+def _index_path() -> Path:
+    return dockyard_home() / LOGIN_INDEX
+
+
+def _read_index() -> dict[str, str]:
+    """Registries with a Dockyard login (host → user); no secrets."""
+    try:
+        data = json.loads(_index_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(host): str(user) for host, user in data.items()} if isinstance(data, dict) else {}
+
+
+def _write_index(index: dict[str, str]) -> None:
+    path = _index_path()
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+    os.replace(partial, path)
 
 
 def stored_login(registry: str) -> dict[str, str] | None:
@@ -93,18 +137,50 @@ def stored_login(registry: str) -> dict[str, str] | None:
     return {"username": str(data["username"]), "password": str(data["password"])}
 
 
-def registry_auth(image_name: str) -> dict[str, str] | None:
-    """``auth_config`` for pushing or pulling ``image_name``; None = let docker-py decide.
+def registry_auth(image_name: str) -> RegistryAuth | None:
+    """``auth_config`` for pushing or pulling ``image_name``; None = anonymous.
 
-    docker-py uses ``~/.docker/config.json`` (and credential helpers) when no auth_config
-    is given, so returning None keeps the user's ``docker login`` working.
+    Dockyard's login first (the keyring is opened only when one was made for this
+    registry, or when it is there to ask), then the Docker CLI's, then none.
     """
     host = registry_of(image_name)
-    found = stored_login(host)
-    if found is None:
+    found = _dockyard_login(host)
+    if found is not None:
+        server = "https://index.docker.io/v1/" if host == DOCKER_HUB else host
+        return RegistryAuth({**found, "serveraddress": server}, DOCKYARD_LOGIN)
+    return docker_cli_login(host)
+
+
+def _dockyard_login(host: str) -> dict[str, str] | None:
+    try:
+        return stored_login(host)
+    except InfrastructureError as exc:
+        user = _read_index().get(host)
+        if user is None:
+            log.info("no keyring and no Dockyard login for %s: trying the Docker CLI's", host)
+            return None
+        raise InfrastructureError(
+            f"The login of {user} to {host} is kept in the OS keyring, which is not "
+            f"available ({exc.__cause__}); unlock or start your keyring (see "
+            "docs/headless.md) and try again."
+        ) from exc
+
+
+def docker_cli_login(host: str) -> RegistryAuth | None:
+    """The Docker CLI's login for ``host`` (config.json, credential helpers), if any."""
+    try:
+        config = docker.auth.load_config()
+        found = config.resolve_authconfig(None if host == DOCKER_HUB else host)
+    except docker.errors.DockerException as exc:
+        raise InfrastructureError(
+            f"The Docker CLI's credentials for {host} could not be read ({exc}); fix its "
+            "credential helper, or run 'dockyard registry login "
+            f"{host} --username USER' with the password on standard input."
+        ) from exc
+    if not found:
         return None
-    server = "https://index.docker.io/v1/" if host == DOCKER_HUB else host
-    return {**found, "serveraddress": server}
+    values = {str(key): str(value) for key, value in found.items() if value}
+    return RegistryAuth(values, DOCKER_CLI_LOGIN)
 
 
 def is_login_refusal(detail: str) -> bool:
@@ -116,8 +192,8 @@ def is_login_refusal(detail: str) -> bool:
 def login_refused_message(image_name: str, auth: dict[str, str] | None, action: str) -> str:
     """One sentence for a registry that refused to ``action`` ("push", "pull") an image.
 
-    ``auth`` is what :func:`registry_auth` gave for the image: None means no login was
-    stored in the keyring, so the sentence says how to store one.
+    ``auth`` is what :func:`registry_auth` gave for the image: None means there was no
+    login at all, so the sentence says how to store one.
     """
     host = registry_of(image_name)
     if auth is None:
@@ -126,7 +202,14 @@ def login_refused_message(image_name: str, auth: dict[str, str] | None, action: 
             f"'dockyard registry login {host} --username USER' with the password on "
             "standard input, then try again."
         )
-    user = auth["username"]
+    user = auth.get("username", "")
+    if getattr(auth, "source", DOCKYARD_LOGIN) == DOCKER_CLI_LOGIN:
+        return (
+            f"The registry {host} refused the Docker CLI's login{f' of {user}' if user else ''} "
+            f"to {action} {image_name} (wrong password, or no {action} permission); run "
+            f"'docker login {host}' again, or 'dockyard registry login {host} --username "
+            "USER' with the password on standard input, then try again."
+        )
     return (
         f"The registry {host} refused the stored login of {user} to {action} {image_name} "
         f"(wrong password, or no {action} permission); run 'dockyard registry login {host} "
