@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .ports import free_port, wait_for_port
 
-SUPERUSER = "dockyard_admin"
+SUPERUSER = "suite_owner"
 
 
 class NoPostgres(RuntimeError):

@@ -68,3 +68,8 @@ class SecretStore:
 def fingerprint(value: str) -> str:
     """A short, non-reversible mark of a value, so changes show without revealing it."""
     return hashlib.sha256(("dockyard-secret:" + value).encode()).hexdigest()[:16]
+
+
+def unavailable_keyring(exc: Exception) -> InfrastructureError:
+    """The one sentence for a keyring that cannot be reached, for every keyring user."""
+    return _unavailable(exc)

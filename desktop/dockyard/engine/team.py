@@ -1,0 +1,216 @@
+"""Team mode: which PostgreSQL server holds the shared ledger, and how to log in to it.
+
+The server's URL is kept in ``DOCKYARD_HOME/team.json`` (never a password); the password
+in the OS keyring, unless libpq finds one itself (a pgpass or service file) or client
+certificates are used. A server that is not on this machine must be reached with TLS and
+certificate verification (``sslmode=verify-full``), as plain-TCP Docker endpoints are
+refused: a password or an approval must not cross a network in the clear.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import keyring
+import keyring.errors
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from dockyard.core.errors import InfrastructureError, UserInputError
+from dockyard.engine.secrets import unavailable_keyring
+from dockyard.store.team import check_schema, schema_version
+
+SETTINGS_FILE = "team.json"
+KEYRING_SERVICE = "dockyard-team"
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class TeamServer:
+    """Where the team ledger is: a libpq URL without its password."""
+
+    url: str
+
+    @property
+    def params(self) -> dict[str, object]:
+        return dict(conninfo_to_dict(self.url))
+
+    @property
+    def user(self) -> str:
+        return str(self.params.get("user") or "")
+
+    @property
+    def address(self) -> str:
+        params = self.params
+        host = str(params.get("host") or "localhost")
+        return f"{host}:{params.get('port') or 5432}/{params.get('dbname') or self.user}"
+
+    @property
+    def keyring_key(self) -> str:
+        return f"{self.user}@{self.address}"
+
+
+def parse_server(url: str) -> tuple[TeamServer, str | None]:
+    """The server of ``url`` and the password it carried, if any (kept out of the URL)."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise UserInputError(
+            f"{url!r} is not a PostgreSQL URL ({exc}); write it as "
+            "postgresql://USER@HOST:PORT/DATABASE?sslmode=verify-full"
+        ) from exc
+    password = params.pop("password", None)
+    if not params.get("user"):
+        raise UserInputError(
+            "The URL names no user; write it as postgresql://USER@HOST:PORT/DATABASE."
+        )
+    host = str(params.get("host") or "")
+    if not _on_this_machine(host) and params.get("sslmode") != "verify-full":
+        raise UserInputError(
+            f"The team server {host} is not on this machine: connect with TLS and certificate "
+            "verification (add ?sslmode=verify-full&sslrootcert=CA.pem to the URL)."
+        )
+    params.setdefault("connect_timeout", str(CONNECT_TIMEOUT_SECONDS))
+    params.setdefault("application_name", "dockyard")
+    return TeamServer(make_conninfo("", **params)), (str(password) if password else None)
+
+
+def _on_this_machine(host: str) -> bool:
+    if not host or host.startswith("/") or host == "localhost":
+        return True  # a Unix socket, or libpq's default (a socket)
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def saved_server(home: Path) -> TeamServer | None:
+    """The team server this home is connected to, or None (the local ledger)."""
+    path = home / SETTINGS_FILE
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise UserInputError(
+            f"{path} is unreadable ({exc}); connect again with: dockyard team connect URL"
+        ) from exc
+    url = data.get("url") if isinstance(data, dict) else None
+    return TeamServer(url) if isinstance(url, str) and url else None
+
+
+def _stored_password(server: TeamServer) -> str | None:
+    try:
+        return keyring.get_password(KEYRING_SERVICE, server.keyring_key)
+    except (keyring.errors.KeyringError, RuntimeError):
+        return None  # libpq may still find a pgpass file or use a client certificate
+
+
+def open_connection(server: TeamServer, password: str | None = None) -> psycopg.Connection:
+    """A connection to the team server, its refusals said in one sentence."""
+    secret = password if password is not None else _stored_password(server)
+    try:
+        return psycopg.connect(server.url, password=secret, autocommit=True)
+    except psycopg.OperationalError as exc:
+        raise _connect_error(server, exc) from exc
+
+
+def _connect_error(server: TeamServer, exc: psycopg.OperationalError) -> Exception:
+    text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    refused_login = (
+        "password authentication failed",
+        "no password supplied",
+        "role",
+        "certificate",
+        "pg_hba.conf",
+    )
+    if any(marker in str(exc) for marker in refused_login) and "Connection refused" not in str(exc):
+        return UserInputError(
+            f"The team server {server.address} refused the login of {server.user} ({text}); "
+            "check the user name and password, then: dockyard team connect URL"
+        )
+    return InfrastructureError(
+        f"The team server {server.address} is unreachable ({text}); check that it runs and "
+        "that this machine may reach it."
+    )
+
+
+@dataclass(frozen=True)
+class Connected:
+    server: TeamServer
+    schema_version: int
+
+
+def connect(home: Path, url: str, password: str | None) -> Connected:
+    """Check the login, keep the URL in ``home`` and the password in the keyring."""
+    server, in_url = parse_server(url)
+    secret = password or in_url
+    with open_connection(server, secret) as connection:
+        version = schema_version(connection)
+    if secret:
+        try:
+            keyring.set_password(KEYRING_SERVICE, server.keyring_key, secret)
+        except (keyring.errors.KeyringError, RuntimeError) as exc:
+            raise unavailable_keyring(exc) from exc
+    (home / SETTINGS_FILE).write_text(json.dumps({"url": server.url}, indent=2) + "\n")
+    return Connected(server, version)
+
+
+def disconnect(home: Path) -> TeamServer | None:
+    server = saved_server(home)
+    (home / SETTINGS_FILE).unlink(missing_ok=True)
+    if server is not None:
+        # Nothing stored, or no keyring: nothing to forget.
+        with contextlib.suppress(keyring.errors.KeyringError, RuntimeError):
+            keyring.delete_password(KEYRING_SERVICE, server.keyring_key)
+    return server
+
+
+def require_server(home: Path) -> TeamServer:
+    server = saved_server(home)
+    if server is None:
+        raise UserInputError(
+            "This Dockyard is not connected to a team ledger; connect with: "
+            "dockyard team connect postgresql://USER@HOST:PORT/DATABASE"
+        )
+    return server
+
+
+@dataclass(frozen=True)
+class TeamStatus:
+    server: str
+    reachable: bool
+    error: str
+    schema_version: int
+    me: str
+    admin: bool
+    approves: tuple[str, ...]
+
+
+def team_status(home: Path) -> TeamStatus:
+    server = require_server(home)
+    try:
+        connection = open_connection(server)
+    except (UserInputError, InfrastructureError) as exc:
+        return TeamStatus(server.address, False, exc.message, 0, server.user, False, ())
+    with connection:
+        version = schema_version(connection)
+        row = connection.execute(
+            "SELECT session_user, pg_has_role(session_user, 'dockyard_admin', 'MEMBER')"
+            " FROM pg_roles WHERE rolname = 'dockyard_admin'"
+        ).fetchone()
+        me, admin = (str(row[0]), bool(row[1])) if row else (server.user, False)
+        approves: tuple[str, ...] = ()
+        if version:
+            check_schema(connection)
+            rows = connection.execute(
+                "SELECT CASE WHEN repo = '' THEN environment ELSE repo || ' ' || environment END"
+                " FROM dockyard.approvers WHERE lower(member) = lower(session_user)"
+                " ORDER BY repo, environment"
+            ).fetchall()
+            approves = tuple(str(r[0]) for r in rows)
+    return TeamStatus(server.address, True, "", version, me, admin, approves)
