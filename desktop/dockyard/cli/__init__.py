@@ -63,6 +63,12 @@ def main(argv: list[str]) -> int:
         print("dockyard: interrupted.", file=sys.stderr)
         return 130
     except Exception as exc:
+        from dockyard.store.failures import store_failure
+
+        failure = store_failure(exc)
+        if failure is not None:  # a full disk or a damaged database: one sentence, exit 3
+            print(f"dockyard: {failure.message}", file=sys.stderr)
+            return failure.exit_code
         log.debug("unexpected error", exc_info=True)
         print(
             f"dockyard: unexpected error: {exc}; run with --verbose for details and report it.",

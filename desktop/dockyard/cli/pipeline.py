@@ -119,8 +119,10 @@ def run_pipeline(args: argparse.Namespace) -> int:
 def list_runs(args: argparse.Namespace) -> int:
     db = database()
     store = RunStore(db)
-    # Runs whose process died (a crash, a kill) show as interrupted, never as running.
-    store.interrupt_orphaned()
+    # Runs whose process died (a crash, a kill) show as interrupted, never as running
+    # (once the disk has room to record it, when it is full).
+    if not db.read_only:
+        store.interrupt_orphaned()
     runs = store.list(repo_key(args.repo, db), limit=args.limit)
     if args.json:
         print(json.dumps([run_as_json(run) for run in runs], indent=2))

@@ -104,6 +104,12 @@ def recover_interrupted(
 
     service = ReleaseService(home=home, db=db, identity=identity, secrets=secrets)
     report = RecoveryReport()
+    if db.read_only:  # the disk is full: nothing can be settled (written) until there is room
+        report.left_alone.append(
+            "The disk holding DOCKYARD_HOME is full; interrupted work is settled once there "
+            "is room again."
+        )
+        return report
     orphaned_runs = RunStore(db).interrupt_orphaned()
     report.runs = orphaned_runs.interrupted
     report.left_alone += [

@@ -47,6 +47,8 @@ from dockyard.engine.runqueue import queued
 from dockyard.engine.secrets import SecretStore
 from dockyard.engine.stagecontext import StageContext
 from dockyard.store.database import Database
+from dockyard.store.diskspace import keep_reserve, release_reserve
+from dockyard.store.failures import store_failure
 from dockyard.store.images import ImageStore
 from dockyard.store.logs import StageLogWriter, stage_log_path
 from dockyard.store.runs import RunStore, new_run_id
@@ -114,6 +116,7 @@ class PipelineRunner:
 
     def run(self) -> Run:
         run = self.run_record
+        keep_reserve(self.home)  # room to record the failure should this run fill the disk
         self.runs.create(run)
         self.sink(RunChanged(deepcopy(run)))
         workdir = self.home / "work" / run.id
@@ -127,8 +130,15 @@ class PipelineRunner:
         except DockyardError as exc:
             self._finish(RunStatus.FAILED, exc)
         except Exception as exc:
-            log.exception("run %s failed unexpectedly", run.id)
-            self._finish(RunStatus.FAILED, DockyardError(f"Unexpected error: {exc}"))
+            failure = store_failure(exc, self.home)
+            if failure is None:
+                log.exception("run %s failed unexpectedly", run.id)
+                self._finish(RunStatus.FAILED, DockyardError(f"Unexpected error: {exc}"))
+            else:
+                log.warning("run %s: %s", run.id, failure.message)
+                shutil.rmtree(workdir, ignore_errors=True)  # room first, then the record
+                release_reserve(self.home)
+                self._finish(RunStatus.FAILED, failure)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         return deepcopy(run)
@@ -220,6 +230,11 @@ class PipelineRunner:
         except DockyardError as exc:
             ctx.log(f"ERROR: {exc.message}")
             stage.summary = exc.message
+            raise
+        except Exception as exc:
+            failure = store_failure(exc, self.home)  # no log line: the disk may be full
+            if failure is not None:
+                stage.summary = failure.message
             raise
         finally:
             self._flush_lines(name, time.monotonic())

@@ -34,6 +34,7 @@ from dockyard.engine.events import CancelToken, Event, EventSink, RunChanged, St
 from dockyard.engine.pipeline import PipelineOutcome, start_pipeline
 from dockyard.engine.releases import recover_interrupted
 from dockyard.store.database import Database, open_database
+from dockyard.store.failures import store_failure
 
 log = logging.getLogger(__name__)
 
@@ -317,7 +318,8 @@ def child_main() -> int:
         threading.Thread(target=_watch_parent, args=(lines, cancel), daemon=True).start()
         outcome = _run_requested(request, cancel, emit)
     except Exception as exc:  # noqa: BLE001 - the window shows it as one message
-        message = exc.message if isinstance(exc, DockyardError) else f"Unexpected error: {exc}"
+        failure = exc if isinstance(exc, DockyardError) else store_failure(exc)
+        message = failure.message if failure is not None else f"Unexpected error: {exc}"
         emit("failure", message=message, details=traceback.format_exc())
         return 1
     emit(

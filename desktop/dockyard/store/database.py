@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dockyard.core.errors import InfrastructureError
+from dockyard.store.diskspace import disk_full_error, is_disk_full, is_out_of_room
+from dockyard.store.integrity import damage_of, damaged_error, is_damage
 from dockyard.store.migrations import MIGRATIONS
 
 DATABASE_FILE = "dockyard.db"
@@ -29,17 +31,40 @@ class Database:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self.read_only = False  # True while the disk is full: reads work, writes are refused
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._migrate(self.connect())
+            connection = self.connect()
+            self._refuse_damage(connection)  # before the migrations could write into it
+            self._migrate(connection)
+            self._refuse_damage(connection)
         except BaseException as error:
             self.close()
             if not isinstance(error, OSError | sqlite3.DatabaseError):
                 raise
+            if is_disk_full(error) or is_out_of_room(self.path.parent):
+                if self._open_read_only():
+                    return
+                raise disk_full_error(self.path.parent) from error
+            if is_damage(error):
+                raise damaged_error(self.path, str(error)) from error
             raise InfrastructureError(
                 f"Cannot open the database {self.path} ({error}); check that the folder is "
                 "writable and the file is a Dockyard database, or set DOCKYARD_HOME elsewhere."
             ) from error
+
+    def _open_read_only(self) -> bool:
+        """On a full disk SQLite cannot make its WAL index: read the file as it is."""
+        if not self.path.exists():
+            return False
+        self.read_only = True
+        try:
+            self._refuse_damage(self.connect())
+        except sqlite3.Error:
+            self.close()
+            self.read_only = False
+            return False
+        return True
 
     def connect(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
@@ -58,6 +83,8 @@ class Database:
         IMMEDIATE takes the write lock up front, so a read-then-write (the next audit
         sequence number, the pending request to supersede) cannot race another writer.
         """
+        if self.read_only:
+            raise disk_full_error(self.path.parent)
         connection = self.connect()
         if connection.in_transaction:
             connection.execute("SAVEPOINT nested")
@@ -105,6 +132,8 @@ class Database:
         return int(self.connect().execute("PRAGMA user_version").fetchone()[0])
 
     def _open(self) -> sqlite3.Connection:
+        if self.read_only:
+            return _open_read_only(self.path)
         # isolation_level=None: transactions are explicit (see transaction()), never implicit.
         connection = sqlite3.connect(
             self.path,
@@ -118,6 +147,11 @@ class Database:
         connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA foreign_keys = ON")
         return connection
+
+    def _refuse_damage(self, connection: sqlite3.Connection) -> None:
+        damage = damage_of(connection)
+        if damage:
+            raise damaged_error(self.path, damage)
 
     def _migrate(self, connection: sqlite3.Connection) -> None:
         newest = len(MIGRATIONS)
@@ -153,6 +187,21 @@ def split_statements(script: str) -> Iterator[str]:
 def open_database(home: Path) -> Database:
     """The database of a Dockyard home folder (``DOCKYARD_HOME``)."""
     return Database(Path(home) / DATABASE_FILE)
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """Read-only; ``immutable`` when SQLite cannot even make the WAL index (a full disk)."""
+    for options in ("mode=ro", "mode=ro&immutable=1"):
+        uri = f"{path.resolve().as_uri()}?{options}"
+        connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            connection.close()
+            continue
+        connection.row_factory = sqlite3.Row
+        return connection
+    raise sqlite3.OperationalError(f"cannot read {path}")
 
 
 def _enable_wal(connection: sqlite3.Connection) -> None:

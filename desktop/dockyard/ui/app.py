@@ -5,8 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from dockyard import __version__
+from dockyard.core.errors import DockyardError
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMessageBox
 
 # Python hands the GIL to a waiting thread only after this long, and the UI thread needs
 # it again for every slot and every row it paints. With worker threads busy in Python,
@@ -48,6 +53,22 @@ def run_window(argv: list[str]) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("dockyard")
     messages.install_excepthooks()
-    window = MainWindow()
+    try:
+        window = MainWindow()
+    except DockyardError as exc:  # a damaged database, an unusable DOCKYARD_HOME
+        print(f"dockyard: {exc.message}", file=sys.stderr)
+        startup_failure(exc.message).exec()
+        return exc.exit_code
     window.show()
     return int(app.exec())
+
+
+def startup_failure(message: str) -> QMessageBox:
+    """The dialog that says, in the store's own sentence, why the window cannot open."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Critical, "Dockyard", message)
+    box.setAccessibleName("Start-up error")
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # to copy paths
+    return box

@@ -14,6 +14,8 @@ from types import TracebackType
 
 from PySide6.QtCore import QObject, Signal
 
+from dockyard.store.failures import store_failure
+
 log = logging.getLogger("dockyard.ui")
 
 
@@ -40,6 +42,11 @@ def install_excepthooks() -> None:
 
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         details = "".join(traceback.format_exception(kind, value, tb))
+        failure = store_failure(value)  # a full disk or a damaged database
+        if failure is not None:
+            log.error("%s", failure.message)
+            bus.error.emit(failure.message, details)
+            return
         log.error("unhandled exception:\n%s", details)
         bus.error.emit(f"Unexpected error: {value}. Details are in the log.", details)
 

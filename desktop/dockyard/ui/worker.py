@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from dockyard.core.errors import DockyardError
+from dockyard.store.failures import store_failure
 
 log = logging.getLogger("dockyard.ui")
 
@@ -56,6 +57,11 @@ class Task(QRunnable):
         except DockyardError as exc:
             signals.error.emit(exc.message, exc.details)
         except Exception as exc:
+            failure = store_failure(exc)  # a full disk or a damaged database
+            if failure is not None:
+                log.warning("%s", failure.message)
+                signals.error.emit(failure.message, str(exc))
+                return
             log.exception("background task failed")
             signals.error.emit(
                 f"Unexpected error: {exc}. Details are in the log; please report it.",
