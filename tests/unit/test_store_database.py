@@ -102,7 +102,9 @@ def test_a_database_from_a_newer_dockyard_is_refused(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_database_gives_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "dockyard.db"
     path.write_bytes(b"this is not sqlite at all, just some text that fills a header page" * 20)
-    with pytest.raises(InfrastructureError, match="dockyard.db is damaged .file is not a database"):
+    with pytest.raises(
+        InfrastructureError, match=r"dockyard\.db is damaged \(file is not a database"
+    ):
         Database(path)
 
 
