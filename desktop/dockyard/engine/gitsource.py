@@ -21,6 +21,14 @@ import gitdb.exc
 
 from dockyard.core.errors import InfrastructureError, UserInputError
 from dockyard.core.locations import is_url, normalise_location
+from dockyard.engine.commitfiles import (
+    MAX_FILE_BYTES,
+    FileTooLarge,
+    RepositoryFileError,
+    read_blob,
+    resolve_blob,
+    unsafe_member,
+)
 
 log = logging.getLogger("dockyard.git")
 
@@ -115,11 +123,20 @@ class GitSource:
         return tags[0] if tags else None
 
     def read_file(self, commit: str, path: str) -> str | None:
+        """The text of ``path`` at ``commit``, None when it is missing; links are followed
+        inside the repository only and files over 1 MB refused (see commitfiles)."""
+        blob = resolve_blob(self.repo.commit(commit).tree, path)
+        return None if blob is None else read_blob(blob, path)
+
+    def check_file(self, commit: str, path: str, key: str) -> None:
+        """Refuse (naming ``key`` of dockyard.yml) a link out of the repository or a file
+        too large to read; a missing file is for the caller to judge."""
         try:
-            blob = self.repo.commit(commit).tree / path
-        except KeyError:
-            return None
-        return bytes(blob.data_stream.read()).decode("utf-8", errors="replace")
+            blob = resolve_blob(self.repo.commit(commit).tree, path)
+            if blob is not None and blob.size > MAX_FILE_BYTES:
+                raise FileTooLarge.of(path, blob.size)
+        except RepositoryFileError as exc:
+            raise exc.for_key(key) from None
 
     def exists(self, commit: str, path: str) -> bool:
         try:
@@ -135,7 +152,11 @@ class GitSource:
             self.repo.archive(archive, treeish=commit, format="tar")
             archive.seek(0)
             with tarfile.open(fileobj=archive) as tar:
-                tar.extractall(destination, filter="data")
+                try:
+                    tar.extractall(destination, filter="data")
+                except tarfile.FilterError as exc:
+                    member = exc.tarinfo
+                    raise unsafe_member(exc, member.name, member.linkname) from exc
 
     def commits_between(self, old: str | None, new: str, limit: int = 200) -> list[ResolvedRef]:
         """Commits in ``new`` that are not in ``old`` (newest first)."""

@@ -40,6 +40,8 @@ def pipeline_at(home: Path, repo: str, commit: str) -> PipelineConfig:
     try:
         source = GitSource(repo, home, fetch=False)
         text = source.read_file(commit, "dockyard.yml")
+    except UserInputError:
+        raise  # readable, but refused (too large, a link out of the repository)
     except Exception as exc:  # any git failure means "git unreadable here"
         raise InfrastructureError(
             f"Could not read commit {commit[:12]} of {repo} ({exc}); check that the "

@@ -31,6 +31,7 @@ from dockyard.core.model import (
 from dockyard.core.pipeline_file import PipelineConfig, expand_build_args, load_pipeline
 from dockyard.core.redaction import Redactor
 from dockyard.engine import build, deliver, teststage
+from dockyard.engine.commitfiles import referenced_files
 from dockyard.engine.compose_endpoint import compose_environment
 from dockyard.engine.endpoints import Endpoint, EndpointRegistry, open_client
 from dockyard.engine.events import (
@@ -273,6 +274,8 @@ class PipelineRunner:
         )
         self.config = load_pipeline(text, exists=lambda path: source.exists(resolved.commit, path))
         require_image_route(self.config)  # before building what could not be deployed
+        for path, key in referenced_files(self.config):  # links out, huge files: refused now
+            source.check_file(resolved.commit, path, key)
         self._load_secrets(ctx)
         run.image_name = self.config.image or ""
         self._publish_run()

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 
 from dockyard.core.errors import UserInputError
 from dockyard.core.pipeline_file import EnvironmentConfig
+from dockyard.engine.commitfiles import RepositoryFileError
 from dockyard.engine.deploy.spec import ConfigFile, ConfigSnapshot
 from dockyard.engine.secrets import fingerprint
 
@@ -55,7 +56,10 @@ def build_snapshot(
 def _read(
     env: EnvironmentConfig, read_file: Callable[[str], str | None], path: str, what: str
 ) -> str:
-    text = read_file(path)
+    try:
+        text = read_file(path)
+    except RepositoryFileError as exc:
+        raise exc.for_key(f"{what} of environment {env.name!r}") from None
     if text is None:
         raise UserInputError(
             f"{path} ({what} of environment {env.name!r}) is not in the repository at this "
