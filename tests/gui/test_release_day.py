@@ -7,11 +7,22 @@ from pathlib import Path
 
 import docker
 import pytest
-from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QPlainTextEdit, QPushButton
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QTreeWidget,
+)
 from pytestqt.qtbot import QtBot
 from tests.gui.helpers import ensure_swarm_gateway, named, remove_deployed, shown_window
 
 from dockyard.core.model import RunStatus
+from dockyard.engine.releases import ReleaseService
+from dockyard.store.database import open_database
+from dockyard.store.runs import RunStore
 from dockyard.ui.environments import EnvironmentsView
 from dockyard.ui.mainwindow import MainWindow
 from dockyard.ui.releasedialogs import DecisionDialog, RollbackDialog
@@ -57,16 +68,77 @@ def show_environments(qtbot: QtBot, main: MainWindow) -> EnvironmentsView:
 
 
 def decide(qtbot: QtBot, view: EnvironmentsView, approve: bool, comment: str) -> DecisionDialog:
-    named(view, QPushButton, f"{'Approve' if approve else 'Reject'} production").click()
-    dialog = view.dialog
-    assert isinstance(dialog, DecisionDialog)
+    dialog = open_decision(view, approve)
     named(dialog, QLineEdit, "Decision comment").setText(comment)
     named(dialog, QPushButton, "Approve" if approve else "Reject").click()
     return dialog
 
 
+def open_decision(view: EnvironmentsView, approve: bool) -> DecisionDialog:
+    named(view, QPushButton, f"{'Approve' if approve else 'Reject'} production").click()
+    dialog = view.dialog
+    assert isinstance(dialog, DecisionDialog)
+    return dialog
+
+
+def check_approval_is_bound_to_what_was_shown(
+    qtbot: QtBot, view: EnvironmentsView, home: Path, location: str
+) -> None:
+    """While the dialog shows v1.1.0, a promote replaces the request with v1.0.0: the
+    window approves only the digest it showed, so it is refused (and nothing deployed)."""
+    dialog = open_decision(view, True)
+    shown = dialog.request
+    production = view.environment("production")
+    assert production is not None and production.release is not None
+    db = open_database(home)
+    try:
+        service = ReleaseService(home=home, db=db, identity="dev@example.test")
+        service.promote(location, "production", production.release.digest)
+        named(dialog, QPushButton, "Approve").click()
+        error = named(dialog, QLabel, "Decision error")
+        qtbot.waitUntil(error.isVisible, timeout=20_000)
+        assert shown.digest.removeprefix("sha256:")[:12] in error.text()
+        assert "you reviewed" in error.text() and dialog.isVisible()
+        dialog.reject()
+        # The approver's run of v1.1.0 lost its request: superseded, visibly.
+        assert RunStore(db).get(shown.run_id).status == RunStatus.SUPERSEDED  # type: ignore[union-attr]
+        service.promote(location, "production", service.promotable_digest(location, "production"))
+    finally:
+        db.close()
+
+
+def check_rollback_dialog(qtbot: QtBot, rollback: RollbackDialog) -> None:
+    """Production runs v1.1.0 (after v1.0.0): the dialog shows the engine's changes for
+    going back, preselects the release before the current one and offers no current."""
+    releases = named(rollback, QTreeWidget, "Earlier releases")
+    rows = [releases.topLevelItem(n) for n in range(releases.topLevelItemCount())]
+    assert [(r.text(0), r.text(3)) for r in rows if r is not None] == [
+        ("v1.1.0", "release, current"),
+        ("v1.0.0", "release"),
+    ]
+    current = rows[0]
+    assert current is not None and not current.flags() & Qt.ItemFlag.ItemIsSelectable
+    assert not rollback.select_release("v1.1.0")
+    chosen = rollback.chosen()
+    assert chosen is not None and chosen.tag == "v1.0.0"  # preselected, nothing clicked
+    changes = named(rollback, QPlainTextEdit, "Rollback changes")
+    qtbot.waitUntil(lambda: "takes away" in changes.toPlainText(), timeout=20_000)
+    text = changes.toPlainText()
+    heading, count, commit, *rest = text.splitlines()
+    assert heading == "Rolling production back from v1.1.0 to v1.0.0"
+    assert count == "1 commit it takes away:"
+    assert commit.split()[1:4] == ["Say", "hello", "in"], commit
+    assert text.count(commit.split()[0]) == 1  # never listed twice
+    assert "brings" not in text
+    assert rest[0].startswith("Configuration:")
+
+
 def test_approve_roll_back_and_unpin_from_the_window(
-    qtbot: QtBot, swarm_gateway: None, window: MainWindow, docker_client: docker.DockerClient
+    qtbot: QtBot,
+    swarm_gateway: None,
+    window: MainWindow,
+    docker_client: docker.DockerClient,
+    dockyard_home: Path,
 ) -> None:
     window.repositories.create_sample()
     qtbot.waitUntil(lambda: window.current_repository() is not None, timeout=20_000)
@@ -107,6 +179,8 @@ def test_approve_roll_back_and_unpin_from_the_window(
         run_ref(qtbot, window, "v1.1.0")
         view = show_environments(qtbot, window)
         window._identity_changed("rm@example.test")
+        check_approval_is_bound_to_what_was_shown(qtbot, view, dockyard_home, repository.location)
+        view = show_environments(qtbot, window)
         dialog = decide(qtbot, view, True, "")
         qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=180_000)
         qtbot.waitUntil(
@@ -118,10 +192,7 @@ def test_approve_roll_back_and_unpin_from_the_window(
         rollback = view.dialog
         assert isinstance(rollback, RollbackDialog)
         qtbot.waitUntil(lambda: rollback.loaded, timeout=20_000)
-        assert rollback.select_release("v1.0.0")
-        changes = named(rollback, QPlainTextEdit, "Rollback changes")
-        qtbot.waitUntil(lambda: "takes away" in changes.toPlainText(), timeout=20_000)
-        assert "Say hello in the README" in changes.toPlainText()
+        check_rollback_dialog(qtbot, rollback)
         roll = named(rollback, QPushButton, "Roll back")
         assert not roll.isEnabled()
         named(rollback, QLineEdit, "Rollback comment").setText("v1.1.0 breaks checkout")
@@ -150,7 +221,7 @@ def test_approve_roll_back_and_unpin_from_the_window(
         # The audit trail has it all, and the chain holds.
         window.tabs.setCurrentWidget(window.history_view)
         chain = named(window, QLabel, "Chain state")
-        qtbot.waitUntil(lambda: "Chain verified ✓" in chain.text(), timeout=20_000)
+        qtbot.waitUntil(lambda: "Chain verified" in chain.text(), timeout=20_000)
         actions = {
             window.history_view.model.index(row, 3).data()
             for row in range(window.history_view.model.rowCount())

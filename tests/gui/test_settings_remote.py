@@ -77,7 +77,7 @@ def test_import_contexts_and_add_an_ssh_endpoint_with_its_files(
     named(dialog, QLineEdit, "SSH known_hosts file").setText(str(known_hosts))
     named(dialog, QPushButton, "Add endpoint").click()
     # Adding tests the endpoint at once: nothing listens on port 1.
-    qtbot.waitUntil(lambda: result.text().startswith("bastion: ✗ unreachable"), timeout=20_000)
+    qtbot.waitUntil(lambda: "bastion: unreachable" in result.text(), timeout=20_000)
     saved = saved_hosts(dockyard_home)["bastion"]
     assert saved["ssh_identity"] == str(key)
     assert saved["ssh_known_hosts"] == str(known_hosts)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from dockyard.core.identity import identity_key, same_person
 from dockyard.core.model import ImageRecord, utcnow
 from dockyard.core.pipeline_file import ApprovalConfig, EnvironmentConfig
-from dockyard.core.policy import ApprovalPolicy, PromotionPolicy
+from dockyard.core.policy import ApprovalPolicy, PromotionPolicy, digest_prefix, reviewed
 from dockyard.core.releases import (
     Approval,
     ApprovalRequest,
@@ -137,3 +138,44 @@ def test_approval_counts_only_for_what_it_was_shown() -> None:
 def test_requesters_own_approval_never_counts_under_four_eyes() -> None:
     policy = ApprovalPolicy(ApprovalConfig())
     assert not policy.satisfied(request((approval("dev@x"),)))
+
+
+def test_identities_compare_trimmed_and_case_insensitively() -> None:
+    assert same_person("DEV@Example.ORG", " dev@example.org\t")
+    assert same_person("Ｄev@example.org", "dev@example.org")  # fullwidth look-alike
+    assert not same_person("dev@example.org", "ops@example.org")
+    assert identity_key("  Lead@X ") == "lead@x"
+
+
+def test_four_eyes_is_not_walked_around_by_changing_case_or_spaces() -> None:
+    policy = ApprovalPolicy(ApprovalConfig())
+    for disguise in ("DEV@X", " dev@x ", "Dev@X\n"):
+        decision = policy.may_approve(request(), disguise, NOW)
+        assert not decision and "four-eyes" in decision.reason, disguise
+        assert not policy.satisfied(request((approval(disguise),)))
+
+
+def test_one_person_in_two_spellings_counts_once() -> None:
+    policy = ApprovalPolicy(ApprovalConfig(required=2))
+    assert policy.missing(request((approval("lead@x"), approval("LEAD@x ")))) == 1
+    assert policy.satisfied(request((approval("lead@x"), approval("ops@x"))))
+
+
+def test_digest_prefixes_people_type() -> None:
+    assert digest_prefix("sha256:" + "A" * 12, 12) == "a" * 12
+    assert digest_prefix(" " + "a" * 64, 12) == "a" * 64
+    assert digest_prefix("a" * 11, 12) is None
+    assert digest_prefix("a" * 65, 12) is None
+    assert digest_prefix("v1.0.0", 1) is None
+    assert digest_prefix("abcdef0", 7) == "abcdef0"
+
+
+def test_approval_is_refused_when_the_request_is_not_what_was_reviewed() -> None:
+    assert reviewed(request(), DIGEST)
+    assert reviewed(request(), "a" * 12)
+    assert reviewed(request(), "sha256:" + "a" * 20)
+    other = reviewed(request(), OTHER)
+    assert not other
+    assert "sha256:aaaaaaaaaaaa" in other.reason and "sha256:bbbbbbbbbbbb" in other.reason
+    assert "dockyard status" in other.reason
+    assert "12 hex" in reviewed(request(), "aaaa").reason

@@ -108,8 +108,8 @@ def run_pipeline(args: argparse.Namespace) -> int:
             print(f"  {deployment['environment']}: {deployment['status']}")
     for warning in run.warnings:
         print(f"dockyard: warning: {warning}", file=sys.stderr)
-    if run.status in (RunStatus.SUCCEEDED, RunStatus.AWAITING_APPROVAL):
-        return 0
+    if run.status in (RunStatus.SUCCEEDED, RunStatus.AWAITING_APPROVAL, RunStatus.SUPERSEDED):
+        return 0  # superseded: it reached the gate, where a newer request replaced its own
     error = outcome.error
     message = error.message if error else (run.error or f"The run {run.status}.")
     print(f"dockyard: {message}", file=sys.stderr)

@@ -29,17 +29,27 @@ def register(commands: Any) -> None:
     approve.add_argument("repo")
     approve.add_argument("env")
     approve.add_argument("--comment", default="", help="why it may go in")
+    approve.add_argument(
+        "--digest",
+        default=None,
+        help="the digest you reviewed (12+ hex characters): refused if another one waits now",
+    )
     approve.set_defaults(handler=approve_release)
     reject = commands.add_parser("reject", help="reject the pending release of ENV")
     reject.add_argument("repo")
     reject.add_argument("env")
     reject.add_argument("--comment", required=True, help="why it may not go in")
     reject.set_defaults(handler=reject_release)
-    rollback = commands.add_parser("rollback", help="redeploy an earlier release and pin ENV")
+    rollback = commands.add_parser(
+        "rollback", help="redeploy a release that ran in ENV before, and pin ENV"
+    )
     rollback.add_argument("repo")
     rollback.add_argument("env")
     rollback.add_argument(
-        "--to", default=None, help="tag, release number or digest (default: the one before)"
+        "--to",
+        default=None,
+        help="a tag, release number or digest that ran in ENV before (default: the release "
+        "before the current one); anything else goes through the pipeline and the gate",
     )
     rollback.add_argument("--comment", required=True, help="why (recorded and audited)")
     rollback.set_defaults(handler=roll_back)
@@ -209,7 +219,7 @@ def show_status(args: argparse.Namespace) -> int:
 def approve_release(args: argparse.Namespace) -> int:
     db = database()
     service = ReleaseService(home=dockyard_home(), db=db, identity=current_identity())
-    outcome = service.approve(repo_key(args.repo, db), args.env, args.comment)
+    outcome = service.approve(repo_key(args.repo, db), args.env, args.comment, digest=args.digest)
     print(outcome.message)
     return 0
 

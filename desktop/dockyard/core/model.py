@@ -29,6 +29,9 @@ class StageStatus(enum.StrEnum):
 
 
 class RunStatus(enum.StrEnum):
+    """``awaiting_approval`` stops at a gate; ``superseded`` when a newer approval request
+    for the same environment (a newer run, a promote) replaced its request."""
+
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
@@ -36,6 +39,7 @@ class RunStatus(enum.StrEnum):
     CANCELLED = "cancelled"
     AWAITING_APPROVAL = "awaiting_approval"
     INTERRUPTED = "interrupted"
+    SUPERSEDED = "superseded"
 
     @property
     def finished(self) -> bool:

@@ -8,7 +8,8 @@ the release service turns a refusal into an error or a skipped environment.
   refuses *automatic* deployment; an explicit rollback is what pins, so it is not refused.
 - Approval: the request must be pending and not expired; with ``self_approval: false``
   (the default) the identity that started the run cannot approve it; ``required: N``
-  distinct approvers are needed; an approval counts only while the digest and the
+  distinct approvers are needed (people are compared by ``core.identity``: trimmed and
+  case-insensitive); an approval counts only while the digest and the
   configuration fingerprint it was shown are still the request's. Approving while the
   environment is pinned is refused ("unpin first"): the pin says someone deliberately put
   an older release back, and a pending approval of a newer one would silently undo that.
@@ -20,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from dockyard.core.identity import identity_key, same_person
 from dockyard.core.model import ImageRecord
 from dockyard.core.pipeline_file import ApprovalConfig, EnvironmentConfig
 from dockyard.core.releases import Approval, ApprovalRequest, ApprovalStatus, Deployment, Pin
@@ -38,6 +40,40 @@ class Decision:
 
 def _short(digest: str) -> str:
     return digest.removeprefix("sha256:")[:12]
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def digest_prefix(text: str, minimum: int) -> str | None:
+    """The hex part of a digest or digest prefix a person typed (``sha256:`` optional),
+    lower-cased; None unless it is ``minimum`` to 64 hex characters."""
+    hex_part = text.strip().lower().removeprefix("sha256:")
+    if not minimum <= len(hex_part) <= 64 or not set(hex_part) <= _HEX:
+        return None
+    return hex_part
+
+
+def reviewed(request: ApprovalRequest, shown: str) -> Decision:
+    """Whether the request still asks for the digest the approver reviewed (``shown``: the
+    digest or a prefix of at least 12 hex characters). A newer run may have replaced the
+    request between reading and approving; approving that unseen release is refused."""
+    wanted = digest_prefix(shown, 12)
+    if wanted is None:
+        return Decision(
+            False,
+            f"--digest takes the digest you reviewed or at least its first 12 hex characters "
+            f"(sha256: optional), not {shown.strip()!r}.",
+        )
+    if request.digest.removeprefix("sha256:").startswith(wanted):
+        return Decision(True, f"{request.environment} still waits for {_short(request.digest)}.")
+    label = request.tag or request.commit[:12]
+    return Decision(
+        False,
+        f"{request.environment} now waits for sha256:{_short(request.digest)}… ({label}), not "
+        f"the sha256:{wanted[:12]}… you reviewed; nothing was approved: review it with "
+        f"dockyard status {request.repo} and approve again.",
+    )
 
 
 class PromotionPolicy:
@@ -126,7 +162,7 @@ class ApprovalPolicy:
                 f"{env} is pinned after a rollback by {pin.pinned_by} ({pin.reason}); "
                 f"unpin it first (dockyard unpin REPO {env}), then approve.",
             )
-        if not self.config.self_approval and approver == request.requested_by:
+        if not self.config.self_approval and same_person(approver, request.requested_by):
             return Decision(
                 False,
                 f"{approver} started this release and cannot approve it (four-eyes rule "
@@ -143,9 +179,11 @@ class ApprovalPolicy:
                 continue
             if approval.config_fingerprint != request.config_fingerprint:
                 continue
-            if not self.config.self_approval and approval.approver == request.requested_by:
+            if not self.config.self_approval and same_person(
+                approval.approver, request.requested_by
+            ):
                 continue
-            counted[approval.approver] = approval
+            counted[identity_key(approval.approver)] = approval
         return list(counted.values())
 
     def missing(self, request: ApprovalRequest) -> int:

@@ -26,7 +26,7 @@ def current_identity() -> str:
 
         email = git.GitConfigParser(read_only=True).get_value("user", "email", "")
         if email:
-            return str(email)
+            return str(email).strip()
     except Exception:  # noqa: BLE001 - no git config is a normal state
         pass
     return getpass.getuser()

@@ -30,13 +30,9 @@ def start_pipeline(
     started_by: str,
     sink: EventSink = ignore_events,
     cancel: CancelToken | None = None,
-    deploy: bool = True,
     secrets: SecretStore | None = None,
 ) -> PipelineOutcome:
-    """Run checkout → build → test → deliver, then deploy to automatic environments.
-
-    ``deploy=False`` stops after delivery (a rollback builds a never-built tag that way).
-    """
+    """Run checkout → build → test → deliver, then deploy to automatic environments."""
     from dockyard.engine.releases import ReleaseService  # the release engine imports us
 
     releases = ReleaseService(home=home, db=db, identity=started_by, secrets=secrets)
@@ -49,7 +45,7 @@ def start_pipeline(
         sink=sink,
         cancel=cancel,
         secrets=secrets,
-        after_delivery=releases.after_delivery if deploy else None,
+        after_delivery=releases.after_delivery,
     )
     run = runner.run()
     deployments = [

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from dockyard.core.errors import Cancelled, DockyardError, InfrastructureError, UserInputError
 from dockyard.core.model import ImageRecord, Run, RunStatus, utcnow
 from dockyard.core.pipeline_file import EnvironmentConfig
-from dockyard.core.policy import ApprovalPolicy, PromotionPolicy
+from dockyard.core.policy import ApprovalPolicy, PromotionPolicy, reviewed
 from dockyard.core.releases import ApprovalRequest, ApprovalStatus, Deployment
 from dockyard.engine.deploy import ConfigSnapshot, diff_snapshots
 from dockyard.engine.deploying import (
@@ -48,6 +48,7 @@ from dockyard.store.ledger import SqliteReleaseLedger
 from dockyard.store.runs import RunStore
 
 if TYPE_CHECKING:
+    from dockyard.engine.rollback import RollbackChoices
     from dockyard.engine.runner import PipelineRunner
 
 
@@ -204,10 +205,16 @@ class ReleaseService:
             )
         return pending
 
-    def approve(self, repo: str, environment: str, comment: str = "") -> ReleaseOutcome:
+    def approve(
+        self, repo: str, environment: str, comment: str = "", *, digest: str | None = None
+    ) -> ReleaseOutcome:
+        """Approve the pending release; with ``digest`` (what the approver reviewed), only
+        if the pending request is still that digest."""
         environments = environments_of(self.home, self.db, repo)
         env = environment_named(environments, repo, environment)
         request = self._pending(repo, environment)
+        if digest is not None and not (still := reviewed(request, digest)):
+            raise UserInputError(still.reason)
         policy = ApprovalPolicy(env.approval)
         pin = self.ledger.pin_of(repo, environment)
         decision = policy.may_approve(request, self.identity, utcnow(), pin)
@@ -331,6 +338,12 @@ class ReleaseService:
         from dockyard.engine.rollback import roll_back
 
         return roll_back(self, repo, environment, to, comment, sink)
+
+    def rollback_choices(self, repo: str, environment: str) -> RollbackChoices:
+        """The releases a rollback may go to, what runs now, and the default target."""
+        from dockyard.engine.rollback import rollback_choices
+
+        return rollback_choices(self, repo, environment)
 
     def unpin(self, repo: str, environment: str) -> None:
         environment_named(environments_of(self.home, self.db, repo), repo, environment)

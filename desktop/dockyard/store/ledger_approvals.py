@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from dockyard.core.errors import UserInputError
-from dockyard.core.model import utcnow
+from dockyard.core.model import RunStatus, utcnow
 from dockyard.core.releases import Approval, ApprovalRequest, ApprovalStatus
 from dockyard.store.columns import (
     json_to_dict,
@@ -42,9 +42,20 @@ class SqliteApprovals:
         requested_by: str,
         expires: datetime | None = None,
     ) -> ApprovalRequest:
-        """Ask for approval; an older pending request for the environment is superseded."""
+        """Ask for approval; an older pending request for the environment is superseded, and
+        so is its run when that is another run still awaiting approval."""
         now = time_to_text(utcnow())
         with self._db.transaction() as connection:
+            # Its run may still be "running" for a moment after asking (it records that it
+            # awaits approval next; RunStore keeps "superseded" then).
+            connection.execute(
+                "UPDATE runs SET status = ?, error = ? WHERE status IN (?, ?) AND id != ? AND id IN"
+                " (SELECT run_id FROM approval_requests WHERE repo = ? AND environment = ?"
+                " AND status = ?)",
+                (RunStatus.SUPERSEDED, f"Superseded by a newer approval request for {environment}"
+                 f" (the release of run {run_id}).", RunStatus.AWAITING_APPROVAL, RunStatus.RUNNING,
+                 run_id, repo, environment, ApprovalStatus.PENDING),
+            )  # fmt: skip
             connection.execute(
                 "UPDATE approval_requests SET status = ?, resolved = ?"
                 " WHERE repo = ? AND environment = ? AND status = ?",

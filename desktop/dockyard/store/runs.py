@@ -152,6 +152,14 @@ class RunStore:
 
     @staticmethod
     def _save(connection: sqlite3.Connection, run: Run) -> None:
+        if run.status == RunStatus.AWAITING_APPROVAL:
+            # A newer request may have superseded the run's own before its process got to
+            # record that it waits: superseded stays, and ``run`` learns it.
+            row = connection.execute(
+                "SELECT status, error FROM runs WHERE id = ?", (run.id,)
+            ).fetchone()
+            if row is not None and row["status"] == RunStatus.SUPERSEDED:
+                run.status, run.error = RunStatus.SUPERSEDED, row["error"]
         cursor = connection.execute(
             "UPDATE runs SET status = ?, commit_sha = ?, author = ?, message = ?, tag = ?, "
             "digest = ?, image_name = ?, error = ?, warnings = ?, finished = ? WHERE id = ?",

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from dockyard.engine.endpoints import Endpoint, EndpointRegistry, EndpointStatus, check_endpoint
 from dockyard.engine.home import dockyard_home
-from dockyard.ui.theme import tones
+from dockyard.ui.icons import icon_html
 from dockyard.ui.worker import TaskRunner
 
 CHECK_INTERVAL_MS = 15_000
@@ -70,8 +70,7 @@ class EndpointStatusBar:
             label.setAccessibleName(f"Endpoint {name}")
             self.labels[name] = label
             self.status_bar.addPermanentWidget(label)
-        tone = tones(label)
-        colour = tone.ok if ok else tone.error
+        mark = icon_html("status-succeeded" if ok else "status-failed", 12)
         state = "connected" if ok else "unreachable"
-        label.setText(f'<span style="color:{colour}">●</span> {name}: {state}')
+        label.setText(f"{mark} {name}: {state}")
         label.setToolTip(reason)

@@ -27,6 +27,7 @@ from dockyard.engine.release_results import EnvironmentStatus, ReleaseChanges, R
 from dockyard.engine.releases import ReleaseService
 from dockyard.store.database import Database
 from dockyard.store.repositories import Repository
+from dockyard.ui.icons import icon_html
 from dockyard.ui.latestread import LatestRead
 from dockyard.ui.releasedialogs import DecisionDialog, ReleaseCalls, RollbackDialog
 from dockyard.ui.runsmodel import format_moment
@@ -114,7 +115,7 @@ class EnvironmentCard(QFrame):
         if env.drift:
             layout.addWidget(
                 _label(
-                    f"⚠ Drift: {env.drift}",
+                    f"{icon_html('warning')} Drift: {_escape(env.drift)}",
                     f"Drift {name}",
                     f"background:{tone.warning_bg}; color:{tone.warning}; padding:4px;"
                     " border-radius:3px",
@@ -130,7 +131,8 @@ class EnvironmentCard(QFrame):
             row = QHBoxLayout(pin)
             row.addWidget(
                 _label(
-                    f"📌 Pinned by {env.pin.pinned_by}: {env.pin.reason}",
+                    f"{icon_html('pin')} Pinned by {_escape(env.pin.pinned_by)}: "
+                    f"{_escape(env.pin.reason)}",
                     f"Pin {name}",
                 ),
                 1,
@@ -178,7 +180,12 @@ class EnvironmentCard(QFrame):
             if more > 0:
                 commits += f"<br>&nbsp;&nbsp;… and {more} more"
             diff = "".join(f"<br>&nbsp;&nbsp;{_escape(line)}" for line in changes.config_diff)
-            detail = f"{len(changes.commits)} commit(s) since the running release:{commits}"
+            relation = (
+                "the running release has that this one lacks"
+                if changes.direction == "back"
+                else "since the running release"
+            )
+            detail = f"{len(changes.commits)} commit(s) {relation}:{commits}"
             detail += f"<br>Configuration: {'changes' if diff else 'unchanged'}{diff}"
             if changes.git_error:
                 detail += f"<br>({_escape(changes.git_error)})"

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from dockyard.store.audit import AuditEntry, AuditLog
 from dockyard.store.database import Database
 from dockyard.ui.auditformat import audit_moment, describe_details
+from dockyard.ui.icons import icon_html
 from dockyard.ui.tablemodel import ModelIndex, RecordTableModel
 from dockyard.ui.theme import coloured, is_palette_change, tones
 from dockyard.ui.worker import TaskRunner
@@ -155,10 +156,13 @@ class HistoryView(QWidget):
         tone = tones(self)
         if state.problems:
             text = "; ".join(state.problems)
-            self.chain_label.setText(f"{coloured('Chain broken:', tone.error, bold=True)} {text}")
+            broken = coloured("Chain broken:", tone.error, bold=True)
+            self.chain_label.setText(f"{icon_html('status-failed')} {broken} {text}")
         else:
-            verified = coloured("Chain verified ✓", tone.ok, bold=True)
-            self.chain_label.setText(f"{verified} ({state.total} entries)")
+            verified = coloured("Chain verified", tone.ok, bold=True)
+            self.chain_label.setText(
+                f"{icon_html('status-succeeded')} {verified} ({state.total} entries)"
+            )
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)

@@ -1,6 +1,8 @@
 """SVG icons from ``resources/icons`` (crisp at any DPI), with a colour fallback.
 
-Status icons are looked up by run/stage status name (``status-succeeded`` …).
+Status icons are looked up by run/stage status name (``status-succeeded`` …). Every
+symbol the window shows is one of these, never an emoji or a dingbat character: a stock
+desktop's fonts may lack the glyph and paint a box instead.
 """
 
 from __future__ import annotations
@@ -25,17 +27,35 @@ STATUS_ICON = {
     "skipped": "status-cancelled",
     "interrupted": "status-cancelled",
     "awaiting_approval": "status-awaiting",
+    "superseded": "status-superseded",
 }
+
+
+@cache
+def icon_path(name: str) -> Path | None:
+    """The SVG file of icon ``name`` (file stem); None when it is missing."""
+    for folder in _ICON_FOLDERS:
+        path = folder / f"{name}.svg"
+        if path.exists():
+            return path
+    return None
 
 
 @cache
 def icon(name: str) -> QIcon:
     """The icon ``name`` (file stem); an empty icon when it is missing."""
-    for folder in _ICON_FOLDERS:
-        path = folder / f"{name}.svg"
-        if path.exists():
-            return QIcon(str(path))
-    return QIcon()
+    path = icon_path(name)
+    return QIcon(str(path)) if path is not None else QIcon()
+
+
+def icon_html(name: str, size: int = 14) -> str:
+    """Icon ``name`` as an ``<img>`` for a rich-text label, the height of a line of text."""
+    path = icon_path(name)
+    if path is None:
+        return ""
+    return (
+        f'<img src="{path.as_uri()}" width="{size}" height="{size}" style="vertical-align: middle">'
+    )
 
 
 def status_icon(status: str) -> QIcon:

@@ -29,6 +29,7 @@ from dockyard.engine.release_results import EnvironmentStatus, ReleaseOutcome, R
 from dockyard.engine.releases import ReleaseService
 from dockyard.store.database import Database
 from dockyard.store.repositories import Repository, RepositoryStore
+from dockyard.ui.icons import icon_html
 from dockyard.ui.latestread import LatestRead
 from dockyard.ui.releasedialogs import ReleaseCalls
 from dockyard.ui.theme import LIGHT, Tones, coloured, is_dark, is_palette_change, tones
@@ -92,9 +93,9 @@ def cell_lines(env: EnvironmentStatus, tone: Tones = LIGHT) -> list[str]:
     if env.host_error:
         lines.append(coloured("host unreachable", tone.error))
     elif env.drift:
-        lines.append(coloured("⚠ drift", tone.warning))
+        lines.append(f"{icon_html('warning')} {coloured('drift', tone.warning)}")
     if env.pin is not None:
-        lines.append("📌 pinned")
+        lines.append(f"{icon_html('pin')} pinned")
     if env.pending is not None:
         label = env.pending.tag or env.pending.commit[:7]
         lines.append(coloured(f"Awaiting approval: {label}", tone.attention, bold=True))

@@ -1,7 +1,9 @@
 """Approve / Reject and Rollback dialogs; the engine call runs in a worker.
 
-A refusal (self-approval, a missing comment, a pin) comes back as the engine's one
-sentence and is shown in the dialog, which stays open so the user can read it.
+A refusal (self-approval, a missing comment, a pin, a release that changed since it was
+shown) comes back as the engine's one sentence and is shown in the dialog, which stays
+open so the user can read it. The dialogs show the engine's answers (which releases a
+rollback may go to, what it changes); they never work them out themselves.
 """
 
 from __future__ import annotations
@@ -26,11 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dockyard.core.errors import DockyardError
 from dockyard.core.releases import ApprovalRequest, Deployment
-from dockyard.engine.gitsource import GitSource, ResolvedRef
 from dockyard.engine.release_results import ReleaseChanges
 from dockyard.engine.releases import ReleaseService
+from dockyard.engine.rollback import RollbackChoices
 from dockyard.store.database import Database
 from dockyard.ui.runsmodel import format_moment
 from dockyard.ui.theme import tones
@@ -57,29 +58,25 @@ class ReleaseCalls:
         *args: Any,
         on_result: Callable[[Any], None],
         on_error: Callable[[str, str], None],
+        **kwargs: Any,
     ) -> None:
         service = self.service()
-        self.tasks.submit(getattr(service, method), *args, on_result=on_result, on_error=on_error)
+        self.tasks.submit(
+            getattr(service, method), *args, on_result=on_result, on_error=on_error, **kwargs
+        )
 
 
-def rollback_changes(
-    service: ReleaseService, repo: str, environment: str, target: Deployment
-) -> tuple[ReleaseChanges, list[ResolvedRef]]:
-    """What a rollback changes: the engine's diff, plus the commits it takes away."""
-    changes = service.changes_between(repo, environment, target)
-    current = service.ledger.current_deployment(repo, environment)
-    removed: list[ResolvedRef] = []
-    if current is not None and current.commit != target.commit:
-        try:
-            source = GitSource(repo, service.home, fetch=False)
-            removed = source.commits_between(target.commit, current.commit)
-        except DockyardError:
-            removed = []
-    return changes, removed
+def _label(release: Deployment | ApprovalRequest) -> str:
+    return release.tag or release.commit[:12]
 
 
-def describe_changes(changes: ReleaseChanges, heading: str = "commit(s) it brings") -> str:
-    lines = [f"{len(changes.commits)} {heading}:"]
+def describe_changes(changes: ReleaseChanges) -> str:
+    """The engine's ``ReleaseChanges`` as text: the commits under the heading its
+    ``direction`` gives (taken away going back, brought in going forward), then the
+    configuration diff."""
+    count = len(changes.commits)
+    verb = "it takes away" if changes.direction == "back" else "it brings"
+    lines = [f"{count} commit{'' if count == 1 else 's'} {verb}:"]
     lines += [f"  {c.commit[:7]} {c.message} — {c.author.split(' <')[0]}" for c in changes.commits]
     if changes.git_error:
         lines.append(f"  (commits unknown: {changes.git_error})")
@@ -116,7 +113,7 @@ class DecisionDialog(QDialog):
         self.request = request
         self.approve = approve
         verb = "Approve" if approve else "Reject"
-        label = request.tag or request.commit[:12]
+        label = _label(request)
         self.setWindowTitle(f"{verb} {label} for {request.environment}")
         self.setAccessibleName(f"{verb} dialog")
         intro = QLabel(
@@ -152,14 +149,17 @@ class DecisionDialog(QDialog):
             return
         self.confirm.setEnabled(False)
         self.error_label.hide()
-        method = "approve" if self.approve else "reject"
+        # Approve exactly the digest this dialog showed: if a newer run replaced the
+        # request meanwhile, the engine refuses instead of approving an unseen release.
+        shown = {"digest": self.request.digest} if self.approve else {}
         self.calls.submit(
-            method,
+            "approve" if self.approve else "reject",
             self.repo,
             self.request.environment,
             comment,
             on_result=self._done,
             on_error=lambda message, _details: self._refused(message),
+            **shown,
         )
 
     def _done(self, _outcome: object) -> None:
@@ -173,7 +173,11 @@ class DecisionDialog(QDialog):
 
 
 class RollbackDialog(QDialog):
-    """Pick an earlier release, see what changes, give a reason and confirm."""
+    """Pick a release that ran in the environment, see what changes, give a reason, confirm.
+
+    The list is the engine's ``RollbackChoices``: the current release is shown, marked
+    current and not selectable; the release before it is preselected.
+    """
 
     rolled_back = Signal(str)  # the engine's message
 
@@ -185,6 +189,7 @@ class RollbackDialog(QDialog):
         self.repo = repo
         self.environment = environment
         self.releases: list[Deployment] = []
+        self.current: Deployment | None = None
         self.loaded = False
         self.setWindowTitle(f"Roll back {environment}")
         self.setAccessibleName("Rollback dialog")
@@ -218,8 +223,13 @@ class RollbackDialog(QDialog):
         self.roll_button.clicked.connect(self.submit)
         buttons.rejected.connect(self.reject)
 
+        intro = QLabel(
+            f"Releases that ran in <b>{environment}</b> (a rollback goes back only to one of "
+            "these; anything else is a new release, through the pipeline and its gate):"
+        )
+        intro.setWordWrap(True)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"Earlier releases of <b>{environment}</b>:"))
+        layout.addWidget(intro)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.changes, 1)
         layout.addWidget(self.comment)
@@ -229,42 +239,66 @@ class RollbackDialog(QDialog):
         self.resize(640, 560)
         self._update_button()
         calls.submit(
-            "releases",
+            "rollback_choices",
             repo,
             environment,
             on_result=self._listed,
             on_error=lambda message, _d: self._show_error(message),
         )
 
-    def _listed(self, releases: object) -> None:
-        assert isinstance(releases, list)
-        self.releases = releases
+    def _listed(self, choices: object) -> None:
+        assert isinstance(choices, RollbackChoices)
+        self.releases = choices.releases
+        self.current = choices.current
         self.loaded = True
-        for deployment in releases:
+        current_id = choices.current.id if choices.current else None
+        for deployment in choices.releases:
+            kind = "rollback" if deployment.rollback else "release"
             item = QTreeWidgetItem(
                 [
-                    deployment.tag or deployment.commit[:12],
+                    _label(deployment),
                     format_moment(deployment.started),
                     deployment.deployed_by,
-                    "rollback" if deployment.rollback else "release",
+                    f"{kind}, current" if deployment.id == current_id else kind,
                 ]
             )
             item.setData(0, Qt.ItemDataRole.UserRole, deployment.id)
             item.setToolTip(0, f"{deployment.digest}\n{deployment.comment}".strip())
+            if deployment.id == current_id:
+                # What runs now is no rollback target: shown for orientation only.
+                item.setFlags(Qt.ItemFlag.NoItemFlags)
+                item.setToolTip(0, f"{deployment.digest}\nRuns in {self.environment} now.")
             self.list.addTopLevelItem(item)
+        if choices.default is not None:
+            self._select(choices.default.id)
+        else:
+            self.changes.setPlaceholderText(
+                f"No release ran in {self.environment} before the current one."
+            )
 
-    def select_release(self, label: str) -> bool:
-        """Select the newest earlier release named ``label`` (tag or short commit)."""
+    def _select(self, deployment_id: int) -> None:
         for number in range(self.list.topLevelItemCount()):
             item = self.list.topLevelItem(number)
-            if item is not None and item.text(0) == label:
+            if item is not None and item.data(0, Qt.ItemDataRole.UserRole) == deployment_id:
+                self.list.setCurrentItem(item)
+                return
+
+    def select_release(self, label: str) -> bool:
+        """Select the newest selectable release named ``label`` (tag or short commit)."""
+        for number in range(self.list.topLevelItemCount()):
+            item = self.list.topLevelItem(number)
+            if (
+                item is not None
+                and item.text(0) == label
+                and item.flags() & Qt.ItemFlag.ItemIsSelectable
+            ):
                 self.list.setCurrentItem(item)
                 return True
         return False
 
     def chosen(self) -> Deployment | None:
         item = self.list.currentItem()
-        if item is None:
+        if item is None or not item.flags() & Qt.ItemFlag.ItemIsSelectable:
             return None
         wanted = item.data(0, Qt.ItemDataRole.UserRole)
         return next((d for d in self.releases if d.id == wanted), None)
@@ -274,12 +308,10 @@ class RollbackDialog(QDialog):
         self.confirm_box.setChecked(False)
         if deployment is None:
             return
-        label = deployment.tag or deployment.commit[:12]
-        self.confirm_box.setText(f"Yes, roll {self.environment} back to {label}")
+        self.confirm_box.setText(f"Yes, roll {self.environment} back to {_label(deployment)}")
         self.changes.setPlainText("Reading what changes…")
-        self.calls.tasks.submit(
-            rollback_changes,
-            self.calls.service(),
+        self.calls.submit(
+            "changes_between",
             self.repo,
             self.environment,
             deployment,
@@ -288,16 +320,14 @@ class RollbackDialog(QDialog):
         )
         self._update_button()
 
-    def _show_changes(self, deployment_id: int, result: object) -> None:
+    def _show_changes(self, deployment_id: int, changes: object) -> None:
         chosen = self.chosen()
-        if chosen is None or chosen.id != deployment_id or not isinstance(result, tuple):
-            return
-        changes, removed = result
-        lines = [f"Rolling back {self.environment} to {chosen.tag or chosen.commit[:12]}"]
-        lines.append(f"{len(removed)} commit(s) it takes away:")
-        lines += [f"  {c.commit[:7]} {c.message} — {c.author.split(' <')[0]}" for c in removed]
-        lines.append(describe_changes(changes))
-        self.changes.setPlainText("\n".join(lines))
+        if chosen is None or chosen.id != deployment_id:
+            return  # another release was picked meanwhile
+        assert isinstance(changes, ReleaseChanges)
+        was = f" from {_label(self.current)}" if self.current is not None else ""
+        heading = f"Rolling {self.environment} back{was} to {_label(chosen)}"
+        self.changes.setPlainText(f"{heading}\n{describe_changes(changes)}")
 
     def _update_button(self) -> None:
         ready = (

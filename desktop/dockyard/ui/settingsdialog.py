@@ -8,6 +8,7 @@ window settings and used for the next action, without a restart.
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 from dockyard.engine.contexts import ContextImport, import_contexts
 from dockyard.engine.endpoints import Endpoint, EndpointRegistry, EndpointStatus, check_endpoint
 from dockyard.ui import preferences
+from dockyard.ui.icons import icon_html
 from dockyard.ui.registrylogins import RegistryLoginsGroup
 from dockyard.ui.worker import TaskRunner
 
@@ -298,8 +300,9 @@ class SettingsDialog(QDialog):
     def _tested(self, status: object) -> None:
         assert isinstance(status, EndpointStatus)
         self._update_buttons()
-        mark = "✓ connected" if status.ok else "✗ unreachable"
-        self.result_label.setText(f"{status.name}: {mark} — {status.message}")
+        mark = icon_html("status-succeeded" if status.ok else "status-failed")
+        state = "connected" if status.ok else "unreachable"
+        self.result_label.setText(f"{mark} {escape(f'{status.name}: {state} — {status.message}')}")
 
     def _show_failure(self, message: str, _details: str) -> None:
         self.result_label.setText(message)

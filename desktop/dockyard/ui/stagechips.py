@@ -1,4 +1,5 @@
-"""Paints a run's stages as small coloured chips (one per stage) in the runs table."""
+"""Paints a run's stages as small coloured chips (one per stage) in the runs table, and
+one more chip for a run that stopped at an approval gate (waiting, or superseded)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from dockyard.core.model import Run
+from dockyard.core.model import Run, RunStatus
 from dockyard.ui.runsmodel import RunRole
 
 CHIP_COLOURS = {
@@ -16,7 +17,11 @@ CHIP_COLOURS = {
     "failed": "#c62828",
     "cancelled": "#8d8d8d",
     "skipped": "#b0b0b0",
+    # The gate, in the colours of the run's status icon (resources/icons/status-*.svg).
+    "awaiting_approval": "#ef6c00",
+    "superseded": "#5c6bc0",
 }
+GATE_LABELS = {RunStatus.AWAITING_APPROVAL: "awaiting approval", RunStatus.SUPERSEDED: "superseded"}
 MUTED = ("pending", "cancelled", "skipped")
 # On a dark table light-grey chips glare and white text on them is unreadable: the muted
 # states get dark greys with light text there; the saturated ones read well on both.
@@ -35,6 +40,13 @@ def chip_label(stage: str) -> str:
     """Deployment stages by their environment ("→ production"), so a row's chips fit."""
     environment = stage.removeprefix("deploy-")
     return f"→ {environment}" if environment != stage else stage
+
+
+def chips(run: Run) -> list[tuple[str, str]]:
+    """(label, status) of each chip of ``run``, in order."""
+    shown = [(chip_label(stage.name), str(stage.status)) for stage in run.stages]
+    gate = GATE_LABELS.get(run.status)
+    return [*shown, (gate, str(run.status))] if gate else shown
 
 
 class StageChipsDelegate(QStyledItemDelegate):
@@ -63,24 +75,22 @@ class StageChipsDelegate(QStyledItemDelegate):
         dark = option.palette.color(QPalette.ColorRole.Base).lightness() < 128
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        for shown, stage in enumerate(run.stages):
-            label = chip_label(stage.name)
+        every = chips(run)
+        for shown, (label, status) in enumerate(every):
             width = metrics.horizontalAdvance(label) + 2 * CHIP_PADDING
             if x + width > rect.right():
                 # Say that some did not fit (the tooltip lists them all) rather than hide them.
                 painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
                 more = QRect(x, top, rect.right() - x, height)
-                painter.drawText(more, Qt.AlignmentFlag.AlignVCenter, f"+{len(run.stages) - shown}")
+                painter.drawText(more, Qt.AlignmentFlag.AlignVCenter, f"+{len(every) - shown}")
                 break
             chip = QRect(x, top, width, height)
-            colour = chip_colour(str(stage.status), dark)
+            colour = chip_colour(status, dark)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(colour)
             painter.drawRoundedRect(chip, height / 2, height / 2)
             text = (
-                QColor("#e8e8e8" if dark else "#202020")
-                if str(stage.status) in MUTED
-                else QColor("#ffffff")
+                QColor("#e8e8e8" if dark else "#202020") if status in MUTED else QColor("#ffffff")
             )
             painter.setPen(text)
             painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, label)
@@ -95,7 +105,7 @@ class StageChipsDelegate(QStyledItemDelegate):
         if not isinstance(run, Run):
             return super().sizeHint(option, index)
         width = sum(
-            metrics.horizontalAdvance(chip_label(stage.name)) + 2 * CHIP_PADDING + CHIP_GAP
-            for stage in run.stages
+            metrics.horizontalAdvance(label) + 2 * CHIP_PADDING + CHIP_GAP
+            for label, _status in chips(run)
         )
         return QSize(width + CHIP_GAP, metrics.height() + 10)
