@@ -7,6 +7,7 @@ test asks for them, so unit tests stay fast. Nothing here mocks Docker, git or t
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from dockyard.store.database import Database, open_database
 from testbed.baseimage import ensure_busybox
 from testbed.dockerd import NoDaemon, PrivateDaemon, start_daemon
 from testbed.gitrepos import GitRepo, make_app_repo
@@ -57,6 +59,58 @@ def postgres_server() -> Iterator[PostgresServer]:
         pytest.fail(f"No PostgreSQL server for the team tests: {exc}", pytrace=False)
     yield server
     server.stop()
+
+
+# The team schema's rules (identity stamps, approval guards) are tested on their own in
+# tests/integration/test_team_server.py; the store's own tests check that its queries mean
+# the same on both engines, so they run on PostgreSQL with those triggers off.
+TEAM_RULE_TRIGGERS = {
+    "runs": "runs_identity", "deployments": "deployments_identity", "pins": "pins_identity",
+    "approval_requests": "approval_requests_guard", "approvals": "approvals_guard",
+}  # fmt: skip
+TEAM_RULE_TRIGGERS_EXTRA = {"deployments": "deployments_guard"}
+
+
+@pytest.fixture(scope="session")
+def store_template(postgres_server: PostgresServer) -> str:
+    """A database with the team schema, rules off, that each store test copies (fast)."""
+    import psycopg
+
+    from dockyard.store import team
+
+    name = "store_template"
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    with psycopg.connect(postgres_server.dsn(dbname=name), autocommit=True) as owner:
+        team.init_schema(owner)
+        for table, trigger in [*TEAM_RULE_TRIGGERS.items(), *TEAM_RULE_TRIGGERS_EXTRA.items()]:
+            owner.execute(f"ALTER TABLE dockyard.{table} DISABLE TRIGGER {trigger}")
+    return name
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """The local ledger's SQLite file, then the team ledger's PostgreSQL database."""
+    if request.param == "sqlite":
+        database: Database = open_database(tmp_path / "home")
+        yield database
+        database.close()
+        return
+    import psycopg
+
+    from dockyard.store.pg import PgDatabase
+
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    template: str = request.getfixturevalue("store_template")
+    name = f"store_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server.dsn(), autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    dsn = server.dsn(dbname=name)
+    pg = PgDatabase(lambda: psycopg.connect(dsn), f"{server.superuser}@{name}")
+    yield pg
+    pg.close()
+    with psycopg.connect(server.dsn(), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from dockyard.store import team
+from dockyard.store.audit import team_chain_hash
 from testbed.postgres import PostgresServer
 
 pytestmark = pytest.mark.postgres
@@ -190,7 +191,7 @@ def test_members_cannot_change_the_audit_trail_and_the_chain_verifies(team_db: T
     previous = "0" * 64
     for seq, at, actor, os_user, host, action, repo, env, details, prev_hash, digest in rows:
         assert prev_hash == previous
-        assert digest == team.chain_hash(
+        assert digest == team_chain_hash(
             seq=seq, at=at, actor=actor, os_user=os_user, host=host, action=action,
             repo=repo, environment=env, details=details, prev_hash=prev_hash,
         )  # fmt: skip

@@ -12,7 +12,7 @@ import pytest
 from dockyard.core.errors import InfrastructureError
 from dockyard.core.model import Run
 from dockyard.store.audit import AuditLog
-from dockyard.store.database import Database, open_database
+from dockyard.store.database import Database, SqliteDatabase, open_database
 from dockyard.store.migrations import MIGRATIONS
 from dockyard.store.runs import RunStore, new_run_id
 
@@ -96,7 +96,7 @@ def test_a_database_from_a_newer_dockyard_is_refused(tmp_path: Path) -> None:
         connection.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     connection.close()
     with pytest.raises(InfrastructureError, match="newer Dockyard"):
-        Database(path)
+        SqliteDatabase(path)
 
 
 def test_a_file_that_is_not_a_database_gives_a_clear_error(tmp_path: Path) -> None:
@@ -105,7 +105,7 @@ def test_a_file_that_is_not_a_database_gives_a_clear_error(tmp_path: Path) -> No
     with pytest.raises(
         InfrastructureError, match=r"dockyard\.db is damaged \(file is not a database"
     ):
-        Database(path)
+        SqliteDatabase(path)
 
 
 def test_four_threads_writing_at_once_all_succeed(db: Database) -> None:

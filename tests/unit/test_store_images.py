@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from dockyard.core.model import ImageRecord
-from dockyard.store.database import open_database
+from dockyard.store.database import Database
 from dockyard.store.images import ImageStore
 
 COMMIT = "c0ffee" + "0" * 34
 
 
 @pytest.fixture
-def images(tmp_path: Path) -> Iterator[ImageStore]:
-    db = open_database(tmp_path)
-    yield ImageStore(db)
-    db.close()
+def images(store_db: Database) -> ImageStore:
+    return ImageStore(store_db)
 
 
 def image(

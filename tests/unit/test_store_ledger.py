@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from dockyard.core.errors import UserInputError
 from dockyard.core.model import Run, RunStatus, utcnow
-from dockyard.store.database import open_database
+from dockyard.store.database import Database
 from dockyard.store.ledger import (
     ApprovalRequest,
     ApprovalStatus,
@@ -29,10 +27,8 @@ DIGEST_2 = "sha256:" + "2" * 64
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[ReleaseLedger]:
-    db = open_database(tmp_path)
-    yield SqliteReleaseLedger(db)
-    db.close()
+def ledger(store_db: Database) -> ReleaseLedger:
+    return SqliteReleaseLedger(store_db)
 
 
 def deploy(
@@ -243,34 +239,30 @@ def test_every_waiting_request_is_listed_without_the_late_ones(ledger: ReleaseLe
     assert ledger.pending_approvals() == [production, staging]
 
 
-def test_a_run_whose_request_is_replaced_becomes_superseded(tmp_path: Path) -> None:
-    db = open_database(tmp_path)
-    ledger, runs = SqliteReleaseLedger(db), RunStore(db)
-    try:
-        first = Run("run-1", "web", "v1.0.0", status=RunStatus.AWAITING_APPROVAL)
-        second = Run("run-2", "web", "v1.1.0", status=RunStatus.RUNNING)
-        runs.create(first)
-        runs.create(second)
-        ask(ledger, run_id="run-1")
-        ask(ledger, run_id="run-1", fingerprint="cfg-2")  # its own new request: still waits
-        assert runs.get("run-1").status == RunStatus.AWAITING_APPROVAL  # type: ignore[union-attr]
+def test_a_run_whose_request_is_replaced_becomes_superseded(store_db: Database) -> None:
+    ledger, runs = SqliteReleaseLedger(store_db), RunStore(store_db)
+    first = Run("run-1", "web", "v1.0.0", status=RunStatus.AWAITING_APPROVAL)
+    second = Run("run-2", "web", "v1.1.0", status=RunStatus.RUNNING)
+    runs.create(first)
+    runs.create(second)
+    ask(ledger, run_id="run-1")
+    ask(ledger, run_id="run-1", fingerprint="cfg-2")  # its own new request: still waits
+    assert runs.get("run-1").status == RunStatus.AWAITING_APPROVAL  # type: ignore[union-attr]
 
-        ask(ledger, digest=DIGEST_2, run_id="run-2")
-        replaced = runs.get("run-1")
-        assert replaced is not None and replaced.status == RunStatus.SUPERSEDED
-        assert "newer approval request for production" in replaced.error
-        second.status = RunStatus.AWAITING_APPROVAL
-        runs.save(second)
-        assert runs.get("run-2").status == RunStatus.AWAITING_APPROVAL  # type: ignore[union-attr]
+    ask(ledger, digest=DIGEST_2, run_id="run-2")
+    replaced = runs.get("run-1")
+    assert replaced is not None and replaced.status == RunStatus.SUPERSEDED
+    assert "newer approval request for production" in replaced.error
+    second.status = RunStatus.AWAITING_APPROVAL
+    runs.save(second)
+    assert runs.get("run-2").status == RunStatus.AWAITING_APPROVAL  # type: ignore[union-attr]
 
-        # run-3 asks, and is replaced before its process records that it waits.
-        third = Run("run-3", "web", "v1.2.0", status=RunStatus.RUNNING)
-        runs.create(third)
-        ask(ledger, run_id="run-3")
-        ask(ledger, run_id="run-4")
-        third.status = RunStatus.AWAITING_APPROVAL
-        runs.save(third)
-        assert third.status == RunStatus.SUPERSEDED  # the process learns it too
-        assert runs.get("run-3").status == RunStatus.SUPERSEDED  # type: ignore[union-attr]
-    finally:
-        db.close()
+    # run-3 asks, and is replaced before its process records that it waits.
+    third = Run("run-3", "web", "v1.2.0", status=RunStatus.RUNNING)
+    runs.create(third)
+    ask(ledger, run_id="run-3")
+    ask(ledger, run_id="run-4")
+    third.status = RunStatus.AWAITING_APPROVAL
+    runs.save(third)
+    assert third.status == RunStatus.SUPERSEDED  # the process learns it too
+    assert runs.get("run-3").status == RunStatus.SUPERSEDED  # type: ignore[union-attr]

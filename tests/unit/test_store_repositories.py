@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dockyard.core.errors import UserInputError
-from dockyard.store.database import open_database
+from dockyard.store.database import Database
 from dockyard.store.repositories import RepositoryStore, default_name
 
 
 @pytest.fixture
-def repos(tmp_path: Path) -> Iterator[RepositoryStore]:
-    db = open_database(tmp_path / "home")
-    yield RepositoryStore(db)
-    db.close()
+def repos(store_db: Database) -> RepositoryStore:
+    return RepositoryStore(store_db)
 
 
 @pytest.mark.parametrize(

@@ -5,15 +5,13 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from dockyard.core.errors import UserInputError
 from dockyard.core.model import STAGE_NAMES, Run, RunStatus, Stage, StageStatus
-from dockyard.store.database import open_database
+from dockyard.store.database import Database
 from dockyard.store.owner import ProcessOwner, start_marker
 from dockyard.store.runs import RunStore, new_run_id
 
@@ -21,10 +19,8 @@ T0 = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def runs(tmp_path: Path) -> Iterator[RunStore]:
-    db = open_database(tmp_path)
-    yield RunStore(db)
-    db.close()
+def runs(store_db: Database) -> RunStore:
+    return RunStore(store_db)
 
 
 def make_run(run_id: str, repo: str = "web", created: datetime = T0) -> Run:

@@ -11,7 +11,6 @@ import getpass
 import hashlib
 import logging
 import socket
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ from datetime import datetime
 from dockyard.core.model import utcnow
 from dockyard.store.columns import canonical_json, json_to_dict, text_to_time, time_to_text
 from dockyard.store.database import Database
+from dockyard.store.sql import SqlConnection, SqlRow
 
 GENESIS_HASH = "0" * 64
 log = logging.getLogger("dockyard.audit")
@@ -68,6 +68,26 @@ def entry_hash(
     return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
 
 
+def team_chain_hash(
+    *,
+    seq: int,
+    at: str,
+    actor: str,
+    os_user: str,
+    host: str,
+    action: str,
+    repo: str,
+    environment: str,
+    details: str,
+    prev_hash: str,
+) -> str:
+    """The team chain's entry hash, as ``dockyard.chain_hash`` computes it in the server:
+    sha256 over each field as ``<length>:<text>;`` (``details`` as stored text)."""
+    fields = (str(seq), at, actor, os_user, host, action, repo, environment, details, prev_hash)
+    text = "v2;" + "".join(f"{len(value)}:{value};" for value in fields)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 class AuditLog:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -87,6 +107,10 @@ class AuditLog:
         stored_details = json_to_dict(details_json)
         at = time_to_text(utcnow())
         os_user, host = _os_user(), socket.gethostname()
+        if self._db.dialect == "postgres":
+            entry = self._append_in_server(action, repo, environment, details_json, os_user, host)
+            _log(entry, details_json)
+            return entry
         with self._db.transaction() as connection:
             seq, prev_hash = _next_link(connection)
             digest = entry_hash(
@@ -107,14 +131,24 @@ class AuditLog:
                 (seq, at, actor, os_user, host, action, repo, environment, details_json,
                  prev_hash, digest),
             )  # fmt: skip
-        log.info(
-            "%s by %s (%s@%s) repo=%s environment=%s %s",
-            action, actor, os_user, host, repo or "-", environment or "-", details_json,
-        )  # fmt: skip
-        return AuditEntry(
+        entry = AuditEntry(
             seq, text_to_time(at), actor, os_user, host, action, repo, environment,
             stored_details, prev_hash, digest,
         )  # fmt: skip
+        _log(entry, details_json)
+        return entry
+
+    def _append_in_server(
+        self, action: str, repo: str, environment: str, details: str, os_user: str, host: str
+    ) -> AuditEntry:
+        """The team ledger's server links, hashes and stamps the entry (its actor is the
+        logged-in role); see store/team_schema.py."""
+        with self._db.transaction() as connection:
+            row = connection.execute(
+                "SELECT * FROM audit_append(?, ?, ?, ?, ?, ?)",
+                (action, repo, environment, details, os_user, host),
+            ).fetchone()
+        return _from_row(row)
 
     def entries(
         self, *, repo: str | None = None, action: str | None = None, limit: int | None = None
@@ -158,28 +192,34 @@ class AuditLog:
                     if previous_seq
                     else f"audit entry {entry.seq} does not start the chain (it was modified)"
                 )
-            recomputed = entry_hash(
-                seq=entry.seq,
-                at=row["at"],
-                actor=entry.actor,
-                os_user=entry.os_user,
-                host=entry.host,
-                action=entry.action,
-                repo=entry.repo,
-                environment=entry.environment,
-                details=entry.details,
-                prev_hash=entry.prev_hash,
-            )
-            if recomputed != entry.hash:
+            if self._recomputed(row, entry) != entry.hash:
                 problems.append(f"audit entry {entry.seq} was modified")
             previous_seq, previous_hash = entry.seq, entry.hash
-        issued = _highest_issued(connection)
+        issued = _highest_issued(connection) if self._db.dialect == "sqlite" else 0
         if issued > previous_seq:
             problems.append(_missing(previous_seq + 1, issued, f"the chain ends at {previous_seq}"))
         return problems
 
+    def _recomputed(self, row: SqlRow, entry: AuditEntry) -> str:
+        fields = {
+            "seq": entry.seq, "at": row["at"], "actor": entry.actor, "os_user": entry.os_user,
+            "host": entry.host, "action": entry.action, "repo": entry.repo,
+            "environment": entry.environment, "prev_hash": entry.prev_hash,
+        }  # fmt: skip
+        if self._db.dialect == "postgres":
+            return team_chain_hash(details=row["details"], **fields)
+        return entry_hash(details=entry.details, **fields)
 
-def _next_link(connection: sqlite3.Connection) -> tuple[int, str]:
+
+def _log(entry: AuditEntry, details_json: str) -> None:
+    log.info(
+        "%s by %s (%s@%s) repo=%s environment=%s %s",
+        entry.action, entry.actor, entry.os_user, entry.host, entry.repo or "-",
+        entry.environment or "-", details_json,
+    )  # fmt: skip
+
+
+def _next_link(connection: SqlConnection) -> tuple[int, str]:
     """(seq, prev_hash) for the next entry; seq continues from the highest ever issued,
     so entries deleted from the end still leave a visible gap."""
     last = connection.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
@@ -187,7 +227,7 @@ def _next_link(connection: sqlite3.Connection) -> tuple[int, str]:
     return seq, (last["hash"] if last else GENESIS_HASH)
 
 
-def _highest_issued(connection: sqlite3.Connection) -> int:
+def _highest_issued(connection: SqlConnection) -> int:
     row = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
     return int(row[0]) if row else 0
 
@@ -205,7 +245,7 @@ def _os_user() -> str:
         return "unknown"
 
 
-def _from_row(row: sqlite3.Row) -> AuditEntry:
+def _from_row(row: SqlRow) -> AuditEntry:
     return AuditEntry(
         seq=row["seq"],
         at=text_to_time(row["at"]),

@@ -9,9 +9,8 @@ a connection of our own tells whether anything is worth re-reading.
 
 from __future__ import annotations
 
-import sqlite3
-
 from dockyard.store.database import Database
+from dockyard.store.sql import SqlConnection
 
 
 class ExternalChanges:
@@ -22,13 +21,13 @@ class ExternalChanges:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._connection: sqlite3.Connection | None = None
-        self._seen: int | None = None
+        self._connection: SqlConnection | None = None
+        self._seen: object = None
 
     def changed(self) -> bool:
         if self._connection is None:
             self._connection = self._db.open_private()
-        version = int(self._connection.execute("PRAGMA data_version").fetchone()[0])
+        version = self._db.change_marker(self._connection)
         changed = self._seen is not None and version != self._seen
         self._seen = version
         return changed

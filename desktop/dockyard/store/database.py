@@ -18,13 +18,18 @@ from dockyard.core.errors import InfrastructureError
 from dockyard.store.diskspace import disk_full_error, is_disk_full, is_out_of_room
 from dockyard.store.integrity import damage_of, damaged_error, is_damage
 from dockyard.store.migrations import MIGRATIONS
+from dockyard.store.sql import Database, SqlConnection
+
+__all__ = ["DATABASE_FILE", "Database", "SqliteDatabase", "open_database"]
 
 DATABASE_FILE = "dockyard.db"
 BUSY_TIMEOUT_SECONDS = 10.0
 
 
-class Database:
+class SqliteDatabase:
     """One SQLite file; each thread gets its own connection (sqlite3 objects are not shared)."""
+
+    dialect = "sqlite"
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -127,6 +132,10 @@ class Database:
         closes it)."""
         return self._open()
 
+    def change_marker(self, private: SqlConnection) -> object:
+        # SQLite bumps data_version whenever another connection commits.
+        return int(private.execute("PRAGMA data_version").fetchone()[0])
+
     @property
     def schema_version(self) -> int:
         return int(self.connect().execute("PRAGMA user_version").fetchone()[0])
@@ -184,9 +193,9 @@ def split_statements(script: str) -> Iterator[str]:
         raise ValueError(f"incomplete SQL statement in migration: {pending.strip()[:60]}")
 
 
-def open_database(home: Path) -> Database:
+def open_database(home: Path) -> SqliteDatabase:
     """The database of a Dockyard home folder (``DOCKYARD_HOME``)."""
-    return Database(Path(home) / DATABASE_FILE)
+    return SqliteDatabase(Path(home) / DATABASE_FILE)
 
 
 def _open_read_only(path: Path) -> sqlite3.Connection:

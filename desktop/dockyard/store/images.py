@@ -6,11 +6,10 @@ Rows are keyed by (repo, digest, run): the same digest may come out of two runs
 
 from __future__ import annotations
 
-import sqlite3
-
 from dockyard.core.model import ImageRecord, utcnow
 from dockyard.store.columns import time_to_text
 from dockyard.store.database import Database
+from dockyard.store.sql import SqlRow
 
 _PREFERRED = "ORDER BY tested DESC, recorded DESC, id DESC LIMIT 1"
 
@@ -26,7 +25,9 @@ class ImageStore:
                 "INSERT INTO images (repo, commit_sha, digest, name, tag, run_id, tested, recorded)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repo, digest, run_id) DO UPDATE SET"
                 " commit_sha = excluded.commit_sha, name = excluded.name,"
-                " tag = coalesce(excluded.tag, tag), tested = max(tested, excluded.tested)",
+                " tag = coalesce(excluded.tag, images.tag),"
+                " tested = CASE WHEN excluded.tested > images.tested THEN excluded.tested"
+                " ELSE images.tested END",
                 (
                     image.repo,
                     image.commit,
@@ -57,14 +58,14 @@ class ImageStore:
         """The image built from ``commit`` (a full sha, or a prefix of 7+ characters)."""
         if len(commit) < 40:
             return self._one(
-                "repo = ? AND commit_sha LIKE ? AND length(?) >= 7", (repo, commit + "%", commit)
+                "repo = ? AND commit_sha LIKE ? AND ? >= 7", (repo, commit + "%", len(commit))
             )
         return self._one("repo = ? AND commit_sha = ?", (repo, commit))
 
     def for_run(self, run_id: str) -> ImageRecord | None:
         return self._one("run_id = ?", (run_id,))
 
-    def _one(self, where: str, parameters: tuple[str, ...]) -> ImageRecord | None:
+    def _one(self, where: str, parameters: tuple[object, ...]) -> ImageRecord | None:
         row = (
             self._db.connect()
             .execute(f"SELECT * FROM images WHERE {where} {_PREFERRED}", parameters)
@@ -73,7 +74,7 @@ class ImageStore:
         return None if row is None else _from_row(row)
 
 
-def _from_row(row: sqlite3.Row) -> ImageRecord:
+def _from_row(row: SqlRow) -> ImageRecord:
     return ImageRecord(
         repo=row["repo"],
         commit=row["commit_sha"],

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dockyard.core.errors import InfrastructureError
 from dockyard.store.migrations import MIGRATIONS
+from dockyard.store.sql import SqlConnection
 
 _DAMAGE_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 _DAMAGE_WORDS = ("malformed", "not a database", "no such table")
@@ -29,7 +30,7 @@ def expected_tables() -> set[str]:
     return {name for script in MIGRATIONS for name in _CREATED_TABLE.findall(script)}
 
 
-def damage_of(connection: sqlite3.Connection) -> str:
+def damage_of(connection: SqlConnection) -> str:
     """What is wrong with the file, in a few words; ``""`` when it is sound."""
     rows = connection.execute("PRAGMA quick_check(3)").fetchall()
     problems = [str(row[0]) for row in rows if str(row[0]) != "ok"]
@@ -49,7 +50,7 @@ def damage_of(connection: sqlite3.Connection) -> str:
     )
 
 
-def full_damage_of(connection: sqlite3.Connection) -> str:
+def full_damage_of(connection: SqlConnection) -> str:
     """As ``damage_of``, with ``integrity_check`` (also compares indexes with their tables)."""
     rows = connection.execute("PRAGMA integrity_check(3)").fetchall()
     problems = [str(row[0]) for row in rows if str(row[0]) != "ok"]

@@ -6,7 +6,6 @@ whether an approval still counts is decided by the approval policy in ``dockyard
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -22,6 +21,7 @@ from dockyard.store.columns import (
     time_to_text,
 )
 from dockyard.store.database import Database
+from dockyard.store.sql import SqlConnection
 
 
 class SqliteApprovals:
@@ -64,13 +64,12 @@ class SqliteApprovals:
             cursor = connection.execute(
                 "INSERT INTO approval_requests (repo, environment, run_id, digest, image,"
                 " commit_sha, tag, config_fingerprint, config, requested_by, created, expires,"
-                " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (repo, environment, run_id, digest, image, commit, tag, config_fingerprint,
                  mapping_to_json(config), requested_by, now, optional_time_to_text(expires),
                  ApprovalStatus.PENDING),
             )  # fmt: skip
-            assert cursor.lastrowid is not None
-            return _get(connection, cursor.lastrowid)
+            return _get(connection, int(cursor.fetchone()[0]))
 
     def pending_approval(self, repo: str, environment: str) -> ApprovalRequest | None:
         """The request waiting for the environment; one past its deadline becomes expired."""
@@ -110,8 +109,10 @@ class SqliteApprovals:
                     f"{request.status}, not pending; start a new release to approve it."
                 )
             connection.execute(
-                "INSERT OR REPLACE INTO approvals (request_id, approver, comment, at, digest,"
-                " config_fingerprint) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO approvals (request_id, approver, comment, at, digest,"
+                " config_fingerprint) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (request_id, approver)"
+                " DO UPDATE SET comment = excluded.comment, at = excluded.at,"
+                " digest = excluded.digest, config_fingerprint = excluded.config_fingerprint",
                 (request_id, approver, comment, time_to_text(utcnow()), digest,
                  config_fingerprint),
             )  # fmt: skip
@@ -152,7 +153,7 @@ class SqliteApprovals:
             return None
 
 
-def _expire(connection: sqlite3.Connection, where: str, parameters: tuple[object, ...]) -> None:
+def _expire(connection: SqlConnection, where: str, parameters: tuple[object, ...]) -> None:
     now = time_to_text(utcnow())
     connection.execute(
         f"UPDATE approval_requests SET status = ?, resolved = ? WHERE {where}"
@@ -161,7 +162,7 @@ def _expire(connection: sqlite3.Connection, where: str, parameters: tuple[object
     )
 
 
-def _get(connection: sqlite3.Connection, id: int) -> ApprovalRequest:
+def _get(connection: SqlConnection, id: int) -> ApprovalRequest:
     row = connection.execute("SELECT * FROM approval_requests WHERE id = ?", (id,)).fetchone()
     if row is None:
         raise KeyError(f"approval request {id} is not recorded")

@@ -8,7 +8,6 @@ Dockyard process (a ``dockyard run``, the window) is still performing.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +22,7 @@ from dockyard.store.columns import (
 )
 from dockyard.store.database import Database
 from dockyard.store.owner import ProcessOwner
+from dockyard.store.sql import SqlConnection, SqlRow
 
 INTERRUPTED_ERROR = "interrupted: Dockyard stopped before this deployment finished"
 
@@ -65,7 +65,7 @@ class SqliteDeployments:
                 "INSERT INTO deployments (repo, environment, digest, image, commit_sha, tag,"
                 " run_id, config, status, started, deployed_by, approved_by, rollback,"
                 " rolled_back_from, comment, owner_host, owner_pid, owner_started)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     repo,
                     environment,
@@ -87,8 +87,7 @@ class SqliteDeployments:
                     owner.started,
                 ),
             )
-            assert cursor.lastrowid is not None
-            return _get(connection, cursor.lastrowid)
+            return _get(connection, int(cursor.fetchone()[0]))
 
     def finish_deployment(self, id: int, status: str, error: str = "") -> Deployment:
         """Settle a deployment; a ``deployed`` one supersedes what was deployed before."""
@@ -190,7 +189,7 @@ class SqliteDeployments:
 
 
 def _supersede_others(
-    connection: sqlite3.Connection, deployment: Deployment, status: DeploymentStatus
+    connection: SqlConnection, deployment: Deployment, status: DeploymentStatus
 ) -> None:
     """A ``deployed`` deployment supersedes what was deployed before it."""
     if status is DeploymentStatus.DEPLOYED:
@@ -207,18 +206,18 @@ def _supersede_others(
         )
 
 
-def _get(connection: sqlite3.Connection, id: int) -> Deployment:
+def _get(connection: SqlConnection, id: int) -> Deployment:
     row = connection.execute("SELECT * FROM deployments WHERE id = ?", (id,)).fetchone()
     if row is None:
         raise KeyError(f"deployment {id} is not recorded")
     return _from_row(row)
 
 
-def _owner(row: sqlite3.Row) -> ProcessOwner:
+def _owner(row: SqlRow) -> ProcessOwner:
     return ProcessOwner(row["owner_host"], int(row["owner_pid"]), row["owner_started"])
 
 
-def _from_row(row: sqlite3.Row) -> Deployment:
+def _from_row(row: SqlRow) -> Deployment:
     return Deployment(
         id=row["id"],
         repo=row["repo"],

@@ -17,8 +17,9 @@ class SqlitePins:
         pin = Pin(repo, environment, by, reason, utcnow())
         with self._db.transaction() as connection:
             connection.execute(
-                "INSERT OR REPLACE INTO pins (repo, environment, pinned_by, reason, since)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO pins (repo, environment, pinned_by, reason, since)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (repo, environment) DO UPDATE SET"
+                " pinned_by = excluded.pinned_by, reason = excluded.reason, since = excluded.since",
                 (repo, environment, by, reason, time_to_text(pin.since)),
             )
         return pin

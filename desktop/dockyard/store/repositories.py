@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,6 +11,7 @@ from dockyard.core.locations import default_name, normalise_location
 from dockyard.core.model import utcnow
 from dockyard.store.columns import text_to_time, time_to_text
 from dockyard.store.database import Database
+from dockyard.store.sql import SqlConnection, SqlRow
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class RepositoryStore:
         return found
 
     def list(self) -> builtins.list[Repository]:
-        rows = self._db.connect().execute("SELECT * FROM repositories ORDER BY name COLLATE NOCASE")
+        rows = self._db.connect().execute("SELECT * FROM repositories ORDER BY lower(name), name")
         return [_from_row(row) for row in rows]
 
     def set_watch(self, id: int, watch: bool) -> None:
@@ -79,13 +79,13 @@ class RepositoryStore:
             connection.execute("UPDATE repositories SET watch = ? WHERE id = ?", (int(watch), id))
 
     @staticmethod
-    def _find(connection: sqlite3.Connection, column: str, value: str) -> Repository | None:
+    def _find(connection: SqlConnection, column: str, value: str) -> Repository | None:
         row = connection.execute(
             f"SELECT * FROM repositories WHERE {column} = ?", (value,)
         ).fetchone()
         return None if row is None else _from_row(row)
 
-    def _free_name(self, connection: sqlite3.Connection, wanted: str) -> str:
+    def _free_name(self, connection: SqlConnection, wanted: str) -> str:
         name, suffix = wanted, 2
         while self._find(connection, "name", name) is not None:
             name, suffix = f"{wanted}-{suffix}", suffix + 1
@@ -99,7 +99,7 @@ def _safe_normalise(location: str) -> str:
         return location
 
 
-def _from_row(row: sqlite3.Row) -> Repository:
+def _from_row(row: SqlRow) -> Repository:
     return Repository(
         id=row["id"],
         name=row["name"],

@@ -12,7 +12,6 @@ from __future__ import annotations
 import builtins
 import json
 import secrets
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from dockyard.store.columns import (
 )
 from dockyard.store.database import Database
 from dockyard.store.owner import ProcessOwner
+from dockyard.store.sql import SqlConnection, SqlRow
 
 MIN_PREFIX = 6
 INTERRUPTED_SUMMARY = "interrupted: Dockyard stopped before this stage finished"
@@ -151,7 +151,7 @@ class RunStore:
         return self.interrupt_orphaned().interrupted
 
     @staticmethod
-    def _save(connection: sqlite3.Connection, run: Run) -> None:
+    def _save(connection: SqlConnection, run: Run) -> None:
         if run.status == RunStatus.AWAITING_APPROVAL:
             # A newer request may have superseded the run's own before its process got to
             # record that it waits: superseded stays, and ``run`` learns it.
@@ -183,9 +183,7 @@ class RunStore:
             _upsert_stage(connection, run.id, stage, position=position)
 
     @staticmethod
-    def _with_stages(
-        connection: sqlite3.Connection, rows: Iterable[sqlite3.Row]
-    ) -> builtins.list[Run]:
+    def _with_stages(connection: SqlConnection, rows: Iterable[SqlRow]) -> builtins.list[Run]:
         runs = [_run_from_row(row) for row in rows]
         if not runs:
             return runs
@@ -200,7 +198,7 @@ class RunStore:
 
 
 def _upsert_stage(
-    connection: sqlite3.Connection, run_id: str, stage: Stage, *, position: int | None
+    connection: SqlConnection, run_id: str, stage: Stage, *, position: int | None
 ) -> None:
     if position is None:
         row = connection.execute(
@@ -226,7 +224,7 @@ def _upsert_stage(
     )
 
 
-def _interrupt(connection: sqlite3.Connection, run_id: str, now: str) -> None:
+def _interrupt(connection: SqlConnection, run_id: str, now: str) -> None:
     connection.execute(
         "UPDATE runs SET status = ?, finished = ?, error = CASE WHEN error = '' THEN ?"
         " ELSE error END WHERE id = ?",
@@ -248,7 +246,7 @@ def _interrupt(connection: sqlite3.Connection, run_id: str, now: str) -> None:
     )
 
 
-def _owner(row: sqlite3.Row) -> ProcessOwner:
+def _owner(row: SqlRow) -> ProcessOwner:
     return ProcessOwner(row["owner_host"], int(row["owner_pid"]), row["owner_started"])
 
 
@@ -256,7 +254,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _run_from_row(row: sqlite3.Row) -> Run:
+def _run_from_row(row: SqlRow) -> Run:
     return Run(
         id=row["id"],
         repo=row["repo"],
@@ -276,7 +274,7 @@ def _run_from_row(row: sqlite3.Row) -> Run:
     )
 
 
-def _stage_from_row(row: sqlite3.Row) -> Stage:
+def _stage_from_row(row: SqlRow) -> Stage:
     return Stage(
         name=row["name"],
         status=StageStatus(row["status"]),

@@ -8,7 +8,6 @@ the rights tables.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
@@ -174,23 +173,3 @@ def refused(error: psycopg.Error) -> UserInputError | InfrastructureError:
     if isinstance(error, psycopg.errors.InsufficientPrivilege):
         return UserInputError(message[:1].upper() + message[1:] + ".")
     return InfrastructureError(f"The team ledger refused the write: {message}.")
-
-
-def chain_hash(
-    *,
-    seq: int,
-    at: str,
-    actor: str,
-    os_user: str,
-    host: str,
-    action: str,
-    repo: str,
-    environment: str,
-    details: str,
-    prev_hash: str,
-) -> str:
-    """The team chain's entry hash, as ``dockyard.chain_hash`` computes it in the server:
-    sha256 over each field as ``<length>:<text>;`` (``details`` as stored text)."""
-    fields = (str(seq), at, actor, os_user, host, action, repo, environment, details, prev_hash)
-    text = "v2;" + "".join(f"{len(value)}:{value};" for value in fields)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

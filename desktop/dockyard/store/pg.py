@@ -1,0 +1,179 @@
+"""The team ledger: the store's queries on PostgreSQL, through the same interface as SQLite.
+
+The store modules write their SQL once, in the dialect both engines share (``?``
+placeholders, ``ON CONFLICT``, ``RETURNING``); ``PgConnection`` translates the placeholders
+and gives rows that read like ``sqlite3.Row`` (by name and by position). Every write
+transaction takes one advisory lock first, the equivalent of SQLite's ``BEGIN IMMEDIATE``:
+a read-then-write (the pending request to supersede, the next deployment) cannot race
+another Dockyard on another machine.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import RowMaker
+
+from dockyard.core.errors import InfrastructureError
+from dockyard.store.sql import SqlConnection
+from dockyard.store.team import check_schema
+from dockyard.store.team_schema import NOTIFY_CHANNEL
+
+WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('dockyard.write'))"
+
+
+class PgRow:
+    """One result row, readable by column name and by position, like ``sqlite3.Row``."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: Mapping[str, int], values: Sequence[Any]) -> None:
+        self._index = index
+        self._values = values
+
+    def __getitem__(self, key: str | int) -> Any:
+        if isinstance(key, str):
+            return self._values[self._index[key]]
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+def _row_factory(cursor: psycopg.Cursor[Any]) -> RowMaker[PgRow]:
+    names = [column.name for column in cursor.description or ()]
+    index = {name: position for position, name in enumerate(names)}
+
+    def make(values: Sequence[Any]) -> PgRow:
+        return PgRow(index, values)
+
+    return make
+
+
+def translate(sql: str) -> str:
+    """``?`` placeholders to psycopg's ``%s`` (and a literal ``%`` to ``%%``).
+
+    The store's SQL keeps ``?`` out of its string literals, so no parsing is needed.
+    """
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class PgConnection:
+    """The part of ``sqlite3.Connection`` the store uses, on a psycopg connection."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+        self.listening = False  # LISTEN sent (change_marker)
+        self.notified = 0
+
+    def execute(
+        self, sql: str, parameters: Sequence[object] | Mapping[str, object] = ()
+    ) -> psycopg.Cursor[PgRow]:
+        cursor = self.raw.cursor(row_factory=_row_factory)
+        if parameters:
+            return cursor.execute(translate(sql), parameters)
+        return cursor.execute(sql)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class PgDatabase:
+    """The team ledger's database; one connection per thread, as with SQLite."""
+
+    dialect = "postgres"
+
+    def __init__(self, connect: Callable[[], psycopg.Connection[Any]], label: str) -> None:
+        self.label = label  # "user@host:port/db", for sentences
+        self._connect = connect
+        self._local = threading.local()
+        self._connections: list[PgConnection] = []
+        self._lock = threading.Lock()
+        connection = self.connect()
+        self.schema_version = check_schema(connection.raw)
+        row = connection.execute("SELECT session_user").fetchone()
+        self.identity = str(row[0]) if row else ""
+
+    def connect(self) -> PgConnection:
+        connection: PgConnection | None = getattr(self._local, "connection", None)
+        if connection is None or connection.raw.closed:
+            connection = self.open_private()
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    def open_private(self) -> PgConnection:
+        try:
+            raw = self._connect()
+        except psycopg.OperationalError as exc:
+            raise InfrastructureError(
+                f"The team ledger {self.label} is unreachable ({_first_line(exc)}); check that "
+                "the server runs and this machine may reach it."
+            ) from exc
+        raw.autocommit = True
+        raw.execute("SET search_path TO dockyard, pg_catalog")
+        return PgConnection(raw)
+
+    @contextmanager
+    def transaction(self) -> Iterator[PgConnection]:
+        """One transaction (nested calls become savepoints), the writers serialised."""
+        connection = self.connect()
+        nested = connection.in_transaction
+        try:
+            with connection.raw.transaction():
+                if not nested:
+                    connection.raw.execute(WRITE_LOCK)
+                yield connection
+        except psycopg.OperationalError as exc:
+            raise InfrastructureError(
+                f"The team ledger {self.label} went away during a write ({_first_line(exc)}); "
+                "nothing of that write was recorded. Try again when it is reachable."
+            ) from exc
+
+    def change_marker(self, private: SqlConnection) -> object:
+        """How many notifications of other connections' commits ``private`` has seen
+        (LISTEN/NOTIFY: the team schema's triggers notify on every change)."""
+        assert isinstance(private, PgConnection)
+        if not private.listening:
+            private.raw.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            private.listening = True
+        private.raw.execute("SELECT 1")  # receives what arrived meanwhile
+        own = private.raw.info.backend_pid
+        private.notified += sum(1 for n in private.raw.notifies(timeout=0) if n.pid != own)
+        return private.notified
+
+    def release(self) -> None:
+        connection: PgConnection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            self._local.connection = None
+            with self._lock:
+                if connection in self._connections:
+                    self._connections.remove(connection)
+            connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+        self._local = threading.local()
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
