@@ -15,7 +15,6 @@ import sqlite3
 from pathlib import Path
 
 from dockyard.core.errors import InfrastructureError
-from dockyard.store.sql import 
 
 RESERVE_FILE = "disk-reserve"
 RESERVE_BYTES = 512 * 1024

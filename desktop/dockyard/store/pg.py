@@ -96,6 +96,7 @@ class PgDatabase:
     """The team ledger's database; one connection per thread, as with SQLite."""
 
     dialect = "postgres"
+    read_only = False
 
     def __init__(self, connect: Callable[[], psycopg.Connection[Any]], label: str) -> None:
         self.label = label  # "user@host:port/db", for sentences

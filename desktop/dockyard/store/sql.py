@@ -41,6 +41,7 @@ class Database(Protocol):
     """One ledger database; each thread gets its own connection."""
 
     dialect: str  # "sqlite" or "postgres"
+    read_only: bool  # True while writes cannot succeed (a full disk): reads still work
 
     def connect(self) -> SqlConnection: ...
     def transaction(self) -> AbstractContextManager[SqlConnection]: ...
