@@ -47,6 +47,7 @@ from dockyard.engine.release_config import require_image_route
 from dockyard.engine.runqueue import queued
 from dockyard.engine.secrets import SecretStore
 from dockyard.engine.stagecontext import StageContext
+from dockyard.engine.testfile import PipelineBuild
 from dockyard.store.database import Database
 from dockyard.store.diskspace import keep_reserve, release_reserve
 from dockyard.store.failures import store_failure
@@ -354,6 +355,11 @@ class PipelineRunner:
                 compose_file=test.compose,
                 service=test.service,
                 image=image,
+                build=PipelineBuild(
+                    (workdir / "src" / self.config.build.context).resolve(),
+                    self.config.build.dockerfile,
+                    self.config.build.target,
+                ),
                 timeout=test.timeout,
                 project=f"dockyard-{self.run_record.id}".lower().replace("_", "-"),
                 env=compose_environment(self._build_endpoint()),

@@ -1,8 +1,9 @@
 """The test stage: a compose file whose verdict service's exit code decides, or a command.
 
 The image under test is the one the build stage made: compose files name it through
-``${DOCKYARD_IMAGE}``, and services that say ``build:`` get it through a generated override
-and ``--no-build``, so what was tested is exactly what will be delivered.
+``${DOCKYARD_IMAGE}``, and services whose ``build:`` is the pipeline's own get it instead of
+a second build (``engine.testfile``), so what was tested is exactly what will be delivered;
+other ``build:`` services (a ``sut`` from ``Dockerfile.test``) are built by compose.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from typing import IO
 
 import docker
 import docker.errors
-from ruamel.yaml import YAML
 
 from dockyard.core.errors import PipelineFailed, UserInputError
 from dockyard.engine.compose import compose_command
 from dockyard.engine.stagecontext import StageContext
+from dockyard.engine.testfile import PipelineBuild, TestFile, prepare_test_file
 
 log = logging.getLogger("dockyard.test")
 
@@ -31,34 +32,13 @@ def _timeout_text(seconds: float) -> str:
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s" if seconds >= 60 else f"{seconds:g}s"
 
 
-def write_build_override(compose_file: Path, image: str, destination: Path) -> list[str]:
-    """Point every service with ``build:`` at ``image``; returns their names.
-
-    Nothing is written when no service builds.
-    """
-    yaml = YAML(typ="safe")
-    try:
-        document = yaml.load(compose_file.read_text()) or {}
-    except Exception as exc:
-        raise UserInputError(f"{compose_file.name} is not valid YAML: {exc}") from exc
-    services = document.get("services") or {}
-    built = [name for name, spec in services.items() if isinstance(spec, dict) and "build" in spec]
-    if not built:
-        return []
-    override: dict[str, object] = {"services": {name: {"image": image} for name in built}}
-    # docker-compose v1 refuses to merge files of different format versions.
-    override = {"version": str(document.get("version", "3.9")), **override}
-    with destination.open("w") as out:
-        YAML().dump(override, out)
-    return built
-
-
 def run_compose_test(
     context: Path,
     *,
     compose_file: str,
     service: str,
     image: str,
+    build: PipelineBuild,
     timeout: float,
     project: str,
     env: Mapping[str, str],
@@ -68,15 +48,20 @@ def run_compose_test(
     file = context / compose_file
     if not file.is_file():
         raise UserInputError(f"The test compose file {compose_file} is not in this commit.")
-    override = ctx.workdir / "dockyard.override.yml"
-    files = ["-f", str(file)]
-    if write_build_override(file, image, override):
-        files += ["-f", str(override)]
-    base = [*compose_command(), "-p", project, *files]
+    test_file = prepare_test_file(file, image, build)
+    if test_file.version1 and compose_command()[-1] == "compose":
+        raise UserInputError(
+            f"{compose_file} is a version 1 compose file, which the Compose plugin (docker "
+            "compose) does not read; move its services under a services: key (with "
+            "dockerfile: inside build:), or install docker-compose 1.x."
+        )
+    _describe(test_file, compose_file, ctx)
+    base = [*compose_command(), "-p", project, "-f", str(test_file.path)]
     # An empty value in ``env`` means "unset" (e.g. DOCKER_TLS_VERIFY for a plain socket).
     environment = {**os.environ, **env, "DOCKYARD_IMAGE": image}
     environment = {key: value for key, value in environment.items() if value != ""}
-    up = [*base, "up", "--no-build", "--abort-on-container-exit", "--exit-code-from", service]
+    building = "--build" if test_file.built else "--no-build"
+    up = [*base, "up", building, "--abort-on-container-exit", "--exit-code-from", service]
     ctx.log(f"$ compose {' '.join(up[len(compose_command()) :])}")
     with subprocess.Popen(
         up,
@@ -103,6 +88,15 @@ def run_compose_test(
         raise PipelineFailed(
             f"The test failed: service {service!r} exited with code {code}; see the test log."
         )
+
+
+def _describe(test_file: TestFile, name: str, ctx: StageContext) -> None:
+    if test_file.version1:
+        ctx.log(f"{name} is a version 1 compose file (no services: key)")
+    if test_file.tested:
+        ctx.log(f"Tested image for the pipeline's own build: {', '.join(test_file.tested)}")
+    if test_file.built:
+        ctx.log(f"Built by compose from their own Dockerfile: {', '.join(test_file.built)}")
 
 
 def _follow(
@@ -141,7 +135,8 @@ def _follow(
 
 
 def _teardown(base: list[str], context: Path, env: Mapping[str, str], ctx: StageContext) -> None:
-    down = [*base, "down", "--volumes", "--remove-orphans", "--timeout", "5"]
+    # --rmi local: the images compose built for the test (not the tested one, which is named).
+    down = [*base, "down", "--volumes", "--remove-orphans", "--rmi", "local", "--timeout", "5"]
     result = subprocess.run(
         down, cwd=context, env=dict(env), capture_output=True, text=True, timeout=300
     )
