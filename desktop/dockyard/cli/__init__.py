@@ -22,7 +22,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dockyard.cli import hosts, pipeline, registry, releases, secrets, team, watch
+    from dockyard.cli import hosts, metrics, pipeline, registry, releases, secrets, team, watch
 
     parser = argparse.ArgumentParser(
         prog="dockyard",
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", "-V", action="version", version=f"dockyard {__version__}")
     parser.add_argument("--verbose", "-v", action="store_true", help="log details on stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (pipeline, releases, hosts, secrets, watch, registry, team):
+    for module in (pipeline, releases, hosts, secrets, watch, registry, team, metrics):
         module.register(commands)
     return parser
 

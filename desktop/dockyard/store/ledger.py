@@ -23,6 +23,7 @@ from dockyard.core.releases import (
 from dockyard.store.database import Database
 from dockyard.store.ledger_approvals import SqliteApprovals
 from dockyard.store.ledger_deployments import OrphanedDeployments, SqliteDeployments
+from dockyard.store.ledger_history import DeploymentEntry, SqliteHistory
 from dockyard.store.ledger_pins import SqlitePins
 from dockyard.store.owner import ProcessOwner
 
@@ -31,6 +32,7 @@ __all__ = [
     "ApprovalRequest",
     "ApprovalStatus",
     "Deployment",
+    "DeploymentEntry",
     "DeploymentStatus",
     "OrphanedDeployments",
     "Pin",
@@ -108,8 +110,12 @@ class ReleaseLedger(Protocol):
     def unpin(self, repo: str, environment: str) -> bool: ...
     def pin_of(self, repo: str, environment: str) -> Pin | None: ...
 
+    # History (reads for delivery metrics)
+    def deployment_history(self, repo: str) -> list[DeploymentEntry]: ...
+    def approval_history(self, repo: str) -> list[ApprovalRequest]: ...
 
-class SqliteReleaseLedger(SqliteDeployments, SqliteApprovals, SqlitePins):
+
+class SqliteReleaseLedger(SqliteDeployments, SqliteApprovals, SqlitePins, SqliteHistory):
     """The ledger in the local Dockyard database."""
 
     def __init__(self, db: Database) -> None:
