@@ -93,7 +93,7 @@ def test_unknown_repository_or_environment_is_refused(tmp_path: Path, db: Databa
     git = GitRepo(tmp_path / "app")
     repo = str(git.path)
     release(db, repo, "production", git.commit("one", {"a": "1"}), "v1")
-    with pytest.raises(UserInputError, match="no environment 'qa'.*production"):
+    with pytest.raises(UserInputError, match=r"no environment 'qa'.*production"):
         delivery_insights(tmp_path / "home", db, repo, period, "qa")
 
 
