@@ -34,6 +34,7 @@ from dockyard.ui.endpointstatus import EndpointStatusBar
 from dockyard.ui.environments import EnvironmentsView
 from dockyard.ui.history import HistoryView, short_repo
 from dockyard.ui.icons import icon
+from dockyard.ui.insights import InsightsView
 from dockyard.ui.overview import OverviewView
 from dockyard.ui.pipelineworker import RunCoordinator
 from dockyard.ui.repositories import RepositoryPanel
@@ -87,11 +88,14 @@ class MainWindow(QMainWindow):
         )
         self.overview_view = OverviewView(self.tasks, self.db, self.home, lambda: self.identity)
         self.overview_view.review_requested.connect(self.review_environments)
+        self.insights_view = InsightsView(self.tasks, self.db, self.home)
+        self.insights_view.run_requested.connect(self.open_run)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Views")
         self.tabs.addTab(self.runs_view, "Runs")
         self.tabs.addTab(self.environments_view, "Environments")
         self.tabs.addTab(self.overview_view, "Overview")
+        self.tabs.addTab(self.insights_view, "Insights")
         self.tabs.addTab(self.history_view, "History")
         self.tabs.currentChanged.connect(self._tab_changed)
         repository_page = QWidget()
@@ -189,8 +193,9 @@ class MainWindow(QMainWindow):
             )
         self.runs_view.set_repository(repo)
         self.environments_view.set_repository(repo)
-        if self.tabs.currentWidget() is self.environments_view:
-            self.environments_view.refresh()
+        self.insights_view.set_repository(repo)
+        if self.tabs.currentWidget() in (self.environments_view, self.insights_view):
+            self._refresh_current_tab()
 
     def _tab_changed(self, _index: int) -> None:
         self._refresh_current_tab()
@@ -206,6 +211,8 @@ class MainWindow(QMainWindow):
             self.environments_view.refresh()
         elif current is self.overview_view:
             self.overview_view.refresh()
+        elif current is self.insights_view:
+            self.insights_view.refresh()
 
     def _store_changed(self) -> None:
         self.repositories.refresh_statuses()
@@ -221,6 +228,11 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.environments_view)
         if current is None or current.location != location:
             self.repositories.refresh(select=location)
+
+    def open_run(self, run_id: str) -> None:
+        """From the Insights timeline: the Runs tab with that release's run selected."""
+        self.tabs.setCurrentWidget(self.runs_view)
+        self.runs_view.select_run_when_shown(run_id)
 
     def _daemon_changed(self, locations: object) -> None:
         """A daemon reported changes to these repositories' containers or services."""
