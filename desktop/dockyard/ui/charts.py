@@ -67,7 +67,7 @@ class WeeklyChart(QWidget):
         width = max(2.0, slot * 0.7)
         rects = []
         for position, bar in enumerate(self.bars):
-            height = 0.0 if bar.value is None else plot.height() * bar.value / peak
+            height = 0.0 if bar.value is None else max(2.0, plot.height() * bar.value / peak)
             left = plot.left() + position * slot + (slot - width) / 2
             rects.append(QRectF(left, plot.bottom() - height, width, height))
         return rects
@@ -83,10 +83,19 @@ class WeeklyChart(QWidget):
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(text)
-        painter.drawText(QRectF(0, 0, self.width(), self.MARGIN_TOP - 4), self.title)
+        title = QRectF(0, 0, self.width(), self.MARGIN_TOP - 4)
+        painter.drawText(
+            title, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "Weekly"
+        )
         font.setBold(False)
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
         painter.setFont(font)
+        if self.top_text:
+            painter.setPen(muted)
+            painter.drawText(
+                title, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                f"highest {self.top_text}",
+            )  # fmt: skip
         painter.setPen(QPen(muted, 1))
         painter.drawLine(QPointF(plot.left(), plot.bottom()), QPointF(plot.right(), plot.bottom()))
         if not self.bars:
@@ -103,11 +112,6 @@ class WeeklyChart(QWidget):
                 painter.setBrush(fill)
                 painter.drawRect(rect)
         painter.setPen(muted)
-        painter.drawText(
-            QRectF(plot.left(), plot.top() - 2, plot.width(), 14),
-            Qt.AlignmentFlag.AlignRight,
-            f"max {self.top_text}" if self.top_text else "",
-        )
         axis = QRectF(plot.left(), plot.bottom() + 2, plot.width(), self.MARGIN_BOTTOM - 2)
         painter.drawText(axis, Qt.AlignmentFlag.AlignLeft, self.bars[0].label)
         if len(self.bars) > 1:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +35,7 @@ from dockyard.engine.insights.report import DeliveryInsights, delivery_insights
 from dockyard.engine.insights.texts import (
     TITLES,
     based_on_text,
+    headline_text,
     insights_csv,
     trend_text,
     value_text,
@@ -48,6 +50,11 @@ from dockyard.ui.worker import TaskRunner
 
 PERIODS = (("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90), ("From – to", 0))
 DEFAULT_PERIOD = 1  # 30 days
+CAPTION = (
+    "Weekly buckets from the start of the period; a dashed stub is a week with fewer than "
+    "two events (not enough data). Hover a bar or a mark for details; click a mark to open "
+    "its run."
+)
 
 
 class MetricTile(QFrame):
@@ -65,20 +72,28 @@ class MetricTile(QFrame):
         font.setPointSizeF(font.pointSizeF() * 1.5)
         font.setBold(True)
         self.value.setFont(font)
+        self.spread = QLabel("")
+        self.spread.setAccessibleName(f"{TITLES[name]} p90")
         self.basis = QLabel("")
         self.trend = QLabel("")
         self.trend.setAccessibleName(f"{TITLES[name]} trend")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.setSpacing(2)
-        for label in (self.title, self.value, self.basis, self.trend):
+        for label in (self.title, self.value, self.spread, self.basis, self.trend):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setWordWrap(True)
+            label.setMinimumWidth(40)  # the window stays 1280 wide: long texts wrap
             layout.addWidget(label)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
     def show_insights(self, insights: DeliveryInsights) -> None:
         tone = tones(self)
         measure = getattr(insights.current, self.name)
-        self.value.setText(value_text(self.name, measure))
+        value, spread = headline_text(self.name, measure)
+        self.value.setText(value)
+        self.spread.setText(spread)
+        self.spread.setVisible(bool(spread))
         self.basis.setText(
             coloured(f"based on {based_on_text(self.name, insights.current)}", tone.muted)
         )
@@ -158,6 +173,9 @@ class InsightsView(LatestRead, QWidget):
             grid.addWidget(self.tiles[name], 0, column)
             grid.addWidget(self.charts[name], 1, column)
             grid.setColumnStretch(column, 1)
+        grid.setRowStretch(1, 1)
+        self.caption = QLabel(CAPTION)
+        self.caption.setWordWrap(True)
         self.timeline = ReleaseTimeline()
         self.timeline.run_requested.connect(self.run_requested)
         self.notes = QLabel("")
@@ -167,8 +185,9 @@ class InsightsView(LatestRead, QWidget):
         self.canvas = QWidget()  # what Export PNG renders: tiles, charts, timeline
         canvas_layout = QVBoxLayout(self.canvas)
         canvas_layout.setContentsMargins(0, 0, 0, 0)
-        canvas_layout.addLayout(grid, 3)
-        canvas_layout.addWidget(self.timeline, 2)
+        canvas_layout.addLayout(grid, 1)
+        canvas_layout.addWidget(self.caption)
+        canvas_layout.addWidget(self.timeline)
         canvas_layout.addWidget(self.notes)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
@@ -228,6 +247,7 @@ class InsightsView(LatestRead, QWidget):
             self.environment.clear()
             self.environment.addItems(list(insights.environments))
         self.environment.setCurrentText(insights.environment)
+        self.caption.setText(coloured(CAPTION, tones(self).muted))
         for name, tile in self.tiles.items():
             tile.show_insights(insights)
             self.charts[name].set_bars(*_bars(insights, name))

@@ -33,6 +33,7 @@ from dockyard.ui.theme import tones
 LANE_LABELS = 110
 RADIUS = 5.0
 HIT = 8.0
+LANE_STEP = 56.0
 LEGEND = (("release", "release"), ("rollback", "rollback"), ("failed", "failed"))
 
 
@@ -58,7 +59,7 @@ class ReleaseTimeline(QWidget):
         self.setAccessibleName("Release timeline")
         self.setMouseTracking(True)
         self.setMinimumHeight(150)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.lanes: tuple[str, ...] = ()
         self.marks: tuple[TimelineMark, ...] = ()
         self.period: Period | None = None
@@ -66,13 +67,14 @@ class ReleaseTimeline(QWidget):
         self.hovered: TimelineMark | None = None
 
     def sizeHint(self) -> QSize:
-        return QSize(800, 220)
+        return QSize(800, int(44 + LANE_STEP * max(2, len(self.lanes))))
 
     def set_timeline(
         self, lanes: Sequence[str], marks: Sequence[TimelineMark], period: Period
     ) -> None:
         self.lanes, self.marks, self.period = tuple(lanes), tuple(marks), period
         self.hovered = None
+        self.updateGeometry()  # the height follows the number of lanes
         self._place()
         self.update()
 
@@ -81,7 +83,7 @@ class ReleaseTimeline(QWidget):
 
     def _lane_y(self, lane: int) -> float:
         area = self._area()
-        step = area.height() / max(1, len(self.lanes))
+        step = min(LANE_STEP, area.height() / max(1, len(self.lanes)))
         return area.top() + step * (lane + 0.5)
 
     def _place(self) -> None:
@@ -155,6 +157,8 @@ class ReleaseTimeline(QWidget):
         assert self.period is not None
         ticks = 6
         painter.setPen(muted)
+        bottom = self._lane_y(len(self.lanes) - 1) + LANE_STEP / 2
+        area = QRectF(area.left(), area.top(), area.width(), bottom - area.top())
         for tick in range(ticks + 1):
             moment = self.period.start + self.period.length * (tick / ticks)
             x = area.left() + area.width() * tick / ticks

@@ -55,6 +55,13 @@ def value_text(name: str, measure: Measure) -> str:
     return text if measure.p90 is None else f"{text} (p90 {span_text(measure.p90)})"
 
 
+def headline_text(name: str, measure: Measure) -> tuple[str, str]:
+    """A tile's big value and the line under it (the p90, where the metric has one)."""
+    if measure.value is None or measure.p90 is None:
+        return value_text(name, measure), ""
+    return span_text(measure.value), f"p90 {span_text(measure.p90)}"
+
+
 def based_on_text(name: str, metrics: DeliveryMetrics) -> str:
     measure: Measure = getattr(metrics, name)
     noun = EVENTS[name]
@@ -62,7 +69,7 @@ def based_on_text(name: str, metrics: DeliveryMetrics) -> str:
     if name == "deployment_frequency" and metrics.rollbacks:
         text += f", {metrics.rollbacks} rollback{'' if metrics.rollbacks == 1 else 's'} apart"
     if name == "change_failure_rate" and measure.events:
-        text += f", {metrics.change_failures} failed"
+        text += f", {metrics.change_failures} change failure{'' if metrics.change_failures == 1 else 's'}"
     return text
 
 
