@@ -2,13 +2,14 @@
 
 Starts a private dockerd through tests/testbed (as the tests do), creates the sample
 repository from the welcome page, runs v1.0.0 through the window, approves production as
-a second person, runs v1.1.0 (which then waits for approval), and grabs each view.
+a second person, runs v1.1.0 (which then waits for approval), and grabs each view;
+Insights on a back-dated history of a second repository (tests/testbed/history.py).
 Run by ``make screenshots``:
 
 PYTHONPATH=desktop:tests python scripts/screenshots.py [--dark]
 
 With ``--dark`` the window paints with the Fusion style and a dark palette (what a dark
-desktop gives it) and writes ``<view>-dark.png``: the runs and environments views into
+desktop gives it) and writes ``<view>-dark.png``: runs, environments and insights into
 docs/screenshots, the others into a temporary folder, to be looked at, not published.
 """
 
@@ -20,6 +21,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,8 +30,11 @@ sys.path[:0] = [str(ROOT / "desktop"), str(ROOT / "tests"), str(ROOT)]
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
+if TYPE_CHECKING:
+    from dockyard.ui.mainwindow import MainWindow
+
 OUT = ROOT / "docs" / "screenshots"
-PUBLISHED_DARK = ("runs", "environments")
+PUBLISHED_DARK = ("runs", "environments", "insights")
 DARK = False
 
 
@@ -139,6 +144,8 @@ def _shoot() -> int:
     wait_until(lambda: "Chain" in window.history_view.chain_label.text())
     grab(window, "history")
 
+    _insights(window)
+
     window.show_settings()
     dialog = window.settings_dialog
     assert dialog is not None
@@ -152,6 +159,24 @@ def _shoot() -> int:
     window.tasks.wait(30_000)
     window.close()
     return 0
+
+
+def _insights(window: MainWindow) -> None:
+    """Insights need weeks of history: a back-dated one (tests/testbed/history.py)."""
+    from dockyard.core.model import utcnow
+    from dockyard.store.repositories import RepositoryStore
+    from testbed.history import make_history_repo, record_history
+
+    folder = Path(tempfile.mkdtemp(prefix="dy-history-")) / "shop-api"
+    releases = make_history_repo(folder, utcnow(), 40, 88)
+    location = RepositoryStore(window.db).add(str(folder), "shop-api").location
+    record_history(window.db, location, releases)
+    window.repositories.refresh(select=location)
+    wait_until(lambda: (r := window.current_repository()) is not None and r.location == location)
+    view = window.insights_view
+    window.tabs.setCurrentWidget(view)
+    wait_until(lambda: view.state is not None and not view.loading)
+    grab(window, "insights")
 
 
 if __name__ == "__main__":

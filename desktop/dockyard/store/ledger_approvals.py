@@ -166,18 +166,23 @@ def _get(connection: SqlConnection, id: int) -> ApprovalRequest:
     row = connection.execute("SELECT * FROM approval_requests WHERE id = ?", (id,)).fetchone()
     if row is None:
         raise KeyError(f"approval request {id} is not recorded")
-    approvals = tuple(
-        Approval(
-            approver=approval["approver"],
-            comment=approval["comment"],
-            at=text_to_time(approval["at"]),
-            digest=approval["digest"],
-            config_fingerprint=approval["config_fingerprint"],
-        )
-        for approval in connection.execute(
-            "SELECT * FROM approvals WHERE request_id = ? ORDER BY at, approver", (id,)
-        )
+    approvals = connection.execute(
+        "SELECT * FROM approvals WHERE request_id = ? ORDER BY at, approver", (id,)
     )
+    return request_from_row(row, [approval_from_row(approval) for approval in approvals])
+
+
+def approval_from_row(row: sqlite3.Row) -> Approval:
+    return Approval(
+        approver=row["approver"],
+        comment=row["comment"],
+        at=text_to_time(row["at"]),
+        digest=row["digest"],
+        config_fingerprint=row["config_fingerprint"],
+    )
+
+
+def request_from_row(row: sqlite3.Row, approvals: list[Approval]) -> ApprovalRequest:
     return ApprovalRequest(
         id=row["id"],
         repo=row["repo"],
@@ -193,7 +198,7 @@ def _get(connection: SqlConnection, id: int) -> ApprovalRequest:
         created=text_to_time(row["created"]),
         expires=optional_text_to_time(row["expires"]),
         status=ApprovalStatus(row["status"]),
-        approvals=approvals,
+        approvals=tuple(approvals),
         resolved=optional_text_to_time(row["resolved"]),
         resolved_by=row["resolved_by"],
         resolution_comment=row["resolution_comment"],

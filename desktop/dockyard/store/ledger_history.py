@@ -6,12 +6,14 @@ a hotfix can be told from its name without a second query per deployment.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from dataclasses import dataclass
 
-from dockyard.core.releases import ApprovalRequest, Deployment
+from dockyard.core.releases import Approval, ApprovalRequest, Deployment, DeploymentStatus
+from dockyard.store.columns import optional_text_to_time, text_to_time
 from dockyard.store.database import Database
-from dockyard.store.ledger_approvals import _get as _request
-from dockyard.store.ledger_deployments import _from_row as _deployment
+from dockyard.store.ledger_approvals import approval_from_row, request_from_row
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,14 @@ class SqliteHistory:
     _db: Database
 
     def deployment_history(self, repo: str) -> list[DeploymentEntry]:
-        """Every deployment of ``repo`` in every environment, oldest first."""
+        """Every deployment of ``repo`` in every environment, oldest first.
+
+        Without the configuration snapshots (``config`` is empty): metrics do not need
+        them, and parsing thousands of them is most of the cost of this read.
+        """
         rows = self._db.connect().execute(
-            "SELECT deployments.*, runs.ref AS run_ref, runs.message AS run_message"
+            f"SELECT {_DEPLOYMENT_COLUMNS}, runs.ref AS run_ref,"
+            " runs.message AS run_message"
             " FROM deployments LEFT JOIN runs ON runs.id = deployments.run_id"
             " WHERE deployments.repo = ? ORDER BY deployments.id",
             (repo,),
@@ -39,10 +46,54 @@ class SqliteHistory:
             for row in rows
         ]
 
-    def approval_history(self, repo: str) -> list[ApprovalRequest]:
-        """Every approval request of ``repo`` in every environment, oldest first."""
+    def approval_history(self, repo: str, environment: str) -> list[ApprovalRequest]:
+        """The approval requests of one environment, oldest first, with their approvals."""
         connection = self._db.connect()
+        approvals: dict[int, list[Approval]] = {}
+        for row in connection.execute(
+            "SELECT approvals.* FROM approvals JOIN approval_requests"
+            " ON approval_requests.id = approvals.request_id"
+            " WHERE repo = ? AND environment = ? ORDER BY at, approver",
+            (repo, environment),
+        ):
+            approvals.setdefault(row["request_id"], []).append(approval_from_row(row))
         rows = connection.execute(
-            "SELECT id FROM approval_requests WHERE repo = ? ORDER BY id", (repo,)
-        ).fetchall()
-        return [_request(connection, row["id"]) for row in rows]
+            "SELECT * FROM approval_requests WHERE repo = ? AND environment = ? ORDER BY id",
+            (repo, environment),
+        )
+        return [request_from_row(row, approvals.get(row["id"], [])) for row in rows]
+
+
+_DEPLOYMENT_COLUMNS = ", ".join(
+    f"deployments.{column}"
+    for column in (
+        "id", "repo", "environment", "digest", "image", "commit_sha", "tag", "run_id",
+        "status", "started", "finished", "deployed_by", "approved_by", "rollback",
+        "rolled_back_from", "comment", "error",
+    )
+)  # fmt: skip
+
+
+def _deployment(row: sqlite3.Row) -> Deployment:
+    """A deployment without its configuration snapshot; the common cases read fast."""
+    approved = row["approved_by"]
+    return Deployment(
+        id=row["id"],
+        repo=row["repo"],
+        environment=row["environment"],
+        digest=row["digest"],
+        image=row["image"],
+        commit=row["commit_sha"],
+        tag=row["tag"],
+        run_id=row["run_id"],
+        config={},
+        status=DeploymentStatus(row["status"]),
+        started=text_to_time(row["started"]),
+        finished=optional_text_to_time(row["finished"]),
+        deployed_by=row["deployed_by"],
+        approved_by=() if approved == "[]" else tuple(json.loads(approved)),
+        rollback=bool(row["rollback"]),
+        rolled_back_from=row["rolled_back_from"],
+        comment=row["comment"],
+        error=row["error"],
+    )

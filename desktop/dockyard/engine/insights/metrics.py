@@ -28,6 +28,7 @@ import bisect
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from dockyard.core.releases import ApprovalRequest, ApprovalStatus, Deployment, DeploymentStatus
 from dockyard.engine.insights.measures import (
@@ -41,6 +42,7 @@ from dockyard.engine.insights.measures import (
 )
 
 DEFAULT_FAILURE_WINDOW = timedelta(hours=24)
+T = TypeVar("T")
 ENDED = (DeploymentStatus.DEPLOYED, DeploymentStatus.SUPERSEDED, DeploymentStatus.FAILED)
 
 
@@ -90,6 +92,7 @@ class EnvironmentRecord:
     )  # when, failed?, change failure?
     lead_times: list[tuple[datetime, float]] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
+    restores: list[tuple[datetime, float]] = field(default_factory=list)  # by restored
     approval_waits: list[tuple[datetime, float]] = field(default_factory=list)
     change_failures: set[int] = field(default_factory=set)  # deployment ids
 
@@ -121,32 +124,32 @@ class EnvironmentRecord:
                 record.releases.append(finished)
             failed = deployment.status is DeploymentStatus.FAILED
             record.judged.append((finished, failed, deployment.id in record.change_failures))
-        record.lead_times = lead_times(succeeded, graph or {})
+        record.lead_times = sorted(lead_times(succeeded, graph or {}))
         record.incidents = incidents(ordered, succeeded, record.change_failures)
-        record.approval_waits = [
+        record.restores = sorted((i.restored, i.seconds) for i in record.incidents)
+        record.approval_waits = sorted(
             (utc(r.resolved), (utc(r.resolved) - utc(r.created)).total_seconds())
             for r in requests
             if r.status is ApprovalStatus.APPROVED and r.resolved is not None
-        ]
+        )
+        record.releases.sort()
+        record.rollbacks.sort()
+        record.judged.sort()
         return record
 
     def metrics(self, period: Period) -> DeliveryMetrics:
-        releases = _count(self.releases, period)
-        judged = [(failed, change) for at, failed, change in self.judged if period.contains(at)]
+        releases = len(_within(self.releases, period))
+        judged = [(failed, change) for _at, failed, change in _within(self.judged, period)]
         failures = sum(1 for _failed, change in judged if change)
         return DeliveryMetrics(
             period=period,
             deployment_frequency=Measure(releases / (period.length / WEEK), releases),
-            lead_time=median_and_p90([s for at, s in self.lead_times if period.contains(at)]),
+            lead_time=median_and_p90([s for _at, s in _within(self.lead_times, period)]),
             change_failure_rate=ratio(failures, len(judged)),
-            time_to_restore=_median(
-                [i.seconds for i in self.incidents if period.contains(i.restored)]
-            ),
-            approval_wait=median_and_p90(
-                [s for at, s in self.approval_waits if period.contains(at)]
-            ),
+            time_to_restore=_median([s for _at, s in _within(self.restores, period)]),
+            approval_wait=median_and_p90([s for _at, s in _within(self.approval_waits, period)]),
             deployments=releases,
-            rollbacks=_count(self.rollbacks, period),
+            rollbacks=len(_within(self.rollbacks, period)),
             failed=sum(1 for failed, _change in judged if failed),
             change_failures=failures,
         )
@@ -235,8 +238,15 @@ def incidents(
     return found
 
 
-def _count(moments: Sequence[datetime], period: Period) -> int:
-    return sum(1 for moment in moments if period.contains(moment))
+def _within(timed: Sequence[T], period: Period) -> Sequence[T]:
+    """The part of ``timed`` (sorted by its first field, a moment) inside ``period``."""
+    first = bisect.bisect_left(timed, period.start, key=_moment)
+    last = bisect.bisect_left(timed, period.end, key=_moment)
+    return timed[first:last]
+
+
+def _moment(item: object) -> datetime:
+    return item[0] if isinstance(item, tuple) else item  # type: ignore[return-value]
 
 
 def _median(samples: Sequence[float]) -> Measure:

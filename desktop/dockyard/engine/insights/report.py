@@ -99,7 +99,7 @@ def delivery_insights(
     notes: list[str] = []
     record = EnvironmentRecord.prepare(
         [e.deployment for e in mine],
-        requests=[r for r in ledger.approval_history(repo) if r.environment == chosen],
+        requests=ledger.approval_history(repo, chosen),
         graph=_graph(home, repo, [e.deployment for e in mine], notes),
         hotfixes={e.deployment.id for e in mine if is_hotfix(e, hotfix)},
         failure_window=failure_window,

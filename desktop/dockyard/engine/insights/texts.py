@@ -64,13 +64,16 @@ def headline_text(name: str, measure: Measure) -> tuple[str, str]:
 
 def based_on_text(name: str, metrics: DeliveryMetrics) -> str:
     measure: Measure = getattr(metrics, name)
-    noun = EVENTS[name]
-    text = f"{measure.events} {noun}{'' if measure.events == 1 else 's'}"
+    text = plural(measure.events, EVENTS[name])
     if name == "deployment_frequency" and metrics.rollbacks:
-        text += f", {metrics.rollbacks} rollback{'' if metrics.rollbacks == 1 else 's'} apart"
+        text += f", {plural(metrics.rollbacks, 'rollback')} apart"
     if name == "change_failure_rate" and measure.events:
-        text += f", {metrics.change_failures} change failure{'' if metrics.change_failures == 1 else 's'}"
+        text += f", {plural(metrics.change_failures, 'change failure')}"
     return text
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def trend_text(change: Trend, days: float) -> str:
