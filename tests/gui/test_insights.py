@@ -5,6 +5,7 @@ timeline mark, exporting PNG and CSV."""
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,7 +153,7 @@ def test_insights_show_the_recorded_history(
     view.export_png(str(tmp_path / "insights.png"))
     qtbot.waitUntil(lambda: "insights.png" in view.message.text(), timeout=10_000)
     qtbot.waitUntil(lambda: (tmp_path / "insights.csv").exists(), timeout=10_000)
-    rows = list(csv.DictReader((tmp_path / "insights.csv").open()))
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "insights.csv").read_text())))
     frequency = next(
         r for r in rows if r["bucket"] == "period" and r["metric"] == "deployment_frequency"
     )

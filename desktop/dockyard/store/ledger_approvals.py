@@ -21,7 +21,7 @@ from dockyard.store.columns import (
     time_to_text,
 )
 from dockyard.store.database import Database
-from dockyard.store.sql import SqlConnection
+from dockyard.store.sql import SqlConnection, SqlRow
 
 
 class SqliteApprovals:
@@ -172,7 +172,7 @@ def _get(connection: SqlConnection, id: int) -> ApprovalRequest:
     return request_from_row(row, [approval_from_row(approval) for approval in approvals])
 
 
-def approval_from_row(row: sqlite3.Row) -> Approval:
+def approval_from_row(row: SqlRow) -> Approval:
     return Approval(
         approver=row["approver"],
         comment=row["comment"],
@@ -182,7 +182,7 @@ def approval_from_row(row: sqlite3.Row) -> Approval:
     )
 
 
-def request_from_row(row: sqlite3.Row, approvals: list[Approval]) -> ApprovalRequest:
+def request_from_row(row: SqlRow, approvals: list[Approval]) -> ApprovalRequest:
     return ApprovalRequest(
         id=row["id"],
         repo=row["repo"],

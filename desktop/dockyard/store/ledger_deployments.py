@@ -139,7 +139,7 @@ class SqliteDeployments:
                 owner = _owner(row)
                 alive = owner.alive()
                 if alive is None:
-                    report.elsewhere.append((_from_row(row), owner))
+                    report.elsewhere.append((deployment_from_row(row), owner))
                 elif not alive:
                     connection.execute(
                         "UPDATE deployments SET status = ?, finished = ?, error = ? WHERE id = ?",
@@ -154,7 +154,7 @@ class SqliteDeployments:
             "SELECT * FROM deployments WHERE status = ? AND reconciled IS NULL ORDER BY id",
             (DeploymentStatus.INTERRUPTED,),
         )
-        return [_from_row(row) for row in rows]
+        return [deployment_from_row(row) for row in rows]
 
     def latest_deployment(self, repo: str, environment: str) -> Deployment | None:
         """The newest deployment of the environment, whatever its outcome."""
@@ -172,7 +172,7 @@ class SqliteDeployments:
             )
             .fetchone()
         )
-        return None if row is None else _from_row(row)
+        return None if row is None else deployment_from_row(row)
 
     def deployments(self, repo: str, environment: str, limit: int = 50) -> list[Deployment]:
         """Every deployment of the environment, newest first, whatever its outcome."""
@@ -180,12 +180,12 @@ class SqliteDeployments:
             "SELECT * FROM deployments WHERE repo = ? AND environment = ? ORDER BY id DESC LIMIT ?",
             (repo, environment, limit),
         )
-        return [_from_row(row) for row in rows]
+        return [deployment_from_row(row) for row in rows]
 
     def deployment(self, id: int) -> Deployment | None:
         row = self._db.connect().execute("SELECT * FROM deployments WHERE id = ?", (id,))
         found = row.fetchone()
-        return None if found is None else _from_row(found)
+        return None if found is None else deployment_from_row(found)
 
 
 def _supersede_others(
@@ -210,14 +210,16 @@ def _get(connection: SqlConnection, id: int) -> Deployment:
     row = connection.execute("SELECT * FROM deployments WHERE id = ?", (id,)).fetchone()
     if row is None:
         raise KeyError(f"deployment {id} is not recorded")
-    return _from_row(row)
+    return deployment_from_row(row)
 
 
 def _owner(row: SqlRow) -> ProcessOwner:
     return ProcessOwner(row["owner_host"], int(row["owner_pid"]), row["owner_started"])
 
 
-def _from_row(row: SqlRow) -> Deployment:
+def deployment_from_row(row: SqlRow, config: dict[str, object] | None = None) -> Deployment:
+    """The deployment of ``row``; ``config`` in place of parsing the row's snapshot."""
+    approved = row["approved_by"]
     return Deployment(
         id=row["id"],
         repo=row["repo"],
@@ -227,12 +229,12 @@ def _from_row(row: SqlRow) -> Deployment:
         commit=row["commit_sha"],
         tag=row["tag"],
         run_id=row["run_id"],
-        config=json_to_dict(row["config"]),
+        config=json_to_dict(row["config"]) if config is None else config,
         status=DeploymentStatus(row["status"]),
         started=text_to_time(row["started"]),
         finished=optional_text_to_time(row["finished"]),
         deployed_by=row["deployed_by"],
-        approved_by=tuple(json.loads(row["approved_by"])),
+        approved_by=() if approved == "[]" else tuple(json.loads(approved)),
         rollback=bool(row["rollback"]),
         rolled_back_from=row["rolled_back_from"],
         comment=row["comment"],

@@ -6,14 +6,12 @@ a hotfix can be told from its name without a second query per deployment.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from dataclasses import dataclass
 
-from dockyard.core.releases import Approval, ApprovalRequest, Deployment, DeploymentStatus
-from dockyard.store.columns import optional_text_to_time, text_to_time
+from dockyard.core.releases import Approval, ApprovalRequest, Deployment
 from dockyard.store.database import Database
 from dockyard.store.ledger_approvals import approval_from_row, request_from_row
+from dockyard.store.ledger_deployments import deployment_from_row
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,9 @@ class SqliteHistory:
             (repo,),
         )
         return [
-            DeploymentEntry(_deployment(row), row["run_ref"] or "", row["run_message"] or "")
+            DeploymentEntry(
+                deployment_from_row(row, {}), row["run_ref"] or "", row["run_message"] or ""
+            )
             for row in rows
         ]
 
@@ -72,28 +72,3 @@ _DEPLOYMENT_COLUMNS = ", ".join(
         "rolled_back_from", "comment", "error",
     )
 )  # fmt: skip
-
-
-def _deployment(row: sqlite3.Row) -> Deployment:
-    """A deployment without its configuration snapshot; the common cases read fast."""
-    approved = row["approved_by"]
-    return Deployment(
-        id=row["id"],
-        repo=row["repo"],
-        environment=row["environment"],
-        digest=row["digest"],
-        image=row["image"],
-        commit=row["commit_sha"],
-        tag=row["tag"],
-        run_id=row["run_id"],
-        config={},
-        status=DeploymentStatus(row["status"]),
-        started=text_to_time(row["started"]),
-        finished=optional_text_to_time(row["finished"]),
-        deployed_by=row["deployed_by"],
-        approved_by=() if approved == "[]" else tuple(json.loads(approved)),
-        rollback=bool(row["rollback"]),
-        rolled_back_from=row["rolled_back_from"],
-        comment=row["comment"],
-        error=row["error"],
-    )

@@ -142,12 +142,12 @@ class InsightsView(LatestRead, QWidget):
         self.export_png_button = QPushButton("Export PNG…")
         self.export_png_button.setAccessibleName("Export PNG")
         self.export_png_button.clicked.connect(
-            lambda: self._ask_path("PNG image (*.png)", self.export_png)
+            lambda: self._ask_path("PNG image (*.png)", "png", self.export_png)
         )
         self.export_csv_button = QPushButton("Export CSV…")
         self.export_csv_button.setAccessibleName("Export CSV")
         self.export_csv_button.clicked.connect(
-            lambda: self._ask_path("CSV (*.csv)", self.export_csv)
+            lambda: self._ask_path("CSV (*.csv)", "csv", self.export_csv)
         )
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
@@ -262,12 +262,13 @@ class InsightsView(LatestRead, QWidget):
 
     # ----- export --------------------------------------------------------------------
 
-    def _ask_path(self, kind: str, export: object) -> None:
+    def _ask_path(self, kind: str, suffix: str, export: object) -> None:
         if self.state is None:
             self._say("Nothing to export yet: wait until the metrics are shown.")
             return
         dialog = QFileDialog(self, "Export insights", str(Path.home()), kind)
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix(suffix)
         dialog.fileSelected.connect(export)
         if self.file_dialog is not None:
             self.file_dialog.deleteLater()
@@ -314,7 +315,7 @@ def _day(edit: QDateEdit) -> date:
 
 
 def _save_image(image: QImage, path: str) -> str:
-    if not image.save(path, b"PNG"):
+    if not image.save(path):  # the format follows the suffix the dialog ensures
         raise UserInputError(f"Could not write {path}; choose a folder you can write to.")
     return path
 

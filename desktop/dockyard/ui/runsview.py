@@ -155,6 +155,7 @@ class RunsView(QWidget):
 
     def _rows_inserted(self, _parent: QModelIndex, _first: int, _last: int) -> None:
         self._update_count()
+        self._select_pending()  # a run asked for (from Insights) may have just been loaded
         if not self.table.selectionModel().hasSelection() and self.model.rowCount() > 0:
             self.table.selectRow(0)
 
