@@ -132,12 +132,16 @@ def test_insights_show_the_recorded_history(
         ("staging", "v1.0.0", "release"), ("staging", "v1.1.0", "release"),
     ]  # fmt: skip
 
-    # Hover the production release of v1.1.0: tag, digest and approver.
-    mark = next(m for m in timeline.marks if m.label == "v1.1.0" and m.environment == "production")
-    hover(timeline, timeline.point_of(mark))
-    assert timeline.hovered is not None and timeline.hovered.kind == "release"
+    # Hover production: minutes apart, its three marks overlap; the rollback is on top.
+    release = next(
+        m for m in timeline.marks if m.label == "v1.1.0" and m.environment == "production"
+    )
+    hover(timeline, timeline.point_of(release))
+    top = timeline.hovered
+    assert top is not None and top.kind == "rollback" and top.label == "v1.0.0"
     tip = timeline.toolTip()
-    assert "v1.1.0" in tip and mark.digest in tip and f"approved by {LEAD}" in tip
+    assert "v1.1.0 in production — release" in tip and release.digest in tip
+    assert f"approved by {LEAD}" in tip and "v1.0.0 in production — rollback" in tip
 
     # Staging, last 7 days: two releases, nothing rolled back, no approvals.
     view.environment.setCurrentText("staging")
@@ -161,12 +165,15 @@ def test_insights_show_the_recorded_history(
     image = QImage(str(tmp_path / "insights.png"))
     assert not image.isNull() and image.width() >= view.canvas.width()
 
-    # Clicking a mark opens its run.
-    staging_mark = next(m for m in timeline.marks if m.label == "v1.0.0")  # not the newest run
+    # Clicking opens the run of the mark on top: the rollback redeployed v1.0.0's run.
     QTest.mouseClick(
-        timeline, Qt.MouseButton.LeftButton, pos=timeline.point_of(staging_mark).toPoint()
-    )
+        timeline, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+        timeline.point_of(release).toPoint(),
+    )  # fmt: skip
     assert window.tabs.currentWidget() is window.runs_view
-    qtbot.waitUntil(lambda: window.runs_view.selected_run() is not None, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: (run := window.runs_view.selected_run()) is not None and run.id == top.run_id,
+        timeout=10_000,
+    )
     selected = window.runs_view.selected_run()
-    assert selected is not None and selected.id == staging_mark.run_id
+    assert selected is not None and selected.ref == "v1.0.0"

@@ -2,7 +2,8 @@
 
 Marks differ in colour and shape (release: filled circle, rollback: diamond, failed:
 cross), so they read without colour too. Hovering shows tag, digest, approvers and who
-deployed; clicking asks the window to open the release's run (``run_requested``).
+deployed of every mark under the pointer (deployments minutes apart overlap); clicking
+asks the window to open the run of the mark on top, the newest (``run_requested``).
 Positions are worked out once per resize, so thousands of marks paint at once.
 """
 
@@ -34,6 +35,7 @@ LANE_LABELS = 110
 RADIUS = 5.0
 HIT = 8.0
 LANE_STEP = 56.0
+TIPPED = 4  # overlapping marks described in one tooltip
 LEGEND = (("release", "release"), ("rollback", "rollback"), ("failed", "failed"))
 
 
@@ -102,14 +104,26 @@ class ReleaseTimeline(QWidget):
         super().resizeEvent(event)
         self._place()
 
-    def mark_at(self, point: QPointF) -> TimelineMark | None:
-        """The mark under ``point`` (the nearest within reach), or None."""
-        best, distance = None, HIT * HIT
+    def marks_at(self, point: QPointF) -> list[TimelineMark]:
+        """The marks within reach of ``point``, the one painted on top (the newest) first."""
+        near = []
         for mark, centre in zip(self.marks, self.points, strict=True):
             dx, dy = centre.x() - point.x(), centre.y() - point.y()
-            if dx * dx + dy * dy <= distance:
-                best, distance = mark, dx * dx + dy * dy
-        return best
+            if dx * dx + dy * dy <= HIT * HIT:
+                near.append(mark)
+        return near[::-1]
+
+    def mark_at(self, point: QPointF) -> TimelineMark | None:
+        near = self.marks_at(point)
+        return near[0] if near else None
+
+    def tip_at(self, point: QPointF) -> str:
+        """What hovering says: every mark there (deployments minutes apart overlap)."""
+        near = self.marks_at(point)
+        tips = [mark_tip(mark) for mark in near[:TIPPED]]
+        if len(near) > TIPPED:
+            tips.append(f"… and {len(near) - TIPPED} more deployments here")
+        return "\n\n".join(tips)
 
     def point_of(self, mark: TimelineMark) -> QPointF:
         return self.points[self.marks.index(mark)]
@@ -184,11 +198,11 @@ class ReleaseTimeline(QWidget):
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip:
             assert isinstance(event, QHelpEvent)
-            mark = self.mark_at(QPointF(event.pos()))
-            if mark is None:
-                QToolTip.hideText()
+            tip = self.tip_at(QPointF(event.pos()))
+            if tip:
+                QToolTip.showText(event.globalPos(), tip, self)
             else:
-                QToolTip.showText(event.globalPos(), mark_tip(mark), self)
+                QToolTip.hideText()
             return True
         return super().event(event)
 
@@ -199,7 +213,7 @@ class ReleaseTimeline(QWidget):
             self.setCursor(
                 Qt.CursorShape.PointingHandCursor if mark else Qt.CursorShape.ArrowCursor
             )
-            self.setToolTip(mark_tip(mark) if mark else "")
+            self.setToolTip(self.tip_at(event.position()))
             self.update()
         super().mouseMoveEvent(event)
 
