@@ -71,6 +71,8 @@ def test_import_contexts_and_add_an_ssh_endpoint_with_its_files(
     assert result.text() == "Docker contexts: edge unchanged."
 
     key, known_hosts = tmp_path / "id_deploy", tmp_path / "known_hosts"
+    key.write_text("not a real key: nothing listens on port 1\n")
+    known_hosts.write_text("")
     named(dialog, QLineEdit, "Endpoint name").setText("bastion")
     named(dialog, QLineEdit, "Endpoint URL").setText("ssh://ops@127.0.0.1:1")
     named(dialog, QLineEdit, "SSH identity file").setText(str(key))

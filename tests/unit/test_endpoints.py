@@ -70,12 +70,14 @@ def test_local_follows_docker_host_and_cert_path(monkeypatch: pytest.MonkeyPatch
 
 def test_registry_keeps_paths_and_ignores_unknown_keys(tmp_path: Path) -> None:
     registry = EndpointRegistry(tmp_path)
-    registry.add(Endpoint(name="prod", url="ssh://ops@prod.example", ssh_identity="/k/id"))
+    key = tmp_path / "id"
+    key.write_text("a key\n")
+    registry.add(Endpoint(name="prod", url="ssh://ops@prod.example", ssh_identity=str(key)))
     saved = json.loads((tmp_path / "hosts.json").read_text())
-    assert saved == {"prod": {"url": "ssh://ops@prod.example", "ssh_identity": "/k/id"}}
+    assert saved == {"prod": {"url": "ssh://ops@prod.example", "ssh_identity": str(key)}}
     saved["prod"]["from_a_newer_version"] = True
     (tmp_path / "hosts.json").write_text(json.dumps(saved))
-    assert registry.get("prod").ssh_identity == "/k/id"
+    assert registry.get("prod").ssh_identity == str(key)
     with pytest.raises(UserInputError, match="Unknown Docker endpoint 'staging'"):
         registry.get("staging")
 

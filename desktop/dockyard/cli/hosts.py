@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from dockyard.core.errors import InfrastructureError
@@ -28,6 +29,7 @@ def register(commands: Any) -> None:
     add.add_argument("--ssh-identity", default="", help="private key file for ssh://")
     add.add_argument("--ssh-known-hosts", default="", help="known_hosts file for ssh://")
     add.add_argument("--ssh-config", default="", help="ssh_config file instead of ~/.ssh/config")
+    add.add_argument("--replace", action="store_true", help="replace an endpoint of the same name")
     add.set_defaults(handler=add_host)
     remove = sub.add_parser("remove", help="remove an endpoint")
     remove.add_argument("name")
@@ -61,16 +63,27 @@ def add_host(args: argparse.Namespace) -> int:
     endpoint = Endpoint(
         name=args.name,
         url=args.url,
-        tls_ca=args.tls_ca,
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        ssh_identity=args.ssh_identity,
-        ssh_known_hosts=args.ssh_known_hosts,
-        ssh_config=args.ssh_config,
+        tls_ca=_absolute(args.tls_ca),
+        tls_cert=_absolute(args.tls_cert),
+        tls_key=_absolute(args.tls_key),
+        ssh_identity=_absolute(args.ssh_identity),
+        ssh_known_hosts=_absolute(args.ssh_known_hosts),
+        ssh_config=_absolute(args.ssh_config),
     )
-    EndpointRegistry(dockyard_home()).add(endpoint)
+    EndpointRegistry(dockyard_home()).add(endpoint, replace=args.replace)
     print(f"Added Docker endpoint {args.name} ({args.url}).")
+    # Saved either way (the host may be down just now); a failed test is only a warning.
+    status = check_endpoint(endpoint)
+    if status.ok:
+        print(f"{endpoint.name}: {status.message}")
+    else:
+        print(f"dockyard: warning: {status.message}", file=sys.stderr)
     return 0
+
+
+def _absolute(path: str) -> str:
+    """Files are kept by absolute path: a later command may run in another folder."""
+    return str(Path(path).expanduser().absolute()) if path else ""
 
 
 def remove_host(args: argparse.Namespace) -> int:

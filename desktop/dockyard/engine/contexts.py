@@ -16,7 +16,7 @@ from pathlib import Path
 import docker.context
 
 from dockyard.core.errors import UserInputError
-from dockyard.engine.endpoints import Endpoint, EndpointRegistry, validate_url
+from dockyard.engine.endpoints import Endpoint, EndpointRegistry
 
 log = logging.getLogger("dockyard.docker")
 
@@ -116,11 +116,10 @@ def import_contexts(registry: EndpointRegistry) -> list[ContextImport]:
             outcome = "unchanged"
         else:
             try:
-                validate_url(endpoint)
+                registry.add(endpoint, replace=True)  # refreshes what an import made before
             except UserInputError as exc:
                 results.append(ContextImport(endpoint.name, endpoint.url, f"skipped: {exc}"))
                 continue
-            registry.add(endpoint)
             outcome = "updated" if current is not None else "added"
         log.info("Docker context %s (%s): %s", endpoint.name, endpoint.url, outcome)
         results.append(ContextImport(endpoint.name, endpoint.url, outcome))

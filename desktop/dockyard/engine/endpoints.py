@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -39,6 +40,8 @@ PING_TIMEOUT = 10
 CONNECT_TIMEOUT = 10
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# What an endpoint may be called (docs/remote-daemons.md): safe in files, menus and shells.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,62}")  # as Docker context names
 
 
 @dataclass(frozen=True)
@@ -124,11 +127,22 @@ class EndpointRegistry:
             )
         return endpoints[name]
 
-    def add(self, endpoint: Endpoint) -> None:
+    def add(self, endpoint: Endpoint, *, replace: bool = False) -> None:
+        """Save ``endpoint``; one of the same name is replaced only when ``replace`` says so."""
         if endpoint.name == "local":
             raise UserInputError("'local' is built in (it follows DOCKER_HOST); pick another name.")
+        validate_name(endpoint.name)
+        validate_files(endpoint)
         validate_url(endpoint)
         endpoints = self._load()
+        existing = endpoints.get(endpoint.name)
+        if existing is not None and existing != endpoint and not replace:
+            raise UserInputError(
+                f"A Docker endpoint named {endpoint.name!r} already exists "
+                f"({existing.display_url}); pick another name, or replace it "
+                "(dockyard hosts add --replace, or 'Replace an endpoint of the same name' "
+                "in Settings)."
+            )
         endpoints[endpoint.name] = endpoint
         self._save(endpoints)
 
@@ -138,6 +152,32 @@ class EndpointRegistry:
             raise UserInputError(f"There is no Docker endpoint named {name!r}.")
         del endpoints[name]
         self._save(endpoints)
+
+
+def validate_name(name: str) -> None:
+    if not NAME_PATTERN.fullmatch(name):
+        raise UserInputError(
+            f"{name!r} cannot name a Docker endpoint: use letters, digits, '.', '_', '+' and '-', "
+            "starting with a letter or digit, at most 63 characters."
+        )
+
+
+def validate_files(endpoint: Endpoint) -> None:
+    """The TLS and SSH files an endpoint names exist, and the client certificate has its key."""
+    if bool(endpoint.tls_cert) != bool(endpoint.tls_key):
+        raise UserInputError(
+            "Give the TLS client certificate and its key together (--tls-cert and --tls-key)."
+        )
+    if (endpoint.tls_ca or endpoint.tls_cert) and not endpoint.url.startswith("tcp://"):
+        raise UserInputError(f"TLS files apply to tcp:// URLs only, not to {endpoint.url}.")
+    files = (
+        ("TLS CA", endpoint.tls_ca), ("TLS certificate", endpoint.tls_cert),
+        ("TLS key", endpoint.tls_key), ("SSH identity", endpoint.ssh_identity),
+        ("SSH known_hosts", endpoint.ssh_known_hosts), ("SSH config", endpoint.ssh_config),
+    )  # fmt: skip
+    for what, path in files:
+        if path and not Path(path).expanduser().is_file():
+            raise UserInputError(f"The {what} file {path} does not exist; give an existing file.")
 
 
 def validate_url(endpoint: Endpoint) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -36,9 +37,9 @@ from dockyard.ui.registrylogins import RegistryLoginsGroup
 from dockyard.ui.worker import TaskRunner
 
 
-def add_endpoint(home: Path, endpoint: Endpoint) -> list[Endpoint]:
+def add_endpoint(home: Path, endpoint: Endpoint, replace: bool = False) -> list[Endpoint]:
     registry = EndpointRegistry(home)
-    registry.add(endpoint)
+    registry.add(endpoint, replace=replace)  # validates name, URL and files as the CLI does
     return registry.list()
 
 
@@ -129,6 +130,9 @@ class SettingsDialog(QDialog):
             ("SSH known_hosts:", self.known_hosts_edit),
         ):
             form.addRow(label, self._with_browse(edit))
+        self.replace_box = QCheckBox("Replace an endpoint of the same name")
+        self.replace_box.setAccessibleName("Replace an endpoint of the same name")
+        form.addRow(self.replace_box)
         self.add_button = self._button("Add endpoint", "Add endpoint", self.add_from_form)
 
         layout = QVBoxLayout(group)
@@ -238,12 +242,18 @@ class SettingsDialog(QDialog):
             self.select_endpoint(endpoint.name)
             for edit in self._form_edits():
                 edit.clear()
+            self.replace_box.setChecked(False)
             self.result_label.setText(f"Added {endpoint.name}; testing it…")
             self.endpoints_changed.emit()
             self.test_selected()
 
         self.tasks.submit(
-            add_endpoint, self.home, endpoint, on_result=added, on_error=self._show_failure
+            add_endpoint,
+            self.home,
+            endpoint,
+            self.replace_box.isChecked(),
+            on_result=added,
+            on_error=self._show_failure,
         )
 
     def _form_edits(self) -> tuple[QLineEdit, ...]:
