@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from dockyard.cli.context import database, repo_key
+from dockyard.cli.unrecorded import warn_of_unrecorded
 from dockyard.core.model import iso
 from dockyard.core.policy import ApprovalPolicy
 from dockyard.core.releases import ApprovalRequest, Deployment
@@ -172,6 +173,8 @@ def show_status(args: argparse.Namespace) -> int:
     db = database()
     service = ReleaseService(home=dockyard_home(), db=db, identity=current_identity())
     status = service.status(repo_key(args.repo, db))
+    if not status.environments:  # nothing recorded: maybe a new or replaced store
+        warn_of_unrecorded(service.home, db.path, status.repo)
     if args.json:
         print(json.dumps(status_as_json(status, service.recovery), indent=2))
         return 0
@@ -283,5 +286,10 @@ def verify_audit(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"audit chain verified: {len(audit.entries())} entries")
+    count = len(audit.entries())
+    if count == 0:
+        print(f"audit chain verified: 0 entries (the store {db.path} is new or empty)")
+        warn_of_unrecorded(dockyard_home(), db.path)
+        return 0
+    print(f"audit chain verified: {count} entries")
     return 0
