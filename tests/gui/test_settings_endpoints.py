@@ -48,7 +48,7 @@ def test_add_endpoint_refuses_bad_names_replacements_and_tls_without_files(
 
     add(dialog, "prod", "ssh://ops@127.0.0.1:1")
     # Added, then tested in a worker: nothing listens on port 1.
-    qtbot.waitUntil(lambda: result.text().startswith("prod: ✗ unreachable"), timeout=20_000)
+    qtbot.waitUntil(lambda: "prod: unreachable" in result.text(), timeout=20_000)
 
     add(dialog, "prod", "ssh://ops@127.0.0.2:1")
     qtbot.waitUntil(lambda: "already exists" in result.text(), timeout=10_000)
@@ -57,7 +57,7 @@ def test_add_endpoint_refuses_bad_names_replacements_and_tls_without_files(
     replace = named(dialog, QCheckBox, "Replace an endpoint of the same name")
     replace.setChecked(True)
     add(dialog, "prod", "ssh://ops@127.0.0.2:1")
-    qtbot.waitUntil(lambda: result.text().startswith("prod: ✗ unreachable"), timeout=20_000)
+    qtbot.waitUntil(lambda: "prod: unreachable" in result.text(), timeout=20_000)
     assert saved_hosts(dockyard_home)["prod"]["url"] == "ssh://ops@127.0.0.2:1"
     assert not replace.isChecked()
     dialog.tasks.wait(20_000)

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from dockyard.cli.context import database, repo_key
-from dockyard.cli.unrecorded import warn_of_unrecorded
+from dockyard.cli.unrecorded import store_name, warn_of_unrecorded
 from dockyard.core.model import iso
 from dockyard.core.policy import ApprovalPolicy
 from dockyard.core.releases import ApprovalRequest, Deployment
@@ -174,7 +174,7 @@ def show_status(args: argparse.Namespace) -> int:
     service = ReleaseService(home=dockyard_home(), db=db, identity=current_identity())
     status = service.status(repo_key(args.repo, db))
     if not status.environments:  # nothing recorded: maybe a new or replaced store
-        warn_of_unrecorded(service.home, db.path, status.repo)
+        warn_of_unrecorded(service.home, db, status.repo)
     if args.json:
         print(json.dumps(status_as_json(status, service.recovery), indent=2))
         return 0
@@ -288,8 +288,8 @@ def verify_audit(args: argparse.Namespace) -> int:
         return 1
     count = len(audit.entries())
     if count == 0:
-        print(f"audit chain verified: 0 entries (the store {db.path} is new or empty)")
-        warn_of_unrecorded(dockyard_home(), db.path)
+        print(f"audit chain verified: 0 entries (the store {store_name(db)} is new or empty)")
+        warn_of_unrecorded(dockyard_home(), db)
         return 0
     print(f"audit chain verified: {count} entries")
     return 0
