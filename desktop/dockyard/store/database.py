@@ -3,6 +3,10 @@
 Why these settings: WAL lets the window read while a pipeline writes; ``synchronous=FULL``
 makes a committed row survive a power cut ("nothing is lost", docs/architecture.md);
 ``busy_timeout`` makes concurrent writers wait their turn instead of failing.
+
+A damaged file is refused before anything is written into it (store/integrity.py); on a
+full disk the file is opened read-only, so what was recorded stays readable
+(store/diskspace.py, docs/troubleshooting.md).
 """
 
 from __future__ import annotations
@@ -65,10 +69,12 @@ class SqliteDatabase:
         self.read_only = True
         try:
             self._refuse_damage(self.connect())
-        except sqlite3.Error:
+        except BaseException as error:
             self.close()
             self.read_only = False
-            return False
+            if isinstance(error, sqlite3.Error):
+                return False
+            raise  # damaged as well: say that
         return True
 
     def connect(self) -> sqlite3.Connection:
