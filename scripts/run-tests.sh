@@ -22,8 +22,8 @@ export PYTHONDONTWRITEBYTECODE=1
 case "${1:-}" in
   --bench)
     shift
-    for bench in tests/benchmarks/bench_*.py; do "$VENV/bin/python" "$bench" "$@"; done
-    exit 0 ;;
+    "$VENV/bin/python" tests/benchmarks/run.py "$@"
+    exit $? ;;
   --screenshots)
     shift
     "$VENV/bin/python" scripts/screenshots.py "$@"
