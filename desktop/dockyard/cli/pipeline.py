@@ -13,10 +13,12 @@ from dockyard.cli.context import database, repo_key
 from dockyard.core.errors import UserInputError
 from dockyard.core.model import Run, RunStatus, iso
 from dockyard.engine.events import CancelToken, Event, StageChanged
-from dockyard.engine.home import current_identity, dockyard_home
+from dockyard.engine.home import dockyard_home
+from dockyard.engine.ledger_source import acting_identity
 from dockyard.engine.pipeline import start_pipeline
 from dockyard.store.logs import StageLogReader, stage_log_path
 from dockyard.store.runs import RunStore
+from dockyard.store.shared_logs import fetch_log
 
 
 def register(commands: Any) -> None:
@@ -85,12 +87,13 @@ def run_pipeline(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, on_signal)
     previous_term = signal.signal(signal.SIGTERM, on_signal)
     try:
+        db = database()
         outcome = start_pipeline(
             home=dockyard_home(),
-            db=database(),
-            location=repo_key(args.repo),
+            db=db,
+            location=repo_key(args.repo, db),
             ref=args.ref,
-            started_by=current_identity(),
+            started_by=acting_identity(db),
             sink=_Progress(),
             cancel=cancel,
         )
@@ -144,7 +147,7 @@ def print_logs(args: argparse.Namespace) -> int:
     home = dockyard_home()
     for name in [args.stage] if args.stage else names:
         path = stage_log_path(home, run.id, name)
-        if not path.exists():
+        if not fetch_log(db, path, run.id, name):  # a team member's run: from the ledger
             continue
         if not args.stage:
             print(f"==> {name} <==")

@@ -14,7 +14,8 @@ from dockyard.core.model import iso
 from dockyard.core.policy import ApprovalPolicy
 from dockyard.core.releases import ApprovalRequest, Deployment
 from dockyard.engine.events import Event, StageChanged
-from dockyard.engine.home import current_identity, dockyard_home
+from dockyard.engine.home import dockyard_home
+from dockyard.engine.ledger_source import acting_identity
 from dockyard.engine.release_results import EnvironmentStatus, RecoveryReport, RepoStatus
 from dockyard.engine.releases import ReleaseService
 from dockyard.store.audit import AuditLog
@@ -171,7 +172,7 @@ def _environment(env: EnvironmentStatus) -> dict[str, Any]:
 
 def show_status(args: argparse.Namespace) -> int:
     db = database()
-    service = ReleaseService(home=dockyard_home(), db=db, identity=current_identity())
+    service = ReleaseService(home=dockyard_home(), db=db, identity=acting_identity(db))
     status = service.status(repo_key(args.repo, db))
     if not status.environments:  # nothing recorded: maybe a new or replaced store
         warn_of_unrecorded(service.home, db, status.repo)
@@ -222,7 +223,7 @@ def show_status(args: argparse.Namespace) -> int:
 
 def approve_release(args: argparse.Namespace) -> int:
     db = database()
-    service = ReleaseService(home=dockyard_home(), db=db, identity=current_identity())
+    service = ReleaseService(home=dockyard_home(), db=db, identity=acting_identity(db))
     outcome = service.approve(repo_key(args.repo, db), args.env, args.comment, digest=args.digest)
     print(outcome.message)
     return 0
@@ -230,7 +231,7 @@ def approve_release(args: argparse.Namespace) -> int:
 
 def reject_release(args: argparse.Namespace) -> int:
     db = database()
-    service = ReleaseService(home=dockyard_home(), db=db, identity=current_identity())
+    service = ReleaseService(home=dockyard_home(), db=db, identity=acting_identity(db))
     request = service.reject(repo_key(args.repo, db), args.env, args.comment)
     print(f"Rejected {request.tag or request.commit[:12]} for {args.env}.")
     return 0
@@ -243,7 +244,7 @@ def _progress(event: Event) -> None:
 
 def roll_back(args: argparse.Namespace) -> int:
     db = database()
-    service = ReleaseService(home=dockyard_home(), db=db, identity=current_identity())
+    service = ReleaseService(home=dockyard_home(), db=db, identity=acting_identity(db))
     outcome = service.rollback(
         repo_key(args.repo, db), args.env, args.to, args.comment, sink=_progress
     )
@@ -253,7 +254,7 @@ def roll_back(args: argparse.Namespace) -> int:
 
 def promote_release(args: argparse.Namespace) -> int:
     db = database()
-    service = ReleaseService(home=dockyard_home(), db=db, identity=current_identity())
+    service = ReleaseService(home=dockyard_home(), db=db, identity=acting_identity(db))
     repo = repo_key(args.repo, db)
     digest = args.digest or service.promotable_digest(repo, args.env)
     outcome = service.promote(repo, args.env, digest)
@@ -263,7 +264,7 @@ def promote_release(args: argparse.Namespace) -> int:
 
 def unpin_environment(args: argparse.Namespace) -> int:
     db = database()
-    service = ReleaseService(home=dockyard_home(), db=db, identity=current_identity())
+    service = ReleaseService(home=dockyard_home(), db=db, identity=acting_identity(db))
     service.unpin(repo_key(args.repo, db), args.env)
     print(f"{args.env} is unpinned; automatic deployment to it resumes with the next run.")
     return 0

@@ -1,7 +1,8 @@
 """``dockyard team``: connect to a team ledger on PostgreSQL, set it up, manage members.
 
 Passwords are read from standard input, never from a prompt or an argument (arguments
-show in ``ps``).
+show in ``ps``). psycopg takes about half a second to import, so the handlers import the
+team modules themselves: every other command starts without them.
 """
 
 from __future__ import annotations
@@ -10,20 +11,13 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from dockyard.core.errors import UserInputError
 from dockyard.engine.home import dockyard_home
-from dockyard.engine.team import (
-    connect,
-    disconnect,
-    open_connection,
-    require_server,
-    team_status,
-)
-from dockyard.store import team
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 def register(commands: Any) -> None:
@@ -84,6 +78,8 @@ def _password_from_stdin(required: bool) -> str | None:
 
 
 def connect_team(args: argparse.Namespace) -> int:
+    from dockyard.engine.team import connect
+
     connected = connect(dockyard_home(), args.url, _password_from_stdin(required=False))
     server = connected.server
     print(f"Connected to the team ledger {server.address} as {server.user}.")
@@ -92,11 +88,17 @@ def connect_team(args: argparse.Namespace) -> int:
     return 0
 
 
-def _admin_connection() -> psycopg.Connection:
+def _admin_connection() -> psycopg.Connection[Any]:
+    from dockyard.engine.team import open_connection, require_server
+
     return open_connection(require_server(dockyard_home()))
 
 
 def _server_refusal(exc: psycopg.Error) -> UserInputError:
+    import psycopg
+
+    from dockyard.store import team
+
     if isinstance(exc, psycopg.errors.InsufficientPrivilege):
         return UserInputError(
             f"The team server refused this ({exc.diag.message_primary}); it needs a team "
@@ -109,6 +111,10 @@ def _server_refusal(exc: psycopg.Error) -> UserInputError:
 
 
 def init_team(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from dockyard.store import team
+
     with _admin_connection() as connection:
         try:
             before, now = team.init_schema(connection)
@@ -129,6 +135,10 @@ def _approval_scope(text: str) -> tuple[str, str]:
 
 
 def add_member(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from dockyard.store import team
+
     password = _password_from_stdin(required=True)
     assert password is not None
     scopes = [_approval_scope(text) for text in args.approve]
@@ -146,6 +156,8 @@ def add_member(args: argparse.Namespace) -> int:
 
 
 def list_members(args: argparse.Namespace) -> int:
+    from dockyard.store import team
+
     with _admin_connection() as connection:
         team.check_schema(connection)
         found = team.members(connection)
@@ -159,6 +171,10 @@ def list_members(args: argparse.Namespace) -> int:
 
 
 def remove_member(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from dockyard.store import team
+
     with _admin_connection() as connection:
         try:
             team.remove_member(connection, args.name)
@@ -169,6 +185,10 @@ def remove_member(args: argparse.Namespace) -> int:
 
 
 def protect_environment(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from dockyard.store import team
+
     with _admin_connection() as connection:
         try:
             team.check_schema(connection)
@@ -184,6 +204,8 @@ def protect_environment(args: argparse.Namespace) -> int:
 
 
 def show_status(args: argparse.Namespace) -> int:
+    from dockyard.engine.team import team_status
+
     status = team_status(dockyard_home())
     if args.json:
         print(json.dumps(asdict(status), indent=2))
@@ -198,6 +220,8 @@ def show_status(args: argparse.Namespace) -> int:
 
 
 def disconnect_team(args: argparse.Namespace) -> int:
+    from dockyard.engine.team import disconnect
+
     server = disconnect(dockyard_home())
     if server is None:
         print("Not connected to a team ledger; the local ledger is in use.")

@@ -10,7 +10,8 @@ from typing import Any
 
 from dockyard.cli.context import database, repo_key
 from dockyard.core.errors import DockyardError, UserInputError
-from dockyard.engine.home import current_identity, dockyard_home
+from dockyard.engine.home import dockyard_home
+from dockyard.engine.ledger_source import acting_identity
 from dockyard.engine.pipeline import start_pipeline
 from dockyard.engine.triggers import RefWatcher
 from dockyard.store.repositories import RepositoryStore
@@ -57,7 +58,7 @@ def watch_repositories(args: argparse.Namespace) -> int:
                     db=db,
                     location=change.repo,
                     ref=change.ref,
-                    started_by=current_identity(),
+                    started_by=acting_identity(db),
                 )
                 print(f"  run {outcome.run.id}: {outcome.run.status}")
                 failed = failed or outcome.run.status == "failed"

@@ -35,6 +35,7 @@ from dockyard.store.database import Database
 from dockyard.store.ledger import SqliteReleaseLedger
 from dockyard.store.logs import StageLogWriter, stage_log_path
 from dockyard.store.runs import RunStore
+from dockyard.store.shared_logs import share_log
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class DeployStage:
         redact: Redactor,
         kind: str = "deploy",
     ) -> None:
+        self.db = db
         self.runs = RunStore(db)
         self.run = run
         self.sink = sink
@@ -126,6 +128,8 @@ class DeployStage:
             self._publish()
         if self.writer is not None:
             self.writer.close()
+            if self.run is not None:
+                share_log(self.db, self.writer.path, self.run.id, self.stage.name)
             self.writer = None
 
     def _publish(self) -> None:

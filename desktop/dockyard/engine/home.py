@@ -8,6 +8,9 @@ from pathlib import Path
 
 import platformdirs
 
+# Present when the home is connected to a team ledger (engine/team.py).
+TEAM_SETTINGS_FILE = "team.json"
+
 
 def dockyard_home() -> Path:
     configured = os.environ.get("DOCKYARD_HOME")

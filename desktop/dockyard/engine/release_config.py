@@ -21,6 +21,7 @@ from dockyard.core.pipeline_file import (
     PipelineConfig,
     load_pipeline,
 )
+from dockyard.engine.commitfiles import RepositoryFileError
 from dockyard.engine.gitsource import GitSource
 from dockyard.store.audit import AuditLog
 from dockyard.store.database import Database
@@ -40,7 +41,7 @@ def pipeline_at(home: Path, repo: str, commit: str) -> PipelineConfig:
     try:
         source = GitSource(repo, home, fetch=False)
         text = source.read_file(commit, "dockyard.yml")
-    except UserInputError:
+    except RepositoryFileError:
         raise  # readable, but refused (too large, a link out of the repository)
     except Exception as exc:  # any git failure means "git unreadable here"
         raise InfrastructureError(

@@ -28,6 +28,7 @@ from dockyard.engine.deploying import (
     attach_recorded,
 )
 from dockyard.engine.events import CancelToken, EventSink, ignore_events
+from dockyard.engine.ledger_source import acting_identity
 from dockyard.engine.release_config import (
     environment_named,
     environments_of,
@@ -386,10 +387,9 @@ def recover_interrupted(
     Interrupted deployments are reconciled against their daemon: ``deployed`` only if it
     runs that deployment healthy. Talks to Docker: call it from a worker, not the UI thread.
     """
-    from dockyard.engine.home import current_identity
     from dockyard.engine.release_status import recover_interrupted as recover
 
-    return recover(home, db, identity or current_identity(), secrets)
+    return recover(home, db, identity or acting_identity(db), secrets)
 
 
 def _target(image: ImageRecord) -> Target:

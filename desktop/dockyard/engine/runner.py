@@ -54,6 +54,7 @@ from dockyard.store.failures import store_failure
 from dockyard.store.images import ImageStore
 from dockyard.store.logs import StageLogWriter, stage_log_path
 from dockyard.store.runs import RunStore, new_run_id
+from dockyard.store.shared_logs import share_log
 
 log = logging.getLogger("dockyard.pipeline")
 
@@ -200,6 +201,7 @@ class PipelineRunner:
         self._publish_stage(stage)
         with StageLogWriter(stage_log_path(self.home, self.run_record.id, name)) as writer:
             writer.append([f"Skipped: {reason}"])
+        share_log(self.db, writer.path, self.run_record.id, name)
 
     def _stage(self, name: str, body: Callable[[StageContext], None]) -> None:
         self.cancel.raise_if_cancelled()
@@ -241,6 +243,7 @@ class PipelineRunner:
         finally:
             self._flush_lines(name, time.monotonic())
             writer.close()
+            share_log(self.db, writer.path, self.run_record.id, name)
             self.run_record.warnings.extend(ctx.warnings)
         stage.status = StageStatus.SUCCEEDED
         stage.finished = utcnow()

@@ -31,9 +31,10 @@ from dockyard.core import errors
 from dockyard.core.errors import DockyardError, InfrastructureError
 from dockyard.core.model import Run, RunStatus, Stage, StageStatus
 from dockyard.engine.events import CancelToken, Event, EventSink, RunChanged, StageChanged
+from dockyard.engine.ledger_source import open_ledger
 from dockyard.engine.pipeline import PipelineOutcome, start_pipeline
 from dockyard.engine.releases import recover_interrupted
-from dockyard.store.database import Database, open_database
+from dockyard.store.database import Database
 from dockyard.store.failures import store_failure
 
 log = logging.getLogger(__name__)
@@ -341,7 +342,7 @@ def _run_requested(
             emit("stage", run_id=event.run_id, stage=stage_to_wire(event.stage))
 
     home = Path(request["home"])
-    db = open_database(home)
+    db = open_ledger(home)
     try:
         return start_pipeline(
             home=home,

@@ -21,10 +21,12 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from dockyard.core.errors import InfrastructureError, UserInputError
+from dockyard.engine.home import TEAM_SETTINGS_FILE
 from dockyard.engine.secrets import unavailable_keyring
+from dockyard.store.pg import PgDatabase
 from dockyard.store.team import check_schema, schema_version
 
-SETTINGS_FILE = "team.json"
+SETTINGS_FILE = TEAM_SETTINGS_FILE
 KEYRING_SERVICE = "dockyard-team"
 CONNECT_TIMEOUT_SECONDS = 5
 
@@ -214,3 +216,17 @@ def team_status(home: Path) -> TeamStatus:
             ).fetchall()
             approves = tuple(str(r[0]) for r in rows)
     return TeamStatus(server.address, True, "", version, me, admin, approves)
+
+
+def open_team_ledger(home: Path) -> PgDatabase:
+    """The team ledger as the store's database; refuses a schema this client does not know."""
+    server = require_server(home)
+    password = _stored_password(server)
+
+    def connect_raw() -> psycopg.Connection:
+        try:
+            return psycopg.connect(server.url, password=password, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise _connect_error(server, exc) from exc
+
+    return PgDatabase(connect_raw, f"{server.user}@{server.address}")

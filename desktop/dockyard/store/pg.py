@@ -20,7 +20,7 @@ from psycopg.rows import RowMaker
 
 from dockyard.core.errors import InfrastructureError
 from dockyard.store.sql import SqlConnection
-from dockyard.store.team import check_schema
+from dockyard.store.team import check_schema, refused
 from dockyard.store.team_schema import NOTIFY_CHANNEL
 
 WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('dockyard.write'))"
@@ -80,9 +80,17 @@ class PgConnection:
         self, sql: str, parameters: Sequence[object] | Mapping[str, object] = ()
     ) -> psycopg.Cursor[PgRow]:
         cursor = self.raw.cursor(row_factory=_row_factory)
-        if parameters:
-            return cursor.execute(translate(sql), parameters)
-        return cursor.execute(sql)
+        try:
+            if parameters:
+                return cursor.execute(translate(sql), parameters)
+            return cursor.execute(sql)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise refused(exc) from exc  # a rule of the team server: one sentence, exit 2
+        except psycopg.OperationalError as exc:
+            raise InfrastructureError(
+                f"The team ledger went away ({_first_line(exc)}); nothing of that step was "
+                "recorded. Try again when it is reachable."
+            ) from exc
 
     @property
     def in_transaction(self) -> bool:

@@ -1,0 +1,173 @@
+"""The release day across two machines sharing a team ledger (issue 10).
+
+Two homes stand for two desktops, each with its own clone of one origin and its own
+login role: the developer runs v1.0.0, the release manager sees it pending with its logs,
+approves, production runs that digest, and the developer sees who let it in. Real
+PostgreSQL, daemon, registry, git and keyring; identities come from the server only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import psycopg
+import pytest
+
+from dockyard.engine.deploy import deployer_for
+from dockyard.store import team
+from testbed.cli import run_dockyard
+from testbed.dockerd import PrivateDaemon
+from testbed.gitrepos import make_app_repo
+from testbed.postgres import PostgresServer
+from testbed.registry import LocalRegistry
+
+pytestmark = [pytest.mark.docker, pytest.mark.postgres, pytest.mark.keyring]
+
+PIPELINE = """\
+image: {image}
+environments:
+  staging:
+    mode: container
+    auto: true
+  production:
+    mode: container
+    after: staging
+    approval: {{required: 1, self_approval: true}}
+"""
+
+
+@dataclass
+class Member:
+    name: str
+    home: Path
+    clone: Path
+
+    def __call__(
+        self, *args: str, user: str = "forged@example.test"
+    ) -> subprocess.CompletedProcess[str]:
+        # DOCKYARD_USER is set to a forged name on purpose: the server must not care.
+        return run_dockyard(self.home, *args, user=user)
+
+    def json(self, *args: str) -> Any:
+        result = self(*args, "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def team_database(postgres_server: PostgresServer) -> Iterator[str]:
+    name = f"day_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    yield name
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        for role in (f"dev_{name}", f"rm_{name}"):
+            admin.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+def _git(*args: str) -> None:
+    subprocess.run(["git", *args], check=True, capture_output=True)
+
+
+def _environment(status: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(e for e in status["environments"] if e["name"] == name)
+
+
+def test_developer_runs_release_manager_approves_on_another_machine(
+    tmp_path: Path,
+    postgres_server: PostgresServer,
+    team_database: str,
+    docker_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+) -> None:
+    image = f"{registry.host}/team/web"
+    source = make_app_repo(tmp_path / "source", dockyard_yml=PIPELINE.format(image=image))
+    source.tag("v1.0.0")
+    origin = tmp_path / "origin.git"
+    _git("clone", "--quiet", "--bare", str(source.path), str(origin))
+    dev_name, rm_name = f"dev_{team_database}", f"rm_{team_database}"
+    with psycopg.connect(postgres_server.dsn(dbname=team_database), autocommit=True) as admin:
+        team.init_schema(admin)
+        team.add_member(admin, dev_name, "pw-dev")
+        team.add_member(admin, rm_name, "pw-rm")
+        team.grant_approval(admin, rm_name, "production")
+        team.protect(admin, "production")
+    members = {}
+    for name, password in ((dev_name, "pw-dev"), (rm_name, "pw-rm")):
+        clone = tmp_path / f"clone-{name}"
+        _git("clone", "--quiet", str(origin), str(clone))
+        member = Member(name, tmp_path / f"home-{name}", clone)
+        url = postgres_server.url(user=name, database=team_database)
+        joined = run_dockyard(member.home, "team", "connect", url, stdin=password)
+        assert joined.returncode == 0, joined.stderr
+        members[name] = member
+    dev, rm = members[dev_name], members[rm_name]
+    repo = str(origin)
+    try:
+        # The developer runs v1.0.0 from their clone: staging, then production waits.
+        run = dev.json("run", str(dev.clone), "--ref", "v1.0.0")
+        assert run["status"] == "awaiting_approval", run
+        digest = run["image"]["digest"]
+        assert (
+            "DOCKYARD_USER=forged@example.test is ignored" in dev("status", str(dev.clone)).stderr
+        )
+
+        # The environment allows self-approval in dockyard.yml, but the team protects it:
+        # the server refuses the requester, whatever name the client claims.
+        refused = dev("approve", str(dev.clone), "production", "--comment", "mine", user=rm_name)
+        assert refused.returncode == 2, refused.stderr
+        assert "cannot approve" in refused.stderr
+        assert "Traceback" not in refused.stderr
+
+        # The release manager, on their machine and clone, sees the same pending release
+        # with the build log of that digest.
+        status = rm.json("status", str(rm.clone))
+        assert status["repo"] == repo  # both clones meet at their origin
+        pending = _environment(status, "production")["pending"]
+        assert pending["digest"] == digest and pending["requested_by"] == dev_name
+        assert not (rm.home / "logs" / run["id"]).exists()  # not on this machine: uploaded
+        for stage in ("build", "test"):
+            theirs = rm("logs", run["id"], "--stage", stage)
+            assert theirs.returncode == 0, theirs.stderr
+            assert theirs.stdout.strip()
+            assert theirs.stdout == dev("logs", run["id"], "--stage", stage).stdout
+
+        approved = rm("approve", str(rm.clone), "production", "--comment", "ship it")
+        assert approved.returncode == 0, approved.stderr
+        running = docker_client.containers.list(
+            filters={"label": ["dockyard.environment=production"]}
+        )
+        assert running and running[0].image.attrs["RepoDigests"]
+        assert any(d.endswith(digest) for d in running[0].image.attrs["RepoDigests"])
+
+        # The developer sees who let it in; the audit chain, appended by the server,
+        # verifies from either machine and names the true roles.
+        release = _environment(dev.json("status", str(dev.clone)), "production")["release"]
+        assert release["digest"] == digest
+        assert release["deployed_by"] == rm_name
+        verified = dev("audit", "verify")
+        assert verified.returncode == 0, verified.stderr
+        with psycopg.connect(postgres_server.dsn(dbname=team_database)) as admin:
+            actors = dict(
+                admin.execute(
+                    "SELECT action, actor FROM dockyard.audit WHERE action IN"
+                    " ('approval-requested', 'approve')"
+                ).fetchall()
+            )
+        assert actors == {"approval-requested": dev_name, "approve": rm_name}
+    finally:
+        for env_name in ("staging", "production"):
+            deployer_for("container", docker_client).remove(repo, env_name)
+        for leftover in docker_client.images.list(name=image):
+            with contextlib.suppress(docker.errors.NotFound):
+                docker_client.images.remove(leftover.id, force=True)
