@@ -176,6 +176,9 @@ def _insights(window: MainWindow) -> None:
     view = window.insights_view
     window.tabs.setCurrentWidget(view)
     wait_until(lambda: view.state is not None and not view.loading)
+    view.period.setCurrentIndex(2)  # 90 days: rollbacks and failures on the timeline
+    view.period.activated.emit(2)
+    wait_until(lambda: view.state is not None and round(view.state.period.days) == 90)
     grab(window, "insights")
 
 

@@ -300,13 +300,8 @@ def _bars(insights: DeliveryInsights, name: str) -> tuple[list[Bar], str]:
                 f"(based on {based_on_text(name, week)})",
             )
         )
-    peak = max(insights.weekly, key=lambda w: getattr(w, name).value or 0.0, default=None)
-    top = (
-        ""
-        if peak is None or getattr(peak, name).value is None
-        else value_text(name, getattr(peak, name))
-    )
-    return bars, top.split(" (p90")[0]
+    peak = max((getattr(w, name) for w in insights.weekly), key=lambda m: m.value or 0.0)
+    return bars, headline_text(name, peak)[0] if peak.value else ""
 
 
 def _day(edit: QDateEdit) -> date:
