@@ -15,6 +15,9 @@ import docker
 
 from dockyard.core.pipeline_file import EnvironmentConfig, HealthcheckConfig
 from dockyard.engine.deploy import ConfigSnapshot, DeploymentRequest, build_snapshot
+from dockyard.engine.secrets import Fingerprints
+
+TEST_FINGERPRINTS = Fingerprints(b"test-key" * 4)
 
 WEB = """\
 FROM busybox:stable
@@ -85,7 +88,7 @@ def snapshot_of(
     files: Mapping[str, str] | None = None,
     secrets: Mapping[str, str] | None = None,
 ) -> ConfigSnapshot:
-    return build_snapshot(env, dict(files or {}).get, dict(secrets or {}))
+    return build_snapshot(env, dict(files or {}).get, TEST_FINGERPRINTS.marks(dict(secrets or {})))
 
 
 def request_for(

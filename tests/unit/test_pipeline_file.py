@@ -47,13 +47,13 @@ environments:
     approval: {required: 2, self_approval: true, timeout: 1d}
     replicas: 3
     ports: ["443:8443/tcp"]
+    secrets: [db_password, api.key]
   staging:
     host: local
     mode: container
     auto: true
     env_file: deploy/staging.env
     environment: {LOG_LEVEL: debug, PORT: 8080}
-    secrets: [db_password, api.key]
     configs: {/etc/app/app.cfg: deploy/staging/app.cfg}
     volumes: ["data:/var/lib/app", "./static:/srv/static:ro"]
     ports: ["8080:80", 9000, "127.0.0.1:8443:443/udp"]
@@ -101,7 +101,6 @@ def test_full_file_gives_every_setting() -> None:
         approval=None,
         env_file="deploy/staging.env",
         environment={"LOG_LEVEL": "debug", "PORT": "8080"},
-        secrets=("db_password", "api.key"),
         configs={"/etc/app/app.cfg": "deploy/staging/app.cfg"},
         volumes=("data:/var/lib/app", "./static:/srv/static:ro"),
         ports=("8080:80", "9000", "127.0.0.1:8443:443/udp"),
@@ -122,6 +121,7 @@ def test_full_file_gives_every_setting() -> None:
         after="staging",
         approval=ApprovalConfig(required=2, self_approval=True, timeout=86400.0),
         ports=("443:8443/tcp",),
+        secrets=("db_password", "api.key"),
         replicas=3,
     )
 
@@ -403,6 +403,12 @@ def test_unknown_key_without_a_close_match_lists_the_allowed_ones() -> None:
             4,
             "environments.a.ports[0]",
             "every address",
+        ),
+        (
+            "environments:\n  a:\n    secrets: [db_password]\n",
+            3,
+            "environments.a.secrets",
+            "secrets need mode: service",
         ),
         (
             "environments:\n  a:\n    secrets: db_password\n",

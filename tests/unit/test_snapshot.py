@@ -13,7 +13,7 @@ from dockyard.core.pipeline_file import EnvironmentConfig, HealthcheckConfig
 from dockyard.engine.deploy import ConfigSnapshot, build_snapshot, diff_snapshots, resource_name
 from dockyard.engine.deploy.dockerops import container_ports, parse_port, service_ports
 from dockyard.engine.deploy.labels import parse_time
-from dockyard.engine.secrets import fingerprint
+from dockyard.engine.secrets import Fingerprints
 
 ENV = EnvironmentConfig(
     name="staging",
@@ -35,6 +35,7 @@ LOG_LEVEL=info
 
 EMPTY=
 """
+FINGERPRINTS = Fingerprints(b"k" * 32)
 FILES = {"deploy/staging.env": ENV_FILE, "deploy/app.cfg": "[app]\ncolour = blue\n"}
 
 
@@ -43,7 +44,8 @@ def snapshot(
     files: Mapping[str, str] = FILES,
     secrets: Mapping[str, str] | None = None,
 ) -> ConfigSnapshot:
-    return build_snapshot(env, dict(files).get, secrets or {"db_password": "hunter2"})
+    values = secrets or {"db_password": "hunter2"}
+    return build_snapshot(env, dict(files).get, FINGERPRINTS.marks(values))
 
 
 def test_env_file_and_inline_values_merge_with_inline_winning() -> None:
@@ -64,7 +66,7 @@ def test_configs_are_read_from_the_commit_with_their_hash() -> None:
 
 def test_secrets_are_recorded_as_fingerprints_never_values() -> None:
     recorded = snapshot()
-    assert recorded.secrets == {"db_password": fingerprint("hunter2")}
+    assert recorded.secrets == {"db_password": FINGERPRINTS.mark("hunter2")}
     assert "hunter2" not in json.dumps(recorded.to_json())
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from dockyard import __version__
 from dockyard.core.errors import DockyardError
+from dockyard.core.redaction import redact_standard_streams
 
 log = logging.getLogger("dockyard.cli")
 
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    redact_standard_streams()  # every line printed passes the secret redactor
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -154,6 +154,8 @@ def _environment(env: EnvironmentStatus) -> dict[str, Any]:
             "approvals_needed": ApprovalPolicy(env.config.approval if env.config else None).missing(
                 pending
             ),
+            "secrets_not_set": env.pending_not_set,
+            "notes": env.pending_notes,
         },
         "latest": _deployment(env.latest),
         "last_request": _request(env.last_request),
@@ -208,6 +210,8 @@ def show_status(args: argparse.Namespace) -> int:
                 f"{needed} approval(s) needed"
                 + (f", expires {iso(pending.expires)}" if pending.expires else "")
             )
+            for note in env.pending_notes:
+                print(f"      {note}")
         elif env.last_request is not None and env.last_request.status == "expired":
             request = env.last_request
             print(

@@ -1,10 +1,14 @@
 """Errors a user can cause or meet, each carrying the CLI exit code it maps to.
 
 Every message is one sentence saying what is wrong and what to do; the CLI prints it
-on stderr and the window shows it in a dialog, never a traceback.
+on stderr and the window shows it in a dialog, never a traceback. Messages are redacted
+when made: a value read from the keyring (or a program's output quoting it) never
+reaches the ledger, the audit trail, a terminal or a dialog through an error.
 """
 
 from __future__ import annotations
+
+from dockyard.core.redaction import redact
 
 
 class DockyardError(Exception):
@@ -13,9 +17,10 @@ class DockyardError(Exception):
     exit_code = 1
 
     def __init__(self, message: str, *, details: str = "") -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
-        self.details = details
+        self.details = redact(details)
 
     def __str__(self) -> str:
         return self.message

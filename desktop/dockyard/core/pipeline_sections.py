@@ -198,6 +198,19 @@ def environments(reader: FieldReader, at: Located | None) -> tuple[EnvironmentCo
     return promotion_order(reader, located)
 
 
+# Docker copies files into a container only beneath its tmpfs mounts, never into them
+# (docs/deployment.md), so container mode could only keep secrets on the host's disk.
+CONTAINER_SECRETS = (
+    "secrets need mode: service (container mode could only keep them as files on the "
+    "Docker host's disk); set mode: service, where Swarm keeps them encrypted and in "
+    "memory, or remove secrets"
+)
+
+
+def container_secrets_refused(environment: str) -> str:
+    return f"Environment {environment!r} has secrets in container mode: {CONTAINER_SECRETS}."
+
+
 def _environment(reader: FieldReader, name: str, at: Located) -> EnvironmentConfig:
     entries = reader.mapping(at, ENVIRONMENT_KEYS)
     defaults = EnvironmentConfig(name=name)
@@ -208,6 +221,9 @@ def _environment(reader: FieldReader, name: str, at: Located) -> EnvironmentConf
     replicas = reader.optional(entries, "replicas", lambda a: reader.integer(a, 1)) or 1
     if replicas > 1 and mode != "service":
         raise reader.error(entries["replicas"], "more than one replica needs mode: service")
+    secrets = _names(reader, _entry(entries, "secrets"), _SECRET_NAME, "a secret name")
+    if secrets and mode != "service":
+        raise reader.error(entries["secrets"], CONTAINER_SECRETS)
     grace = reader.optional(entries, "grace", reader.duration)
     return EnvironmentConfig(
         name=name,
@@ -218,7 +234,7 @@ def _environment(reader: FieldReader, name: str, at: Located) -> EnvironmentConf
         approval=_approval(reader, entries, auto),
         env_file=reader.optional(entries, "env_file", lambda a: repo_path(reader, a)),
         environment=_variables(reader, _entry(entries, "environment")),
-        secrets=_names(reader, _entry(entries, "secrets"), _SECRET_NAME, "a secret name"),
+        secrets=secrets,
         configs=_configs(reader, _entry(entries, "configs")),
         volumes=reader.strings(_entry(entries, "volumes"), lambda a: _volume(reader, a)),
         ports=tuple(

@@ -6,9 +6,14 @@ not leak them into Dockyard's logs, which are kept on disk and shown to everyone
 
 from __future__ import annotations
 
+import io
 import re
+import sys
 import threading
 from collections.abc import Iterable
+from typing import TextIO, TypeVar
+
+T = TypeVar("T")
 
 MASK = "•••"
 # Shorter values would mask ordinary words and digits all over the log.
@@ -57,3 +62,87 @@ class Redactor:
             return
         ordered = sorted(self._secrets, key=lambda s: (-len(s), s))
         self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+
+# -- the process-wide registry of values to redact ------------------------------------
+#
+# Fed wherever a secret is read (engine.secrets: deployment secrets, registry passwords,
+# TLS passphrases); every text Dockyard records or prints passes ``redact``: the store's
+# free-text columns and audit details, error messages, CLI output, the pipeline child's
+# events and the window's messages. Values are only ever added: a secret once seen by
+# this process stays masked until it ends.
+
+KNOWN_SECRETS = Redactor()
+
+
+def remember_secret(value: str) -> None:
+    """Mask ``value`` in everything this process records or prints from now on."""
+    KNOWN_SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret value this process knows masked."""
+    return KNOWN_SECRETS(text) if text else text
+
+
+def redact_data(data: T) -> T:
+    """Strings anywhere in JSON-like data (dicts, lists, tuples) redacted; keys too."""
+    if isinstance(data, str):
+        return redact(data)  # type: ignore[return-value]
+    if isinstance(data, dict):
+        return {redact_data(k): redact_data(v) for k, v in data.items()}  # type: ignore[return-value]
+    if isinstance(data, list | tuple):
+        return type(data)(redact_data(item) for item in data)
+    return data
+
+
+class RedactingStream(io.TextIOBase):
+    """A text stream that masks secret values before they reach ``target``.
+
+    Output is held back to the end of the line (or a flush), so a value written in two
+    pieces is still masked whole.
+    """
+
+    def __init__(self, target: TextIO) -> None:
+        super().__init__()
+        self.target = target
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._pending += text
+            head, newline, tail = self._pending.rpartition("\n")
+            if newline:
+                self._pending = tail
+                self.target.write(redact(head + newline))
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, ""
+            if pending:
+                self.target.write(redact(pending))
+        self.target.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return self.target.isatty()
+
+    def fileno(self) -> int:
+        return self.target.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.target, "encoding", "utf-8")
+
+
+def redact_standard_streams() -> None:
+    """Route ``sys.stdout`` and ``sys.stderr`` (print, logging, tracebacks) through the
+    redactor; call it before logging is configured."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, RedactingStream):
+            setattr(sys, name, RedactingStream(stream))

@@ -17,7 +17,7 @@ from pathlib import Path
 from dockyard.core.errors import DockyardError, PipelineFailed, UserInputError
 from dockyard.core.model import Run, Stage, StageStatus, utcnow
 from dockyard.core.pipeline_file import EnvironmentConfig
-from dockyard.core.redaction import Redactor
+from dockyard.core.redaction import redact
 from dockyard.core.releases import Deployment, DeploymentStatus
 from dockyard.engine.deploy import (
     ConfigSnapshot,
@@ -29,7 +29,7 @@ from dockyard.engine.endpoints import EndpointRegistry, open_client
 from dockyard.engine.events import CancelToken, EventSink, LogLines, StageChanged
 from dockyard.engine.gitsource import GitSource
 from dockyard.engine.release_config import pipeline_at, settings_of, unroutable_image
-from dockyard.engine.secrets import SecretStore, fingerprint
+from dockyard.engine.secrets import NOT_SET, SecretStore
 from dockyard.store.audit import AuditLog
 from dockyard.store.database import Database
 from dockyard.store.ledger import SqliteReleaseLedger
@@ -58,17 +58,36 @@ class Attached:
     """The configuration attached at deploy time, and the secret values it needs."""
 
     snapshot: ConfigSnapshot
-    secret_values: Mapping[str, str]
+    secret_values: Mapping[str, str]  # only the secrets that have a value
+
+    @property
+    def not_set(self) -> list[str]:
+        """Secrets without a value (only an approval request may be made so)."""
+        return sorted(name for name, mark in self.snapshot.secrets.items() if mark == NOT_SET)
 
 
 def attach_from_commit(
-    home: Path, repo: str, env: EnvironmentConfig, commit: str, secrets: SecretStore
+    home: Path,
+    repo: str,
+    env: EnvironmentConfig,
+    commit: str,
+    secrets: SecretStore,
+    *,
+    allow_not_set: bool = False,
 ) -> Attached:
-    """Build the snapshot from the files of ``commit`` and the keyring's current values."""
+    """Build the snapshot from the files of ``commit`` and the keyring's current values.
+
+    ``allow_not_set``: a secret without a value (or no keyring at all) is recorded as
+    ``NOT_SET`` instead of refused; for approval requests, which wait for it.
+    """
     source = GitSource(repo, home, fetch=False)
-    values = {name: secrets.get(repo, env.name, name) for name in env.secrets}
-    snapshot = build_snapshot(env, lambda path: source.read_file(commit, path), values)
-    return Attached(snapshot, values)
+    if allow_not_set:
+        found = {name: secrets.find_quietly(repo, env.name, name) for name in env.secrets}
+    else:
+        found = {name: secrets.get(repo, env.name, name) for name in env.secrets}
+    marks = secrets.fingerprints().marks(found)
+    snapshot = build_snapshot(env, lambda path: source.read_file(commit, path), marks)
+    return Attached(snapshot, {name: value for name, value in found.items() if value is not None})
 
 
 def attach_recorded(
@@ -81,12 +100,13 @@ def attach_recorded(
     """
     recorded = ConfigSnapshot.from_json(dict(config))
     values = {name: secrets.get(repo, environment, name) for name in recorded.secrets}
-    applied = {name: fingerprint(value) for name, value in values.items()}
+    fingerprints = secrets.fingerprints()
+    applied = fingerprints.marks(values)
     notes = [
         f"Secret {name} changed since that release; its current value is used "
         "(Dockyard never keeps secret values)."
-        for name, mark in applied.items()
-        if recorded.secrets.get(name) != mark
+        for name, value in values.items()
+        if not fingerprints.matches(recorded.secrets.get(name, NOT_SET), value)
     ]
     return Attached(replace(recorded, secrets=applied), values), notes
 
@@ -101,14 +121,12 @@ class DeployStage:
         run: Run | None,
         environment: str,
         sink: EventSink,
-        redact: Redactor,
         kind: str = "deploy",
     ) -> None:
         self.db = db
         self.runs = RunStore(db)
         self.run = run
         self.sink = sink
-        self.redact = redact
         self.stage = Stage(f"{kind}-{environment}", StageStatus.RUNNING, started=utcnow())
         self.writer: StageLogWriter | None = None
         if run is not None:
@@ -116,13 +134,13 @@ class DeployStage:
             self._publish()
 
     def __call__(self, line: str) -> None:
-        clean = self.redact(line)
+        clean = redact(line)
         if self.writer is not None and self.run is not None:
             self.writer.append([clean])
             self.sink(LogLines(self.run.id, self.stage.name, (clean,)))
 
     def finish(self, status: StageStatus, summary: str = "") -> None:
-        self.stage.status, self.stage.summary = status, summary
+        self.stage.status, self.stage.summary = status, redact(summary)
         self.stage.finished = utcnow()
         if self.run is not None:
             self._publish()
@@ -175,9 +193,8 @@ class Deploying:
             approved_by=approved_by, rollback=rollback, rolled_back_from=rolled_back_from,
             comment=comment,
         )  # fmt: skip
-        redact = Redactor(attached.secret_values.values())
         kind = "rollback" if rollback else "deploy"
-        stage = DeployStage(self.home, self.db, run, env.name, self.sink, redact, kind)
+        stage = DeployStage(self.home, self.db, run, env.name, self.sink, kind)
         what = "Rolling back" if rollback else "Deploying"
         stage(f"{what} {target.label} ({target.image}) to {env.name} on {env.host} ({env.mode})")
         for note in notes:

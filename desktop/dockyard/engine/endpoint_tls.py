@@ -15,6 +15,7 @@ import keyring
 import keyring.errors
 
 from dockyard.core.errors import InfrastructureError, UserInputError
+from dockyard.core.redaction import remember_secret
 
 if TYPE_CHECKING:
     from dockyard.engine.endpoints import Endpoint
@@ -63,6 +64,7 @@ def _key_passphrase(endpoint: Endpoint) -> str | None:
             f"its passphrase is not in the keyring; store it with: "
             f"dockyard hosts passphrase {endpoint.name}"
         )
+    remember_secret(value)
     return value
 
 

@@ -21,6 +21,7 @@ import keyring
 import keyring.errors
 
 from dockyard.core.errors import InfrastructureError, UserInputError
+from dockyard.core.redaction import remember_secret
 from dockyard.engine.home import dockyard_home
 
 log = logging.getLogger("dockyard.docker")
@@ -79,6 +80,7 @@ def store_login(registry: str, username: str, password: str) -> str:
     host = normalize_registry(registry)
     if not username or not password:
         raise UserInputError("Both a user name and a password are needed; nothing was stored.")
+    remember_secret(password)
     value = json.dumps({"username": username, "password": password})
     try:
         keyring.set_password(REGISTRY_SERVICE, host, value)
@@ -134,6 +136,7 @@ def stored_login(registry: str) -> dict[str, str] | None:
     if value is None:
         return None
     data = json.loads(value)
+    remember_secret(str(data["password"]))
     return {"username": str(data["username"]), "password": str(data["password"])}
 
 
@@ -180,6 +183,9 @@ def docker_cli_login(host: str) -> RegistryAuth | None:
     if not found:
         return None
     values = {str(key): str(value) for key, value in found.items() if value}
+    for key in ("password", "identitytoken", "registrytoken"):
+        if key in values:
+            remember_secret(values[key])
     return RegistryAuth(values, DOCKER_CLI_LOGIN)
 
 

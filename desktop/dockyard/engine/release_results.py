@@ -23,6 +23,10 @@ class EnvironmentStatus:
     host_error: str | None = None  # the host could not be asked; drift is then unknown
     latest: Deployment | None = None  # the newest deployment, whatever its outcome
     last_request: ApprovalRequest | None = None  # the newest approval request, any status
+    # Secrets the pending request was made without (not set, or no keyring), and one line
+    # per such secret for people: "secret api_token: not set".
+    pending_not_set: list[str] = field(default_factory=list)
+    pending_notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

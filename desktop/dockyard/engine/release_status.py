@@ -40,7 +40,7 @@ from dockyard.engine.release_results import (
     ReleaseChanges,
     RepoStatus,
 )
-from dockyard.engine.secrets import SecretStore
+from dockyard.engine.secrets import NOT_SET, SecretStore
 from dockyard.store.database import Database
 from dockyard.store.runs import RunStore
 
@@ -73,21 +73,46 @@ def repo_status(service: ReleaseService, repo: str) -> RepoStatus:
             drift = drift_of(release, running)
         except DockyardError as exc:
             host_error = exc.message
+        pending = ledger.pending_approval(repo, env.name)
+        not_set, notes = _secrets_not_set(service, pending)
         statuses.append(
             EnvironmentStatus(
                 name=env.name,
                 config=env,
                 release=release,
-                pending=ledger.pending_approval(repo, env.name),
+                pending=pending,
                 pin=ledger.pin_of(repo, env.name),
                 drift=drift,
                 running=running,
                 host_error=host_error,
                 latest=ledger.latest_deployment(repo, env.name),
                 last_request=ledger.latest_request(repo, env.name),
+                pending_not_set=not_set,
+                pending_notes=notes,
             )
         )
     return RepoStatus(repo, statuses)
+
+
+def _secrets_not_set(
+    service: ReleaseService, pending: ApprovalRequest | None
+) -> tuple[list[str], list[str]]:
+    """The pending request's secrets that had no value, and a line for each; one set since
+    in this keyring says so (approving binds its fingerprint)."""
+    if pending is None:
+        return [], []
+    recorded = ConfigSnapshot.from_json(dict(pending.config)).secrets
+    names = sorted(name for name, mark in recorded.items() if mark == NOT_SET)
+    notes = []
+    for name in names:
+        if service.secrets.find_quietly(pending.repo, pending.environment, name) is None:
+            notes.append(
+                f"secret {name}: not set; set it with: dockyard secret set "
+                f"{pending.repo} {pending.environment} {name}"
+            )
+        else:
+            notes.append(f"secret {name}: set since the request; approving binds its value")
+    return names, notes
 
 
 def recover_interrupted(

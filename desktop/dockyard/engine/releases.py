@@ -11,6 +11,7 @@ not deliver what it was started for, and the list of runs should say so.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +42,7 @@ from dockyard.engine.release_results import (
     ReleaseOutcome,
     RepoStatus,
 )
-from dockyard.engine.secrets import SecretStore
+from dockyard.engine.secrets import NOT_SET, SecretStore
 from dockyard.store.audit import AuditLog
 from dockyard.store.database import Database
 from dockyard.store.images import ImageStore
@@ -60,7 +61,7 @@ class ReleaseService:
         self.home = home
         self.db = db
         self.identity = identity
-        self.secrets = secrets or SecretStore()
+        self.secrets = secrets or SecretStore(home=home)
         self.ledger = SqliteReleaseLedger(db)
         self.audit = AuditLog(db)
         # Per-environment outcomes of the last after_delivery (PipelineOutcome.deployments).
@@ -135,7 +136,11 @@ class ReleaseService:
     def _request_approval(
         self, env: EnvironmentConfig, position: int, image: ImageRecord, requested_by: str
     ) -> ApprovalRequest:
-        attached = attach_from_commit(self.home, image.repo, env, image.commit, self.secrets)
+        # A secret not set yet (or no keyring here) does not stop the run: the request
+        # records it as not set, and approving waits until the approver's keyring has it.
+        attached = attach_from_commit(
+            self.home, image.repo, env, image.commit, self.secrets, allow_not_set=True
+        )
         snapshot = attached.snapshot
         request = self.ledger.request_approval(
             repo=image.repo, environment=env.name, run_id=image.run_id, digest=image.digest,
@@ -153,6 +158,7 @@ class ReleaseService:
                 "tag": image.tag, "commit": image.commit,
                 "config_fingerprint": request.config_fingerprint,
                 "environment_config": settings_of(env, position),
+                "secrets_not_set": attached.not_set,
             },
         )  # fmt: skip
         return request
@@ -222,6 +228,7 @@ class ReleaseService:
         if not decision:
             raise UserInputError(decision.reason)
         attached = self._attach_for_request(repo, env, request)
+        request = self._bind_secrets(request, attached)
         fingerprint = attached.snapshot.fingerprint()
         if fingerprint != request.config_fingerprint:
             self._supersede(env, environments.index(env), request, attached.snapshot)
@@ -249,6 +256,42 @@ class ReleaseService:
             attached, _notes = attach_recorded(repo, env.name, request.config, self.secrets)
             return attached
         return attach_from_commit(self.home, repo, at_commit, request.commit, self.secrets)
+
+    def _bind_secrets(self, request: ApprovalRequest, attached: Attached) -> ApprovalRequest:
+        """Bind the request to the secret fingerprints computed now, where that changes
+        nothing anyone was shown: a secret that was not set when the request was made
+        (the pending request said so), or an old-format fingerprint of the same value.
+
+        Only when the snapshot then equals today's exactly: any other difference (files,
+        values, a secret set before and changed since) is left for ``approve`` to refuse.
+        """
+        recorded = ConfigSnapshot.from_json(dict(request.config))
+        fingerprints = self.secrets.fingerprints()
+        now_set, remarked = [], {}
+        for name, mark in recorded.secrets.items():
+            value, new_mark = attached.secret_values.get(name), attached.snapshot.secrets.get(name)
+            if value is None or new_mark is None or mark == new_mark:
+                continue
+            if mark == NOT_SET:
+                now_set.append(name)
+            elif not fingerprints.matches(mark, value):
+                continue
+            remarked[name] = new_mark
+        bound = replace(recorded, secrets={**recorded.secrets, **remarked})
+        if not remarked or bound.fingerprint() != attached.snapshot.fingerprint():
+            return request
+        rebound = self.ledger.rebind_request(
+            request.id, was_fingerprint=request.config_fingerprint,
+            config_fingerprint=bound.fingerprint(), config=bound.to_json(),
+        )  # fmt: skip
+        self.audit.append(
+            "approval-rebound", actor=self.identity, repo=request.repo,
+            environment=request.environment,
+            details={"request": request.id, "secrets_set": sorted(now_set),
+                     "config_fingerprint_was": request.config_fingerprint,
+                     "config_fingerprint": rebound.config_fingerprint},
+        )  # fmt: skip
+        return rebound
 
     def _supersede(
         self, env: EnvironmentConfig, position: int, request: ApprovalRequest, new: ConfigSnapshot

@@ -29,7 +29,7 @@ from dockyard.core.model import (
     utcnow,
 )
 from dockyard.core.pipeline_file import PipelineConfig, expand_build_args, load_pipeline
-from dockyard.core.redaction import Redactor
+from dockyard.core.redaction import redact
 from dockyard.engine import build, deliver, teststage
 from dockyard.engine.commitfiles import referenced_files
 from dockyard.engine.compose_endpoint import compose_environment
@@ -87,7 +87,7 @@ class PipelineRunner:
         self.cancel = cancel or CancelToken()
         self.secrets = secrets or SecretStore()
         self.after_delivery = after_delivery
-        self.redact = Redactor(())
+        self.redact = redact  # every secret value this process knows
         self.error: DockyardError | None = None
         self.config: PipelineConfig | None = None
         self.source: GitSource | None = None
@@ -287,14 +287,13 @@ class PipelineRunner:
         ctx.log(f"Exported the tree of {resolved.commit[:12]}")
 
     def _load_secrets(self, ctx: StageContext) -> None:
-        """Known secret values are redacted from every log line from here on."""
+        """Known secret values are redacted from every log line from here on (reading a
+        value registers it with the redactor); a missing one fails the deployment that
+        needs it, not the run."""
         assert self.config is not None
         for environment in self.config.environments:
             for name in environment.secrets:
-                try:
-                    self.redact.add(self.secrets.get(self.run_record.repo, environment.name, name))
-                except DockyardError:
-                    continue  # missing secrets fail the deployment that needs them, not the run
+                self.secrets.find_quietly(self.run_record.repo, environment.name, name)
 
     def _image_tag_name(self) -> str:
         assert self.config is not None

@@ -30,6 +30,7 @@ from typing import IO, Any
 from dockyard.core import errors
 from dockyard.core.errors import DockyardError, InfrastructureError
 from dockyard.core.model import Run, RunStatus, Stage, StageStatus
+from dockyard.core.redaction import redact_data, redact_standard_streams
 from dockyard.engine.events import CancelToken, Event, EventSink, RunChanged, StageChanged
 from dockyard.engine.ledger_source import open_ledger
 from dockyard.engine.pipeline import PipelineOutcome, start_pipeline
@@ -302,13 +303,15 @@ def _watch_parent(lines: Iterator[bytes], cancel: CancelToken) -> None:
 def child_main() -> int:
     """``dockyard _pipeline-child``: run the requested pipeline, report on stdout."""
     channel = _private_channel()
+    redact_standard_streams()
     _lower_priority()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     lock = threading.Lock()
 
     def emit(kind: str, **payload: Any) -> None:
+        # The window shows what comes here: redacted like everything Dockyard prints.
         with lock:
-            channel.write(json.dumps({"kind": kind, **payload}) + "\n")
+            channel.write(json.dumps(redact_data({"kind": kind, **payload})) + "\n")
 
     cancel = CancelToken()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -1,21 +1,43 @@
 """Secret values in the OS keyring (Secret Service, Keychain, Windows Credential Locker).
 
 Values never touch Dockyard's database, logs or images: only names and fingerprints do.
+Every value read or stored here is also handed to the process-wide redactor
+(``core.redaction``), so nothing this process records or prints can show it.
+
+A fingerprint is a keyed mark (HMAC-SHA256) of a value, ``v2:`` and 32 hex digits: it
+shows that a secret changed without revealing it, and cannot be guessed offline without
+the key, which is random, kept in the keyring and made on first use, one per Dockyard
+home (named by the id in ``DOCKYARD_HOME/ledger-id``). Snapshots recorded before carry
+the old, unkeyed marks (16 hex digits); they are compared by recomputing the old way.
 """
 
 from __future__ import annotations
 
+import base64
+import fcntl
 import hashlib
+import hmac
 import logging
+import secrets as random
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import keyring
 import keyring.errors
 
 from dockyard.core.errors import InfrastructureError, UserInputError
+from dockyard.core.redaction import remember_secret
+from dockyard.engine.home import dockyard_home
 
 log = logging.getLogger("dockyard.secrets")
 
 SERVICE = "dockyard"
+KEY_SERVICE = "dockyard-fingerprint-key"
+LEDGER_ID_FILE = "ledger-id"
+MARK_VERSION = "v2:"
+# The mark of a secret that had no value when the snapshot was taken (an approval
+# request may wait for it to be set; a deployment never goes out with it).
+NOT_SET = ""
 
 
 def _key(repo: str, environment: str, name: str) -> str:
@@ -29,15 +51,24 @@ def _unavailable(exc: Exception) -> InfrastructureError:
     )
 
 
+def not_set_message(repo: str, environment: str, name: str) -> str:
+    return (
+        f"Secret {name!r} of environment {environment!r} is not in the keyring; "
+        f"set it with: dockyard secret set {repo} {environment} {name}"
+    )
+
+
 class SecretStore:
     """Per repository and environment secrets, kept by the OS keyring."""
 
-    def __init__(self, service: str = SERVICE) -> None:
+    def __init__(self, service: str = SERVICE, home: Path | None = None) -> None:
         self.service = service
+        self.home = home  # whose fingerprint key; None: DOCKYARD_HOME
 
     def set(self, repo: str, environment: str, name: str, value: str) -> None:
         if not value:
             raise UserInputError(f"The value for secret {name!r} is empty; nothing was stored.")
+        remember_secret(value)
         try:
             keyring.set_password(self.service, _key(repo, environment, name), value)
         except (keyring.errors.KeyringError, RuntimeError) as exc:
@@ -45,16 +76,27 @@ class SecretStore:
         log.info("secret %s set for %s/%s", name, repo, environment)
 
     def get(self, repo: str, environment: str, name: str) -> str:
+        value = self.find(repo, environment, name)
+        if value is None:
+            raise UserInputError(not_set_message(repo, environment, name))
+        return value
+
+    def find(self, repo: str, environment: str, name: str) -> str | None:
+        """The value, or None when it was never set (the keyring must be reachable)."""
         try:
             value = keyring.get_password(self.service, _key(repo, environment, name))
         except (keyring.errors.KeyringError, RuntimeError) as exc:
             raise _unavailable(exc) from exc
-        if value is None:
-            raise UserInputError(
-                f"Secret {name!r} of environment {environment!r} is not in the keyring; "
-                f"set it with: dockyard secret set {repo} {environment} {name}"
-            )
+        if value is not None:
+            remember_secret(value)
         return value
+
+    def find_quietly(self, repo: str, environment: str, name: str) -> str | None:
+        """The value, or None when it is not set or there is no keyring at all."""
+        try:
+            return self.find(repo, environment, name)
+        except InfrastructureError:
+            return None
 
     def delete(self, repo: str, environment: str, name: str) -> None:
         try:
@@ -64,12 +106,69 @@ class SecretStore:
         except (keyring.errors.KeyringError, RuntimeError) as exc:
             raise _unavailable(exc) from exc
 
+    def fingerprints(self) -> Fingerprints:
+        """Keyed fingerprints of this store's Dockyard home (the key is read on first use)."""
+        home = self.home or dockyard_home()
+        return Fingerprints(lambda: self._fingerprint_key(home))
 
-def fingerprint(value: str) -> str:
-    """A short, non-reversible mark of a value, so changes show without revealing it."""
+    def _fingerprint_key(self, home: Path) -> bytes:
+        home.mkdir(parents=True, exist_ok=True)
+        # One lock for the id and the key: two processes starting at once make one key.
+        with open(home / LEDGER_ID_FILE, "a+", encoding="ascii") as id_file:
+            fcntl.flock(id_file, fcntl.LOCK_EX)
+            id_file.seek(0)
+            ledger_id = id_file.read().strip()
+            if not ledger_id:
+                ledger_id = random.token_hex(16)
+                id_file.write(ledger_id + "\n")
+                id_file.flush()
+            try:
+                stored = keyring.get_password(KEY_SERVICE, ledger_id)
+                if stored is None:
+                    stored = base64.b64encode(random.token_bytes(32)).decode()
+                    keyring.set_password(KEY_SERVICE, ledger_id, stored)
+            except (keyring.errors.KeyringError, RuntimeError) as exc:
+                raise _unavailable(exc) from exc
+        return base64.b64decode(stored)
+
+
+class Fingerprints:
+    """Marks secret values with a keyed HMAC; compares old (unkeyed) marks too."""
+
+    def __init__(self, key: bytes | Callable[[], bytes]) -> None:
+        self._key = key
+
+    def key(self) -> bytes:
+        if callable(self._key):
+            self._key = self._key()
+        return self._key
+
+    def mark(self, value: str) -> str:
+        digest = hmac.new(self.key(), value.encode(), hashlib.sha256).hexdigest()
+        return MARK_VERSION + digest[:32]
+
+    def marks(self, values: Mapping[str, str | None]) -> dict[str, str]:
+        """name -> mark; ``NOT_SET`` for a name without a value."""
+        return {
+            name: NOT_SET if value is None else self.mark(value) for name, value in values.items()
+        }
+
+    def matches(self, mark: str, value: str) -> bool:
+        """Whether ``mark`` (of any version) was made from ``value``."""
+        if mark == NOT_SET:
+            return False
+        if mark.startswith(MARK_VERSION):
+            return hmac.compare_digest(mark, self.mark(value))
+        return hmac.compare_digest(mark, legacy_fingerprint(value))
+
+
+def legacy_fingerprint(value: str) -> str:
+    """The unkeyed mark of Dockyard before 'v2:' marks; only ever compared, never made."""
     return hashlib.sha256(("dockyard-secret:" + value).encode()).hexdigest()[:16]
 
 
 def unavailable_keyring(exc: Exception) -> InfrastructureError:
     """The one sentence for a keyring that cannot be reached, for every keyring user."""
     return _unavailable(exc)
+def is_current_mark(mark: str) -> bool:
+    return mark.startswith(MARK_VERSION)

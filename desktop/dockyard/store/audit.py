@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dockyard.core.model import utcnow
+from dockyard.core.redaction import redact_data
 from dockyard.store.columns import canonical_json, json_to_dict, text_to_time, time_to_text
 from dockyard.store.database import Database
 from dockyard.store.sql import SqlConnection, SqlRow
@@ -102,8 +103,9 @@ class AuditLog:
         details: Mapping[str, object] | None = None,
     ) -> AuditEntry:
         """Add one entry; the OS login and host name are recorded whatever ``actor`` says."""
-        # Round-trip details through JSON first, so the hash covers exactly what is stored.
-        details_json = canonical_json(dict(details or {}))
+        # Redacted first: the chain makes an entry unchangeable, so a secret in it would
+        # stay forever. Then round-tripped through JSON, so the hash covers what is stored.
+        details_json = canonical_json(redact_data(dict(details or {})))
         stored_details = json_to_dict(details_json)
         at = time_to_text(utcnow())
         os_user, host = _os_user(), socket.gethostname()

@@ -98,6 +98,15 @@ class ReleaseLedger(Protocol):
         self, request_id: int, approver: str, comment: str, digest: str, config_fingerprint: str
     ) -> ApprovalRequest: ...
 
+    def rebind_request(
+        self,
+        request_id: int,
+        *,
+        was_fingerprint: str,
+        config_fingerprint: str,
+        config: Mapping[str, object],
+    ) -> ApprovalRequest: ...
+
     def resolve_approval(
         self, request_id: int, status: str, *, by: str = "", comment: str = ""
     ) -> ApprovalRequest: ...

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from dockyard.core.errors import UserInputError
 from dockyard.core.model import RunStatus, utcnow
+from dockyard.core.redaction import redact
 from dockyard.core.releases import Approval, ApprovalRequest, ApprovalStatus
 from dockyard.store.columns import (
     json_to_dict,
@@ -113,9 +114,38 @@ class SqliteApprovals:
                 " config_fingerprint) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (request_id, approver)"
                 " DO UPDATE SET comment = excluded.comment, at = excluded.at,"
                 " digest = excluded.digest, config_fingerprint = excluded.config_fingerprint",
-                (request_id, approver, comment, time_to_text(utcnow()), digest,
+                (request_id, approver, redact(comment), time_to_text(utcnow()), digest,
                  config_fingerprint),
             )  # fmt: skip
+            return _get(connection, request_id)
+
+    def rebind_request(
+        self,
+        request_id: int,
+        *,
+        was_fingerprint: str,
+        config_fingerprint: str,
+        config: Mapping[str, object],
+    ) -> ApprovalRequest:
+        """Record the configuration an approver completed: secrets set since the request
+        (or old-format fingerprints of unchanged values) get today's fingerprints.
+
+        Only while the request is pending and still has ``was_fingerprint``; approvals
+        given to that fingerprint move with it (they were shown the same configuration).
+        """
+        with self._db.transaction() as connection:
+            cursor = connection.execute(
+                "UPDATE approval_requests SET config = ?, config_fingerprint = ?"
+                " WHERE id = ? AND status = ? AND config_fingerprint = ?",
+                (mapping_to_json(config), config_fingerprint, request_id,
+                 ApprovalStatus.PENDING, was_fingerprint),
+            )  # fmt: skip
+            if cursor.rowcount == 1:
+                connection.execute(
+                    "UPDATE approvals SET config_fingerprint = ?"
+                    " WHERE request_id = ? AND config_fingerprint = ?",
+                    (config_fingerprint, request_id, was_fingerprint),
+                )
             return _get(connection, request_id)
 
     def resolve_approval(
@@ -130,7 +160,7 @@ class SqliteApprovals:
             connection.execute(
                 "UPDATE approval_requests SET status = ?, resolved = ?, resolved_by = ?,"
                 " resolution_comment = ? WHERE id = ?",
-                (status, time_to_text(utcnow()), by, comment, request_id),
+                (status, time_to_text(utcnow()), by, redact(comment), request_id),
             )
             return _get(connection, request_id)
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dockyard.core.model import utcnow
+from dockyard.core.redaction import redact
 from dockyard.core.releases import Deployment, DeploymentStatus
 from dockyard.store.columns import (
     json_to_dict,
@@ -81,7 +82,7 @@ class SqliteDeployments:
                     json.dumps(list(approved_by)),
                     int(rollback),
                     rolled_back_from,
-                    comment,
+                    redact(comment),
                     owner.host,
                     owner.pid,
                     owner.started,
@@ -96,7 +97,7 @@ class SqliteDeployments:
             deployment = _get(connection, id)
             connection.execute(
                 "UPDATE deployments SET status = ?, error = ?, finished = ? WHERE id = ?",
-                (status, error, time_to_text(utcnow()), id),
+                (status, redact(error), time_to_text(utcnow()), id),
             )
             _supersede_others(connection, deployment, status)
             return _get(connection, id)
@@ -109,7 +110,7 @@ class SqliteDeployments:
             deployment = _get(connection, id)
             connection.execute(
                 "UPDATE deployments SET status = ?, error = ?, reconciled = ? WHERE id = ?",
-                (status, error, time_to_text(utcnow()), id),
+                (status, redact(error), time_to_text(utcnow()), id),
             )
             _supersede_others(connection, deployment, status)
             return _get(connection, id)

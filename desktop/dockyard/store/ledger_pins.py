@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dockyard.core.model import utcnow
+from dockyard.core.redaction import redact
 from dockyard.core.releases import Pin
 from dockyard.store.columns import text_to_time, time_to_text
 from dockyard.store.database import Database
@@ -20,7 +21,7 @@ class SqlitePins:
                 "INSERT INTO pins (repo, environment, pinned_by, reason, since)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (repo, environment) DO UPDATE SET"
                 " pinned_by = excluded.pinned_by, reason = excluded.reason, since = excluded.since",
-                (repo, environment, by, reason, time_to_text(pin.since)),
+                (repo, environment, by, redact(reason), time_to_text(pin.since)),
             )
         return pin
 

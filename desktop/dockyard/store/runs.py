@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from dockyard.core.errors import UserInputError
 from dockyard.core.model import Run, RunStatus, Stage, StageStatus, utcnow
+from dockyard.core.redaction import redact
 from dockyard.store.columns import (
     optional_text_to_time,
     optional_time_to_text,
@@ -171,8 +172,8 @@ class RunStore:
                 run.tag,
                 run.digest,
                 run.image_name,
-                run.error,
-                json.dumps(run.warnings),
+                redact(run.error),
+                json.dumps([redact(warning) for warning in run.warnings]),
                 optional_time_to_text(run.finished),
                 run.id,
             ),
@@ -219,7 +220,7 @@ def _upsert_stage(
             stage.status,
             optional_time_to_text(stage.started),
             optional_time_to_text(stage.finished),
-            stage.summary,
+            redact(stage.summary),
         ),
     )
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from dockyard import __version__
 from dockyard.core.errors import DockyardError
+from dockyard.core.redaction import redact_standard_streams
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMessageBox
@@ -45,6 +46,7 @@ def run_window(argv: list[str]) -> int:
     from dockyard.ui import messages
     from dockyard.ui.mainwindow import MainWindow
 
+    redact_standard_streams()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     prefer_ui_thread()
     app = QApplication([sys.argv[0], *argv])

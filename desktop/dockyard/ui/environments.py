@@ -171,6 +171,7 @@ class EnvironmentCard(QFrame):
             f"requested by {pending.requested_by}, {format_moment(pending.created)}<br>"
             f"approvals: {approvals}"
         )
+        text += "".join(f"<br><b>{_escape(note)}</b>" for note in env.pending_notes)
         layout.addWidget(_label(text, f"Pending {name}"))
         if changes is not None:
             commits = "".join(

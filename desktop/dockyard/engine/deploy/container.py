@@ -14,7 +14,8 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from dockyard.core.errors import PipelineFailed
+from dockyard.core.errors import PipelineFailed, UserInputError
+from dockyard.core.pipeline_sections import container_secrets_refused
 from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy.dockerops import (
     container_ports,
@@ -29,7 +30,6 @@ from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
 from dockyard.engine.events import CancelToken
 
 NETWORK = "dockyard"
-SECRETS_DIR = "/run/secrets"
 TEMPORARY_SUFFIX = "-next"
 RESTART_POLICY = {"Name": "unless-stopped"}
 SWARM_TASK_LABEL = "com.docker.swarm.service.id"
@@ -44,6 +44,8 @@ class ContainerDeployer:
     def deploy(self, request: DeploymentRequest, log: LogFn, cancel: CancelToken) -> RunningRelease:
         name = L.resource_name(request.repo, request.environment)
         snapshot = request.snapshot
+        if snapshot.secrets:  # a release recorded before secrets needed mode: service
+            raise UserInputError(container_secrets_refused(request.environment))
         with docker_errors(f"pull {request.image}"):
             ensure_image(self.client, request.image, log)
         existing = self._containers(request.repo, request.environment)
@@ -132,24 +134,11 @@ class ContainerDeployer:
         return container
 
     def _put_files(self, container: Container, request: DeploymentRequest, log: LogFn) -> None:
-        """Configs and secrets go in before start, so the process sees them from its first line.
-
-        Docker cannot copy into a tmpfs mount (it writes beneath it), so the files live in
-        the container's own writable layer: never in the image, deleted with the container.
-        """
+        """Configs go in before start, so the process sees them from its first line."""
         files = {t: (f.content.encode(), 0o444) for t, f in request.snapshot.configs.items()}
-        for secret in request.snapshot.secrets:
-            value = request.secret_values.get(secret)
-            if value is None:
-                raise PipelineFailed(f"Secret {secret!r} has no value for this deployment.")
-            files[f"{SECRETS_DIR}/{secret}"] = (value.encode(), 0o444)
         if not files:
             return
-        names = [
-            *request.snapshot.configs,
-            *(f"{SECRETS_DIR}/{s}" for s in request.snapshot.secrets),
-        ]
-        log(f"Writing {', '.join(names)} into {container.name}")
+        log(f"Writing {', '.join(request.snapshot.configs)} into {container.name}")
         with docker_errors(f"copy configuration files into {container.name}"):
             container.put_archive("/", files_archive(files))
 

@@ -2,7 +2,7 @@
 
 Files come from the commit being deployed (not the working tree), so the snapshot is the
 configuration that commit meant; secret values come from the keyring and only their
-fingerprints are kept.
+fingerprints (``engine.secrets.Fingerprints``) are kept.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from dockyard.core.errors import UserInputError
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.engine.commitfiles import RepositoryFileError
 from dockyard.engine.deploy.spec import ConfigFile, ConfigSnapshot
-from dockyard.engine.secrets import fingerprint
 
 
 def build_snapshot(
     env: EnvironmentConfig,
     read_file: Callable[[str], str | None],
-    secret_values: Mapping[str, str],
+    secret_marks: Mapping[str, str],
 ) -> ConfigSnapshot:
-    """``read_file(path)`` returns a file's text at the commit, or None when it is missing."""
+    """``read_file(path)`` returns a file's text at the commit, or None when it is missing;
+    ``secret_marks`` maps each secret name to the fingerprint of its value."""
     values: dict[str, str] = {}
     if env.env_file:
         values.update(parse_env_file(_read(env, read_file, env.env_file, "env_file"), env))
@@ -33,12 +33,12 @@ def build_snapshot(
         configs[target] = ConfigFile(source, hashlib.sha256(content.encode()).hexdigest(), content)
     secrets = {}
     for name in env.secrets:
-        if name not in secret_values:
+        if name not in secret_marks:
             raise UserInputError(
                 f"Secret {name!r} of environment {env.name!r} has no value; set it with: "
                 f"dockyard secret set REPO {env.name} {name}"
             )
-        secrets[name] = fingerprint(secret_values[name])
+        secrets[name] = secret_marks[name]
     return ConfigSnapshot(
         mode=env.mode,
         replicas=env.replicas,

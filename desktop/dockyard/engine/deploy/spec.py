@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from dockyard.core.pipeline_file import HealthcheckConfig
 from dockyard.engine.events import CancelToken
+from dockyard.engine.secrets import NOT_SET, is_current_mark
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class ConfigSnapshot:
     env: Mapping[str, str]  # env_file merged with inline `environment` (inline wins)
     env_file: str | None
     configs: Mapping[str, ConfigFile]  # target path in the container -> file
-    secrets: Mapping[str, str]  # secret name -> fingerprint of its value
+    secrets: Mapping[str, str]  # secret name -> fingerprint of its value ("" = not set)
     ports: tuple[str, ...] = ()
     volumes: tuple[str, ...] = ()
     healthcheck: HealthcheckConfig | None = None
@@ -120,8 +121,7 @@ def diff_snapshots(old: ConfigSnapshot | None, new: ConfigSnapshot) -> list[str]
             show=False,
         )
     for name in _union(before.secrets, new.secrets):
-        old_mark, new_mark = before.secrets.get(name), new.secrets.get(name)
-        lines += _entry_diff("secret", name, old_mark, new_mark, show=False)
+        lines += _secret_diff(name, before.secrets.get(name), new.secrets.get(name))
     for label, was, now in (
         ("mode", before.mode, new.mode),
         ("replicas", before.replicas, new.replicas),
@@ -147,6 +147,17 @@ def _entry_diff(kind: str, key: str, was: str | None, now: str | None, *, show: 
     if now is None:
         return [f"- {kind} {key}"]
     return [f"~ {kind} {key}={was} -> {now}" if show else f"~ {kind} {key} changed"]
+
+
+def _secret_diff(name: str, was: str | None, now: str | None) -> list[str]:
+    if now == NOT_SET:
+        return [f"! secret {name}: not set"]
+    if was == NOT_SET and now is not None:
+        return [f"~ secret {name} set (it was not set)"]
+    if was and now and is_current_mark(was) != is_current_mark(now):
+        # An unkeyed mark from before v2 against a keyed one: equal values differ too.
+        return [f"~ secret {name}: fingerprint format changed (cannot tell whether its value did)"]
+    return _entry_diff("secret", name, was, now, show=False)
 
 
 def _health_text(health: HealthcheckConfig | None) -> str:

@@ -1,13 +1,15 @@
 """Swarm secrets and configs, one immutable version per content.
 
 Swarm secrets and configs cannot change; a new value gets a new object whose name ends in
-the first 10 hex digits of its fingerprint (secrets) or sha256 (configs). A version no
-service uses any more is removed after the deployment settled.
+10 hex digits of the sha256 of its keyed fingerprint (secrets: nothing guessable from the
+value alone) or of its content (configs). A version no service uses any more is removed
+after the deployment settled.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 from typing import Any
 
@@ -19,7 +21,6 @@ from dockyard.core.errors import UserInputError
 from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy.dockerops import docker_errors
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn
-from dockyard.engine.secrets import fingerprint
 
 MAX_NAME = 64
 _UNSAFE = re.compile(r"[^a-zA-Z0-9]+")
@@ -43,7 +44,8 @@ def ensure_secrets(
                 f"Secret {secret!r} has no value for {request.environment}; set it with: "
                 f"dockyard secret set {request.repo} {request.environment} {secret}"
             )
-        name = object_name(service, secret, fingerprint(value))
+        mark = request.snapshot.secrets[secret]
+        name = object_name(service, secret, hashlib.sha256(mark.encode()).hexdigest())
         labels = {**_owner(request), L.SECRET_NAME: secret}
         object_id = _ensure(client.secrets, name, value.encode(), labels, log)
         references.append(
