@@ -13,7 +13,6 @@ from pathlib import Path
 import docker
 import pytest
 
-from dockyard.engine.deploy import deployer_for
 from dockyard.engine.secrets import SecretStore
 from testbed.cli import remove_images
 from testbed.cli import run_dockyard as dockyard
@@ -93,7 +92,7 @@ def test_secret_values_are_redacted_from_logs(
         "services:\n  sut:\n    image: ${DOCKYARD_IMAGE}\n"
         f"    command: [sh, -c, 'echo the password is {secret}']\n"
     )
-    yml = "environments:\n  staging:\n    auto: true\n    secrets: [db_password]\n"
+    yml = "environments:\n  staging:\n    mode: service\n    secrets: [db_password]\n"
     repo = make_app_repo(tmp_path / "redact", dockyard_yml=yml, compose_test=compose)
     stored = dockyard(
         dockyard_home,
@@ -121,9 +120,8 @@ def test_secret_values_are_redacted_from_logs(
         every_log = b"".join(p.read_bytes() for p in (dockyard_home / "logs").rglob("*.log"))
         assert secret.encode() not in every_log
         assert secret.encode() not in (dockyard_home / "dockyard.db").read_bytes()
-        assert outcome.deployments[0]["status"] == "deployed"
+        assert outcome.deployments[0]["status"] == "awaiting_approval"
     finally:
-        deployer_for("container", docker_client).remove(str(repo.path), "staging")
         SecretStore().delete(str(repo.path), "staging", "db_password")
         remove_images(docker_client, "dockyard/redact:")
 

@@ -18,7 +18,7 @@ import pytest
 
 from dockyard.core.locations import normalise_location
 from dockyard.engine.deploy import ConfigSnapshot, deployer_for, resource_name
-from dockyard.engine.secrets import fingerprint
+from dockyard.engine.secrets import SecretStore
 from dockyard.store.database import open_database
 from dockyard.store.ledger import SqliteReleaseLedger
 from testbed.dockerd import PrivateDaemon
@@ -38,7 +38,6 @@ environments:
     mode: container
     auto: true
     environment: {{LOG_LEVEL: info}}
-    secrets: [db_password]
     configs: {{/etc/app/app.cfg: deploy/app.cfg}}
     healthcheck: {{test: "wget -q -O /dev/null http://127.0.0.1/", interval: 1s, retries: 5}}
     grace: 1s
@@ -200,7 +199,8 @@ def test_release_goes_staging_approval_production_then_rolls_back(
         assert without_secrets(rollback.config) == without_secrets(first_production.config)
         restored = ConfigSnapshot.from_json(rollback.config)
         assert restored.configs["/etc/app/app.cfg"].content == "greeting = hello v1\n"
-        assert restored.secrets == {"db_password": fingerprint(new_value)}
+        marks = SecretStore(home=dockyard_home).fingerprints()
+        assert restored.secrets == {"db_password": marks.mark(new_value)}
         assert spec["Labels"]["dockyard.config"] == restored.fingerprint()
         rollback_log = cli("logs", first["id"], "--stage", "rollback-production").stdout
         assert "Secret db_password changed since that release" in rollback_log

@@ -49,3 +49,22 @@ def test_masks_each_line_of_a_multi_line_secret() -> None:
 def test_secret_read_with_a_trailing_newline_still_matches() -> None:
     redact = Redactor(["hunter2\n"])
     assert redact("password=hunter2;") == "password=•••;"
+
+
+def test_every_value_read_by_the_process_is_masked_in_errors_data_and_streams() -> None:
+    import io
+
+    from dockyard.core.errors import PipelineFailed
+    from dockyard.core.redaction import RedactingStream, redact_data, remember_secret
+
+    remember_secret("tok-4f1e9b")
+    error = PipelineFailed("it exited (last output: token=tok-4f1e9b)", details="tok-4f1e9b")
+    assert error.message == "it exited (last output: token=•••)" and error.details == "•••"
+    assert redact_data({"error": ["x tok-4f1e9b"], "n": 3}) == {"error": ["x •••"], "n": 3}
+    target = io.StringIO()
+    stream = RedactingStream(target)
+    stream.write("token=tok-4f")  # a value written in two pieces is still masked whole
+    stream.write("1e9b\nnext")
+    assert target.getvalue() == "token=•••\n"
+    stream.flush()
+    assert target.getvalue() == "token=•••\nnext"

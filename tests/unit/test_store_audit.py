@@ -139,3 +139,16 @@ def test_the_chain_survives_reopening(tmp_path: Path) -> None:
         assert log.entries()[0].details == {"n": 1.5, "list": [1, "two"]}
     finally:
         second.close()
+
+
+def test_a_known_secret_is_masked_before_it_is_chained(db: Database, audit: AuditLog) -> None:
+    from dockyard.core.redaction import remember_secret
+
+    remember_secret("chain-secret-77")
+    entry = audit.append(
+        "deploy", actor="dev", details={"error": "exited: token=chain-secret-77", "n": 1}
+    )
+    assert entry.details == {"error": "exited: token=•••", "n": 1}
+    assert audit.verify() == []
+    db.close()
+    assert b"chain-secret-77" not in db.path.read_bytes()

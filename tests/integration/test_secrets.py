@@ -1,0 +1,172 @@
+"""Secrets through the CLI: a value an app prints is masked in everything Dockyard records
+or prints; a run does not need production's secret before its approval; approving binds
+the secret set since. Real daemon, Swarm, registry, keyring and git."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import docker
+import pytest
+
+from dockyard.core.locations import normalise_location
+from dockyard.engine.deploy import ConfigSnapshot, deployer_for, resource_name
+from dockyard.engine.secrets import SecretStore
+from integration.test_deploy_service import task_file
+from integration.test_releases import DEV, LEAD, Cli, bytes_under, environment, outcomes
+from testbed.dockerd import PrivateDaemon
+from testbed.gitrepos import make_app_repo
+from testbed.registry import LocalRegistry
+
+pytestmark = [pytest.mark.docker, pytest.mark.keyring]
+
+# A keyring backend that refuses everything: a headless machine without Secret Service.
+NO_KEYRING = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+
+
+class EnvCli(Cli):
+    def run(
+        self, *args: str, user: str = DEV, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        saved = {key: os.environ.get(key) for key in env or {}}
+        os.environ.update(env or {})
+        try:
+            return self(*args, user=user)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def test_a_secret_printed_by_a_failing_app_is_masked_everywhere_dockyard_writes(
+    tmp_path: Path, dockyard_home: Path, docker_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+) -> None:  # fmt: skip
+    token = "tok-" + secrets.token_hex(10)
+    pipeline = (
+        "environments:\n"
+        "  staging:\n    auto: true\n    grace: 1s\n"
+        "  production:\n    mode: service\n    approval: {required: 1}\n"
+        "    secrets: [api_token]\n"
+    )
+    git_repo = make_app_repo(tmp_path / "leaky", dockyard_yml=pipeline)
+    # The app prints the token it was given (here: baked in, the same value as
+    # production's secret) and exits: its last output ends up in the deploy error.
+    git_repo.commit("print the token", {"app.sh": f"echo token={token}\nexit 3\n"})
+    repo = normalise_location(str(git_repo.path))
+    cli = Cli(dockyard_home, docker_daemon)
+    stored = cli("secret", "set", repo, "production", "api_token", stdin=token + "\n")
+    assert stored.returncode == 0, stored.stderr
+    try:
+        run = cli("run", repo)
+        assert run.returncode == 1, run.stderr
+        assert "exited with code 3" in run.stderr and "token=•••" in run.stderr
+        printed = [run.stdout, run.stderr]
+        for command in (("status", repo, "--json"), ("status", repo), ("runs", repo, "--json")):
+            shown = cli(*command)
+            assert shown.returncode == 0, shown.stderr
+            printed += [shown.stdout, shown.stderr]
+        for text in printed:
+            assert token not in text
+        # The database (with its write-ahead log) and every log file.
+        assert token.encode() not in bytes_under(dockyard_home)
+        connection = sqlite3.connect(dockyard_home / "dockyard.db")
+        recorded = [
+            *connection.execute("SELECT error FROM runs"),
+            *connection.execute("SELECT summary FROM stages"),
+            *connection.execute("SELECT error FROM deployments"),
+            *connection.execute("SELECT details FROM audit"),
+        ]
+        connection.close()
+        assert any("token=•••" in str(row[0]) for row in recorded)
+        assert not any(token in str(row[0]) for row in recorded)
+        verified = cli("audit", "verify")
+        assert verified.returncode == 0, verified.stderr
+    finally:
+        deployer_for("container", docker_client).remove(repo, "staging")
+        SecretStore().delete(repo, "production", "api_token")
+        for image in docker_client.images.list(filters={"label": f"dockyard.repo={repo}"}):
+            with contextlib.suppress(docker.errors.APIError):
+                docker_client.images.remove(image.id, force=True)
+
+
+def test_a_run_waits_for_an_unset_secret_and_approving_binds_it_once_set(
+    tmp_path: Path, dockyard_home: Path, swarm_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient, registry: LocalRegistry,
+) -> None:  # fmt: skip
+    image = f"{registry.host}/unset/web"
+    pipeline = (
+        f"image: {image}\n"
+        "environments:\n"
+        "  staging:\n    auto: true\n    grace: 1s\n"
+        "  production:\n    mode: service\n    approval: {required: 1}\n"
+        "    secrets: [api_token]\n    grace: 1s\n"
+    )
+    git_repo = make_app_repo(tmp_path / "web", dockyard_yml=pipeline)
+    git_repo.tag("v1.0.0")
+    repo = normalise_location(str(git_repo.path))
+    cli = EnvCli(dockyard_home, swarm_daemon)
+    token = "tok-" + secrets.token_hex(10)
+    try:
+        # Without any keyring (a headless build machine) the run gets to the gate.
+        run = cli.run("run", repo, "--ref", "v1.0.0", "--json", env=NO_KEYRING)
+        assert run.returncode == 0, run.stderr
+        first = json.loads(run.stdout)
+        assert first["status"] == "awaiting_approval"
+        assert outcomes(first) == {"staging": "deployed", "production": "awaiting_approval"}
+        pending = environment(cli.json("status", repo), "production")["pending"]
+        assert pending["secrets_not_set"] == ["api_token"]
+        assert pending["notes"][0].startswith("secret api_token: not set")
+        assert "secret api_token: not set" in cli("status", repo).stdout
+
+        # Approving is refused until the approver's keyring has it: one sentence, exit 2.
+        refused = cli("approve", repo, "production", user=LEAD)
+        assert refused.returncode == 2
+        assert refused.stderr.count("\n") == 1
+        assert f"dockyard secret set {repo} production api_token" in refused.stderr
+        assert environment(cli.json("status", repo), "production")["release"] is None
+
+        set_ = cli("secret", "set", repo, "production", "api_token", stdin=token + "\n")
+        assert set_.returncode == 0, set_.stderr
+        notes = environment(cli.json("status", repo), "production")["pending"]["notes"]
+        assert notes == ["secret api_token: set since the request; approving binds its value"]
+        approved = cli("approve", repo, "production", "--comment", "ok", user=LEAD)
+        assert approved.returncode == 0, approved.stderr
+        production = environment(cli.json("status", repo), "production")
+        assert production["release"]["digest"] == first["image"]["digest"]
+        name = resource_name(repo, "production")
+        assert task_file(docker_client, name, "/run/secrets/api_token") == token
+        # The deployment records the keyed fingerprint bound at approval time, and the
+        # Swarm secret's name reveals nothing guessable about the value.
+        from dockyard.store.database import open_database
+        from dockyard.store.ledger import SqliteReleaseLedger
+
+        ledger = SqliteReleaseLedger(open_database(dockyard_home))
+        deployed = ConfigSnapshot.from_json(ledger.current_deployment(repo, "production").config)
+        mark = SecretStore(home=dockyard_home).fingerprints().mark(token)
+        assert deployed.secrets == {"api_token": mark}
+        request = ledger.latest_request(repo, "production")
+        assert request is not None and request.config_fingerprint == deployed.fingerprint()
+        swarm_names = [s.name for s in docker_client.secrets.list()]
+        assert not any(mark[3:13] in n for n in swarm_names)
+        connection = sqlite3.connect(dockyard_home / "dockyard.db")
+        actions = [row[0] for row in connection.execute("SELECT action FROM audit")]
+        connection.close()
+        assert "approval-rebound" in actions
+        assert cli("audit", "verify").returncode == 0
+        assert token.encode() not in bytes_under(dockyard_home)
+    finally:
+        for env_name, mode in (("staging", "container"), ("production", "service")):
+            deployer_for(mode, docker_client).remove(repo, env_name)
+        SecretStore().delete(repo, "production", "api_token")
+        for leftover in docker_client.images.list(name=image):
+            with contextlib.suppress(docker.errors.NotFound):
+                docker_client.images.remove(leftover.id, force=True)
