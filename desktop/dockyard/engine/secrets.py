@@ -170,5 +170,7 @@ def legacy_fingerprint(value: str) -> str:
 def unavailable_keyring(exc: Exception) -> InfrastructureError:
     """The one sentence for a keyring that cannot be reached, for every keyring user."""
     return _unavailable(exc)
+
+
 def is_current_mark(mark: str) -> bool:
     return mark.startswith(MARK_VERSION)
