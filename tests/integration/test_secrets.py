@@ -17,7 +17,7 @@ import pytest
 
 from dockyard.core.locations import normalise_location
 from dockyard.engine.deploy import ConfigSnapshot, deployer_for, resource_name
-from dockyard.engine.secrets import SecretStore
+from dockyard.engine.secrets import SecretStore, legacy_fingerprint
 from integration.test_deploy_service import task_file
 from integration.test_releases import DEV, LEAD, Cli, bytes_under, environment, outcomes
 from testbed.dockerd import PrivateDaemon
@@ -155,8 +155,9 @@ def test_a_run_waits_for_an_unset_secret_and_approving_binds_it_once_set(
         assert deployed.secrets == {"api_token": mark}
         request = ledger.latest_request(repo, "production")
         assert request is not None and request.config_fingerprint == deployed.fingerprint()
-        swarm_names = [s.name for s in docker_client.secrets.list()]
-        assert not any(mark[3:13] in n for n in swarm_names)
+        (swarm_secret,) = docker_client.secrets.list(filters={"label": "dockyard.secret"})
+        assert legacy_fingerprint(token)[:10] not in swarm_secret.name
+        assert mark[3:13] not in swarm_secret.name
         connection = sqlite3.connect(dockyard_home / "dockyard.db")
         actions = [row[0] for row in connection.execute("SELECT action FROM audit")]
         connection.close()
