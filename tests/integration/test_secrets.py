@@ -16,8 +16,12 @@ import docker
 import pytest
 
 from dockyard.core.locations import normalise_location
+from dockyard.core.model import RunStatus
 from dockyard.engine.deploy import ConfigSnapshot, deployer_for, resource_name
+from dockyard.engine.events import CancelToken, Event
+from dockyard.engine.runprocess import run_in_child
 from dockyard.engine.secrets import SecretStore, legacy_fingerprint
+from dockyard.store.database import open_database
 from integration.test_deploy_service import task_file
 from integration.test_releases import DEV, LEAD, Cli, bytes_under, environment, outcomes
 from testbed.dockerd import PrivateDaemon
@@ -46,25 +50,39 @@ class EnvCli(Cli):
                     os.environ[key] = value
 
 
-def test_a_secret_printed_by_a_failing_app_is_masked_everywhere_dockyard_writes(
-    tmp_path: Path, dockyard_home: Path, docker_daemon: PrivateDaemon,
-    docker_client: docker.DockerClient,
-) -> None:  # fmt: skip
-    token = "tok-" + secrets.token_hex(10)
+def leaky_app(path: Path, cli: Cli, token: str) -> str:
+    """A repository whose staging app prints ``token`` (baked in, the same value as
+    production's secret in the keyring) and exits: its last output goes into the deploy
+    error. Returns the repository's location."""
     pipeline = (
         "environments:\n"
         "  staging:\n    auto: true\n    grace: 1s\n"
         "  production:\n    mode: service\n    approval: {required: 1}\n"
         "    secrets: [api_token]\n"
     )
-    git_repo = make_app_repo(tmp_path / "leaky", dockyard_yml=pipeline)
-    # The app prints the token it was given (here: baked in, the same value as
-    # production's secret) and exits: its last output ends up in the deploy error.
+    git_repo = make_app_repo(path, dockyard_yml=pipeline)
     git_repo.commit("print the token", {"app.sh": f"echo token={token}\nexit 3\n"})
     repo = normalise_location(str(git_repo.path))
-    cli = Cli(dockyard_home, docker_daemon)
     stored = cli("secret", "set", repo, "production", "api_token", stdin=token + "\n")
     assert stored.returncode == 0, stored.stderr
+    return repo
+
+
+def forget_leaky_app(repo: str, docker_client: docker.DockerClient) -> None:
+    deployer_for("container", docker_client).remove(repo, "staging")
+    SecretStore().delete(repo, "production", "api_token")
+    for image in docker_client.images.list(filters={"label": f"dockyard.repo={repo}"}):
+        with contextlib.suppress(docker.errors.APIError):
+            docker_client.images.remove(image.id, force=True)
+
+
+def test_a_secret_printed_by_a_failing_app_is_masked_everywhere_dockyard_writes(
+    tmp_path: Path, dockyard_home: Path, docker_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+) -> None:  # fmt: skip
+    token = "tok-" + secrets.token_hex(10)
+    cli = Cli(dockyard_home, docker_daemon)
+    repo = leaky_app(tmp_path / "leaky", cli, token)
     try:
         run = cli("run", repo)
         assert run.returncode == 1, run.stderr
@@ -91,11 +109,31 @@ def test_a_secret_printed_by_a_failing_app_is_masked_everywhere_dockyard_writes(
         verified = cli("audit", "verify")
         assert verified.returncode == 0, verified.stderr
     finally:
-        deployer_for("container", docker_client).remove(repo, "staging")
-        SecretStore().delete(repo, "production", "api_token")
-        for image in docker_client.images.list(filters={"label": f"dockyard.repo={repo}"}):
-            with contextlib.suppress(docker.errors.APIError):
-                docker_client.images.remove(image.id, force=True)
+        forget_leaky_app(repo, docker_client)
+
+
+def test_the_window_gets_what_the_pipeline_child_says_only_masked(
+    tmp_path: Path, dockyard_home: Path, docker_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+) -> None:  # fmt: skip
+    """The window runs pipelines in a child process; this process never reads the token,
+    so whatever it is told must have been masked by the child."""
+    token = "tok-" + secrets.token_hex(10)
+    repo = leaky_app(tmp_path / "leaky", Cli(dockyard_home, docker_daemon), token)
+    events: list[Event] = []
+    db = open_database(dockyard_home)
+    try:
+        outcome = run_in_child(
+            home=dockyard_home, db=db, location=repo, ref=None, started_by=DEV,
+            sink=events.append, cancel=CancelToken(),
+        )  # fmt: skip
+        assert outcome.run.status == RunStatus.FAILED
+        assert outcome.error is not None and "token=•••" in outcome.error.message
+        assert "token=•••" in outcome.run.error
+        assert token not in repr(events) and token not in repr(outcome)
+    finally:
+        db.close()
+        forget_leaky_app(repo, docker_client)
 
 
 def test_a_run_waits_for_an_unset_secret_and_approving_binds_it_once_set(
@@ -146,7 +184,6 @@ def test_a_run_waits_for_an_unset_secret_and_approving_binds_it_once_set(
         assert task_file(docker_client, name, "/run/secrets/api_token") == token
         # The deployment records the keyed fingerprint bound at approval time, and the
         # Swarm secret's name reveals nothing guessable about the value.
-        from dockyard.store.database import open_database
         from dockyard.store.ledger import SqliteReleaseLedger
 
         ledger = SqliteReleaseLedger(open_database(dockyard_home))
