@@ -15,7 +15,6 @@ from dockyard.core.model import Run, RunStatus, iso
 from dockyard.engine.events import CancelToken, Event, StageChanged
 from dockyard.engine.home import dockyard_home
 from dockyard.engine.ledger_source import acting_identity
-from dockyard.engine.pipeline import start_pipeline
 from dockyard.store.logs import StageLogReader, stage_log_path
 from dockyard.store.runs import RunStore
 from dockyard.store.shared_logs import fetch_log
@@ -78,6 +77,8 @@ class _Progress:
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
+    from dockyard.engine.pipeline import start_pipeline  # docker and git: only for a run
+
     cancel = CancelToken()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
