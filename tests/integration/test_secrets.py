@@ -208,3 +208,19 @@ def test_a_run_waits_for_an_unset_secret_and_approving_binds_it_once_set(
         for leftover in docker_client.images.list(name=image):
             with contextlib.suppress(docker.errors.NotFound):
                 docker_client.images.remove(leftover.id, force=True)
+
+
+def test_secrets_in_container_mode_are_refused_before_anything_is_built(
+    tmp_path: Path, dockyard_home: Path, docker_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+) -> None:  # fmt: skip
+    """Docker cannot put a file into a tmpfs mount of a container, so a container-mode
+    secret could only be a file on the Docker host's disk: refused, pointing to Swarm."""
+    pipeline = "environments:\n  staging:\n    auto: true\n    secrets: [api_token]\n"
+    git_repo = make_app_repo(tmp_path / "plain", dockyard_yml=pipeline)
+    repo = normalise_location(str(git_repo.path))
+    run = Cli(dockyard_home, docker_daemon)("run", repo)
+    assert run.returncode == 2
+    assert "environments.staging.secrets: secrets need mode: service" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not docker_client.images.list(filters={"label": f"dockyard.repo={repo}"})
