@@ -1,11 +1,11 @@
-"""Insights from a real ledger (SQLite) and a real git repository: the commits between
-releases come from git, hotfixes from the runs' refs, the CSV holds the view's numbers."""
+"""Insights from a real ledger (SQLite, then PostgreSQL) and a real git repository: the
+commits between releases come from git, hotfixes from the runs' refs, the CSV holds the
+view's numbers."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,17 +17,16 @@ from dockyard.core.releases import DeploymentStatus
 from dockyard.engine.insights.measures import Period
 from dockyard.engine.insights.report import delivery_insights
 from dockyard.engine.insights.texts import insights_csv, span_text, value_text
-from dockyard.store.database import Database, open_database
+from dockyard.store.database import Database
 from dockyard.store.ledger import SqliteReleaseLedger
 from dockyard.store.runs import RunStore
 from testbed.gitrepos import GitRepo
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = open_database(tmp_path / "home")
-    yield database
-    database.close()
+def db(store_db: Database) -> Database:
+    """The local ledger, then the team ledger: insights read either."""
+    return store_db
 
 
 def release(
