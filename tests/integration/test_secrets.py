@@ -10,6 +10,7 @@ import os
 import secrets
 import sqlite3
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import docker
@@ -224,3 +225,56 @@ def test_secrets_in_container_mode_are_refused_before_anything_is_built(
     assert "environments.staging.secrets: secrets need mode: service" in run.stderr
     assert "Traceback" not in run.stderr
     assert not docker_client.images.list(filters={"label": f"dockyard.repo={repo}"})
+
+
+def test_a_request_with_an_old_fingerprint_is_approved_and_bound_to_the_keyed_one(
+    tmp_path: Path, dockyard_home: Path, swarm_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient, registry: LocalRegistry,
+) -> None:  # fmt: skip
+    """A request recorded by an older Dockyard carries the unkeyed fingerprint: it still
+    compares (recomputed the old way), so approving it needs no new request."""
+    image = f"{registry.host}/oldmark/web"
+    pipeline = (
+        f"image: {image}\n"
+        "environments:\n"
+        "  production:\n    mode: service\n    approval: {required: 1}\n"
+        "    secrets: [api_token]\n    grace: 1s\n"
+    )
+    git_repo = make_app_repo(tmp_path / "web", dockyard_yml=pipeline)
+    repo = normalise_location(str(git_repo.path))
+    cli = Cli(dockyard_home, swarm_daemon)
+    token = "tok-" + secrets.token_hex(10)
+    assert cli("secret", "set", repo, "production", "api_token", stdin=token).returncode == 0
+    try:
+        assert cli.json("run", repo)["status"] == "awaiting_approval"
+        connection = sqlite3.connect(dockyard_home / "dockyard.db")
+        (raw,) = connection.execute("SELECT config FROM approval_requests").fetchone()
+        recorded = ConfigSnapshot.from_json(json.loads(raw))
+        old = replace(recorded, secrets={"api_token": legacy_fingerprint(token)})
+        connection.execute(
+            "UPDATE approval_requests SET config = ?, config_fingerprint = ?",
+            (json.dumps(old.to_json()), old.fingerprint()),
+        )
+        connection.commit()
+        connection.close()
+
+        approved = cli("approve", repo, "production", user=LEAD)
+        assert approved.returncode == 0, approved.stderr
+        production = environment(cli.json("status", repo), "production")
+        assert production["release"] is not None and production["pending"] is None
+        assert (
+            task_file(docker_client, resource_name(repo, "production"), "/run/secrets/api_token")
+            == token
+        )
+        connection = sqlite3.connect(dockyard_home / "dockyard.db")
+        (config,) = connection.execute("SELECT config FROM deployments").fetchone()
+        actions = [row[0] for row in connection.execute("SELECT action FROM audit")]
+        connection.close()
+        assert json.loads(config)["secrets"]["api_token"].startswith("v2:")
+        assert "approval-rebound" in actions and cli("audit", "verify").returncode == 0
+    finally:
+        deployer_for("service", docker_client).remove(repo, "production")
+        SecretStore().delete(repo, "production", "api_token")
+        for leftover in docker_client.images.list(name=image):
+            with contextlib.suppress(docker.errors.NotFound):
+                docker_client.images.remove(leftover.id, force=True)

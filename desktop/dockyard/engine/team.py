@@ -21,6 +21,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from dockyard.core.errors import InfrastructureError, UserInputError
+from dockyard.core.redaction import remember_secret
 from dockyard.engine.home import TEAM_SETTINGS_FILE
 from dockyard.engine.secrets import unavailable_keyring
 from dockyard.store.pg import PgDatabase
@@ -115,6 +116,8 @@ def _stored_password(server: TeamServer) -> str | None:
 def open_connection(server: TeamServer, password: str | None = None) -> psycopg.Connection:
     """A connection to the team server, its refusals said in one sentence."""
     secret = password if password is not None else _stored_password(server)
+    if secret:
+        remember_secret(secret)
     try:
         return psycopg.connect(server.url, password=secret, autocommit=True)
     except psycopg.OperationalError as exc:
