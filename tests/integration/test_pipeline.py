@@ -119,7 +119,7 @@ def test_build_error_reports_the_daemons_message(
     assert outcome.run.status == RunStatus.FAILED
     assert outcome.run.stage("build").status == StageStatus.FAILED
     assert outcome.error is not None
-    assert "returned a non-zero code: 7" in outcome.error.message
+    assert "exit code: 7" in outcome.error.message
 
 
 def test_bad_dockyard_yml_names_file_and_line(tmp_path: Path, dockyard_home: Path) -> None:

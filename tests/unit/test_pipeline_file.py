@@ -569,3 +569,21 @@ def test_example_in_the_documentation_is_a_valid_pipeline_file() -> None:
     config = load_pipeline(example)
     assert [environment.name for environment in config.environments] == ["staging", "production"]
     assert config.environment("production").approval == ApprovalConfig(timeout=86400.0)
+
+
+def test_build_network_timeout_and_secrets() -> None:
+    build = load(
+        "build:\n  network: host\n  timeout: 45m\n  secrets: [npm_token, pip.conf]\n"
+    ).build
+    assert (build.network, build.timeout, build.secrets) == (
+        "host",
+        2700.0,
+        ("npm_token", "pip.conf"),
+    )
+    assert load("image: shop/web\n").build.timeout == 1800.0
+
+
+def test_an_environment_named_build_clashes_with_build_secrets() -> None:
+    text = "build:\n  secrets: [tok]\nenvironments:\n  build: {}\n"
+    assert "would share the keyring entries of build.secrets" in str(error_of(text))
+    assert load("environments:\n  build: {}\n").environments[0].name == "build"

@@ -26,6 +26,7 @@ from dockyard.core.pipeline_fields import (
 
 __all__ = [
     "BUILD_ARG_VARIABLES",
+    "BUILD_SECRETS_SCOPE",
     "DEFAULT_TEST_FILES",
     "DEFAULT_TEST_SERVICE",
     "ApprovalConfig",
@@ -43,6 +44,7 @@ __all__ = [
 
 DEFAULT_TEST_FILES = ("compose.test.yml", "docker-compose.test.yml")
 DEFAULT_TEST_SERVICE = "sut"
+BUILD_SECRETS_SCOPE = "build"  # build secrets sit in the keyring as this "environment"
 DEPLOY_MODES = ("container", "service")
 BUILD_ARG_VARIABLES = (
     "DOCKYARD_GIT_TAG",
@@ -93,9 +95,12 @@ class BuildConfig:
     args: Mapping[str, str] = field(default_factory=FrozenMap)  # ${VAR} kept unexpanded
     target: str | None = None
     host: str = "local"
+    network: str | None = None  # for RUN steps: host, none, or a network's name
+    timeout: float = 1800.0
+    secrets: tuple[str, ...] = ()  # keyring names, mounted by RUN --mount=type=secret
 
     def __post_init__(self) -> None:
-        _freeze(self, "args")
+        _freeze(self, "args", "secrets")
 
 
 @dataclass(frozen=True)
@@ -225,13 +230,21 @@ def load_pipeline(
             f"got {describe(document)}",
         )
     entries = reader.mapping(root, sections.TOP_KEYS)
-    return PipelineConfig(
+    config = PipelineConfig(
         image=reader.optional(entries, "image", lambda at: sections.image(reader, at)),
         build=sections.build(reader, entries.get("build")),
         test=sections.test(reader, entries.get("test"), exists),
         trigger=sections.trigger(reader, entries.get("trigger")),
         environments=sections.environments(reader, entries.get("environments")),
     )
+    names = {environment.name for environment in config.environments}
+    if config.build.secrets and BUILD_SECRETS_SCOPE in names:
+        raise reader.error(
+            entries["environments"],
+            f"an environment named {BUILD_SECRETS_SCOPE!r} would share the keyring entries of "
+            "build.secrets; rename the environment",
+        )
+    return config
 
 
 def _parse_yaml(text: str | None, filename: str) -> Any:

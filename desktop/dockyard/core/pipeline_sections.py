@@ -28,7 +28,7 @@ from dockyard.core.pipeline_file import (
 from dockyard.core.pipeline_order import promotion_order
 
 TOP_KEYS = ("image", "build", "test", "trigger", "environments")
-BUILD_KEYS = ("context", "dockerfile", "args", "target", "host")
+BUILD_KEYS = ("context", "dockerfile", "args", "target", "host", "network", "timeout", "secrets")
 TEST_KEYS = ("compose", "service", "command", "timeout")
 TRIGGER_KEYS = ("branches", "tags", "interval")
 ENVIRONMENT_KEYS = (
@@ -51,6 +51,7 @@ _PORT_SPEC = re.compile(
     rf"(?:(?:(?P<ip>\d{{1,3}}(?:\.\d{{1,3}}){{3}}):)?(?P<published>{_PORT}):)?"
     rf"(?P<target>{_PORT})(?:/(?:tcp|udp))?"
 )
+_NETWORK = "a network for RUN steps: host, none or a network's name"
 _HEALTHCHECK_FORMS = ("CMD", "CMD-SHELL", "NONE")
 
 
@@ -84,6 +85,12 @@ def build(reader: FieldReader, at: Located | None) -> BuildConfig:
         args=_build_args(reader, entries["args"]) if "args" in entries else defaults.args,
         target=reader.optional(entries, "target", reader.string),
         host=reader.optional(entries, "host", reader.string) or defaults.host,
+        network=reader.optional(
+            entries, "network", lambda a: reader.string(a, "a network: host, none or a name")
+        ),
+        timeout=reader.optional(entries, "timeout", lambda a: reader.duration(a, positive=True))
+        or defaults.timeout,
+        secrets=_names(reader, _entry(entries, "secrets"), _SECRET_NAME, "a secret name"),
     )
 
 

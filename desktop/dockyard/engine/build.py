@@ -1,4 +1,4 @@
-"""The build stage: stream ``docker build`` of an exported commit, label the image."""
+"""The build stage: build an exported commit with BuildKit (else the legacy builder), labelled."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import fnmatch
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import docker
@@ -13,6 +14,7 @@ import docker.errors
 from docker.utils.build import exclude_paths
 
 from dockyard.core.errors import PipelineFailed, UserInputError
+from dockyard.engine.buildkit import BuildRequest, build_with_cli, buildkit_cli
 from dockyard.engine.stagecontext import StageContext
 
 log = logging.getLogger("dockyard.docker")
@@ -53,16 +55,13 @@ def likely_secrets(context: Path, dockerfile: str) -> list[str]:
 
 def build_image(
     client: docker.DockerClient,
-    context: Path,
+    request: BuildRequest,
     *,
-    dockerfile: str,
-    tag: str,
-    labels: Mapping[str, str],
-    buildargs: Mapping[str, str],
-    target: str | None,
+    endpoint_env: Mapping[str, str],
     ctx: StageContext,
 ) -> str:
-    """Build and return the image id; every line of the daemon's output goes to the log."""
+    """Build with BuildKit (docker CLI) where it can, else the legacy builder; the image id."""
+    context, dockerfile = request.context, request.dockerfile
     if not context.is_dir():
         raise UserInputError(f"The build context {context.name!r} is not a folder in this commit.")
     if not (context / dockerfile).is_file():
@@ -76,17 +75,52 @@ def build_image(
             "the build context holds files that look like secrets and are not excluded by "
             f".dockerignore: {', '.join(secrets)}; add them to .dockerignore."
         )
+    cli = buildkit_cli()
+    if cli is not None:
+        if request.network is None and not _has_default_bridge(client):
+            ctx.log(
+                "The Docker host has no default bridge network: RUN steps get none "
+                "(set build.network: host to give them the host's)"
+            )
+            request = replace(request, network="none")
+        return build_with_cli(cli, request, endpoint_env, ctx)
+    if request.secrets:
+        raise UserInputError(
+            "build.secrets needs BuildKit, and no docker CLI here can use it; install the "
+            "docker buildx plugin (or a docker CLI older than 23.0), or remove build.secrets."
+        )
+    ctx.log(
+        "BuildKit is not available (no docker CLI with buildx, nor one older than 23.0): "
+        "building with Docker's legacy builder, which cannot run RUN --mount, COPY --chmod "
+        "or heredocs; install the docker buildx plugin to use them."
+    )
+    return _legacy_build(client, request, ctx)
+
+
+def _has_default_bridge(client: docker.DockerClient) -> bool:
+    try:
+        client.api.inspect_network("bridge")
+    except docker.errors.NotFound:
+        return False
+    except docker.errors.APIError:
+        return True  # let the build say what is wrong
+    return True
+
+
+def _legacy_build(client: docker.DockerClient, request: BuildRequest, ctx: StageContext) -> str:
+    """docker-py's build API (the daemon's legacy builder), streamed into the log."""
     api = client.api
     unregister = ctx.cancel.on_cancel(api.abort_streams)
     image_id = ""
     try:
         stream = api.build(
-            path=str(context),
-            dockerfile=dockerfile,
-            tag=tag,
-            labels=dict(labels),
-            buildargs=dict(buildargs),
-            target=target,
+            path=str(request.context),
+            dockerfile=request.dockerfile,
+            tag=request.tag,
+            labels=dict(request.labels),
+            buildargs=dict(request.buildargs),
+            target=request.target,
+            network_mode=request.network,
             rm=True,
             forcerm=True,
             decode=True,
@@ -112,5 +146,5 @@ def build_image(
         unregister()
     ctx.cancel.raise_if_cancelled()
     if not image_id:
-        image_id = str(client.images.get(tag).id)
+        image_id = str(client.images.get(request.tag).id)
     return image_id

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import docker
 
-from dockyard.core.errors import Cancelled, DockyardError
+from dockyard.core.errors import Cancelled, DockyardError, UserInputError
 from dockyard.core.locations import default_name, normalise_location
 from dockyard.core.model import (
     STAGE_NAMES,
@@ -28,9 +28,15 @@ from dockyard.core.model import (
     iso,
     utcnow,
 )
-from dockyard.core.pipeline_file import PipelineConfig, expand_build_args, load_pipeline
+from dockyard.core.pipeline_file import (
+    BUILD_SECRETS_SCOPE,
+    PipelineConfig,
+    expand_build_args,
+    load_pipeline,
+)
 from dockyard.core.redaction import redact
 from dockyard.engine import build, deliver, teststage
+from dockyard.engine.buildkit import BuildRequest
 from dockyard.engine.commitfiles import referenced_files
 from dockyard.engine.compose_endpoint import compose_environment
 from dockyard.engine.endpoints import Endpoint, EndpointRegistry, open_client
@@ -325,17 +331,32 @@ class PipelineRunner:
             "DOCKYARD_GIT_BRANCH": self.resolved.branch or "",
             "DOCKYARD_RUN_ID": run.id,
         }
-        self.image_id = build.build_image(
-            client,
-            context,
-            dockerfile=self.config.build.dockerfile,
+        settings = self.config.build
+        request = BuildRequest(
+            context=context,
+            dockerfile=settings.dockerfile,
             tag=f"{self._image_tag_name()}:{run.commit}",
             labels=self._labels(),
-            buildargs=expand_build_args(self.config.build.args, values),
-            target=self.config.build.target,
-            ctx=ctx,
+            buildargs=expand_build_args(settings.args, values),
+            target=settings.target,
+            network=settings.network,
+            timeout=settings.timeout,
+            secrets={name: self._build_secret(name) for name in settings.secrets},
+        )
+        self.image_id = build.build_image(
+            client, request, endpoint_env=compose_environment(self._build_endpoint()), ctx=ctx
         )
         ctx.log(f"Built image {self.image_id}")
+
+    def _build_secret(self, name: str) -> str:
+        """A build secret's value from the keyring (which registers it with the redactor)."""
+        value = self.secrets.find(self.run_record.repo, BUILD_SECRETS_SCOPE, name)
+        if value is None:
+            raise UserInputError(
+                f"Build secret {name!r} is not in the keyring; set it with: dockyard secret "
+                f"set {self.run_record.repo} {BUILD_SECRETS_SCOPE} {name}"
+            )
+        return value
 
     def _test(self, ctx: StageContext, client: docker.DockerClient, workdir: Path) -> None:
         assert self.config is not None and self.config.test is not None

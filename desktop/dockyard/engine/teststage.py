@@ -13,15 +13,15 @@ import logging
 import os
 import subprocess
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
 
 import docker
 import docker.errors
 
 from dockyard.core.errors import PipelineFailed, UserInputError
 from dockyard.engine.compose import compose_command
+from dockyard.engine.pipes import follow, log_chunks
 from dockyard.engine.stagecontext import StageContext
 from dockyard.engine.testfile import PipelineBuild, TestFile, prepare_test_file
 
@@ -109,29 +109,10 @@ def _follow(
     output: ComposeOutput,
 ) -> int | None:
     """Stream compose's output into the log; None when the timeout stopped it."""
-    timed_out = threading.Event()
-
-    def stop() -> None:
-        if process.poll() is None:
-            process.kill()
-
-    def on_timeout() -> None:
-        timed_out.set()
-        stop()
-
-    timer = threading.Timer(timeout, on_timeout)
-    timer.daemon = True
-    timer.start()
-    unregister = ctx.cancel.on_cancel(stop)
     try:
-        assert process.stdout is not None
-        _pump(process.stdout, ctx, output)
-        code = process.wait()
+        return follow(process, timeout=timeout, ctx=ctx, observe=output)
     finally:
-        timer.cancel()
-        unregister()
         _teardown(base, context, environment, ctx)
-    return None if timed_out.is_set() else code
 
 
 def _teardown(base: list[str], context: Path, env: Mapping[str, str], ctx: StageContext) -> None:
@@ -198,36 +179,9 @@ class ComposeOutput:
                 self.last_message = line.strip()
 
 
-def _pump(stream: IO[bytes], ctx: StageContext, observe: Callable[[list[str]], None]) -> None:
-    """Copy a pipe into the log in batches (one write per read, not one per line)."""
-    chunks = iter(lambda: stream.read1(65536), b"")  # type: ignore[attr-defined]
-    _log_chunks(chunks, ctx, observe)
-
-
-def _log_chunks(
-    chunks: Iterable[bytes],
-    ctx: StageContext,
-    observe: Callable[[list[str]], None] | None = None,
-) -> None:
-    pending = b""
-    for chunk in chunks:
-        pending += chunk
-        *raw, pending = pending.split(b"\n")
-        if raw:
-            lines = [line.decode("utf-8", errors="replace").rstrip("\r") for line in raw]
-            ctx.log_lines(lines)
-            if observe is not None:
-                observe(lines)
-    if pending:
-        last = pending.decode("utf-8", errors="replace").rstrip("\r")
-        ctx.log(last)
-        if observe is not None:
-            observe([last])
-
-
 def _follow_logs(container: docker.models.containers.Container, ctx: StageContext) -> None:
     try:
-        _log_chunks(container.logs(stream=True, follow=True), ctx)
+        log_chunks(container.logs(stream=True, follow=True), ctx)
     except Exception:
         log.debug("log stream ended", exc_info=True)
 

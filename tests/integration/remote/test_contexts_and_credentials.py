@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from dockyard.engine.compose_endpoint import compose_environment
 from dockyard.engine.contexts import import_contexts
 from dockyard.engine.endpoints import LOCAL, Endpoint, EndpointRegistry, check_endpoint
-from dockyard.engine.registry_auth import forget_login, registry_auth
+from dockyard.engine.registry_auth import DOCKER_CLI_LOGIN, forget_login, registry_auth
 
 from .conftest import TlsDaemon
 from .pki import RemotePKI
@@ -116,14 +115,12 @@ def test_registry_login_keeps_the_password_in_the_keyring_only(dockyard_home: Pa
     assert registry_auth(f"{registry}/shop/web") is None
 
 
-def test_docker_config_json_is_left_to_docker_py(docker_config: Path) -> None:
-    # No keyring entry: Dockyard gives no auth_config, so docker-py uses config.json.
+def test_without_a_dockyard_login_the_docker_clis_is_used(docker_config: Path) -> None:
+    # No keyring entry: the Docker CLI's config.json login for that registry, else none.
     (docker_config / "config.json").write_text(
         json.dumps({"auths": {"cfg.example.test": {"auth": "dXNlcjpwdw=="}}})
     )
-    assert registry_auth("cfg.example.test/app") is None
-    import docker.auth
-
-    loaded = docker.auth.load_config()
-    assert loaded.resolve_authconfig("cfg.example.test") is not None
-    assert shutil.which("docker")
+    auth = registry_auth("cfg.example.test/app")
+    assert auth is not None and auth.source == DOCKER_CLI_LOGIN
+    assert (auth["username"], auth["password"]) == ("user", "pw")
+    assert registry_auth("other.example.test/app") is None
