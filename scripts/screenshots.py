@@ -3,7 +3,8 @@
 Starts a private dockerd through tests/testbed (as the tests do), creates the sample
 repository from the welcome page, runs v1.0.0 through the window, approves production as
 a second person, runs v1.1.0 (which then waits for approval), and grabs each view;
-Insights on a back-dated history of a second repository (tests/testbed/history.py).
+Insights on a back-dated history of a second repository (tests/testbed/history.py); then
+approves v1.1.0 and grabs the Rollback dialog going back to v1.0.0.
 Run by ``make screenshots``:
 
 PYTHONPATH=desktop:tests python scripts/screenshots.py [--dark]
@@ -31,6 +32,7 @@ from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 if TYPE_CHECKING:
+    from dockyard.ui.environments import EnvironmentsView
     from dockyard.ui.mainwindow import MainWindow
 
 OUT = ROOT / "docs" / "screenshots"
@@ -96,8 +98,15 @@ def main() -> int:
         daemon.stop()
 
 
+def _production_release(view: EnvironmentsView) -> str:
+    env = view.environment("production")
+    release = env.release if env is not None else None
+    return (release.tag or "") if release is not None else ""
+
+
 def _shoot() -> int:
     from dockyard.ui.mainwindow import MainWindow
+    from dockyard.ui.releasedialogs import RollbackDialog
 
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
@@ -156,6 +165,22 @@ def _shoot() -> int:
     wait_until(lambda: dialog.registry_logins.loaded)
     grab(dialog, "settings")
     dialog.reject()
+
+    # Production runs v1.1.0 too; the Rollback dialog then offers to go back to v1.0.0.
+    approver.approve(repo.location, "production", "release meeting: go")
+    window.repositories.refresh(select=repo.location)  # Insights selected another one
+    wait_until(lambda: (r := window.current_repository()) is not None and r == repo)
+    environments = window.environments_view
+    window.tabs.setCurrentWidget(environments)
+    environments.refresh()
+    wait_until(lambda: "v1.1.0" in _production_release(environments))
+    environments.rollback("production")
+    rollback = environments.dialog
+    assert isinstance(rollback, RollbackDialog)
+    wait_until(lambda: "takes away" in rollback.changes.toPlainText())
+    rollback.comment.setText("v1.1.0 breaks checkout")
+    grab(rollback, "rollback")
+    rollback.reject()
     window.tasks.wait(30_000)
     window.close()
     return 0

@@ -125,6 +125,8 @@ def test_approve_is_bound_to_the_reviewed_digest_and_replaced_runs_are_supersede
     assert reviewed.removeprefix("sha256:")[:12] in stale.stderr
     assert waiting.removeprefix("sha256:")[:12] in stale.stderr
     assert "dockyard status" in stale.stderr and len(stale.stderr.strip().splitlines()) == 1
+    stale = cli("reject", repo, "production", "--digest", reviewed, "--comment", "x", user=LEAD)
+    assert stale.returncode == 2 and "you reviewed" in stale.stderr
     short = cli("approve", repo, "production", "--digest", "abc", user=LEAD)
     assert short.returncode == 2 and "12 hex" in short.stderr
     production = environment(cli.json("status", repo), "production")

@@ -1,4 +1,4 @@
-"""Images built by runs, found again by digest, tag or commit."""
+"""Images built by runs, found again by digest or commit."""
 
 from __future__ import annotations
 
@@ -22,27 +22,15 @@ def image(
     return ImageRecord("web", COMMIT, digest, "localhost:5000/shop/web", tag, run_id, tested)
 
 
-def test_record_and_find_by_digest_tag_and_commit(images: ImageStore) -> None:
+def test_record_and_find_by_digest_and_commit(images: ImageStore) -> None:
     built = image("sha256:aaa", "run-1", tested=True)
     images.record(built)
     assert images.by_digest("web", "sha256:aaa") == built
-    assert images.by_tag("web", "v1.0.0") == built
     assert images.by_commit("web", COMMIT) == built
     assert images.by_commit("web", COMMIT[:7]) == built
     assert images.by_commit("web", COMMIT[:4]) is None
-    assert images.for_run("run-1") == built
     assert images.by_digest("api", "sha256:aaa") is None
     assert built.reference == "localhost:5000/shop/web@sha256:aaa"
-
-
-def test_by_tag_prefers_a_tested_image_over_a_newer_untested_one(images: ImageStore) -> None:
-    images.record(image("sha256:old", "run-1", tested=True))
-    images.record(image("sha256:new", "run-2", tested=False))
-    found = images.by_tag("web", "v1.0.0")
-    assert found is not None and found.digest == "sha256:old"
-    images.mark_tested("web", "sha256:new")
-    found = images.by_tag("web", "v1.0.0")
-    assert found is not None and found.digest == "sha256:new"
 
 
 def test_recording_again_never_untests_and_keeps_the_tag(images: ImageStore) -> None:

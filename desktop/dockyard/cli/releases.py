@@ -42,6 +42,9 @@ def register(commands: Any) -> None:
     reject.add_argument("repo")
     reject.add_argument("env")
     reject.add_argument("--comment", required=True, help="why it may not go in")
+    reject.add_argument(
+        "--digest", default=None, help="the digest you reviewed: refused if another one waits now"
+    )
     reject.set_defaults(handler=reject_release)
     rollback = commands.add_parser(
         "rollback", help="redeploy a release that ran in ENV before, and pin ENV"
@@ -236,7 +239,7 @@ def approve_release(args: argparse.Namespace) -> int:
 def reject_release(args: argparse.Namespace) -> int:
     db = database()
     service = ReleaseService(home=dockyard_home(), db=db, identity=acting_identity(db))
-    request = service.reject(repo_key(args.repo, db), args.env, args.comment)
+    request = service.reject(repo_key(args.repo, db), args.env, args.comment, digest=args.digest)
     print(f"Rejected {request.tag or request.commit[:12]} for {args.env}.")
     return 0
 

@@ -71,8 +71,8 @@ def reviewed(request: ApprovalRequest, shown: str) -> Decision:
     return Decision(
         False,
         f"{request.environment} now waits for sha256:{_short(request.digest)}… ({label}), not "
-        f"the sha256:{wanted[:12]}… you reviewed; nothing was approved: review it with "
-        f"dockyard status {request.repo} and approve again.",
+        f"the sha256:{wanted[:12]}… you reviewed, so nothing was done; review it first "
+        f"(dockyard status {request.repo}).",
     )
 
 

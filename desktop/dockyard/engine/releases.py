@@ -199,7 +199,9 @@ class ReleaseService:
 
     # -- approvals ---------------------------------------------------------------------
 
-    def _pending(self, repo: str, environment: str) -> ApprovalRequest:
+    def _pending(self, repo: str, environment: str, digest: str | None = None) -> ApprovalRequest:
+        """The request waiting in the environment; with ``digest`` (what the person
+        reviewed), refused unless it still asks for that digest."""
         pending = self.ledger.pending_approval(repo, environment)
         latest = self.ledger.latest_request(repo, environment) if pending is None else None
         if latest is not None and latest.status is ApprovalStatus.EXPIRED:
@@ -210,6 +212,8 @@ class ReleaseService:
                 f"Nothing waits for approval in {environment} of {repo}; "
                 f"see: dockyard status {repo}"
             )
+        if digest is not None and not (still := reviewed(pending, digest)):
+            raise UserInputError(still.reason)
         return pending
 
     def approve(
@@ -219,9 +223,7 @@ class ReleaseService:
         if the pending request is still that digest."""
         environments = environments_of(self.home, self.db, repo)
         env = environment_named(environments, repo, environment)
-        request = self._pending(repo, environment)
-        if digest is not None and not (still := reviewed(request, digest)):
-            raise UserInputError(still.reason)
+        request = self._pending(repo, environment, digest)
         policy = ApprovalPolicy(env.approval)
         pin = self.ledger.pin_of(repo, environment)
         decision = policy.may_approve(request, self.identity, utcnow(), pin)
@@ -349,11 +351,13 @@ class ReleaseService:
         run.finished = utcnow()
         runs.save(run)
 
-    def reject(self, repo: str, environment: str, comment: str) -> ApprovalRequest:
+    def reject(
+        self, repo: str, environment: str, comment: str, *, digest: str | None = None
+    ) -> ApprovalRequest:
         if not comment.strip():
             raise UserInputError("A rejection needs a reason; give it with --comment TEXT.")
         environment_named(environments_of(self.home, self.db, repo), repo, environment)
-        request = self._pending(repo, environment)
+        request = self._pending(repo, environment, digest)
         rejected = self.ledger.resolve_approval(
             request.id, ApprovalStatus.REJECTED, by=self.identity, comment=comment
         )

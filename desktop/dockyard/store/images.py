@@ -1,4 +1,4 @@
-"""Images built by runs, so that a tag, a commit or a digest leads back to one image.
+"""Images built by runs, so that a digest or a commit leads back to one image.
 
 Rows are keyed by (repo, digest, run): the same digest may come out of two runs
 (reproducible builds, a re-run of a tag); lookups prefer tested images, then the newest.
@@ -50,10 +50,6 @@ class ImageStore:
     def by_digest(self, repo: str, digest: str) -> ImageRecord | None:
         return self._one("repo = ? AND digest = ?", (repo, digest))
 
-    def by_tag(self, repo: str, tag: str) -> ImageRecord | None:
-        """The image built for ``tag``: a tested one first, the newest among equals."""
-        return self._one("repo = ? AND tag = ?", (repo, tag))
-
     def by_commit(self, repo: str, commit: str) -> ImageRecord | None:
         """The image built from ``commit`` (a full sha, or a prefix of 7+ characters)."""
         if len(commit) < 40:
@@ -61,9 +57,6 @@ class ImageStore:
                 "repo = ? AND commit_sha LIKE ? AND ? >= 7", (repo, commit + "%", len(commit))
             )
         return self._one("repo = ? AND commit_sha = ?", (repo, commit))
-
-    def for_run(self, run_id: str) -> ImageRecord | None:
-        return self._one("run_id = ?", (run_id,))
 
     def _one(self, where: str, parameters: tuple[object, ...]) -> ImageRecord | None:
         row = (

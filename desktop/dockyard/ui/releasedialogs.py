@@ -149,9 +149,8 @@ class DecisionDialog(QDialog):
             return
         self.confirm.setEnabled(False)
         self.error_label.hide()
-        # Approve exactly the digest this dialog showed: if a newer run replaced the
-        # request meanwhile, the engine refuses instead of approving an unseen release.
-        shown = {"digest": self.request.digest} if self.approve else {}
+        # Decide exactly the digest this dialog showed: if a newer run replaced the
+        # request meanwhile, the engine refuses instead of deciding on an unseen release.
         self.calls.submit(
             "approve" if self.approve else "reject",
             self.repo,
@@ -159,7 +158,7 @@ class DecisionDialog(QDialog):
             comment,
             on_result=self._done,
             on_error=lambda message, _details: self._refused(message),
-            **shown,
+            digest=self.request.digest,
         )
 
     def _done(self, _outcome: object) -> None:
