@@ -169,7 +169,9 @@ def _shoot() -> int:
     # Production runs v1.1.0 too; the Rollback dialog then offers to go back to v1.0.0.
     approver.approve(repo.location, "production", "release meeting: go")
     window.repositories.refresh(select=repo.location)  # Insights selected another one
-    wait_until(lambda: (r := window.current_repository()) is not None and r == repo)
+    wait_until(
+        lambda: (r := window.current_repository()) is not None and r.location == repo.location
+    )
     environments = window.environments_view
     window.tabs.setCurrentWidget(environments)
     environments.refresh()
