@@ -7,6 +7,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QElapsedTimer, QTimer
 from PySide6.QtWidgets import QApplication
@@ -66,6 +67,12 @@ class Heartbeat:
     def stop(self) -> int:
         self._timer.stop()
         return self.worst
+
+
+def all_rows_shown(view: Any, lines: int) -> bool:
+    """The log's lines are all rows of the view, and its scroll bar reaches the last one."""
+    rows = view.model.rowCount()
+    return rows == lines and view.table.verticalScrollBar().maximum() >= rows - 100
 
 
 def pump(until: Callable[[], object], timeout: float = 120.0) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dockyard.store.logs import StageLogReader, StageLogWriter, stage_log_path
+from dockyard.store.logs import StageLogReader, StageLogWriter, plain_log_path, stage_log_path
 
 
 def test_log_path_is_per_run_and_stage(tmp_path: Path) -> None:
@@ -76,11 +76,10 @@ def test_search_returns_matching_line_numbers(tmp_path: Path) -> None:
     pattern = re.compile(r"^ERROR")
     assert list(reader.search(pattern)) == list(range(7, 50_000, 1000))
     assert list(reader.search(pattern, start=10, stop=2_000)) == [1007]
-    strip = re.compile("\x1b\\[[0-9;]*m")
-    path.write_text("\x1b[31mERR\x1b[0mOR 1\nplain\n")
+    path.write_text("\x1b[31mERR\x1b[0mOR 1\nplain\n")  # written by another tool
     coloured = StageLogReader(path)
     coloured.refresh()
-    assert list(coloured.search(re.compile("ERROR"), transform=lambda t: strip.sub("", t))) == [0]
+    assert list(coloured.search(re.compile("ERROR"))) == [0]  # what the user reads
 
 
 def test_truncated_file_is_indexed_again(tmp_path: Path) -> None:
@@ -91,3 +90,52 @@ def test_truncated_file_is_indexed_again(tmp_path: Path) -> None:
     path.write_text("z\n")
     assert reader.refresh() == 1
     assert reader.lines(0, 5) == ["z"]
+
+
+def test_search_matches_the_text_the_user_reads(tmp_path: Path) -> None:
+    path = tmp_path / "colour.log"
+    with StageLogWriter(path) as writer:
+        writer.append(["plain start", "a", "b"])  # no colour yet: no plain copy
+        assert not plain_log_path(path).exists()
+        writer.append(["\x1b[31mERR\x1b[0mOR one", "x \x1b[1mword\x1b[0m", "ERROR two"])
+    assert plain_log_path(path).read_text().splitlines() == [
+        "plain start", "a", "b", "ERROR one", "x word", "ERROR two",
+    ]  # fmt: skip
+    reader = StageLogReader(path)
+    reader.refresh()
+
+    def found(pattern: str) -> list[int]:
+        return list(reader.search(re.compile(pattern)))
+
+    assert found("ERROR") == [3, 5]  # a colour code inside the word does not hide it
+    assert found("^ERROR") == [3, 5] and found("one$") == [3]  # anchors at each line
+    assert found(r"\bword\b") == [4]  # "\x1b[1mword": the "m" before it is not text
+    assert found(r"a\sb") == []  # "a" and "b" are two lines, never one match
+    assert found(r"(?<=x )word") == [4]  # lookbehind: matched line by line
+    assert found(r"\[31m") == []  # the codes themselves are not text
+
+
+def test_search_goes_on_where_the_plain_copy_ends(tmp_path: Path) -> None:
+    path = tmp_path / "half.log"
+    with StageLogWriter(path) as writer:
+        writer.append([f"\x1b[32mok\x1b[0m {n}" for n in range(1000)])
+    with open(path, "ab") as other:  # lines another tool added: not in the plain copy
+        other.write(b"\x1b[31mok\x1b[0m 1000\nok 1001\n")
+    reader = StageLogReader(path)
+    reader.refresh()
+    assert list(reader.search(re.compile(r"^ok 100\d$"))) == list(range(1000, 1002))
+    steps = list(reader.search_steps(re.compile("ok"), start=998))
+    assert [n for found, _to in steps for n in found] == [998, 999, 1000, 1001]
+    assert steps[-1][1] == 1002
+
+
+def test_the_index_takes_well_under_a_byte_a_line(tmp_path: Path) -> None:
+    path = tmp_path / "many.log"
+    with StageLogWriter(path) as writer:
+        writer.append([f"line {n}" for n in range(300_000)])
+    reader = StageLogReader(path)
+    reader.refresh()
+    assert reader.line_count() == 300_000
+    assert reader.index_bytes() < 300_000 / 4
+    assert reader.lines(123_456, 2) == ["line 123456", "line 123457"]
+    assert reader.max_line_bytes() == len("line 299999")

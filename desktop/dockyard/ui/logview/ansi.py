@@ -7,19 +7,14 @@ are the basic and bright colours that themes may adapt) or an (r, g, b) tuple.
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
-Colour = int | tuple[int, int, int] | None
+from dockyard.core.ansi import ESCAPE as _ESCAPE
+from dockyard.core.ansi import strip_ansi
 
-# Any CSI sequence (ESC [ params intermediates final), plus lone OSC/charset escapes
-# that tools such as docker buildx or npm emit.
-_ESCAPE = re.compile(
-    r"\x1b\[([0-?]*)([ -/]*)([@-~])"  # CSI
-    r"|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?"  # OSC (titles, hyperlinks)
-    r"|\x1b[()][0-9A-Za-z]"  # charset selection
-    r"|\x1b[=>78NOM]"  # keypad modes, save/restore cursor, ...
-)
+__all__ = ["Colour", "Segment", "expand_tabs", "parse_ansi", "strip_ansi", "xterm_rgb"]
+
+Colour = int | tuple[int, int, int] | None
 
 
 class Segment(NamedTuple):
@@ -29,16 +24,6 @@ class Segment(NamedTuple):
     fg: Colour
     bg: Colour
     bold: bool
-
-
-def strip_ansi(line: str) -> str:
-    """The text as plain text: every escape sequence removed.
-
-    No sequence spans a newline, so this works on many lines joined with "\\n" at once.
-    """
-    if "\x1b" not in line:
-        return line
-    return _ESCAPE.sub("", line)
 
 
 def parse_ansi(line: str) -> list[Segment]:

@@ -2,6 +2,8 @@
 
 The count is true: every indexed line is searched, and lines the writer appends later
 are searched incrementally as they arrive. A newer pattern cancels the older search.
+Matches are shown as they are found, a few MB of log at a time (the first within
+milliseconds), while the worker goes on.
 """
 
 from __future__ import annotations
@@ -10,15 +12,12 @@ import re
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
 from dockyard.store.logs import StageLogReader
-from dockyard.ui.logview.ansi import strip_ansi
 from dockyard.ui.worker import TaskRunner
-
-# Lines searched between two looks at the cancel flag.
-_SLICE_LINES = 65536
 
 
 def find_matches(
@@ -27,15 +26,15 @@ def find_matches(
     start: int,
     stop: int,
     cancelled: threading.Event,
-) -> array[int] | None:
-    """Line numbers in [start, stop) whose visible text matches; None if cancelled."""
-    found = array("q")
-    for first in range(start, stop, _SLICE_LINES):
+    progress: Callable[[object], None],
+) -> bool:
+    """Reports the matching lines of [start, stop) step by step; False if cancelled."""
+    for found, _searched_to in reader.search_steps(pattern, start, stop):
         if cancelled.is_set():
-            return None
-        last = min(stop, first + _SLICE_LINES)
-        found.extend(reader.search(pattern, first, last, transform=strip_ansi))
-    return found
+            return False
+        if found:
+            progress(array("q", found))
+    return True
 
 
 class LogSearch(QObject):
@@ -121,11 +120,15 @@ class LogSearch(QObject):
         cancel = self._cancel
         self._running = True
 
-        def done(found: object) -> None:
-            if cancel is not self._cancel or found is None:
+        def found(lines: object) -> None:
+            if cancel is self._cancel:  # else a newer search replaced this one
+                assert isinstance(lines, array)
+                self._matches.extend(lines)
+                self.changed.emit()
+
+        def done(finished: object) -> None:
+            if cancel is not self._cancel or not finished:
                 return  # a newer search replaced this one
-            assert isinstance(found, array)
-            self._matches.extend(found)
             self._searched_to = stop
             self._running = False
             self.changed.emit()
@@ -147,5 +150,6 @@ class LogSearch(QObject):
             cancel,
             on_result=done,
             on_error=failed,
+            on_progress=found,
         )
         self.changed.emit()

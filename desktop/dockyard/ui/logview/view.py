@@ -86,6 +86,7 @@ class LogView(QWidget):
 
         self.model.rowsInserted.connect(self._rows_inserted)
         self.model.modelReset.connect(self._model_reset)
+        self.model.widest_changed.connect(self._update_width)
         self.search.changed.connect(self._show_search_state)
         bar = self.table.verticalScrollBar()
         bar.rangeChanged.connect(self._range_changed)
