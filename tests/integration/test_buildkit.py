@@ -213,3 +213,22 @@ def test_without_a_buildkit_cli_the_legacy_builder_builds_and_says_so(
     finally:
         SecretStore().delete(normalise_location(str(repo.path)), BUILD_SECRETS_SCOPE, "tok")
         remove_images(docker_client, "dockyard/legacy:")
+
+
+def test_a_base_image_that_cannot_be_pulled_is_named_with_what_to_do(
+    tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
+) -> None:
+    repo = app_repo(tmp_path, "nobase", "FROM dockyard-test/no-such-base:1\nRUN true\n")
+    outcome = run(dockyard_home, repo)
+    assert outcome.error is not None
+    message = outcome.error.message
+    base = "docker.io/dockyard-test/no-such-base:1"
+    assert message.startswith(
+        f"The build could not get its base image {base} (FROM in Dockerfile): "
+    )
+    assert "registry-1.docker.io" in message  # the daemon's reason, here: no network
+    assert message.endswith(
+        f"; check the image's name and tag, pull it on the build host (docker pull {base}) "
+        "or configure a registry mirror, then run again."
+    )
+    assert "failed to solve" not in message

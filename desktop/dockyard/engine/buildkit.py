@@ -31,6 +31,11 @@ from dockyard.engine.stagecontext import StageContext
 # "#5 [stage-0 2/4] RUN make" opens a step; "#5 ERROR: ..." is that step failing.
 _STEP = re.compile(r"^#(\d+) (\[[^\]]+\] .*)$")
 _STEP_ERROR = re.compile(r"^#(\d+) ERROR: (.*)$")
+# BuildKit resolves every FROM image in a step of this name before anything runs.
+_BASE_STEP = "[internal] load metadata for "
+_SOLVE_PREFIX = re.compile(
+    r"^(failed to solve( with frontend \S+)?: )?(failed to create LLB definition: )?"
+)
 _CLI_VERSION = re.compile(r"version (\d+)\.(\d+)")
 # BuildKit came with the 18.09 CLI; from 23.0 on, `docker build` needs buildx for it.
 _BUILTIN_BUILDKIT = ((18, 9), (23, 0))
@@ -114,11 +119,20 @@ class StepTracker:
             elif line.strip() and not line.startswith(("#", "-----", " > ")):
                 self.last_message = line.strip()
 
+    def message(self) -> str:
+        """The CLI's last error line, without the frontend's boilerplate prefixes."""
+        message = re.sub(r"^(error|ERROR):\s*", "", self.last_message) or "see the build log"
+        return _SOLVE_PREFIX.sub("", message)
+
     def failure(self) -> str:
         """What follows "The build failed": the step (if known) and the last error line."""
-        message = re.sub(r"^(error|ERROR):\s*", "", self.last_message) or "see the build log"
         step = self.failed_step or self.current
-        return f" at step {step}: {message}" if step else f": {message}"
+        return f" at step {step}: {self.message()}" if step else f": {self.message()}"
+
+    def unpulled_base(self) -> str:
+        """The base image when resolving a FROM failed (cannot be pulled), else ""."""
+        step = self.failed_step or self.current
+        return step.removeprefix(_BASE_STEP) if step.startswith(_BASE_STEP) else ""
 
 
 def build_with_cli(
@@ -145,6 +159,14 @@ def build_with_cli(
                 f"The build did not finish within {limit}; it was stopped{step}. Raise "
                 "build.timeout in dockyard.yml if it needs longer, or set "
                 "build.network if that step waits for the network."
+            )
+        if code != 0 and tracker.unpulled_base():
+            image = tracker.unpulled_base()
+            raise PipelineFailed(
+                f"The build could not get its base image {image} (FROM in "
+                f"{request.dockerfile}): {tracker.message()}; check the image's name and tag, "
+                f"pull it on the build host (docker pull {image}) or configure a registry "
+                "mirror, then run again."
             )
         if code != 0:
             raise PipelineFailed(f"The build failed{_hint(tracker.failure(), request)}")
