@@ -10,6 +10,7 @@ from types import FrameType
 from typing import Any
 
 from dockyard.cli.context import database, repo_key
+from dockyard.cli.releases import print_waiting
 from dockyard.core.errors import UserInputError
 from dockyard.core.model import Run, RunStatus, iso
 from dockyard.engine.events import CancelToken, Event, StageChanged
@@ -25,6 +26,12 @@ def register(commands: Any) -> None:
     run.add_argument("repo", help="a path or a git URL")
     run.add_argument("--ref", default=None, help="branch, tag or commit (default: HEAD)")
     run.add_argument("--json", action="store_true", help="print the run as JSON")
+    run.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="fail a deployment (exit 2) instead of waiting while another one to its "
+        "environment runs",
+    )
     run.set_defaults(handler=run_pipeline)
     runs = commands.add_parser("runs", help="list the runs of a repository")
     runs.add_argument("repo")
@@ -97,6 +104,8 @@ def run_pipeline(args: argparse.Namespace) -> int:
             started_by=acting_identity(db),
             sink=_Progress(),
             cancel=cancel,
+            wait=not args.no_wait,
+            on_wait=print_waiting,
         )
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -19,7 +19,7 @@ from dockyard.engine.ledger_source import acting_identity
 from dockyard.engine.release_results import EnvironmentStatus, RecoveryReport, RepoStatus
 from dockyard.engine.releases import ReleaseService
 from dockyard.store.audit import AuditLog
-from dockyard.store.database import SqliteDatabase
+from dockyard.store.database import Database, SqliteDatabase
 from dockyard.store.integrity import damaged_error, full_damage_of
 
 
@@ -37,6 +37,13 @@ def register(commands: Any) -> None:
         default=None,
         help="the digest you reviewed (12+ hex characters): refused if another one waits now",
     )
+    approve.add_argument(
+        "--retry",
+        action="store_true",
+        help="deploy again the approved release whose deployment failed (same digest and "
+        "configuration, within the approval's lifetime)",
+    )
+    _no_wait_option(approve)
     approve.set_defaults(handler=approve_release)
     reject = commands.add_parser("reject", help="reject the pending release of ENV")
     reject.add_argument("repo")
@@ -58,6 +65,7 @@ def register(commands: Any) -> None:
         "before the current one); anything else goes through the pipeline and the gate",
     )
     rollback.add_argument("--comment", required=True, help="why (recorded and audited)")
+    _no_wait_option(rollback)
     rollback.set_defaults(handler=roll_back)
     unpin = commands.add_parser("unpin", help="let automatic deployment to ENV resume")
     unpin.add_argument("repo")
@@ -73,11 +81,32 @@ def register(commands: Any) -> None:
         default=None,
         help="sha256:… (default: what runs in the environment ENV comes after)",
     )
+    _no_wait_option(promote)
     promote.set_defaults(handler=promote_release)
     audit = commands.add_parser("audit", help="the audit trail")
     sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     verify = sub.add_parser("verify", help="check that no audit entry was edited or deleted")
     verify.set_defaults(handler=verify_audit)
+
+
+def _no_wait_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="refuse (exit 2) instead of waiting while another deployment to ENV runs",
+    )
+
+
+def print_waiting(message: str) -> None:
+    print(f"dockyard: {message}", file=sys.stderr, flush=True)
+
+
+def _deploying_service(args: argparse.Namespace, db: Database) -> ReleaseService:
+    """The release service for a command that deploys: waits or refuses per --no-wait."""
+    service = ReleaseService(home=dockyard_home(), db=db, identity=acting_identity(db))
+    service.wait = not args.no_wait
+    service.on_wait = print_waiting
+    return service
 
 
 def status_as_json(status: RepoStatus, recovery: RecoveryReport | None = None) -> dict[str, Any]:
@@ -167,6 +196,7 @@ def _environment(env: EnvironmentStatus) -> dict[str, Any]:
         if env.pin is None
         else {"by": env.pin.pinned_by, "reason": env.pin.reason, "since": iso(env.pin.since)},
         "drift": env.drift,
+        "retry_possible": bool(env.retry),
         "host_error": env.host_error,
         "running": [
             {"name": r.name, "digest": r.digest, "deployment": r.deployment_id, "state": r.state}
@@ -202,6 +232,11 @@ def show_status(args: argparse.Namespace) -> int:
             label = latest.tag or latest.commit[:12]
             why = f": {latest.error}" if latest.error else ""
             print(f"    last deployment {latest.id} ({label}) {latest.status}{why}")
+            if env.retry:
+                print(
+                    f"    retry under its approval: dockyard approve {status.repo} {env.name} "
+                    "--retry"
+                )
         if env.pin is not None:
             print(f"    PINNED by {env.pin.pinned_by}: {env.pin.reason}")
         if env.pending is not None:
@@ -230,8 +265,12 @@ def show_status(args: argparse.Namespace) -> int:
 
 def approve_release(args: argparse.Namespace) -> int:
     db = database()
-    service = ReleaseService(home=dockyard_home(), db=db, identity=acting_identity(db))
-    outcome = service.approve(repo_key(args.repo, db), args.env, args.comment, digest=args.digest)
+    service = _deploying_service(args, db)
+    repo = repo_key(args.repo, db)
+    if args.retry:
+        outcome = service.retry(repo, args.env)
+    else:
+        outcome = service.approve(repo, args.env, args.comment, digest=args.digest)
     print(outcome.message)
     return 0
 
@@ -251,7 +290,7 @@ def _progress(event: Event) -> None:
 
 def roll_back(args: argparse.Namespace) -> int:
     db = database()
-    service = ReleaseService(home=dockyard_home(), db=db, identity=acting_identity(db))
+    service = _deploying_service(args, db)
     outcome = service.rollback(
         repo_key(args.repo, db), args.env, args.to, args.comment, sink=_progress
     )
@@ -261,7 +300,7 @@ def roll_back(args: argparse.Namespace) -> int:
 
 def promote_release(args: argparse.Namespace) -> int:
     db = database()
-    service = ReleaseService(home=dockyard_home(), db=db, identity=acting_identity(db))
+    service = _deploying_service(args, db)
     repo = repo_key(args.repo, db)
     digest = args.digest or service.promotable_digest(repo, args.env)
     outcome = service.promote(repo, args.env, digest)

@@ -9,9 +9,10 @@ touched, the outcome, an audit entry, and a log kept as an extra stage of the ru
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from copy import deepcopy
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dockyard.core.errors import DockyardError, PipelineFailed, UserInputError
@@ -25,6 +26,7 @@ from dockyard.engine.deploy import (
     build_snapshot,
     deployer_for,
 )
+from dockyard.engine.deploy_lock import Notify, environment_locked, log_waiting
 from dockyard.engine.endpoints import EndpointRegistry, open_client
 from dockyard.engine.events import CancelToken, EventSink, LogLines, StageChanged
 from dockyard.engine.gitsource import GitSource
@@ -167,6 +169,26 @@ class Deploying:
     identity: str
     sink: EventSink
     cancel: CancelToken
+    wait: bool = True  # for an environment another deployment holds; False: refuse
+    on_wait: Notify = log_waiting
+    _held: set[tuple[str, str]] = field(default_factory=set, init=False)
+
+    @contextmanager
+    def exclusive(self, repo: str, environment: str, what: str) -> Iterator[None]:
+        """Hold the environment's deployment lock (re-entrant within this Deploying)."""
+        key = (repo, environment)
+        if key in self._held:
+            yield
+            return
+        with environment_locked(
+            SqliteReleaseLedger(self.db), repo, environment, what=what, identity=self.identity,
+            wait=self.wait, on_wait=self.on_wait, cancel=self.cancel,
+        ):  # fmt: skip
+            self._held.add(key)
+            try:
+                yield
+            finally:
+                self._held.discard(key)
 
     def deploy(
         self,
@@ -185,6 +207,26 @@ class Deploying:
     ) -> Deployment:
         """Deploy and record; raises (after recording the failure) when it did not work."""
         self._require_image_route(repo, env, target)
+        with self.exclusive(repo, env.name, target.label):
+            return self._deploy(
+                repo, env, position, target, attached, run, approved_by, rollback,
+                rolled_back_from, comment, notes,
+            )  # fmt: skip
+
+    def _deploy(
+        self,
+        repo: str,
+        env: EnvironmentConfig,
+        position: int,
+        target: Target,
+        attached: Attached,
+        run: Run | None,
+        approved_by: Sequence[str],
+        rollback: bool,
+        rolled_back_from: int | None,
+        comment: str,
+        notes: Sequence[str],
+    ) -> Deployment:
         ledger = SqliteReleaseLedger(self.db)
         record = ledger.start_deployment(
             repo=repo, environment=env.name, digest=target.digest, image=target.image,

@@ -8,6 +8,7 @@ from typing import Any
 
 from dockyard.core.errors import DockyardError
 from dockyard.core.model import Run
+from dockyard.engine.deploy_lock import Notify
 from dockyard.engine.events import CancelToken, EventSink, ignore_events
 from dockyard.engine.runner import PipelineRunner
 from dockyard.engine.secrets import SecretStore
@@ -31,11 +32,20 @@ def start_pipeline(
     sink: EventSink = ignore_events,
     cancel: CancelToken | None = None,
     secrets: SecretStore | None = None,
+    wait: bool = True,
+    on_wait: Notify | None = None,
 ) -> PipelineOutcome:
-    """Run checkout → build → test → deliver, then deploy to automatic environments."""
+    """Run checkout → build → test → deliver, then deploy to automatic environments.
+
+    ``wait=False`` fails a deployment whose environment another deployment holds, instead
+    of waiting for it (telling ``on_wait``).
+    """
     from dockyard.engine.releases import ReleaseService  # the release engine imports us
 
     releases = ReleaseService(home=home, db=db, identity=started_by, secrets=secrets)
+    releases.wait = wait
+    if on_wait is not None:
+        releases.on_wait = on_wait
     runner = PipelineRunner(
         home=home,
         db=db,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from dockyard.core.model import Run
 from dockyard.core.pipeline_file import EnvironmentConfig
+from dockyard.core.policy import Decision
 from dockyard.core.releases import ApprovalRequest, Deployment, Pin
 from dockyard.engine.deploy import RunningRelease
 from dockyard.engine.gitsource import ResolvedRef
@@ -27,6 +28,8 @@ class EnvironmentStatus:
     # per such secret for people: "secret api_token: not set".
     pending_not_set: list[str] = field(default_factory=list)
     pending_notes: list[str] = field(default_factory=list)
+    # Whether its failed approved deployment may be deployed again under its approval.
+    retry: Decision = field(default_factory=lambda: Decision(False, ""))
 
 
 @dataclass(frozen=True)
@@ -67,10 +70,11 @@ class RecoveryReport:
     runs: list[Run] = field(default_factory=list)  # marked interrupted
     deployments: list[RecoveredDeployment] = field(default_factory=list)
     left_alone: list[str] = field(default_factory=list)  # work owned on another host
+    test_leftovers: list[str] = field(default_factory=list)  # what killed tests left, removed
 
     @property
     def empty(self) -> bool:
-        return not (self.runs or self.deployments or self.left_alone)
+        return not (self.runs or self.deployments or self.left_alone or self.test_leftovers)
 
     def lines(self) -> list[str]:
         """One sentence per thing recovery did or left alone, for a log or a banner."""
@@ -80,4 +84,4 @@ class RecoveryReport:
             for run in self.runs
         ]
         lines += [f"Deployment {r.deployment.id}: {r.reason}" for r in self.deployments]
-        return lines + self.left_alone
+        return lines + self.test_leftovers + self.left_alone

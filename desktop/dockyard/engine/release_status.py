@@ -29,9 +29,10 @@ from dockyard.engine.deploy import (
 )
 from dockyard.engine.deploy.container import RESTART_POLICY, TEMPORARY_SUFFIX
 from dockyard.engine.deploy.dockerops import docker_errors
-from dockyard.engine.deploy.reconcile import STOPPED_STATES
+from dockyard.engine.deploy.reconcile import STOPPED_STATES, short_digest
 from dockyard.engine.endpoints import EndpointRegistry, open_client
 from dockyard.engine.gitsource import GitSource
+from dockyard.engine.recovery_settle import end_deploy_stage, inspect_settled
 from dockyard.engine.release_config import environments_of
 from dockyard.engine.release_results import (
     EnvironmentStatus,
@@ -41,6 +42,7 @@ from dockyard.engine.release_results import (
     RepoStatus,
 )
 from dockyard.engine.secrets import NOT_SET, SecretStore
+from dockyard.engine.teststage_leftovers import remove_test_leftovers
 from dockyard.store.database import Database
 from dockyard.store.runs import RunStore
 
@@ -89,6 +91,7 @@ def repo_status(service: ReleaseService, repo: str) -> RepoStatus:
                 last_request=ledger.latest_request(repo, env.name),
                 pending_not_set=not_set,
                 pending_notes=notes,
+                retry=service.retryable(repo, env.name),
             )
         )
     return RepoStatus(repo, statuses)
@@ -142,6 +145,7 @@ def recover_interrupted(
         "(it cannot be checked from this host)."
         for run, owner in orphaned_runs.elsewhere
     ]
+    report.test_leftovers = remove_test_leftovers(home, db)
     orphaned = service.ledger.interrupt_orphaned_deployments()
     report.left_alone += [
         f"Deployment {d.id} to {d.environment} of {d.repo} is in progress in "
@@ -159,9 +163,7 @@ def _settle(service: ReleaseService, deployment: Deployment) -> RecoveredDeploym
     try:
         environments = environments_of(service.home, service.db, deployment.repo)
         env = next(e for e in environments if e.name == deployment.environment)
-        running = _on_host(
-            service, env, lambda d: d.inspect(deployment.repo, deployment.environment)
-        )
+        running = _on_host(service, env, lambda d: inspect_settled(d, deployment))
     except (DockyardError, StopIteration) as exc:
         # Cannot ask the daemon: it stays "interrupted", visibly, until a later start can.
         why = exc.message if isinstance(exc, DockyardError) else "its environment is unknown"
@@ -183,7 +185,7 @@ def _settle(service: ReleaseService, deployment: Deployment) -> RecoveredDeploym
             (f"{deployment.environment} runs it healthy, so it is recorded as deployed."),
         )
     else:
-        seen = "runs it but it is not healthy" if live is not None else "does not run it"
+        seen = _daemon_state(live, running)
         reason = f"interrupted: Dockyard stopped before it finished, and the daemon {seen}."
         done = service.ledger.reconcile_deployment(
             deployment.id, DeploymentStatus.INTERRUPTED, reason
@@ -194,7 +196,18 @@ def _settle(service: ReleaseService, deployment: Deployment) -> RecoveredDeploym
         environment=deployment.environment,
         details={"deployment": deployment.id, "outcome": outcome, "reason": reason},
     )  # fmt: skip
+    end_deploy_stage(service.db, done, reason)
     return RecoveredDeployment(done, outcome, f"{deployment.environment} of {done.repo}: {reason}")
+
+
+def _daemon_state(live: RunningRelease | None, running: list[RunningRelease]) -> str:
+    if live is not None:
+        return f"runs it but it is not healthy ({live.state})"
+    if not running:
+        return "does not run it (nothing runs there)"
+    other = running[0]
+    which = f"deployment {other.deployment_id}" if other.deployment_id else "an image"
+    return f"does not run it: it runs {which} ({short_digest(other.digest)}, {other.state})"
 
 
 def _healthy(live: RunningRelease, grace: float) -> bool:

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from dockyard.core.errors import Cancelled, DockyardError, InfrastructureError, UserInputError
 from dockyard.core.model import ImageRecord, Run, RunStatus, utcnow
 from dockyard.core.pipeline_file import EnvironmentConfig
-from dockyard.core.policy import ApprovalPolicy, PromotionPolicy, reviewed
+from dockyard.core.policy import ApprovalPolicy, Decision, PromotionPolicy, reviewed
 from dockyard.core.releases import ApprovalRequest, ApprovalStatus, Deployment
 from dockyard.engine.deploy import ConfigSnapshot, diff_snapshots
+from dockyard.engine.deploy_lock import Notify, log_waiting
 from dockyard.engine.deploying import (
     Attached,
     Deploying,
@@ -67,6 +68,16 @@ class ReleaseService:
         # Per-environment outcomes of the last after_delivery (PipelineOutcome.deployments).
         self.outcomes: list[dict[str, Any]] = []
         self.recovery: RecoveryReport | None = None  # set by recover(), once per service
+        # When another deployment holds an environment: wait (telling on_wait), or refuse.
+        self.wait = True
+        self.on_wait: Notify = log_waiting
+
+    def deploying(
+        self, sink: EventSink = ignore_events, cancel: CancelToken | None = None
+    ) -> Deploying:
+        deploying = Deploying(self.home, self.db, self.identity, sink, cancel or CancelToken())
+        deploying.wait, deploying.on_wait = self.wait, self.on_wait
+        return deploying
 
     # -- promotion ---------------------------------------------------------------------
 
@@ -74,7 +85,7 @@ class ReleaseService:
         """The runner's delivery hook: deploy to automatic environments, stop at a gate."""
         assert runner.config is not None
         self.outcomes = []
-        deploying = Deploying(self.home, self.db, self.identity, runner.sink, runner.cancel)
+        deploying = self.deploying(runner.sink, runner.cancel)
         try:
             return self._promote(
                 image, runner.config.environments, 0, runner.run_record,
@@ -171,7 +182,7 @@ class ReleaseService:
         if image is None:
             raise UserInputError(f"{digest} was never built for {repo}; run its pipeline first.")
         position = environments.index(env)
-        deploying = Deploying(self.home, self.db, self.identity, ignore_events, CancelToken())
+        deploying = self.deploying()
         self.outcomes = []
         self._promote(image, environments[: position + 1], position, None, self.identity, deploying)
         outcome = self.outcomes[-1]
@@ -229,7 +240,7 @@ class ReleaseService:
         decision = policy.may_approve(request, self.identity, utcnow(), pin)
         if not decision:
             raise UserInputError(decision.reason)
-        attached = self._attach_for_request(repo, env, request)
+        attached = self.attach_for_request(repo, env, request)
         request = self._bind_secrets(request, attached)
         fingerprint = attached.snapshot.fingerprint()
         if fingerprint != request.config_fingerprint:
@@ -247,7 +258,7 @@ class ReleaseService:
             return ReleaseOutcome(None, satisfied.reason)
         return self._deploy_approved(environments, env, request, attached)
 
-    def _attach_for_request(
+    def attach_for_request(
         self, repo: str, env: EnvironmentConfig, request: ApprovalRequest
     ) -> Attached:
         """Today's snapshot of what the request would deploy (secrets may have changed)."""
@@ -318,17 +329,44 @@ class ReleaseService:
         request: ApprovalRequest,
         attached: Attached,
     ) -> ReleaseOutcome:
+        deploying = self.deploying()
+        target = Target(request.digest, request.image, request.commit, request.tag, request.run_id)
+        # Taken before the approval is resolved: refused (--no-wait), the approval still waits.
+        with deploying.exclusive(request.repo, env.name, target.label):
+            self._still_pending(request)
+            self.ledger.resolve_approval(request.id, ApprovalStatus.APPROVED, by=self.identity)
+            return self.deploy_resolved(environments, env, request, attached, deploying)
+
+    def _still_pending(self, request: ApprovalRequest) -> None:
+        """After waiting for the environment, the request may have been replaced."""
+        now = self.ledger.approval_request(request.id)
+        if now is not None and now.status is not ApprovalStatus.PENDING:
+            raise UserInputError(
+                f"The release waiting for {request.environment} changed while this approval "
+                f"waited (request {request.id} is {now.status}); see: dockyard status "
+                f"{request.repo}"
+            )
+
+    def deploy_resolved(
+        self,
+        environments: Sequence[EnvironmentConfig],
+        env: EnvironmentConfig,
+        request: ApprovalRequest,
+        attached: Attached,
+        deploying: Deploying,
+        comment: str = "",
+    ) -> ReleaseOutcome:
+        """Deploy an approved request (the caller holds the environment's lock) and send
+        the image onward; the run ends with the outcome."""
         approvers = [a.approver for a in ApprovalPolicy(env.approval).counting(request)]
-        self.ledger.resolve_approval(request.id, ApprovalStatus.APPROVED, by=self.identity)
         runs = RunStore(self.db)
         run = runs.get(request.run_id)
-        deploying = Deploying(self.home, self.db, self.identity, ignore_events, CancelToken())
         target = Target(request.digest, request.image, request.commit, request.tag, request.run_id)
         position = environments.index(env)
         try:
             deployment = deploying.deploy(
                 repo=request.repo, env=env, position=position, target=target,
-                attached=attached, run=run, approved_by=approvers,
+                attached=attached, run=run, approved_by=approvers, comment=comment,
             )  # fmt: skip
             image = ImageStore(self.db).by_digest(request.repo, request.digest)
             status = RunStatus.SUCCEEDED
@@ -350,6 +388,18 @@ class ReleaseService:
         run.status, run.error = status, error
         run.finished = utcnow()
         runs.save(run)
+
+    def retryable(self, repo: str, environment: str) -> Decision:
+        """Whether ``retry`` may redeploy the environment's failed approved deployment."""
+        from dockyard.engine.retry import check_retry
+
+        return check_retry(self.ledger, repo, environment, utcnow()).decision
+
+    def retry(self, repo: str, environment: str) -> ReleaseOutcome:
+        """Deploy the failed approved release again under its approval (``engine.retry``)."""
+        from dockyard.engine.retry import retry_deployment
+
+        return retry_deployment(self, repo, environment)
 
     def reject(
         self, repo: str, environment: str, comment: str, *, digest: str | None = None

@@ -18,7 +18,7 @@ from dockyard.core.errors import UserInputError
 from dockyard.core.policy import digest_prefix
 from dockyard.core.releases import Deployment
 from dockyard.engine.deploying import Deploying, Target, attach_recorded
-from dockyard.engine.events import CancelToken, EventSink
+from dockyard.engine.events import EventSink
 from dockyard.engine.release_config import environment_named, environments_of
 from dockyard.engine.release_results import ReleaseOutcome
 from dockyard.store.runs import RunStore
@@ -50,6 +50,21 @@ def roll_back(
     comment: str,
     sink: EventSink,
 ) -> ReleaseOutcome:
+    """Roll back holding the environment's lock, so "the release before" and "rolled back
+    from" are read after any deployment in progress has finished."""
+    deploying = service.deploying(sink)
+    with deploying.exclusive(repo, environment, f"{to or 'the previous release'} (rollback)"):
+        return _roll_back(service, deploying, repo, environment, to, comment)
+
+
+def _roll_back(
+    service: ReleaseService,
+    deploying: Deploying,
+    repo: str,
+    environment: str,
+    to: str | None,
+    comment: str,
+) -> ReleaseOutcome:
     if not comment.strip():
         raise UserInputError("A rollback needs a reason; give it with --comment TEXT.")
     environments = environments_of(service.home, service.db, repo)
@@ -60,7 +75,6 @@ def roll_back(
     target = Target(recorded.digest, recorded.image, recorded.commit, recorded.tag, recorded.run_id)
     attached, notes = attach_recorded(repo, environment, recorded.config, service.secrets)
     run = RunStore(service.db).get(target.run_id) if target.run_id else None
-    deploying = Deploying(service.home, service.db, service.identity, sink, CancelToken())
     deployment = deploying.deploy(
         repo=repo, env=env, position=environments.index(env), target=target, attached=attached,
         run=run, rollback=True, rolled_back_from=current.id if current else None,

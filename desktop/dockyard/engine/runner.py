@@ -384,7 +384,7 @@ class PipelineRunner:
                     self.config.build.target,
                 ),
                 timeout=test.timeout,
-                project=f"dockyard-{self.run_record.id}".lower().replace("_", "-"),
+                project=teststage.compose_project(self.run_record.id),
                 env=compose_environment(self._build_endpoint()),
                 ctx=ctx,
             )

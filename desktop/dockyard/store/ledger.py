@@ -24,6 +24,7 @@ from dockyard.store.database import Database
 from dockyard.store.ledger_approvals import SqliteApprovals
 from dockyard.store.ledger_deployments import OrphanedDeployments, SqliteDeployments
 from dockyard.store.ledger_history import DeploymentEntry, SqliteHistory
+from dockyard.store.ledger_locks import DeploymentLock, SqliteLocks
 from dockyard.store.ledger_pins import SqlitePins
 from dockyard.store.owner import ProcessOwner
 
@@ -33,6 +34,7 @@ __all__ = [
     "ApprovalStatus",
     "Deployment",
     "DeploymentEntry",
+    "DeploymentLock",
     "DeploymentStatus",
     "OrphanedDeployments",
     "Pin",
@@ -72,6 +74,15 @@ class ReleaseLedger(Protocol):
     def interrupt_orphaned_deployments(self) -> OrphanedDeployments: ...
     def unreconciled_deployments(self) -> list[Deployment]: ...
     def owner_of_deployment(self, id: int) -> ProcessOwner | None: ...
+
+    # One deployment per environment at a time, across processes (PostgreSQL: advisory
+    # locks). Never blocks: ``(lock, None)`` when taken, ``(None, holder)`` when busy.
+    def try_lock_environment(
+        self, repo: str, environment: str, *, what: str, taken_by: str
+    ) -> tuple[DeploymentLock | None, DeploymentLock | None]: ...
+
+    def unlock_environment(self, lock: DeploymentLock) -> None: ...
+    def environment_lock(self, repo: str, environment: str) -> DeploymentLock | None: ...
 
     # Approvals
     def request_approval(
@@ -124,7 +135,9 @@ class ReleaseLedger(Protocol):
     def approval_history(self, repo: str, environment: str) -> list[ApprovalRequest]: ...
 
 
-class SqliteReleaseLedger(SqliteDeployments, SqliteApprovals, SqlitePins, SqliteHistory):
+class SqliteReleaseLedger(
+    SqliteDeployments, SqliteLocks, SqliteApprovals, SqlitePins, SqliteHistory
+):
     """The ledger in the local Dockyard database."""
 
     def __init__(self, db: Database) -> None:

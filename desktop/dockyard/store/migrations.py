@@ -162,4 +162,21 @@ ALTER TABLE deployments ADD COLUMN reconciled TEXT;
 CREATE INDEX deployments_by_status ON deployments (status);
 """
 
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2)
+# One deployment at a time per environment, across processes (store/ledger_locks.py): the
+# row names the process holding it, so a lock left by a killed process counts as free.
+SCHEMA_V3 = """
+CREATE TABLE deployment_locks (
+    repo TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    token TEXT NOT NULL,
+    what TEXT NOT NULL DEFAULT '',
+    taken_by TEXT NOT NULL DEFAULT '',
+    taken TEXT NOT NULL,
+    owner_host TEXT NOT NULL,
+    owner_pid INTEGER NOT NULL,
+    owner_started TEXT NOT NULL,
+    PRIMARY KEY (repo, environment)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)

@@ -147,6 +147,21 @@ class RunStore:
         report.interrupted = [run for run in map(self.get, ids) if run is not None]
         return report
 
+    def interrupted_in_stage(self, stage: str) -> builtins.list[Run]:
+        """Interrupted runs whose ``stage`` was running when their process ended, and whose
+        leftovers nobody has dealt with yet (the stage still has the interrupted summary)."""
+        rows = (
+            self._db.connect()
+            .execute(
+                "SELECT runs.id FROM runs JOIN stages ON stages.run_id = runs.id"
+                " WHERE runs.status = ? AND stages.name = ? AND stages.status = ?"
+                " AND stages.summary = ? ORDER BY runs.created",
+                (RunStatus.INTERRUPTED, stage, StageStatus.CANCELLED, INTERRUPTED_SUMMARY),
+            )
+            .fetchall()
+        )
+        return [run for run in (self.get(row["id"]) for row in rows) if run is not None]
+
     def mark_interrupted(self) -> builtins.list[Run]:
         """The runs ``interrupt_orphaned`` marked interrupted (see there)."""
         return self.interrupt_orphaned().interrupted

@@ -460,7 +460,24 @@ GRANT EXECUTE ON FUNCTION dockyard.audit_append(TEXT, TEXT, TEXT, TEXT, TEXT, TE
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA dockyard TO {MEMBER_ROLE};
 """
 
-TEAM_MIGRATIONS: tuple[str, ...] = (TEAM_V1,)
+# One deployment per environment at a time, across every desktop (store/ledger_locks.py).
+TEAM_V2 = f"""
+CREATE TABLE dockyard.deployment_locks (
+    repo TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    token TEXT NOT NULL,
+    what TEXT NOT NULL DEFAULT '',
+    taken_by TEXT NOT NULL DEFAULT '',
+    taken TEXT NOT NULL,
+    owner_host TEXT NOT NULL,
+    owner_pid INTEGER NOT NULL,
+    owner_started TEXT NOT NULL,
+    PRIMARY KEY (repo, environment)
+);
+GRANT SELECT, INSERT, UPDATE, DELETE ON dockyard.deployment_locks TO {MEMBER_ROLE};
+"""
+
+TEAM_MIGRATIONS: tuple[str, ...] = (TEAM_V1, TEAM_V2)
 
 # Run before the scripts, outside the versioning: roles are cluster-wide, not per database.
 ROLES = f"""

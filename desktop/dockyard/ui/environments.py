@@ -23,7 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dockyard.engine.release_results import EnvironmentStatus, ReleaseChanges, RepoStatus
+from dockyard.core.releases import Deployment
+from dockyard.engine.release_results import (
+    EnvironmentStatus,
+    ReleaseChanges,
+    ReleaseOutcome,
+    RepoStatus,
+)
 from dockyard.engine.releases import ReleaseService
 from dockyard.store.database import Database
 from dockyard.store.repositories import Repository
@@ -139,6 +145,8 @@ class EnvironmentCard(QFrame):
             )
             row.addWidget(actions.button("Unpin", f"Unpin {name}", lambda: actions.unpin(name)))
             layout.addWidget(pin)
+        if env.retry and env.latest is not None:
+            layout.addWidget(self._retry_panel(env, env.latest, actions))
         if env.pending is not None:
             layout.addWidget(self._pending_panel(env, changes, actions))
         layout.addStretch(1)
@@ -148,6 +156,29 @@ class EnvironmentCard(QFrame):
                 0,
                 Qt.AlignmentFlag.AlignRight,
             )
+
+    def _retry_panel(
+        self, env: EnvironmentStatus, failed: Deployment, actions: EnvironmentsView
+    ) -> QFrame:
+        """The engine said the failed approved deployment may run again under its approval."""
+        name = env.name
+        tone = tones(actions)
+        panel = QFrame()
+        panel.setObjectName("retry")
+        panel.setStyleSheet(
+            f"QFrame#retry {{ background:{tone.warning_bg}; border-radius:3px }}"
+            f"QFrame#retry QLabel {{ color:{tone.warning}; background:transparent }}"
+        )
+        layout = QVBoxLayout(panel)
+        label = failed.tag or failed.commit[:12]
+        why = f": {_escape(failed.error)}" if failed.error else ""
+        layout.addWidget(
+            _label(f"The approved deployment of {label} {failed.status}{why}", f"Failed {name}")
+        )
+        retry = actions.button("Retry deployment", f"Retry {name}", lambda: actions.retry(name))
+        retry.setToolTip(env.retry.reason)
+        layout.addWidget(retry, 0, Qt.AlignmentFlag.AlignRight)
+        return panel
 
     def _pending_panel(
         self, env: EnvironmentStatus, changes: ReleaseChanges | None, actions: EnvironmentsView
@@ -219,6 +250,7 @@ class EnvironmentsView(LatestRead, QWidget):
         self.state: EnvironmentsState | None = None
         self.loading = False
         self.dialog: DecisionDialog | RollbackDialog | None = None
+        self.notice = ""  # the outcome of the last action taken from a card
         self._generation = 0
         self._dark = is_dark(self)
 
@@ -245,13 +277,14 @@ class EnvironmentsView(LatestRead, QWidget):
     def set_repository(self, repository: Repository | None) -> None:
         self.repository = repository
         self.state = None
+        self.notice = ""
         self._clear()
         self._say("" if repository else "Select a repository.")
 
     def refresh(self) -> None:
         if self.repository is None:
             return
-        self._say("Reading environments…" if self.state is None else "")
+        self._say("Reading environments…" if self.state is None else self.notice)
         self._read(read_environments, self.calls.service(), self.repository.location)
 
     def _apply(self, state: object) -> None:
@@ -271,7 +304,7 @@ class EnvironmentsView(LatestRead, QWidget):
         self._clear()
         environments = state.status.environments
         self._say(
-            ""
+            self.notice
             if environments
             else "This repository's dockyard.yml names no environments; add an environments: "
             "section to deploy it."
@@ -308,6 +341,23 @@ class EnvironmentsView(LatestRead, QWidget):
         dialog = RollbackDialog(self.calls, self.repository.location, name, self)
         dialog.rolled_back.connect(lambda _message: self.refresh())
         self._open(dialog)
+
+    def retry(self, name: str) -> None:
+        if self.repository is None:
+            return
+        self.notice = f"Retrying the deployment to {name}…"
+        self._say(self.notice)
+        self.calls.submit(
+            "retry",
+            self.repository.location,
+            name,
+            on_result=lambda outcome: self._retried(outcome),
+            on_error=lambda message, _d: self._retried(None, message),
+        )
+
+    def _retried(self, outcome: ReleaseOutcome | None, error: str = "") -> None:
+        self.notice = outcome.message if outcome is not None else error
+        self.refresh()
 
     def unpin(self, name: str) -> None:
         if self.repository is None:

@@ -90,8 +90,19 @@ class ContainerDeployer:
             new.update(restart_policy=RESTART_POLICY)
             new.rename(name)
             new.reload()
+        self._require_image(new, request)
         log(f"{name} runs {request.image}")
         return _release_of(new)
+
+    def _require_image(self, container: Container, request: DeploymentRequest) -> None:
+        """Success is recorded only when the container runs this deployment's image."""
+        with docker_errors(f"inspect {request.image}"):
+            expected = self.client.images.get(request.image).id
+        if container.attrs.get("Image") != expected:
+            raise PipelineFailed(
+                f"{container.name} does not run {request.image} after the deployment (another "
+                f"change replaced it); see dockyard status {request.repo}."
+            )
 
     def inspect(self, repo: str, environment: str) -> list[RunningRelease]:
         return [_release_of(c) for c in self._containers(repo, environment)]
@@ -125,7 +136,15 @@ class ContainerDeployer:
             kwargs["ports"] = container_ports(snapshot.ports)
             kwargs["network"] = self._network()
         with docker_errors(f"create {name}"):
-            container: Container = self.client.containers.create(request.image, **kwargs)
+            try:
+                container: Container = self.client.containers.create(request.image, **kwargs)
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:
+                    raise
+                raise PipelineFailed(
+                    f"Another deployment to {request.environment} is in progress on this "
+                    f"Docker host ({name} exists); wait for it to finish, then deploy again."
+                ) from exc
         try:
             self._put_files(container, request, log)
         except BaseException:

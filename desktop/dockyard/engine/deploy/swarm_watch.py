@@ -66,12 +66,29 @@ class UpdateWatch:
             status: dict[str, Any] = service.attrs.get("UpdateStatus") or {}
             tasks = self._tasks(service)
             if status and status.get("StartedAt") != previous:
-                if self._settled(status, tasks):
+                if self._settled(status, tasks) and self._runs_ours(service, tasks):
                     return
-            elif time.monotonic() > quiet_until and self._running(tasks) >= self._replicas():
+            elif time.monotonic() > quiet_until and self._runs_ours(service, tasks):
                 return  # nothing for Swarm to roll: the tasks already run this spec
             self._check_time(deadline)
             wait_or_cancel(cancel, self.poll)
+
+    def _runs_ours(self, service: Service, tasks: list[dict[str, Any]]) -> bool:
+        """Whether the service runs this deployment's digest; raises when another update
+        (another deployment, a hand edit) replaced it, so it is never recorded as done."""
+        spec = service.attrs["Spec"]
+        theirs = (spec.get("Labels") or {}).get(L.DEPLOYMENT, "")
+        image = str(spec["TaskTemplate"]["ContainerSpec"].get("Image", ""))
+        if theirs != str(self.request.deployment_id) or not image.endswith(self.request.digest):
+            by = f"deployment {theirs}" if theirs.isdigit() else "a change outside Dockyard"
+            message = (
+                f"The service {self.name} was changed by {by} before this deployment finished, "
+                f"so {self.request.environment} does not run {self.request.digest[:19]}; see "
+                f"dockyard status {self.request.repo}."
+            )
+            self.log(f"ERROR: {message}")
+            raise PipelineFailed(message)
+        return self._running(tasks) >= self._replicas()
 
     def _settled(self, status: dict[str, Any], tasks: list[dict[str, Any]]) -> bool:
         state = str(status.get("State", ""))
