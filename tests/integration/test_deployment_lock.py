@@ -5,10 +5,10 @@ git; each command is its own `dockyard` process."""
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
-import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -18,7 +18,7 @@ from dockyard.core.locations import normalise_location
 from dockyard.engine.deploy import deployer_for, resource_name
 from dockyard.store.database import open_database
 from dockyard.store.ledger import SqliteReleaseLedger
-from integration.test_releases import DESKTOP, LEAD, Cli, environment
+from integration.test_releases import LEAD, Cli, environment
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry
@@ -39,29 +39,54 @@ environments:
 """
 
 
-def start(cli: Cli, *args: str, user: str) -> subprocess.Popen[str]:
-    env = dict(
-        os.environ,
-        DOCKYARD_HOME=str(cli.home),
-        DOCKYARD_USER=user,
-        DOCKER_HOST=cli.daemon.url,
-        PYTHONPATH=str(DESKTOP),
+@dataclass
+class SlowApproval:
+    """v1.0.0 runs in production; ``approve`` of the slow v2.0.0 is deploying it."""
+
+    cli: Cli
+    repo: str
+    v1: str
+    v2: str
+    run_id: str  # the run of v2.0.0
+    ledger: SqliteReleaseLedger
+    approve: subprocess.Popen[str]
+
+
+@contextlib.contextmanager
+def slow_approval_deploying(
+    tmp_path: Path,
+    home: Path,
+    daemon: PrivateDaemon,
+    client: docker.DockerClient,
+    registry: LocalRegistry,
+) -> Iterator[SlowApproval]:
+    image = f"{registry.host}/{''.join(filter(str.isalnum, tmp_path.name.lower()))}/web"
+    git_repo = make_app_repo(
+        tmp_path / "web", dockyard_yml=PIPELINE.format(image=image, check=QUICK)
     )
-    return subprocess.Popen(
-        [sys.executable, "-m", "dockyard", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    git_repo.tag("v1.0.0")
+    repo = normalise_location(str(git_repo.path))
+    cli = Cli(home, daemon)
+    ledger = SqliteReleaseLedger(open_database(home))
+    try:
+        v1 = cli.json("run", repo, "--ref", "v1.0.0")["image"]["digest"]
+        assert cli("approve", repo, "production", user=LEAD).returncode == 0
+        git_repo.commit("slow start", {"dockyard.yml": PIPELINE.format(image=image, check=SLOW)})
+        git_repo.tag("v2.0.0")
+        second = cli.json("run", repo, "--ref", "v2.0.0")
+        v2 = second["image"]["digest"]
+        approve = cli.start("approve", repo, "production", user=LEAD)
+        _wait_until_deploying(ledger, repo, v2)
+        yield SlowApproval(cli, repo, v1, v2, second["id"], ledger, approve)
+    finally:
+        git_repo.repo.close()
+        deployer_for("service", client).remove(repo, "production")
+        for leftover in client.images.list(name=image):
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                client.images.remove(leftover.id, force=True)
 
 
-def running_image(client: docker.DockerClient, repo: str) -> str:
-    spec = client.services.get(resource_name(repo, "production")).attrs["Spec"]
-    return str(spec["TaskTemplate"]["ContainerSpec"]["Image"])
-
-
-def wait_until_deploying(ledger: SqliteReleaseLedger, repo: str, digest: str) -> None:
+def _wait_until_deploying(ledger: SqliteReleaseLedger, repo: str, digest: str) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         latest = ledger.latest_deployment(repo, "production")
@@ -71,6 +96,11 @@ def wait_until_deploying(ledger: SqliteReleaseLedger, repo: str, digest: str) ->
     pytest.fail("the approval never started deploying")
 
 
+def running_image(client: docker.DockerClient, repo: str) -> str:
+    spec = client.services.get(resource_name(repo, "production")).attrs["Spec"]
+    return str(spec["TaskTemplate"]["ContainerSpec"]["Image"])
+
+
 def test_a_rollback_during_a_slow_approval_waits_and_the_ledger_equals_the_daemon(
     tmp_path: Path,
     dockyard_home: Path,
@@ -78,23 +108,10 @@ def test_a_rollback_during_a_slow_approval_waits_and_the_ledger_equals_the_daemo
     docker_client: docker.DockerClient,
     registry: LocalRegistry,
 ) -> None:
-    image = f"{registry.host}/lock/web"
-    git_repo = make_app_repo(
-        tmp_path / "web", dockyard_yml=PIPELINE.format(image=image, check=QUICK)
-    )
-    git_repo.tag("v1.0.0")
-    repo = normalise_location(str(git_repo.path))
-    cli = Cli(dockyard_home, swarm_daemon)
-    ledger = SqliteReleaseLedger(open_database(dockyard_home))
-    try:
-        v1 = cli.json("run", repo, "--ref", "v1.0.0")["image"]["digest"]
-        assert cli("approve", repo, "production", user=LEAD).returncode == 0
-        git_repo.commit("slow start", {"dockyard.yml": PIPELINE.format(image=image, check=SLOW)})
-        git_repo.tag("v2.0.0")
-        v2 = cli.json("run", repo, "--ref", "v2.0.0")["image"]["digest"]
-
-        approve = start(cli, "approve", repo, "production", user=LEAD)
-        wait_until_deploying(ledger, repo, v2)
+    with slow_approval_deploying(
+        tmp_path, dockyard_home, swarm_daemon, docker_client, registry
+    ) as slow:
+        cli, repo, ledger = slow.cli, slow.repo, slow.ledger
         time.sleep(2)
         refused = cli(
             "rollback", repo, "production", "--to", "v1.0.0", "--comment", "no", "--no-wait"
@@ -104,28 +121,23 @@ def test_a_rollback_during_a_slow_approval_waits_and_the_ledger_equals_the_daemo
             refused.stderr
         )
         assert len(refused.stderr.strip().splitlines()) == 1
-        rollback = start(
-            cli, "rollback", repo, "production", "--to", "v1.0.0", "--comment", "v2 is slow",
+        rollback = cli.start(
+            "rollback", repo, "production", "--to", "v1.0.0", "--comment", "v2 is slow",
             user=ON_CALL,
         )  # fmt: skip
-        _, approved_err = approve.communicate(timeout=300)
+        _, approved_err = slow.approve.communicate(timeout=300)
         _, rolled_err = rollback.communicate(timeout=300)
-        assert approve.returncode == 0, approved_err
+        assert slow.approve.returncode == 0, approved_err
         assert rollback.returncode == 0, rolled_err
         assert rolled_err.count("Waiting for the deployment of v2.0.0 to production") == 1
         assert f"/{LEAD}" in rolled_err
 
         # The rollback went last, after the approval had finished: both agree on v1.0.0.
-        assert running_image(docker_client, repo).endswith("@" + v1)
+        assert running_image(docker_client, repo).endswith("@" + slow.v1)
         production = environment(cli.json("status", repo), "production")
-        assert production["release"]["digest"] == v1 and production["release"]["rollback"]
+        assert production["release"]["digest"] == slow.v1 and production["release"]["rollback"]
         assert production["drift"] is None
         history = ledger.deployments(repo, "production")
-        assert [d.digest for d in history[:2]] == [v1, v2]
+        assert [d.digest for d in history[:2]] == [slow.v1, slow.v2]
         assert history[0].rolled_back_from == history[1].id  # read after the approval ended
         assert cli("audit", "verify").returncode == 0
-    finally:
-        deployer_for("service", docker_client).remove(repo, "production")
-        for leftover in docker_client.images.list(name=image):
-            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-                docker_client.images.remove(leftover.id, force=True)

@@ -58,24 +58,36 @@ class Cli:
         self.home = home
         self.daemon = daemon
 
-    def __call__(
-        self, *args: str, user: str = DEV, stdin: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        env = dict(
+    def environ(self, user: str) -> dict[str, str]:
+        return dict(
             os.environ,
             DOCKYARD_HOME=str(self.home),
             DOCKYARD_USER=user,
             DOCKER_HOST=self.daemon.url,
             PYTHONPATH=str(DESKTOP),
         )
+
+    def __call__(
+        self, *args: str, user: str = DEV, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "dockyard", *args],
             input=stdin,
             capture_output=True,
             text=True,
-            env=env,
+            env=self.environ(user),
             timeout=600,
             check=False,
+        )
+
+    def start(self, *args: str, user: str = DEV) -> subprocess.Popen[str]:
+        """The command as a process of its own, running while the test goes on."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "dockyard", *args],
+            env=self.environ(user),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
     def json(self, *args: str, user: str = DEV) -> Any:

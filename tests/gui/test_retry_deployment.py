@@ -1,0 +1,60 @@
+"""The environment card offers "Retry deployment" when the engine says the failed approved
+deployment may run again; clicking it deploys in a worker and the card shows the result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+import pytest
+from PySide6.QtWidgets import QLabel, QPushButton
+from pytestqt.qtbot import QtBot
+from tests.gui.helpers import named, shown_window
+
+from dockyard.store.database import open_database
+from dockyard.store.repositories import RepositoryStore
+from dockyard.ui.environments import EnvironmentsView
+from dockyard.ui.mainwindow import MainWindow
+from integration.test_retry_deployment import failed_approval
+from testbed.dockerd import PrivateDaemon
+
+pytestmark = [pytest.mark.gui, pytest.mark.docker]
+
+
+def retry_buttons(view: EnvironmentsView) -> list[QPushButton]:
+    return [b for b in view.findChildren(QPushButton) if b.accessibleName() == "Retry production"]
+
+
+def test_retry_deployment_button_redeploys_the_failed_approved_release(
+    qtbot: QtBot,
+    tmp_path: Path,
+    dockyard_home: Path,
+    docker_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+) -> None:
+    with failed_approval(tmp_path, dockyard_home, docker_daemon, docker_client) as failed:
+        db = open_database(dockyard_home)
+        RepositoryStore(db).add(failed.repo)
+        db.close()
+        windows = shown_window(qtbot)
+        main: MainWindow = next(windows)
+        try:
+            qtbot.waitUntil(lambda: main.current_repository() is not None, timeout=20_000)
+            view = main.environments_view
+            main.tabs.setCurrentWidget(view)
+            main.refresh_action.trigger()
+            qtbot.waitUntil(lambda: bool(retry_buttons(view)), timeout=60_000)
+            assert "Could not pull" in named(view, QLabel, "Failed production").text()
+            assert named(view, QLabel, "Release production").text() == "Nothing deployed yet."
+
+            failed.registry_up()
+            retry_buttons(view)[0].click()
+            qtbot.waitUntil(
+                lambda: "v1.0.0" in named(view, QLabel, "Release production").text(),
+                timeout=120_000,
+            )
+            assert not retry_buttons(view)
+            message = named(view, QLabel, "Environments message").text()
+            assert "production runs v1.0.0" in message
+        finally:
+            next(windows, None)
