@@ -208,7 +208,9 @@ class SwarmServiceDeployer:
             # Its task containers stop in the background; wait so nothing is left behind.
             deadline = time.monotonic() + REMOVAL_WAIT
             task_filter = {"label": f"com.docker.swarm.service.id={service.id}"}
-            while self.client.containers.list(all=True, filters=task_filter):
+            # The low-level list: containers.list inspects each one, and a task container
+            # removed meanwhile would fail it with "No such container".
+            while self.client.api.containers(all=True, filters=task_filter):
                 if time.monotonic() > deadline:
                     break
                 time.sleep(0.3)
