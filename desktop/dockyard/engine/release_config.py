@@ -38,16 +38,20 @@ def pipeline_at(home: Path, repo: str, commit: str) -> PipelineConfig:
 
     Raises InfrastructureError when git cannot be read, UserInputError for a bad file.
     """
+    unreadable = (
+        f"Could not read commit {commit[:12]} of {repo} ({{}}); check that the repository "
+        "is reachable."
+    )
     try:
         source = GitSource(repo, home, fetch=False)
+    except Exception as exc:  # gone, moved, not a repository: git unreadable here
+        raise InfrastructureError(unreadable.format(exc)) from exc
+    try:
         text = source.read_file(commit, "dockyard.yml")
     except RepositoryFileError:
         raise  # readable, but refused (too large, a link out of the repository)
     except Exception as exc:  # any git failure means "git unreadable here"
-        raise InfrastructureError(
-            f"Could not read commit {commit[:12]} of {repo} ({exc}); check that the "
-            "repository is reachable."
-        ) from exc
+        raise InfrastructureError(unreadable.format(exc)) from exc
     return load_pipeline(text, exists=lambda path: source.exists(commit, path))
 
 

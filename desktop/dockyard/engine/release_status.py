@@ -216,7 +216,7 @@ def _healthy(live: RunningRelease, grace: float) -> bool:
         return False
     if live.healthy is not None:
         return live.healthy
-    if live.since is None:
+    if live.state == "starting" or live.since is None:  # no verdict yet is not healthy
         return False
     return (utcnow() - live.since).total_seconds() >= grace
 

@@ -203,8 +203,12 @@ def _release_of(container: Container) -> RunningRelease:
     state = container.attrs.get("State") or {}
     health = (state.get("Health") or {}).get("Status")
     status = str(state.get("Status") or container.status)
-    if (container.name or "").endswith(TEMPORARY_SUFFIX) and status == "running":
-        status = "starting"  # still in (or interrupted in) its health gate: not released
+    if status == "running" and (
+        (container.name or "").endswith(TEMPORARY_SUFFIX) or health == "starting"
+    ):
+        # In (or interrupted in) its health gate, or its health check has no verdict yet:
+        # not released, whatever its uptime.
+        status = "starting"
     return L.release_from(
         container.labels,
         image=str(container.attrs.get("Config", {}).get("Image") or ""),
