@@ -35,3 +35,8 @@ def repo_key(argument: str, db: Database | None = None) -> str:
     if db is not None and db.dialect == "postgres":
         return shared_location(location)
     return location
+
+
+def print_waiting(message: str) -> None:
+    """Tell, on stderr, that a deployment waits for another one to the environment."""
+    print(f"dockyard: {message}", file=sys.stderr, flush=True)

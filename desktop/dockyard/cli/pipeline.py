@@ -9,8 +9,7 @@ import sys
 from types import FrameType
 from typing import Any
 
-from dockyard.cli.context import database, repo_key
-from dockyard.cli.releases import print_waiting
+from dockyard.cli.context import database, print_waiting, repo_key
 from dockyard.core.errors import UserInputError
 from dockyard.core.model import Run, RunStatus, iso
 from dockyard.engine.events import CancelToken, Event, StageChanged

@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from dockyard.cli.context import database, repo_key
+from dockyard.cli.context import database, print_waiting, repo_key
 from dockyard.cli.unrecorded import store_name, warn_of_unrecorded
 from dockyard.core.model import iso
 from dockyard.core.policy import ApprovalPolicy
@@ -95,10 +95,6 @@ def _no_wait_option(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="refuse (exit 2) instead of waiting while another deployment to ENV runs",
     )
-
-
-def print_waiting(message: str) -> None:
-    print(f"dockyard: {message}", file=sys.stderr, flush=True)
 
 
 def _deploying_service(args: argparse.Namespace, db: Database) -> ReleaseService:
