@@ -29,10 +29,10 @@ def test_retry_deployment_button_redeploys_the_failed_approved_release(
     qtbot: QtBot,
     tmp_path: Path,
     dockyard_home: Path,
-    docker_daemon: PrivateDaemon,
+    swarm_daemon: PrivateDaemon,
     docker_client: docker.DockerClient,
 ) -> None:
-    with failed_approval(tmp_path, dockyard_home, docker_daemon, docker_client) as failed:
+    with failed_approval(tmp_path, dockyard_home, swarm_daemon, docker_client) as failed:
         db = open_database(dockyard_home)
         RepositoryStore(db).add(failed.repo)
         db.close()
@@ -44,7 +44,8 @@ def test_retry_deployment_button_redeploys_the_failed_approved_release(
             main.tabs.setCurrentWidget(view)
             main.refresh_action.trigger()
             qtbot.waitUntil(lambda: bool(retry_buttons(view)), timeout=60_000)
-            assert "Could not pull" in named(view, QLabel, "Failed production").text()
+            failed_text = named(view, QLabel, "Failed production").text()
+            assert "v1.0.0 failed" in failed_text and "did not become healthy" in failed_text
             assert named(view, QLabel, "Release production").text() == "Nothing deployed yet."
 
             failed.registry_up()

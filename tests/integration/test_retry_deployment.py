@@ -31,7 +31,7 @@ PIPELINE = """\
 image: {image}
 environments:
   production:
-    mode: container
+    mode: service
     approval: {{required: 1}}
     secrets: [api_token]
     healthcheck: {{test: "wget -q -O /dev/null http://127.0.0.1/", interval: 1s, retries: 5}}
@@ -41,7 +41,8 @@ TOKEN = "token-one"
 
 @dataclass
 class FailedApproval:
-    """A release approved for production whose deployment failed: the registry was down."""
+    """A release approved for production whose deployment failed: the registry was down,
+    so Swarm could not pull the image."""
 
     cli: Cli
     repo: str
@@ -77,12 +78,12 @@ def failed_approval(
         registry.process.terminate()  # ...from a registry that is down
         registry.process.wait(timeout=10)
         failed = cli("approve", repo, "production", user=LEAD)
-        assert failed.returncode == 3, failed.stderr
-        assert "Could not pull" in failed.stderr
+        assert failed.returncode == 1, failed.stderr  # Swarm could not pull it
+        assert "did not become healthy" in failed.stderr
         yield FailedApproval(cli, repo, image, digest, registry)
     finally:
         git_repo.repo.close()
-        deployer_for("container", client).remove(repo, "production")
+        deployer_for("service", client).remove(repo, "production")
         _remove_images(client, image)
         registry.stop()
 
@@ -96,10 +97,10 @@ def _remove_images(client: docker.DockerClient, image: str) -> None:
 def test_a_failed_approved_deployment_is_retried_without_a_new_approval(
     tmp_path: Path,
     dockyard_home: Path,
-    docker_daemon: PrivateDaemon,
+    swarm_daemon: PrivateDaemon,
     docker_client: docker.DockerClient,
 ) -> None:
-    with failed_approval(tmp_path, dockyard_home, docker_daemon, docker_client) as failed:
+    with failed_approval(tmp_path, dockyard_home, swarm_daemon, docker_client) as failed:
         cli, repo = failed.cli, failed.repo
         production = environment(cli.json("status", repo), "production")
         assert production["latest"]["status"] == "failed" and production["release"] is None
