@@ -177,3 +177,45 @@ def test_insights_show_the_recorded_history(
     )
     selected = window.runs_view.selected_run()
     assert selected is not None and selected.ref == "v1.0.0"
+
+
+@pytest.fixture
+def many_runs(tmp_path: Path, dockyard_home: Path, docker_daemon: PrivateDaemon) -> str:
+    """250 recorded releases (back-dated, tests/testbed/history.py) of a registered repo."""
+    from dockyard.core.model import utcnow
+    from testbed.history import make_history_repo, record_history
+
+    releases = make_history_repo(tmp_path / "api", utcnow(), 250, 80)
+    db = open_database(dockyard_home)
+    location = RepositoryStore(db).add(str(tmp_path / "api"), "api").location
+    record_history(db, location, releases)
+    db.close()
+    return location
+
+
+@pytest.fixture
+def busy_window(qtbot: QtBot, many_runs: str) -> Iterator[MainWindow]:
+    yield from shown_window(qtbot)
+
+
+def test_a_mark_opens_a_run_older_than_the_loaded_page(
+    qtbot: QtBot, busy_window: MainWindow, many_runs: str
+) -> None:
+    """The Runs table loads the newest 200 runs; a click on an old mark reads on."""
+    view = open_insights(qtbot, busy_window, many_runs)
+    view.period.setCurrentIndex(2)
+    view.period.activated.emit(2)
+    wait_for(qtbot, view, "production", 90)
+    timeline = view.timeline
+    point = timeline.point_of(min(timeline.marks, key=lambda mark: mark.at))
+    clicked = timeline.mark_at(point)  # marks of close releases overlap: the one on top
+    assert clicked is not None and clicked.run_id is not None
+    QTest.mouseClick(
+        timeline, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point.toPoint()
+    )
+    runs = busy_window.runs_view
+    qtbot.waitUntil(
+        lambda: (run := runs.selected_run()) is not None and run.id == clicked.run_id,
+        timeout=20_000,
+    )
+    assert runs.model.rowCount() > 200

@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
     def open_run(self, run_id: str) -> None:
         """From the Insights timeline: the Runs tab with that release's run selected."""
         self.tabs.setCurrentWidget(self.runs_view)
-        self.runs_view.select_run_when_shown(run_id)
+        self.runs_view.select_run_when_shown(run_id, recorded=True)
 
     def _daemon_changed(self, locations: object) -> None:
         """A daemon reported changes to these repositories' containers or services."""

@@ -42,6 +42,7 @@ class RunsView(QWidget):
         self.repository: Repository | None = None
         self.model = RunTableModel(tasks, db, self)
         self._select_run_id: str | None = None
+        self._select_older = False
 
         self.run_button = QPushButton(icon("run"), "Run pipeline…")
         self.run_button.setAccessibleName("Run pipeline")
@@ -115,9 +116,11 @@ class RunsView(QWidget):
     def refresh(self) -> None:
         self.model.reload()
 
-    def select_run_when_shown(self, run_id: str) -> None:
-        """Select this run as soon as its row exists (after "Run pipeline…")."""
+    def select_run_when_shown(self, run_id: str, *, recorded: bool = False) -> None:
+        """Select this run as soon as its row exists: a new one (after "Run pipeline…")
+        arrives live; a ``recorded`` one (from Insights) may need older pages read."""
         self._select_run_id = run_id
+        self._select_older = recorded
         self._select_pending()
 
     def selected_run(self) -> Run | None:
@@ -152,6 +155,9 @@ class RunsView(QWidget):
         if row >= 0:
             self._select_run_id = None
             self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))
+        elif self._select_older and self.model.canFetchMore():
+            self.model.fetchMore()
 
     def _rows_inserted(self, _parent: QModelIndex, _first: int, _last: int) -> None:
         self._update_count()
