@@ -38,7 +38,7 @@ class WeeklyChart(QWidget):
         self.top_text = ""
         self.setAccessibleName(f"{title} chart")
         self.setMouseTracking(True)
-        self.setMinimumSize(160, 130)
+        self.setMinimumSize(120, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def sizeHint(self) -> QSize:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -189,11 +190,22 @@ class InsightsView(LatestRead, QWidget):
         canvas_layout.addWidget(self.caption)
         canvas_layout.addWidget(self.timeline)
         canvas_layout.addWidget(self.notes)
+        page = QWidget()
+        page_layout = QVBoxLayout(page)
+        page_layout.setContentsMargins(0, 4, 0, 0)
+        page_layout.addLayout(bar)
+        page_layout.addWidget(self.message)
+        page_layout.addWidget(self.canvas, 1)
+        # At 1280×800 everything fits; a smaller window scrolls instead of growing.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(page)
+        scroll.viewport().setAutoFillBackground(False)  # the tab's own background shows
+        page.setAutoFillBackground(False)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 4, 0, 0)
-        layout.addLayout(bar)
-        layout.addWidget(self.message)
-        layout.addWidget(self.canvas, 1)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
 
     # ----- reading -------------------------------------------------------------------
 
