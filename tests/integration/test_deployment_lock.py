@@ -141,3 +141,31 @@ def test_a_rollback_during_a_slow_approval_waits_and_the_ledger_equals_the_daemo
         assert [d.digest for d in history[:2]] == [slow.v1, slow.v2]
         assert history[0].rolled_back_from == history[1].id  # read after the approval ended
         assert cli("audit", "verify").returncode == 0
+
+
+def test_an_update_that_replaced_the_deployment_is_never_recorded_as_its_success(
+    tmp_path: Path,
+    dockyard_home: Path,
+    swarm_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+) -> None:
+    with slow_approval_deploying(
+        tmp_path, dockyard_home, swarm_daemon, docker_client, registry
+    ) as slow:
+        cli, repo = slow.cli, slow.repo
+        service = docker_client.services.get(resource_name(repo, "production"))
+        deadline = time.monotonic() + 60
+        while not running_image(docker_client, repo).endswith("@" + slow.v2):
+            assert time.monotonic() < deadline, "the update never reached Swarm"
+            time.sleep(0.1)
+        # By hand, behind Dockyard's back, while the approval waits for its update.
+        v1_image = running_image(docker_client, repo).split("@")[0] + "@" + slow.v1
+        service.reload()
+        service.update(image=v1_image)
+        _, approved_err = slow.approve.communicate(timeout=300)
+        assert slow.approve.returncode == 1, approved_err
+        assert "was changed by a change outside Dockyard" in approved_err
+        production = environment(cli.json("status", repo), "production")
+        assert production["latest"]["status"] == "failed"
+        assert production["release"]["digest"] == slow.v1  # the ledger names what runs

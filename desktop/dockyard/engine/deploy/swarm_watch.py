@@ -77,10 +77,12 @@ class UpdateWatch:
         """Whether the service runs this deployment's digest; raises when another update
         (another deployment, a hand edit) replaced it, so it is never recorded as done."""
         spec = service.attrs["Spec"]
+        mine = str(self.request.deployment_id)
         theirs = (spec.get("Labels") or {}).get(L.DEPLOYMENT, "")
         image = str(spec["TaskTemplate"]["ContainerSpec"].get("Image", ""))
-        if theirs != str(self.request.deployment_id) or not image.endswith(self.request.digest):
-            by = f"deployment {theirs}" if theirs.isdigit() else "a change outside Dockyard"
+        if theirs != mine or not image.endswith(self.request.digest):
+            other = theirs.isdigit() and theirs != mine
+            by = f"deployment {theirs}" if other else "a change outside Dockyard"
             message = (
                 f"The service {self.name} was changed by {by} before this deployment finished, "
                 f"so {self.request.environment} does not run {self.request.digest[:19]}; see "
