@@ -168,3 +168,34 @@ def test_second_run_of_the_same_ref_queues(
         assert first_done < second_start, order
     finally:
         remove_images(docker_client, "dockyard/queue:")
+
+
+def test_logs_keep_colours_only_on_a_terminal_unless_asked(
+    tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
+) -> None:
+    coloured = "test:\n  command: \"printf '\\\\033[31mred alert\\\\033[0m\\\\n'\"\n"
+    repo = make_app_repo(tmp_path / "colours", dockyard_yml=coloured, compose_test=None)
+    try:
+        result = dockyard(dockyard_home, "run", str(repo.path), "--json")
+        assert result.returncode == 0, result.stderr
+        run_id = json.loads(result.stdout)["id"]
+        piped = dockyard(dockyard_home, "logs", run_id, "--stage", "test")
+        assert piped.returncode == 0, piped.stderr
+        assert "red alert" in piped.stdout and "\x1b" not in piped.stdout
+        kept = dockyard(dockyard_home, "logs", run_id, "--stage", "test", "--color=always")
+        assert "\x1b[31mred alert\x1b[0m" in kept.stdout
+        never = dockyard(dockyard_home, "logs", run_id, "--color", "never")
+        assert "\x1b" not in never.stdout and "red alert" in never.stdout
+    finally:
+        remove_images(docker_client, "dockyard/colours:")
+
+
+def test_an_unknown_ref_lists_the_latest_tags_by_version(
+    tmp_path: Path, dockyard_home: Path
+) -> None:
+    repo = make_app_repo(tmp_path / "tagged")
+    for tag in ("v3.9.0", "v3.11.1", "v3.10.0", "v3.11.1-rc1"):
+        repo.tag(tag)
+    result = dockyard(dockyard_home, "run", str(repo.path), "--ref", "v3.12.0")
+    assert result.returncode == 2, result.stderr
+    assert "(latest tags: v3.11.1, v3.11.1-rc1, v3.10.0, v3.9.0)." in result.stderr

@@ -51,14 +51,22 @@ class GitRepo:
             self.write(files)
         self.repo.git.add(A=True)
         self.repo.index.commit(message)
-        return self.repo.head.commit.hexsha
+        return self.head
 
     def tag(self, name: str) -> None:
         self.repo.create_tag(name, message=f"release {name}")
+        self._close()
+
+    def _close(self) -> None:
+        # Ends GitPython's persistent `git cat-file` processes now: left to the garbage
+        # collector, a Popen may be collected still running, a ResourceWarning (an error).
+        self.repo.close()
 
     @property
     def head(self) -> str:
-        return self.repo.head.commit.hexsha
+        commit = self.repo.head.commit.hexsha
+        self._close()
+        return commit
 
 
 def make_app_repo(

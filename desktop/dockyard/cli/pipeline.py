@@ -10,6 +10,7 @@ from types import FrameType
 from typing import Any
 
 from dockyard.cli.context import database, print_waiting, repo_key
+from dockyard.core.ansi import strip_ansi
 from dockyard.core.errors import UserInputError
 from dockyard.core.model import Run, RunStatus, iso
 from dockyard.engine.events import CancelToken, Event, StageChanged
@@ -40,6 +41,12 @@ def register(commands: Any) -> None:
     logs = commands.add_parser("logs", help="print a run's log")
     logs.add_argument("run_id")
     logs.add_argument("--stage", default=None, help="one stage: checkout, build, test, deliver")
+    logs.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="keep the log's colours (ANSI escapes): auto = only on a terminal",
+    )
     logs.set_defaults(handler=print_logs)
 
 
@@ -154,6 +161,7 @@ def print_logs(args: argparse.Namespace) -> int:
     if args.stage is not None and args.stage not in names:
         raise UserInputError(f"Unknown stage {args.stage!r}; stages are: {', '.join(names)}.")
     home = dockyard_home()
+    colour = _wants_colour(args.color)
     for name in [args.stage] if args.stage else names:
         path = stage_log_path(home, run.id, name)
         if not fetch_log(db, path, run.id, name):  # a team member's run: from the ledger
@@ -163,5 +171,10 @@ def print_logs(args: argparse.Namespace) -> int:
         reader = StageLogReader(path)
         reader.refresh()
         for line in reader.iter_lines():
-            print(line)
+            print(line if colour else strip_ansi(line))
     return 0
+
+
+def _wants_colour(choice: str) -> bool:
+    """``--color``: auto keeps colours on a terminal, never in a file or a pipe."""
+    return choice == "always" or (choice == "auto" and sys.stdout.isatty())

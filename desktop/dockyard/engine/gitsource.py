@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import shutil
 import tarfile
 import tempfile
@@ -100,7 +101,7 @@ class GitSource:
         try:
             commit = self.repo.commit(name)
         except (gitdb.exc.BadName, gitdb.exc.BadObject, ValueError, git.exc.GitCommandError):
-            tags = ", ".join(t.name for t in list(self.repo.tags)[-5:]) or "none"
+            tags = ", ".join(latest_tags([t.name for t in self.repo.tags])) or "none"
             raise UserInputError(
                 f"Unknown ref {name!r} in {self.location}; give a branch, tag or commit "
                 f"(latest tags: {tags})."
@@ -185,3 +186,20 @@ def _git_reason(exc: git.exc.GitCommandError) -> str:
         if line.startswith("fatal:"):
             return line.removeprefix("fatal:").strip()
     return lines[-1] if lines else "git failed"
+
+
+def latest_tags(names: list[str], count: int = 5) -> list[str]:
+    """The highest ``count`` tags by version, highest first: v3.11.1 before v3.9.0."""
+    return sorted(names, key=_version_key, reverse=True)[:count]
+
+
+def _version_key(
+    name: str,
+) -> tuple[list[tuple[int, int | str]], bool, list[tuple[int, int | str]]]:
+    # Numbers compare as numbers ("v10" > "v9"); a pre-release ("-rc1") comes before its release.
+    release, dash, pre = name.partition("-")
+    return _parts(release), not dash, _parts(pre)
+
+
+def _parts(text: str) -> list[tuple[int, int | str]]:
+    return [(1, int(part)) if part.isdigit() else (0, part) for part in re.split(r"(\d+)", text)]
