@@ -16,6 +16,7 @@ from dockyard.core.locations import normalise_location
 from dockyard.engine.deploy import deployer_for
 from integration.test_releases import LEAD, Cli, environment
 from integration.test_releases_approvals import running_digest
+from integration.test_retry_deployment import failed_approval
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import GitRepo, make_app_repo
 from testbed.registry import LocalRegistry
@@ -138,3 +139,20 @@ def test_approve_is_bound_to_the_reviewed_digest_and_replaced_runs_are_supersede
     assert approved.returncode == 0, approved.stderr
     assert running_digest(docker_client, repo) == waiting
     assert cli("audit", "verify").returncode == 0
+
+
+def test_a_retry_is_bound_to_the_reviewed_digest(
+    tmp_path: Path,
+    dockyard_home: Path,
+    swarm_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+) -> None:
+    with failed_approval(tmp_path, dockyard_home, swarm_daemon, docker_client) as failed:
+        cli, repo = failed.cli, failed.repo
+        other = "sha256:" + "0" * 12
+        refused = cli("approve", repo, "production", "--retry", "--digest", other, user=LEAD)
+        assert refused.returncode == 2 and "you reviewed" in refused.stderr
+        assert environment(cli.json("status", repo), "production")["retry_possible"] is True
+        failed.registry_up()
+        retried = cli("approve", repo, "production", "--retry", "--digest", failed.digest)
+        assert retried.returncode == 0, retried.stderr

@@ -264,7 +264,7 @@ def approve_release(args: argparse.Namespace) -> int:
     service = _deploying_service(args, db)
     repo = repo_key(args.repo, db)
     if args.retry:
-        outcome = service.retry(repo, args.env)
+        outcome = service.retry(repo, args.env, digest=args.digest)
     else:
         outcome = service.approve(repo, args.env, args.comment, digest=args.digest)
     print(outcome.message)

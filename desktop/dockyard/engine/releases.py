@@ -395,10 +395,15 @@ class ReleaseService:
 
         return check_retry(self.ledger, repo, environment, utcnow()).decision
 
-    def retry(self, repo: str, environment: str) -> ReleaseOutcome:
-        """Deploy the failed approved release again under its approval (``engine.retry``)."""
-        from dockyard.engine.retry import retry_deployment
+    def retry(self, repo: str, environment: str, *, digest: str | None = None) -> ReleaseOutcome:
+        """Deploy the failed approved release again under its approval (``engine.retry``);
+        with ``digest`` (what the person looked at), only if that is the release."""
+        from dockyard.engine.retry import check_retry, retry_deployment
 
+        if digest is not None:
+            approved = check_retry(self.ledger, repo, environment, utcnow()).request
+            if approved is not None and not (still := reviewed(approved, digest)):
+                raise UserInputError(still.reason)
         return retry_deployment(self, repo, environment)
 
     def reject(

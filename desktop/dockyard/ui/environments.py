@@ -343,7 +343,8 @@ class EnvironmentsView(LatestRead, QWidget):
         self._open(dialog)
 
     def retry(self, name: str) -> None:
-        if self.repository is None:
+        env = self.environment(name)
+        if self.repository is None or env is None or env.latest is None:
             return
         self.notice = f"Retrying the deployment to {name}…"
         self._say(self.notice)
@@ -353,6 +354,7 @@ class EnvironmentsView(LatestRead, QWidget):
             name,
             on_result=lambda outcome: self._retried(outcome),
             on_error=lambda message, _d: self._retried(None, message),
+            digest=env.latest.digest,  # the release the card showed, nothing newer
         )
 
     def _retried(self, outcome: ReleaseOutcome | None, error: str = "") -> None:
