@@ -51,6 +51,13 @@ class SlowApproval:
     ledger: SqliteReleaseLedger
     approve: subprocess.Popen[str]
 
+    def until_swarm_updates(self, client: docker.DockerClient) -> None:
+        """Until the service's spec is the approval's (Swarm has the update in hand)."""
+        deadline = time.monotonic() + 60
+        while not running_image(client, self.repo).endswith("@" + self.v2):
+            assert time.monotonic() < deadline, "the update never reached Swarm"
+            time.sleep(0.1)
+
 
 @contextlib.contextmanager
 def slow_approval_deploying(
@@ -155,10 +162,7 @@ def test_an_update_that_replaced_the_deployment_is_never_recorded_as_its_success
     ) as slow:
         cli, repo = slow.cli, slow.repo
         service = docker_client.services.get(resource_name(repo, "production"))
-        deadline = time.monotonic() + 60
-        while not running_image(docker_client, repo).endswith("@" + slow.v2):
-            assert time.monotonic() < deadline, "the update never reached Swarm"
-            time.sleep(0.1)
+        slow.until_swarm_updates(docker_client)
         # By hand, behind Dockyard's back, while the approval waits for its update.
         v1_image = running_image(docker_client, repo).split("@")[0] + "@" + slow.v1
         service.reload()

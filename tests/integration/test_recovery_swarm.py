@@ -4,7 +4,6 @@ no drift remains. Real daemon (Swarm), registry and git; the CLI is SIGKILLed.""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ import docker
 import pytest
 
 from dockyard.engine.deploy import resource_name
-from dockyard.engine.deploy.labels import DEPLOYMENT
 from integration.test_deployment_lock import slow_approval_deploying
 from integration.test_recovery import kill
 from integration.test_releases import environment
@@ -39,12 +37,7 @@ def test_approve_killed_during_a_swarm_update_is_recorded_as_what_the_daemon_the
         cli, repo = slow.cli, slow.repo
         deployment = slow.ledger.latest_deployment(repo, "production")
         assert deployment is not None
-        deadline = time.monotonic() + 60  # kill once Swarm has the update in hand
-        while service_of(docker_client, repo)["Spec"]["Labels"].get(DEPLOYMENT) != str(
-            deployment.id
-        ):
-            assert time.monotonic() < deadline, "the update never reached Swarm"
-            time.sleep(0.1)
+        slow.until_swarm_updates(docker_client)  # then kill: Swarm carries on alone
         kill(slow.approve)
         assert slow.approve.stdout is not None
         slow.approve.stdout.close()
