@@ -110,10 +110,27 @@ def wait_for(qtbot: QtBot, view: InsightsView, environment: str, days: float) ->
 
 
 def test_insights_show_the_recorded_history(
-    qtbot: QtBot, window: MainWindow, history: str, tmp_path: Path
+    qtbot: QtBot,
+    window: MainWindow,
+    history: str,
+    tmp_path: Path,
+    dockyard_home: Path,
+    docker_daemon: PrivateDaemon,
 ) -> None:
     view = open_insights(qtbot, window, history)
     tiles = view.tiles
+    # The command line gives the same numbers as the window.
+    cli = Cli(dockyard_home, docker_daemon).json("metrics", history)
+    shown = view.state
+    assert shown is not None
+    assert cli["deployments"] == shown.current.deployments == 2
+    assert cli["change_failure_rate"] == shown.current.change_failure_rate.value == 0.5
+    assert cli["lead_time_seconds"]["median"] == pytest.approx(
+        shown.current.lead_time.value, abs=1e-3
+    )
+    assert cli["approval_wait_seconds"]["p90"] == pytest.approx(
+        shown.current.approval_wait.p90, abs=1e-3
+    )
     assert view.environment.currentText() == "production"
     assert tiles["deployment_frequency"].value.text() == "0.5 / week"  # 2 in 30 days
     assert "2 deployments, 1 rollback apart" in tiles["deployment_frequency"].basis.text()
