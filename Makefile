@@ -27,8 +27,8 @@ system-deps:
 	scripts/install-system-deps.sh --test
 
 lint: $(TEST_STAMP)
-	$(VENV)/bin/ruff check desktop tests
-	$(VENV)/bin/ruff format --check desktop tests
+	$(VENV)/bin/ruff check desktop tests packaging
+	$(VENV)/bin/ruff format --check desktop tests packaging
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from dockyard import __version__
+from dockyard import version_line
 from dockyard.core.errors import DockyardError
 from dockyard.core.redaction import redact_standard_streams
 
@@ -53,7 +53,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         description="Build, test, deliver and deploy Docker images from git repositories. "
         "Without a command, opens the window.",
     )
-    parser.add_argument("--version", "-V", action="version", version=f"dockyard {__version__}")
+    parser.add_argument("--version", "-V", action="version", version=version_line())
     parser.add_argument("--verbose", "-v", action="store_true", help="log details on stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     command = next((arg for arg in argv or [] if not arg.startswith("-")), None)

@@ -1,4 +1,4 @@
-"""SVG icons from ``resources/icons`` (crisp at any DPI), with a colour fallback.
+"""SVG icons from the package's ``resources/icons`` (crisp at any DPI).
 
 Status icons are looked up by run/stage status name (``status-succeeded`` …). Every
 symbol the window shows is one of these, never an emoji or a dingbat character: a stock
@@ -12,10 +12,8 @@ from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-_ICON_FOLDERS = (
-    Path(__file__).resolve().parents[3] / "resources" / "icons",  # source checkout
-    Path(__file__).resolve().parent / "resources" / "icons",  # bundled with the package
-)
+# Package data: the same place in a checkout, an installed wheel and the PyInstaller bundle.
+ICON_FOLDER = Path(__file__).resolve().parents[1] / "resources" / "icons"
 
 STATUS_ICON = {
     "succeeded": "status-succeeded",
@@ -34,11 +32,8 @@ STATUS_ICON = {
 @cache
 def icon_path(name: str) -> Path | None:
     """The SVG file of icon ``name`` (file stem); None when it is missing."""
-    for folder in _ICON_FOLDERS:
-        path = folder / f"{name}.svg"
-        if path.exists():
-            return path
-    return None
+    path = ICON_FOLDER / f"{name}.svg"
+    return path if path.exists() else None
 
 
 @cache
