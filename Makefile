@@ -4,8 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 APP_STAMP := $(VENV)/.app-installed
 TEST_STAMP := $(VENV)/.test-installed
+PACKAGE_STAMP := $(VENV)/.package-installed
 
-.PHONY: run test lint unit bench screenshots system-deps clean
+.PHONY: run test lint unit bench screenshots system-deps package package-check clean
 
 run: $(APP_STAMP)
 	@scripts/install-system-deps.sh --runtime
@@ -21,6 +22,10 @@ $(APP_STAMP): pyproject.toml | $(PY)
 
 $(TEST_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(APP_STAMP) $@
+
+$(PACKAGE_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[package]'
 	touch $(APP_STAMP) $@
 
 system-deps:
@@ -44,5 +49,14 @@ bench: system-deps $(TEST_STAMP)
 screenshots: system-deps $(TEST_STAMP)
 	scripts/run-tests.sh --screenshots
 
+# dist/: the wheel and sdist, the PyInstaller bundle tarball and the .deb (packaging/build.sh)
+package: $(PACKAGE_STAMP)
+	scripts/install-system-deps.sh --package
+	PY=$(PY) packaging/build.sh
+
+# CI, as root: installs, starts and removes what `make package` built (packaging/smoke-test.sh)
+package-check: package
+	PY=$(PY) packaging/smoke-test.sh
+
 clean:
-	rm -rf $(VENV) build *.egg-info desktop/*.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info desktop/*.egg-info .mypy_cache .ruff_cache .pytest_cache
