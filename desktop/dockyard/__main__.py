@@ -8,9 +8,9 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args in (["--version"], ["-V"]):  # at once: no parser, no command module imported
-        from dockyard import __version__
+        from dockyard import version_line
 
-        print(f"dockyard {__version__}")
+        print(version_line())
         return 0
     if args == ["_pipeline-child"]:  # the window runs each pipeline in such a child
         from dockyard.engine.runprocess import child_main

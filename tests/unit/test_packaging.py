@@ -82,3 +82,16 @@ def test_version_comes_from_the_build_not_a_constant() -> None:
 
     assert re.fullmatch(r"\d+\.\d+(\.\d+)?\S*", _version.__version__), _version.__version__
     assert re.fullmatch(r"g?[0-9a-f]{7,40}", _version.__commit_id__ or ""), _version.__commit_id__
+
+
+def test_dockyard_version_prints_version_and_commit() -> None:
+    import sys
+
+    import dockyard
+
+    result = subprocess.run(
+        [sys.executable, "-m", "dockyard", "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == dockyard.version_line()
+    assert "(commit " in result.stdout
