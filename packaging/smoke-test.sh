@@ -82,6 +82,11 @@ env -i DOCKYARD_HOME="$scratch/home-cli" "$bundle/dockyard" hosts list >"$scratc
   fail "env -i bundle hosts list failed: $(cat "$scratch/hosts.txt")"
 grep -q local "$scratch/hosts.txt" || fail "bundle hosts list has no local endpoint"
 ok "env -i bundle drives the CLI (hosts list)"
+# team mode's PostgreSQL driver (psycopg with its libpq) loads: port 1 has no server
+out=$(echo x | env -i DOCKYARD_HOME="$scratch/home-cli" "$bundle/dockyard" team connect \
+  postgresql://dockyard@127.0.0.1:1/dockyard 2>&1) && fail "team connect to port 1 succeeded"
+[[ $out == *unreachable* ]] || fail "bundle team connect said: $out"
+ok "env -i bundle reaches for a team server (psycopg and libpq load)"
 window_stays_up bundle env -i QT_QPA_PLATFORM=offscreen DOCKYARD_HOME="$scratch/home-bundle" \
   "$bundle/dockyard"
 if [[ -x .venv/bin/dockyard ]]; then # what `make run` starts, for comparison
