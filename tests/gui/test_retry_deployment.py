@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 from tests.gui.helpers import named, shown_window
 
 from dockyard.store.database import open_database
+from dockyard.store.ledger import SqliteReleaseLedger
 from dockyard.store.repositories import RepositoryStore
 from dockyard.ui.environments import EnvironmentsView
 from dockyard.ui.mainwindow import MainWindow
@@ -49,13 +50,25 @@ def test_retry_deployment_button_redeploys_the_failed_approved_release(
             assert named(view, QLabel, "Release production").text() == "Nothing deployed yet."
 
             failed.registry_up()
+            # Another deployment to production is in progress: the retry waits, and says so.
+            ledger = SqliteReleaseLedger(open_database(dockyard_home))
+            held, _ = ledger.try_lock_environment(
+                failed.repo, "production", what="v0.9.9", taken_by="ops@example.test"
+            )
+            assert held is not None
             retry_buttons(view)[0].click()
+            message = named(view, QLabel, "Environments message")
+            qtbot.waitUntil(
+                lambda: "Waiting for the deployment of v0.9.9 to production" in message.text(),
+                timeout=30_000,
+            )
+            assert "/ops@example.test" in message.text()
+            ledger.unlock_environment(held)
             qtbot.waitUntil(
                 lambda: "v1.0.0" in named(view, QLabel, "Release production").text(),
                 timeout=120_000,
             )
             assert not retry_buttons(view)
-            message = named(view, QLabel, "Environments message").text()
-            assert "production runs v1.0.0" in message
+            assert "production runs v1.0.0" in message.text()
         finally:
             next(windows, None)

@@ -354,6 +354,7 @@ class EnvironmentsView(LatestRead, QWidget):
             name,
             on_result=lambda outcome: self._retried(outcome),
             on_error=lambda message, _d: self._retried(None, message),
+            on_waiting=self._say,
             digest=env.latest.digest,  # the release the card showed, nothing newer
         )
 

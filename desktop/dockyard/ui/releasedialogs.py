@@ -58,12 +58,26 @@ class ReleaseCalls:
         *args: Any,
         on_result: Callable[[Any], None],
         on_error: Callable[[str, str], None],
+        on_waiting: Callable[[str], None] | None = None,
         **kwargs: Any,
     ) -> None:
+        """Call ``method`` of the release service in a worker; ``on_waiting`` hears, on the
+        UI thread, when it waits for another deployment to the environment."""
         service = self.service()
+        if on_waiting is None:
+            self.tasks.submit(
+                getattr(service, method), *args, on_result=on_result, on_error=on_error, **kwargs
+            )
+            return
+
+        def waiting_told(*call_args: Any, progress: Callable[[str], None], **call: Any) -> Any:
+            service.on_wait = progress  # emitted from the worker, delivered on the UI thread
+            return getattr(service, method)(*call_args, **call)
+
         self.tasks.submit(
-            getattr(service, method), *args, on_result=on_result, on_error=on_error, **kwargs
-        )
+            waiting_told, *args, on_result=on_result, on_error=on_error,
+            on_progress=lambda message: on_waiting(str(message)), **kwargs,
+        )  # fmt: skip
 
 
 def _label(release: Deployment | ApprovalRequest) -> str:
@@ -158,8 +172,13 @@ class DecisionDialog(QDialog):
             comment,
             on_result=self._done,
             on_error=lambda message, _details: self._refused(message),
+            on_waiting=self._waiting,
             digest=self.request.digest,
         )
+
+    def _waiting(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.show()
 
     def _done(self, _outcome: object) -> None:
         self.decided.emit()
@@ -351,7 +370,12 @@ class RollbackDialog(QDialog):
             self.comment.text().strip(),
             on_result=self._done,
             on_error=lambda message, _d: self._show_error(message),
+            on_waiting=self._waiting,
         )
+
+    def _waiting(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.show()
 
     def _done(self, outcome: object) -> None:
         self.rolled_back.emit(str(getattr(outcome, "message", "")))
