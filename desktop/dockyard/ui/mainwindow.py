@@ -145,7 +145,9 @@ class MainWindow(QMainWindow):
             recover_interrupted, self.home, self.db, self.identity, on_result=self._recovered
         )
         messages.bus.error.connect(self.show_error)
-        messages.bus.info.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        # A bound method, not a lambda: the bus outlives windows, and Qt drops a connection
+        # to a method of a destroyed window by itself (a lambda would call into a dead one).
+        messages.bus.info.connect(self.show_info)
         self._repository_selected(None)
         self._restore_state()
         self.repositories.refresh()
@@ -323,6 +325,9 @@ class MainWindow(QMainWindow):
             self.close()
 
     # ----- errors, state and closing ------------------------------------------------
+
+    def show_info(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10_000)
 
     def show_error(self, message: str, details: str) -> None:
         self.statusBar().showMessage(message, 15_000)
