@@ -67,6 +67,17 @@ wanted = {"dockyard/resources/icons/dockyard.svg", "dockyard/resources/icons/sta
 sys.exit(0 if wanted <= names else f"missing: {sorted(wanted - names)}")
 EOF
 ok "wheel carries the icons and _version.py"
+# installed from the wheel (as pip and pipx do; build.sh made this venv), the app finds them
+bundle_venv=build/bundle-venv/bin/python
+if [[ -x $bundle_venv ]]; then
+  QT_QPA_PLATFORM=offscreen "$bundle_venv" -c '
+import sys
+from dockyard.ui.icons import icon, icon_path
+path = icon_path("dockyard")
+sys.exit(0 if path and "site-packages" in str(path) and not icon("run").isNull() else f"icon: {path}")
+' || fail "the installed wheel does not find its icons"
+  ok "an installed wheel finds its icons"
+fi
 
 # --- the bundle --------------------------------------------------------------------------
 tar -C "$scratch" -xzf "$tarball"
