@@ -8,6 +8,7 @@ from pathlib import Path
 from dockyard.core.locations import normalise_location
 from dockyard.core.model import Run, RunStatus, Stage, StageStatus, utcnow
 from dockyard.store.database import open_database
+from dockyard.store.repositories import RepositoryStore
 from dockyard.store.runs import RunStore
 from testbed.gitrepos import GitRepo, make_app_repo
 
@@ -16,10 +17,13 @@ ONE_ENVIRONMENT = "environments:\n  staging:\n    auto: false\n"
 
 
 def seed_runs(home: Path, repo: GitRepo, runs: int) -> str:
-    """Records ``runs`` finished runs of repo at its head commit; returns the repo key."""
+    """Registers repo and records ``runs`` finished runs of it at its head commit; returns
+    the repository key."""
     key = normalise_location(str(repo.path))
     commit = repo.head
     db = open_database(home)
+    if RepositoryStore(db).get(key) is None:
+        RepositoryStore(db).add(key)
     store = RunStore(db)
     start = utcnow() - timedelta(hours=runs)
     for number in range(runs):
