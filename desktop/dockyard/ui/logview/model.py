@@ -16,7 +16,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
-    Signal,
 )
 
 from dockyard.store.logs import StageLogReader
@@ -34,14 +33,10 @@ _ModelIndex = QModelIndex | QPersistentModelIndex
 class LogModel(QAbstractListModel):
     """One row per complete line of the log file; rows are only ever appended."""
 
-    # The widest line grew: lengths are measured after the rows are shown (store.logs).
-    widest_changed = Signal()
-
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._reader: StageLogReader | None = None
         self._rows = 0
-        self._widest = 0
         self._blocks: OrderedDict[int, list[str]] = OrderedDict()
         self._segments: OrderedDict[int, list[Segment]] = OrderedDict()
 
@@ -57,7 +52,6 @@ class LogModel(QAbstractListModel):
         self.beginResetModel()
         self._reader = StageLogReader(path) if path is not None else None
         self._rows = 0
-        self._widest = 0
         self._blocks.clear()
         self._segments.clear()
         self.endResetModel()
@@ -76,9 +70,6 @@ class LogModel(QAbstractListModel):
             self.beginInsertRows(QModelIndex(), self._rows, count - 1)
             self._rows = count
             self.endInsertRows()
-        if self._reader is not None and self._reader.max_line_bytes() != self._widest:
-            self._widest = self._reader.max_line_bytes()
-            self.widest_changed.emit()
 
     def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self._rows

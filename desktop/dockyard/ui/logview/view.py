@@ -86,7 +86,6 @@ class LogView(QWidget):
 
         self.model.rowsInserted.connect(self._rows_inserted)
         self.model.modelReset.connect(self._model_reset)
-        self.model.widest_changed.connect(self._update_width)
         self.search.changed.connect(self._show_search_state)
         bar = self.table.verticalScrollBar()
         bar.rangeChanged.connect(self._range_changed)
@@ -228,6 +227,9 @@ class LogView(QWidget):
 
     @Slot(int)
     def _scrolled(self, value: int) -> None:
+        # Line lengths are measured behind the index (store.logs): a huge log's widest
+        # line may be known only after its rows were shown.
+        self._update_width()
         if self._scrolling_to_end:
             return
         at_end = value >= self.table.verticalScrollBar().maximum()
