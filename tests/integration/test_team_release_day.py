@@ -21,7 +21,7 @@ import docker
 import psycopg
 import pytest
 
-from dockyard.engine.deploy import deployer_for
+from dockyard.engine.deploy import deployer_for, resource_name
 from dockyard.store import team
 from testbed.cli import run_dockyard
 from testbed.dockerd import PrivateDaemon
@@ -38,8 +38,9 @@ environments:
     mode: container
     auto: true
   production:
-    mode: container
+    mode: service
     after: staging
+    secrets: [api_token]
     approval: {{required: 1, self_approval: true}}
 """
 
@@ -51,10 +52,10 @@ class Member:
     clone: Path
 
     def __call__(
-        self, *args: str, user: str = "forged@example.test"
+        self, *args: str, user: str = "forged@example.test", stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         # DOCKYARD_USER is set to a forged name on purpose: the server must not care.
-        return run_dockyard(self.home, *args, user=user)
+        return run_dockyard(self.home, *args, user=user, stdin=stdin)
 
     def json(self, *args: str) -> Any:
         result = self(*args, "--json")
@@ -86,7 +87,7 @@ def test_developer_runs_release_manager_approves_on_another_machine(
     tmp_path: Path,
     postgres_server: PostgresServer,
     team_database: str,
-    docker_daemon: PrivateDaemon,
+    swarm_daemon: PrivateDaemon,
     docker_client: docker.DockerClient,
     registry: LocalRegistry,
 ) -> None:
@@ -113,6 +114,14 @@ def test_developer_runs_release_manager_approves_on_another_machine(
         members[name] = member
     dev, rm = members[dev_name], members[rm_name]
     repo = str(origin)
+    # Both machines know the production secret: fingerprinted on the developer's, it
+    # must compare on the release manager's (one key for the whole team).
+    for member in (dev, rm):
+        stored = run_dockyard(
+            member.home, "secret", "set", str(member.clone), "production", "api_token",
+            stdin="tok-" + team_database,
+        )  # fmt: skip
+        assert stored.returncode == 0, stored.stderr
     try:
         # The developer runs v1.0.0 from their clone: staging, then production waits.
         run = dev.json("run", str(dev.clone), "--ref", "v1.0.0")
@@ -142,13 +151,22 @@ def test_developer_runs_release_manager_approves_on_another_machine(
             assert theirs.stdout.strip()
             assert theirs.stdout == dev("logs", run["id"], "--stage", stage).stdout
 
+        # A secret that differs on the approver's machine is a change the requester must
+        # bring back for review: the approver cannot make (and approve) a new request.
+        def set_secret(value: str) -> None:
+            stored = rm("secret", "set", str(rm.clone), "production", "api_token", stdin=value)
+            assert stored.returncode == 0, stored.stderr
+
+        set_secret("something else")
+        changed = rm("approve", str(rm.clone), "production")
+        assert changed.returncode == 2
+        assert f"Ask {dev_name} to run the pipeline again" in changed.stderr
+        set_secret("tok-" + team_database)
         approved = rm("approve", str(rm.clone), "production", "--comment", "ship it")
         assert approved.returncode == 0, approved.stderr
-        running = docker_client.containers.list(
-            filters={"label": ["dockyard.environment=production"]}
-        )
-        assert running and running[0].image.attrs["RepoDigests"]
-        assert any(d.endswith(digest) for d in running[0].image.attrs["RepoDigests"])
+        service = docker_client.services.get(resource_name(repo, "production"))
+        image_spec = service.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+        assert image_spec.endswith("@" + digest)
 
         # The developer sees who let it in; the audit chain, appended by the server,
         # verifies from either machine and names the true roles.
@@ -166,8 +184,8 @@ def test_developer_runs_release_manager_approves_on_another_machine(
             )
         assert actors == {"approval-requested": dev_name, "approve": rm_name}
     finally:
-        for env_name in ("staging", "production"):
-            deployer_for("container", docker_client).remove(repo, env_name)
+        for env_name, mode in (("staging", "container"), ("production", "service")):
+            deployer_for(mode, docker_client).remove(repo, env_name)
         for leftover in docker_client.images.list(name=image):
             with contextlib.suppress(docker.errors.NotFound):
                 docker_client.images.remove(leftover.id, force=True)

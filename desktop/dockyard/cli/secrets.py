@@ -20,9 +20,11 @@ def register(commands: Any) -> None:
 
 
 def set_secret(args: argparse.Namespace) -> int:
-    from dockyard.cli.context import repo_key
+    from dockyard.cli.context import database, repo_key
 
     value = sys.stdin.read().rstrip("\n")
-    SecretStore().set(repo_key(args.repo), args.env, args.name, value)
+    # The ledger decides the repository's key: in team mode a clone's origin URL, so the
+    # secret is found by the runs and approvals of every member's clone.
+    SecretStore().set(repo_key(args.repo, database()), args.env, args.name, value)
     print(f"Secret {args.name} stored in the keyring for {args.env}.")
     return 0

@@ -62,7 +62,7 @@ class ReleaseService:
         self.home = home
         self.db = db
         self.identity = identity
-        self.secrets = secrets or SecretStore(home=home)
+        self.secrets = secrets or SecretStore(home=home, db=db)
         self.ledger = SqliteReleaseLedger(db)
         self.audit = AuditLog(db)
         # Per-environment outcomes of the last after_delivery (PipelineOutcome.deployments).
@@ -310,12 +310,21 @@ class ReleaseService:
         self, env: EnvironmentConfig, position: int, request: ApprovalRequest, new: ConfigSnapshot
     ) -> None:
         changes = diff_snapshots(ConfigSnapshot.from_json(dict(request.config)), new)
+        what = "; ".join(changes) or "the configuration fingerprint differs"
+        if self.db.dialect == "postgres":
+            # The team server records whoever asks as the requester: a replacement made here
+            # would be the approver's own request, which they may not approve. The change is
+            # the requester's to bring back for review.
+            raise UserInputError(
+                f"The configuration of {env.name} changed since this release was requested "
+                f"({what}); the approval did not count. Ask {request.requested_by} to run the "
+                f"pipeline again (or promote the digest) so the change is reviewed."
+            )
         image = ImageRecord(
             request.repo, request.commit, request.digest, _name_of(request.image), request.tag,
             request.run_id, True,
         )  # fmt: skip
         replacement = self._request_approval(env, position, image, request.requested_by)
-        what = "; ".join(changes) or "the configuration fingerprint differs"
         raise UserInputError(
             f"The configuration of {env.name} changed since this release was shown for approval "
             f"({what}); the approval did not count: review request {replacement.id} "

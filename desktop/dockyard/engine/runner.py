@@ -91,7 +91,7 @@ class PipelineRunner:
         self.runs = RunStore(db)
         self.sink = sink
         self.cancel = cancel or CancelToken()
-        self.secrets = secrets or SecretStore()
+        self.secrets = secrets or SecretStore(home=home, db=db)
         self.after_delivery = after_delivery
         self.redact = redact  # every secret value this process knows
         self.error: DockyardError | None = None

@@ -28,6 +28,8 @@ import keyring.errors
 from dockyard.core.errors import InfrastructureError, UserInputError
 from dockyard.core.redaction import remember_secret
 from dockyard.engine.home import dockyard_home
+from dockyard.store.sql import Database
+from dockyard.store.team_keys import shared_fingerprint_key
 
 log = logging.getLogger("dockyard.secrets")
 
@@ -61,9 +63,12 @@ def not_set_message(repo: str, environment: str, name: str) -> str:
 class SecretStore:
     """Per repository and environment secrets, kept by the OS keyring."""
 
-    def __init__(self, service: str = SERVICE, home: Path | None = None) -> None:
+    def __init__(
+        self, service: str = SERVICE, home: Path | None = None, db: Database | None = None
+    ) -> None:
         self.service = service
         self.home = home  # whose fingerprint key; None: DOCKYARD_HOME
+        self.db = db  # a team ledger brings the team's key
 
     def set(self, repo: str, environment: str, name: str, value: str) -> None:
         if not value:
@@ -109,6 +114,9 @@ class SecretStore:
     def fingerprints(self) -> Fingerprints:
         """Keyed fingerprints of this store's Dockyard home (the key is read on first use)."""
         home = self.home or dockyard_home()
+        team_key = shared_fingerprint_key(self.db) if self.db is not None else None
+        if team_key is not None:  # marks must compare on every member's machine
+            return Fingerprints(team_key)
         return Fingerprints(lambda: self._fingerprint_key(home))
 
     def _fingerprint_key(self, home: Path) -> bytes:

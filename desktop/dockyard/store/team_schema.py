@@ -477,7 +477,16 @@ CREATE TABLE dockyard.deployment_locks (
 GRANT SELECT, INSERT, UPDATE, DELETE ON dockyard.deployment_locks TO {MEMBER_ROLE};
 """
 
-TEAM_MIGRATIONS: tuple[str, ...] = (TEAM_V1, TEAM_V2)
+# One key for the secret fingerprints of the whole team (engine/secrets.py): a request
+# fingerprinted on the developer's machine must compare on the release manager's. Random
+# from gen_random_uuid (a strong generator, built in since PostgreSQL 13).
+TEAM_V3 = """
+INSERT INTO dockyard.meta (key, value) VALUES ('fingerprint_key', encode(decode(
+    replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', ''),
+    'hex'), 'base64')) ON CONFLICT (key) DO NOTHING;
+"""
+
+TEAM_MIGRATIONS: tuple[str, ...] = (TEAM_V1, TEAM_V2, TEAM_V3)
 
 # Run before the scripts, outside the versioning: roles are cluster-wide, not per database.
 ROLES = f"""
