@@ -139,3 +139,19 @@ def test_the_index_takes_well_under_a_byte_a_line(tmp_path: Path) -> None:
     assert reader.index_bytes() < 300_000 / 4
     assert reader.lines(123_456, 2) == ["line 123456", "line 123457"]
     assert reader.max_line_bytes() == len("line 299999")
+
+
+def test_search_agrees_on_any_text_whatever_the_fast_path(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.log"
+    with StageLogWriter(path) as writer:
+        writer.append(["café au lait", "tab\x1cseparated", "plain ascii", "naïve"])
+    reader = StageLogReader(path)
+    reader.refresh()
+
+    def found(pattern: str) -> list[int]:
+        return list(reader.search(re.compile(pattern)))
+
+    assert found(r"caf.\b") == [0]  # one character, two bytes
+    assert found(r"tab\sseparated") == [1]  # str's \s takes \x1c, bytes' would not
+    assert found(r"(?i)PLAIN\s+ASCII$") == [2]
+    assert found(r"na\u00efve") == [3]  # an escape only str patterns know
