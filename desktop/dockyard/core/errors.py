@@ -44,6 +44,10 @@ class InfrastructureError(DockyardError):
     exit_code = 3
 
 
+class LedgerUnreachable(InfrastructureError):
+    """The team ledger's server cannot be reached (or went away): nothing was recorded."""
+
+
 class Cancelled(DockyardError):
     """The user cancelled the work."""
 

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.core.errors import InfrastructureError, UserInputError
 from dockyard.core.locations import is_url, normalise_location
 from dockyard.engine.home import TEAM_SETTINGS_FILE, current_identity
 from dockyard.store.database import Database, open_database
+from dockyard.store.sql import SqlConnection
 
 
 def in_team_mode(home: Path) -> bool:
@@ -29,6 +35,115 @@ def open_ledger(home: Path) -> Database:
     from dockyard.engine.team import open_team_ledger
 
     return open_team_ledger(home)
+
+
+class DeferredLedger:
+    """The window's ledger: a ``Database`` that opens the team ledger on first use, in
+    whichever worker needs it first (a team server is a network connection away, and the
+    UI thread must not wait on it), and again after it could not be reached.
+
+    The local ledger opens at once, as before (a damaged file stops the window with its
+    sentence). ``switch`` follows the home after ``dockyard team connect``/``disconnect``.
+    """
+
+    RETRY_AFTER_SECONDS = 2.0  # a failed connection is not retried by every waiting read
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self._lock = threading.Lock()
+        self._inner: Database | None = None
+        self._failure: tuple[float, InfrastructureError] | None = None
+        self.team = in_team_mode(home)
+        self.dialect = "postgres" if self.team else "sqlite"
+        if not self.team:
+            self._inner = open_database(home)
+
+    @property
+    def read_only(self) -> bool:
+        return self._inner.read_only if self._inner is not None else False
+
+    @read_only.setter
+    def read_only(self, value: bool) -> None:
+        if self._inner is not None:
+            self._inner.read_only = value
+
+    @property
+    def identity(self) -> str | None:
+        """Who the team server says this login is; None before it was reached."""
+        said = getattr(self._inner, "identity", None)
+        return said if isinstance(said, str) else None
+
+    @property
+    def label(self) -> str:
+        return str(getattr(self._inner, "label", "") or "")
+
+    def opened(self) -> Database:
+        """The ledger, connected now if it was not (in a worker: this may wait on the
+        network); raises ``LedgerUnreachable`` with the server's sentence."""
+        with self._lock:
+            if self._inner is not None:
+                return self._inner
+            if self._failure is not None:
+                failed_at, failure = self._failure
+                if time.monotonic() - failed_at < self.RETRY_AFTER_SECONDS:
+                    raise failure
+            try:
+                self._inner = open_ledger(self.home)
+            except InfrastructureError as exc:
+                self._failure = (time.monotonic(), exc)
+                raise
+            self._failure = None
+            return self._inner
+
+    def connect(self) -> SqlConnection:
+        return self.opened().connect()
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlConnection]:
+        with self.opened().transaction() as connection:
+            yield connection
+
+    def open_private(self) -> SqlConnection:
+        return self.opened().open_private()
+
+    def change_marker(self, private: SqlConnection) -> object:
+        return self.opened().change_marker(private)
+
+    def release(self) -> None:
+        if self._inner is not None:
+            self._inner.release()
+
+    def close(self) -> None:
+        with self._lock:
+            inner, self._inner = self._inner, None
+        if inner is not None:
+            inner.close()
+
+    def switch(self) -> None:
+        """After the home was connected to a team ledger or disconnected: the next use
+        opens whichever ledger the home now names."""
+        self.close()
+        with self._lock:
+            self._failure = None
+            self.team = in_team_mode(self.home)
+            self.dialect = "postgres" if self.team else "sqlite"
+
+
+@dataclass(frozen=True)
+class LedgerInfo:
+    """What the window's status bar says about the ledger it works on."""
+
+    team: bool
+    where: str  # "local", or the team server as "user@host:port/database"
+    identity: str  # who the team server says you are; "" for the local ledger
+
+
+def reach_ledger(db: DeferredLedger) -> LedgerInfo:
+    """In a worker: the ledger opened (connected), and where it is."""
+    db.connect().execute("SELECT 1")  # a connection the server closed shows here
+    if not db.team:
+        return LedgerInfo(False, "local", "")
+    return LedgerInfo(True, db.label, db.identity or "")
 
 
 def acting_identity(db: Database) -> str:

@@ -20,7 +20,7 @@ import keyring.errors
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from dockyard.core.errors import InfrastructureError, UserInputError
+from dockyard.core.errors import InfrastructureError, LedgerUnreachable, UserInputError
 from dockyard.core.redaction import remember_secret
 from dockyard.engine.home import TEAM_SETTINGS_FILE
 from dockyard.engine.secrets import unavailable_keyring
@@ -138,7 +138,7 @@ def _connect_error(server: TeamServer, exc: psycopg.OperationalError) -> Excepti
             f"The team server {server.address} refused the login of {server.user} ({text}); "
             "check the user name and password, then: dockyard team connect URL"
         )
-    return InfrastructureError(
+    return LedgerUnreachable(
         f"The team server {server.address} is unreachable ({text}); check that it runs and "
         "that this machine may reach it."
     )

@@ -4,7 +4,9 @@ The window's views read the store when they are shown; runs started by ``dockyar
 a terminal, approvals given with ``dockyard approve`` or in another window, and the
 window's own pipeline processes all write to it from other connections. SQLite's
 ``PRAGMA data_version`` changes whenever another connection commits, so one cheap query on
-a connection of our own tells whether anything is worth re-reading.
+a connection of our own tells whether anything is worth re-reading. On the team ledger the
+server's notifications (LISTEN/NOTIFY) tell it; after the server was away, the first look
+that reaches it again counts as a change (anything may have happened meanwhile).
 """
 
 from __future__ import annotations
@@ -23,14 +25,29 @@ class ExternalChanges:
         self._db = db
         self._connection: SqlConnection | None = None
         self._seen: object = None
+        self._lost = False  # the connection failed: start again with a new one
 
     def changed(self) -> bool:
-        if self._connection is None:
-            self._connection = self._db.open_private()
-        version = self._db.change_marker(self._connection)
-        changed = self._seen is not None and version != self._seen
+        try:
+            if self._connection is None:
+                self._connection = self._db.open_private()
+                if self._lost:
+                    self._seen = None  # a new connection counts anew
+            version = self._db.change_marker(self._connection)
+        except Exception:
+            self._lost = True
+            self._drop()
+            raise
+        changed = (self._seen is not None and version != self._seen) or self._lost
         self._seen = version
+        self._lost = False
         return changed
+
+    def _drop(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - a broken connection may fail to close; it is gone
+            self._connection = None
 
     def close(self) -> None:
         if self._connection is not None:

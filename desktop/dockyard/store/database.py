@@ -37,7 +37,9 @@ class SqliteDatabase:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._local = threading.local()
+        # By thread id, not threading.local: a thread of Qt's pool gets a new Python thread
+        # state (and new thread-locals) for every task, so each would open a connection.
+        self._by_thread: dict[int, sqlite3.Connection] = {}
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self.read_only = False  # True while the disk is full: reads work, writes are refused
@@ -79,10 +81,10 @@ class SqliteDatabase:
 
     def connect(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        connection: sqlite3.Connection | None = self._by_thread.get(threading.get_ident())
         if connection is None:
             connection = self._open()
-            self._local.connection = connection
+            self._by_thread[threading.get_ident()] = connection
             with self._lock:
                 self._connections.append(connection)
         return connection
@@ -118,9 +120,9 @@ class SqliteDatabase:
 
     def release(self) -> None:
         """Close this thread's connection; worker threads call it before they end."""
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        connection: sqlite3.Connection | None = self._by_thread.get(threading.get_ident())
         if connection is not None:
-            self._local.connection = None
+            self._by_thread.pop(threading.get_ident(), None)
             with self._lock:
                 self._connections.remove(connection)
             connection.close()
@@ -131,7 +133,7 @@ class SqliteDatabase:
             connections, self._connections = self._connections, []
         for connection in connections:
             connection.close()
-        self._local = threading.local()
+        self._by_thread = {}
 
     def open_private(self) -> sqlite3.Connection:
         """A connection of the caller's own, not shared with this thread's (the caller

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import RowMaker
 
-from dockyard.core.errors import InfrastructureError
+from dockyard.core.errors import LedgerUnreachable
 from dockyard.store.sql import SqlConnection
 from dockyard.store.team import check_schema, refused
 from dockyard.store.team_schema import NOTIFY_CHANNEL
@@ -87,7 +87,7 @@ class PgConnection:
         except psycopg.errors.InsufficientPrivilege as exc:
             raise refused(exc) from exc  # a rule of the team server: one sentence, exit 2
         except psycopg.OperationalError as exc:
-            raise InfrastructureError(
+            raise LedgerUnreachable(
                 f"The team ledger went away ({_first_line(exc)}); nothing of that step was "
                 "recorded. Try again when it is reachable."
             ) from exc
@@ -109,7 +109,9 @@ class PgDatabase:
     def __init__(self, connect: Callable[[], psycopg.Connection[Any]], label: str) -> None:
         self.label = label  # "user@host:port/db", for sentences
         self._connect = connect
-        self._local = threading.local()
+        # By thread id, not threading.local: a thread of Qt's pool gets a new Python thread
+        # state (and new thread-locals) for every task, so each would open a connection.
+        self._by_thread: dict[int, PgConnection] = {}
         self._connections: list[PgConnection] = []
         self._lock = threading.Lock()
         connection = self.connect()
@@ -118,11 +120,13 @@ class PgDatabase:
         self.identity = str(row[0]) if row else ""
 
     def connect(self) -> PgConnection:
-        connection: PgConnection | None = getattr(self._local, "connection", None)
+        connection: PgConnection | None = self._by_thread.get(threading.get_ident())
         if connection is None or connection.raw.closed:
-            connection = self.open_private()
-            self._local.connection = connection
+            gone, connection = connection, self.open_private()
+            self._by_thread[threading.get_ident()] = connection
             with self._lock:
+                if gone in self._connections:
+                    self._connections.remove(gone)
                 self._connections.append(connection)
         return connection
 
@@ -130,7 +134,7 @@ class PgDatabase:
         try:
             raw = self._connect()
         except psycopg.OperationalError as exc:
-            raise InfrastructureError(
+            raise LedgerUnreachable(
                 f"The team ledger {self.label} is unreachable ({_first_line(exc)}); check that "
                 "the server runs and this machine may reach it."
             ) from exc
@@ -149,7 +153,7 @@ class PgDatabase:
                     connection.raw.execute(WRITE_LOCK)
                 yield connection
         except psycopg.OperationalError as exc:
-            raise InfrastructureError(
+            raise LedgerUnreachable(
                 f"The team ledger {self.label} went away during a write ({_first_line(exc)}); "
                 "nothing of that write was recorded. Try again when it is reachable."
             ) from exc
@@ -158,18 +162,24 @@ class PgDatabase:
         """How many notifications of other connections' commits ``private`` has seen
         (LISTEN/NOTIFY: the team schema's triggers notify on every change)."""
         assert isinstance(private, PgConnection)
-        if not private.listening:
-            private.raw.execute(f"LISTEN {NOTIFY_CHANNEL}")
-            private.listening = True
-        private.raw.execute("SELECT 1")  # receives what arrived meanwhile
-        own = private.raw.info.backend_pid
-        private.notified += sum(1 for n in private.raw.notifies(timeout=0) if n.pid != own)
+        try:
+            if not private.listening:
+                private.raw.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                private.listening = True
+            private.raw.execute("SELECT 1")  # receives what arrived meanwhile
+            own = private.raw.info.backend_pid
+            private.notified += sum(1 for n in private.raw.notifies(timeout=0) if n.pid != own)
+        except psycopg.OperationalError as exc:
+            raise LedgerUnreachable(
+                f"The team ledger {self.label} went away ({_first_line(exc)}); check that the "
+                "server runs and this machine may reach it."
+            ) from exc
         return private.notified
 
     def release(self) -> None:
-        connection: PgConnection | None = getattr(self._local, "connection", None)
+        connection: PgConnection | None = self._by_thread.get(threading.get_ident())
         if connection is not None:
-            self._local.connection = None
+            self._by_thread.pop(threading.get_ident(), None)
             with self._lock:
                 if connection in self._connections:
                     self._connections.remove(connection)
@@ -180,7 +190,7 @@ class PgDatabase:
             connections, self._connections = self._connections, []
         for connection in connections:
             connection.close()
-        self._local = threading.local()
+        self._by_thread = {}
 
 
 def _first_line(exc: Exception) -> str:

@@ -54,3 +54,13 @@ def fetch_log(db: Database, path: Path, run_id: str, stage: str) -> bool:
     partial.write_bytes(zlib.decompress(bytes(row[0])))
     os.replace(partial, path)
     return True
+
+
+def shared_stages(db: Database, run_id: str) -> list[str]:
+    """The stages of ``run_id`` whose logs the team ledger holds ([] for the local one)."""
+    if db.dialect != "postgres":
+        return []
+    rows = db.connect().execute(
+        "SELECT stage FROM stage_logs WHERE run_id = ? ORDER BY stage", (run_id,)
+    )
+    return [str(row[0]) for row in rows]

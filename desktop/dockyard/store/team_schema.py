@@ -486,7 +486,98 @@ INSERT INTO dockyard.meta (key, value) VALUES ('fingerprint_key', encode(decode(
     'hex'), 'base64')) ON CONFLICT (key) DO NOTHING;
 """
 
-TEAM_MIGRATIONS: tuple[str, ...] = (TEAM_V1, TEAM_V2, TEAM_V3)
+# A repository added on one machine shows in every window (the list is shared too); and
+# ``dockyard team import``: a team admin copies one local history in, once. The rules'
+# triggers stamp identities, so imported rows go in through ``import_rows`` (SECURITY
+# DEFINER, owned by the schema owner), which turns the triggers off for that insert only,
+# inside the transaction ``begin_import`` registered. Members cannot register one, so
+# cannot forge a name; every imported row is listed in ``imported``.
+TEAM_V4 = f"""
+CREATE TRIGGER repositories_notify AFTER INSERT OR UPDATE OR DELETE ON dockyard.repositories
+    FOR EACH STATEMENT EXECUTE FUNCTION dockyard.notify_change();
+
+CREATE TABLE dockyard.imports (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    imported_by TEXT NOT NULL DEFAULT session_user,
+    at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    xact BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX imports_once ON dockyard.imports ((true));
+CREATE TABLE dockyard.imported (
+    import_id BIGINT NOT NULL REFERENCES dockyard.imports (id),
+    table_name TEXT NOT NULL,
+    row_key TEXT NOT NULL,
+    PRIMARY KEY (table_name, row_key)
+);
+
+CREATE FUNCTION dockyard.begin_import(p_source TEXT) RETURNS BIGINT
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = dockyard, pg_temp AS $$
+DECLARE
+    earlier dockyard.imports%ROWTYPE;
+    made BIGINT;
+BEGIN
+    IF NOT pg_has_role(session_user, '{ADMIN_ROLE}', 'MEMBER') THEN
+        RAISE EXCEPTION 'dockyard: % is not a team admin; a team admin imports a history',
+            session_user USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('dockyard.import'));
+    SELECT * INTO earlier FROM dockyard.imports LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'dockyard: this team ledger already holds an imported history '
+            '(from %, by % at %); a history is imported once',
+            earlier.source, earlier.imported_by, earlier.at
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    INSERT INTO dockyard.imports (at, source, xact)
+        VALUES ({_NOW_TEXT}, p_source, txid_current()) RETURNING id INTO made;
+    RETURN made;
+END $$;
+
+CREATE FUNCTION dockyard.import_rows(p_table TEXT, p_rows TEXT, p_keys TEXT[])
+RETURNS INTEGER
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = dockyard, pg_temp AS $$
+DECLARE
+    current_import BIGINT;
+    inserted INTEGER;
+BEGIN
+    SELECT id INTO current_import FROM dockyard.imports
+    WHERE xact = txid_current() AND imported_by = session_user;
+    IF current_import IS NULL THEN
+        RAISE EXCEPTION 'dockyard: rows are imported only inside dockyard team import'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF p_table NOT IN ('repositories', 'runs', 'stages', 'stage_logs', 'images',
+                       'deployments', 'approval_requests', 'approvals', 'pins') THEN
+        RAISE EXCEPTION 'dockyard: % is not imported', p_table
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    EXECUTE format('ALTER TABLE dockyard.%I DISABLE TRIGGER USER', p_table);
+    EXECUTE format(
+        'INSERT INTO dockyard.%I'
+        ' SELECT * FROM json_populate_recordset(NULL::dockyard.%I, $1::json)',
+        p_table, p_table) USING p_rows;
+    GET DIAGNOSTICS inserted = ROW_COUNT;
+    EXECUTE format('ALTER TABLE dockyard.%I ENABLE TRIGGER USER', p_table);
+    INSERT INTO dockyard.imported (import_id, table_name, row_key)
+        SELECT current_import, p_table, key FROM unnest(p_keys) AS key;
+    IF p_table IN ('repositories', 'images', 'deployments', 'approval_requests') THEN
+        EXECUTE format(
+            'SELECT setval(pg_get_serial_sequence(''dockyard.%I'', ''id''),'
+            ' (SELECT coalesce(max(id), 1) FROM dockyard.%I))', p_table, p_table);
+    END IF;
+    PERFORM pg_notify('{NOTIFY_CHANNEL}', p_table);
+    RETURN inserted;
+END $$;
+
+REVOKE ALL ON FUNCTION dockyard.begin_import(TEXT) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dockyard.import_rows(TEXT, TEXT, TEXT[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dockyard.begin_import(TEXT) TO {ADMIN_ROLE};
+GRANT EXECUTE ON FUNCTION dockyard.import_rows(TEXT, TEXT, TEXT[]) TO {ADMIN_ROLE};
+GRANT SELECT ON dockyard.imports, dockyard.imported TO {MEMBER_ROLE};
+"""
+
+TEAM_MIGRATIONS: tuple[str, ...] = (TEAM_V1, TEAM_V2, TEAM_V3, TEAM_V4)
 
 # Run before the scripts, outside the versioning: roles are cluster-wide, not per database.
 ROLES = f"""

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from dockyard.engine.gitsource import GitSource
+from dockyard.engine.ledger_source import shared_location
 from dockyard.store.database import Database
 from dockyard.store.repositories import Repository, RepositoryStore
 from dockyard.ui.theme import tones
@@ -25,9 +26,12 @@ from dockyard.ui.worker import TaskRunner
 
 
 def validate_and_add(db: Database, home: Path, location: str) -> Repository:
-    """Opens the repository as a run would (clones a URL), then records it."""
+    """Opens the repository as a run would (clones a URL), then records it; in team mode
+    by its origin URL, where every member's clone meets."""
     source = GitSource(location, home)
     source.repo.close()
+    if db.dialect == "postgres":
+        return RepositoryStore(db).add(shared_location(source.location))
     return RepositoryStore(db).add(source.location)
 
 

@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
 from dockyard import __version__
 from dockyard.core.model import Run
 from dockyard.engine.home import dockyard_home
+from dockyard.engine.ledger_source import DeferredLedger
 from dockyard.engine.pipeline import PipelineOutcome
 from dockyard.engine.release_results import RecoveryReport
 from dockyard.engine.releases import recover_interrupted
-from dockyard.store.database import open_database
 from dockyard.store.repositories import Repository
 from dockyard.ui import messages, preferences
 from dockyard.ui.adddialog import AddRepositoryDialog
@@ -35,6 +35,7 @@ from dockyard.ui.environments import EnvironmentsView
 from dockyard.ui.history import HistoryView, short_repo
 from dockyard.ui.icons import icon
 from dockyard.ui.insights import InsightsView
+from dockyard.ui.ledgerstatus import LedgerStatus
 from dockyard.ui.overview import OverviewView
 from dockyard.ui.pipelineworker import RunCoordinator
 from dockyard.ui.repositories import RepositoryPanel
@@ -60,8 +61,9 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self.tasks = tasks or TaskRunner(on_error=messages.error, parent=self)
         self.home = home or dockyard_home()
-        self.db = open_database(self.home)
-        self.identity = preferences.identity()
+        # The team ledger is connected in a worker (self.ledger); the local one opens now.
+        self.db = DeferredLedger(self.home)
+        self.local_identity = preferences.identity()
         self.runs = RunCoordinator(self.tasks, self.home, self.db, self)
         self.closing_after_cancel = False
         self.add_dialog: AddRepositoryDialog | None = None
@@ -117,7 +119,27 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([260, 1020])
-        self.setCentralWidget(self.splitter)
+        self.ledger_banner = QLabel()
+        self.ledger_banner.setAccessibleName("Ledger unreachable")
+        self.ledger_banner.setWordWrap(True)
+        self.ledger_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.ledger_banner.setContentsMargins(8, 4, 8, 4)
+        self.ledger_banner.hide()
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.ledger_banner)
+        central_layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+        self.ledger = LedgerStatus(
+            self.statusBar(), self.ledger_banner, self.tasks, self.db,
+            lambda: self.local_identity, self,
+        )  # fmt: skip
+        self._was_away = False
+        self.ledger.changed.connect(self._ledger_changed)
+        for calls in (self.environments_view.calls, self.overview_view.calls):
+            calls.refusal = self.ledger.refusal
 
         self.tray = TrayNotifier(self)
         self.runs.run_finished.connect(self._run_finished)
@@ -138,12 +160,16 @@ class MainWindow(QMainWindow):
         # Runs and approvals from elsewhere (a terminal, another window) show up live.
         self.store_watcher = StoreWatcher(self.tasks, self.db, self)
         self.store_watcher.changed.connect(self._store_changed)
+        self.store_watcher.reached.connect(self.ledger.reached)
+        self.store_watcher.lost.connect(self.ledger.lost)
+        self.ledger.reach()
         self.store_watcher.start()
         self._read_approvals()  # the baseline: what waits already is not news
         # Work a crashed Dockyard left behind shows as interrupted, reconciled with the daemon.
-        self.tasks.submit(
-            recover_interrupted, self.home, self.db, self.identity, on_result=self._recovered
-        )
+        # (In team mode once the server answered: it says who you are.)
+        self._recovery_due = True
+        if not self.db.team:
+            self._recover()
         messages.bus.error.connect(self.show_error)
         # A bound method, not a lambda: the bus outlives windows, and Qt drops a connection
         # to a method of a destroyed window by itself (a lambda would call into a dead one).
@@ -151,6 +177,11 @@ class MainWindow(QMainWindow):
         self._repository_selected(None)
         self._restore_state()
         self.repositories.refresh()
+
+    @property
+    def identity(self) -> str:
+        """Who acts from this window: in team mode who the server says you are."""
+        return self.ledger.identity
 
     def _build_actions(self) -> None:
         def action(text: str, keys: str, slot: object, icon_name: str = "") -> QAction:
@@ -269,6 +300,7 @@ class MainWindow(QMainWindow):
     def show_settings(self) -> None:
         dialog = SettingsDialog(self.tasks, self.home, self)
         dialog.identity_changed.connect(self._identity_changed)
+        dialog.ledger_switched.connect(self.ledger_switched)
         dialog.endpoints_changed.connect(self.endpoint_status.refresh)
         self.settings_dialog = self._replace(self.settings_dialog, dialog)
 
@@ -284,12 +316,41 @@ class MainWindow(QMainWindow):
         return new
 
     def _identity_changed(self, identity: str) -> None:
-        self.identity = identity
+        self.local_identity = identity
+        self.ledger.show()
         self.statusBar().showMessage(f"Acting as {identity}.", 10_000)
+
+    # ----- the ledger ----------------------------------------------------------------
+
+    def _ledger_changed(self) -> None:
+        state = self.ledger.state
+        if state == "reachable" and self._recovery_due:
+            self._recover()
+        if state == "reachable" and self._was_away:
+            self.refresh()  # what changed while the server was away
+            self._read_approvals()
+        self._was_away = state == "unreachable"
+
+    def ledger_switched(self) -> None:
+        """Settings connected this home to a team ledger, or disconnected it."""
+        self.db.switch()
+        self.tray.forget_approvals()  # what waits in the other ledger is not news
+        self.ledger.restart()
+        self.store_watcher.restart()
+        self._read_approvals()
+        self.refresh()
+
+    def _refused_while_away(self, what: str) -> bool:
+        refused = self.ledger.refusal(what)
+        if refused:
+            self.show_error(refused, "")
+        return refused is not None
 
     # ----- runs --------------------------------------------------------------------
 
     def start_run(self, location: str, ref: str) -> None:
+        if self._refused_while_away("running a pipeline"):
+            return
         worker = self.runs.start(location, ref or None, self.identity)
         self.tabs.setCurrentWidget(self.runs_view)
 
@@ -303,8 +364,18 @@ class MainWindow(QMainWindow):
 
     def start_watched_run(self, location: str, ref: str) -> None:
         """A watched repository got a new commit or tag: run it without changing the view."""
+        refused = self.ledger.refusal(f"running {ref} of {short_repo(location)}")
+        if refused:  # nothing is queued on this machine to diverge later
+            self.statusBar().showMessage(refused, 15_000)
+            return
         self.runs.start(location, ref, self.identity)
         self.statusBar().showMessage(f"{short_repo(location)}: new {ref}, run started.", 10_000)
+
+    def _recover(self) -> None:
+        self._recovery_due = False
+        self.tasks.submit(
+            recover_interrupted, self.home, self.db, self.identity, on_result=self._recovered
+        )
 
     def _recovered(self, report: object) -> None:
         if isinstance(report, RecoveryReport) and not report.empty:

@@ -37,9 +37,18 @@ from dockyard.ui.runsmodel import format_moment
 from dockyard.ui.theme import tones
 from dockyard.ui.worker import TaskRunner
 
+# What changes releases; refused while the team ledger is away (reads are not).
+RELEASE_CHANGES = {
+    "approve": "approving", "reject": "rejecting", "rollback": "rolling back",
+    "unpin": "unpinning", "promote": "deploying",
+}  # fmt: skip
+
 
 class ReleaseCalls:
-    """What a dialog needs to call the release engine as the current identity."""
+    """What a dialog needs to call the release engine as the current identity.
+
+    ``refusal`` (set by the window) names why a change cannot be made now, or None.
+    """
 
     def __init__(
         self, tasks: TaskRunner, home: Path, db: Database, identity: Callable[[], str]
@@ -48,6 +57,7 @@ class ReleaseCalls:
         self.home = home
         self.db = db
         self.identity = identity
+        self.refusal: Callable[[str], str | None] = lambda _what: None
 
     def service(self) -> ReleaseService:
         return ReleaseService(home=self.home, db=self.db, identity=self.identity())
@@ -63,6 +73,10 @@ class ReleaseCalls:
     ) -> None:
         """Call ``method`` of the release service in a worker; ``on_waiting`` hears, on the
         UI thread, when it waits for another deployment to the environment."""
+        refused = self.refusal(RELEASE_CHANGES[method]) if method in RELEASE_CHANGES else None
+        if refused:
+            on_error(refused, "")
+            return
         service = self.service()
         if on_waiting is None:
             self.tasks.submit(

@@ -2,7 +2,8 @@
 
 Until the user picks a stage, the view follows the stage that is running, so starting
 a run and watching its log needs no clicks. Deployment logs are stage logs named
-``deploy-<env>``; any other ``*.log`` in the run's folder is listed too.
+``deploy-<env>``; any other ``*.log`` in the run's folder is listed too. On the team
+ledger a log not on this machine (a run made on another one) is fetched from the ledger.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from dockyard.core.model import Run, Stage, StageStatus
+from dockyard.store.database import Database
 from dockyard.store.logs import stage_log_path
+from dockyard.store.shared_logs import fetch_log, shared_stages
 from dockyard.ui.icons import icon, status_icon
 from dockyard.ui.logview import LogView
 from dockyard.ui.runsmodel import format_duration
@@ -31,18 +34,28 @@ from dockyard.ui.worker import TaskRunner
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-def extra_logs(folder: Path, known: set[str]) -> list[str]:
+def extra_logs(
+    folder: Path, known: set[str], db: Database | None = None, run_id: str = ""
+) -> list[str]:
     """Stage names of the ``*.log`` files in a run's folder that are not known stages."""
-    if not folder.is_dir():
-        return []
-    return sorted(path.stem for path in folder.glob("*.log") if path.stem not in known)
+    found = set(shared_stages(db, run_id)) if db is not None else set()
+    if folder.is_dir():
+        found |= {path.stem for path in folder.glob("*.log")}
+    return sorted(found - known)
 
 
 class RunDetail(QWidget):
-    def __init__(self, tasks: TaskRunner, home: Path, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        tasks: TaskRunner,
+        home: Path,
+        parent: QWidget | None = None,
+        db: Database | None = None,
+    ) -> None:
         super().__init__(parent)
         self.tasks = tasks
         self.home = home
+        self.db = db  # the team ledger holds the logs of runs made on other machines
         self.run: Run | None = None
         self.shown_stage: str | None = None
         self.user_picked = False
@@ -96,7 +109,12 @@ class RunDetail(QWidget):
             known = {stage.name for stage in run.stages}
             run_id = run.id
             self.tasks.submit(
-                extra_logs, folder, known, on_result=lambda names: self._add_extra(run_id, names)
+                extra_logs,
+                folder,
+                known,
+                self.db,
+                run_id,
+                on_result=lambda names: self._add_extra(run_id, names),
             )
 
     def apply_stage(self, run_id: str, stage: Stage) -> None:
@@ -210,7 +228,18 @@ class RunDetail(QWidget):
         self.shown_stage = name
         path = stage_log_path(self.home, self.run.id, name)
         self.log_live = self._stage_live(name)
-        self.log_view.set_log(path, live=self.log_live)
+        if self.log_live or self.db is None or self.db.dialect != "postgres":
+            self.log_view.set_log(path, live=self.log_live)
+            return
+        # A run made on another machine: its log comes from the team ledger first.
+        run_id = self.run.id
+        self.log_view.set_log(None, live=False)
+
+        def fetched(found: object) -> None:
+            if self.run is not None and self.run.id == run_id and self.shown_stage == name:
+                self.log_view.set_log(path if found else None, live=False)
+
+        self.tasks.submit(fetch_log, self.db, path, run_id, name, on_result=fetched)
 
     def _refresh_live(self) -> None:
         if self.shown_stage is None:

@@ -81,7 +81,7 @@ class RunsView(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
 
-        self.detail = RunDetail(tasks, home, self)
+        self.detail = RunDetail(tasks, home, self, db)
         splitter = QSplitter(Qt.Orientation.Vertical)
         top = QWidget()
         top_layout = QVBoxLayout(top)

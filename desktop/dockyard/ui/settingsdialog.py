@@ -1,5 +1,5 @@
-"""Settings: Docker endpoints (add, test, remove), registry credentials and the identity
-this window acts as.
+"""Settings: Docker endpoints (add, test, remove), registry credentials, the team ledger
+and the identity this window acts as (not in team mode: there the server says who you are).
 
 Endpoint changes go to ``hosts.json`` through ``EndpointRegistry`` (the CLI's
 ``dockyard hosts`` uses the same file), in a worker; the identity is kept in the
@@ -25,15 +25,18 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from dockyard.engine.contexts import ContextImport, import_contexts
 from dockyard.engine.endpoints import Endpoint, EndpointRegistry, EndpointStatus, check_endpoint
+from dockyard.engine.ledger_source import in_team_mode
 from dockyard.ui import preferences
 from dockyard.ui.icons import icon_html
 from dockyard.ui.registrylogins import RegistryLoginsGroup
+from dockyard.ui.teamsettings import TeamGroup
 from dockyard.ui.worker import TaskRunner
 
 
@@ -68,6 +71,7 @@ def import_summary(results: list[ContextImport]) -> str:
 class SettingsDialog(QDialog):
     identity_changed = Signal(str)
     endpoints_changed = Signal()
+    ledger_switched = Signal()
 
     def __init__(self, tasks: TaskRunner, home: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,15 +82,25 @@ class SettingsDialog(QDialog):
         self.endpoints: list[Endpoint] = []
 
         layout = QVBoxLayout(self)
-        layout.addWidget(self._endpoints_group(), 1)
+        self.pages = QTabWidget()
+        self.pages.setAccessibleName("Settings pages")
+        self.pages.addTab(self._endpoints_group(), "Docker endpoints")
         self.registry_logins = RegistryLoginsGroup(tasks)
-        layout.addWidget(self.registry_logins)
-        layout.addWidget(self._identity_group())
+        self.pages.addTab(self.registry_logins, "Registries")
+        self.team = TeamGroup(tasks, home)
+        self.team.switched.connect(self._ledger_switched)
+        team_page = QWidget()
+        team_layout = QVBoxLayout(team_page)
+        team_layout.addWidget(self.team)
+        team_layout.addWidget(self._identity_group())
+        team_layout.addStretch(1)
+        self.pages.addTab(team_page, "Team")
+        layout.addWidget(self.pages, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.button(QDialogButtonBox.StandardButton.Close).setAccessibleName("Close settings")
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.resize(620, 720)
+        self.resize(640, 640)
         self.reload()
         self.registry_logins.reload()
 
@@ -151,13 +165,29 @@ class SettingsDialog(QDialog):
         self.identity_edit.editingFinished.connect(self.apply_identity)
         form = QFormLayout(group)
         form.addRow("Act as:", self.identity_edit)
-        note = QLabel(
-            "Recorded as who started runs and who approved, rejected or rolled back; "
+        self.identity_note = QLabel()
+        self.identity_note.setAccessibleName("Identity note")
+        self.identity_note.setWordWrap(True)
+        form.addRow(self.identity_note)
+        self._show_identity_mode(in_team_mode(self.home))
+        return group
+
+    def show_team(self) -> None:
+        self.pages.setCurrentIndex(self.pages.count() - 1)
+
+    def _show_identity_mode(self, team: bool) -> None:
+        self.identity_edit.setEnabled(not team)
+        self.identity_note.setText(
+            "In team mode the team server records who you are: the role you log in as. "
+            "Act as and DOCKYARD_USER are ignored."
+            if team
+            else "Recorded as who started runs and who approved, rejected or rolled back; "
             "leave empty to use DOCKYARD_USER or your git e-mail."
         )
-        note.setWordWrap(True)
-        form.addRow(note)
-        return group
+
+    def _ledger_switched(self, team: bool) -> None:
+        self._show_identity_mode(team)
+        self.ledger_switched.emit()
 
     def _button(self, text: str, accessible: str, slot: object) -> QPushButton:
         button = QPushButton(text)

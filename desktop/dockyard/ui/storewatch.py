@@ -3,7 +3,8 @@
 A run started with ``dockyard run`` in a terminal, an approval given in another window,
 a pipeline of this window finishing in its child process: each is a commit through
 another database connection. A worker looks (``store.changes``) every couple of seconds;
-the window then re-reads what it shows.
+the window then re-reads what it shows. On the team ledger each look is also the
+heartbeat that tells whether the server is reachable (``reached``/``lost``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ LOOK_EVERY_MS = 2000
 
 class StoreWatcher(QObject):
     changed = Signal()
+    reached = Signal()  # a look reached the ledger
+    lost = Signal(str)  # a look failed: the sentence why
 
     def __init__(self, tasks: TaskRunner, db: Database, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._tasks = tasks
+        self._db = db
         self._changes = ExternalChanges(db)
         self._looking = False
         self.timer = QTimer(self)
@@ -36,6 +40,13 @@ class StoreWatcher(QObject):
     def stop(self) -> None:
         self.timer.stop()
 
+    def restart(self) -> None:
+        """Watch the ledger anew (the window switched ledgers): a new baseline."""
+        old, self._changes = self._changes, ExternalChanges(self._db)
+        self._tasks.submit(old.close, on_error=lambda *_: None)
+        self._looking = False
+        self.start()
+
     def _look(self) -> None:
         if self._looking:
             return  # the previous look is still on its way (a busy disk)
@@ -44,9 +55,11 @@ class StoreWatcher(QObject):
 
     def _seen(self, changed: object) -> None:
         self._looking = False
+        self.reached.emit()
         if changed:
             self.changed.emit()
 
-    def _failed(self, _message: str, _details: str) -> None:
+    def _failed(self, message: str, _details: str) -> None:
         # The views report database errors themselves when they read; no message per look.
         self._looking = False
+        self.lost.emit(message)

@@ -78,6 +78,10 @@ class TrayNotifier:
                 message = approval_notification(request, short_repo(request.repo))
                 self.notify(*message, failure=False)
 
+    def forget_approvals(self) -> None:
+        """The next look is a first look again (the window switched ledgers)."""
+        self._known_requests = None
+
     def hide(self) -> None:
         if self.tray is not None:
             self.tray.hide()

@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from dockyard.core.errors import DockyardError
+from dockyard.core.errors import DockyardError, LedgerUnreachable
 from dockyard.store.failures import store_failure
 
 log = logging.getLogger("dockyard.ui")
@@ -28,6 +28,7 @@ class TaskSignals(QObject):
     progress = Signal(object)
     result = Signal(object)
     error = Signal(str, str)  # one-sentence message, details
+    outage = Signal(str)  # the team ledger could not be reached (before ``error``)
     finished = Signal()
 
 
@@ -55,6 +56,8 @@ class Task(QRunnable):
         try:
             value = self.fn(*self.args, **self.kwargs)
         except DockyardError as exc:
+            if isinstance(exc, LedgerUnreachable):
+                signals.outage.emit(exc.message)
             signals.error.emit(exc.message, exc.details)
         except Exception as exc:
             failure = store_failure(exc)  # a full disk or a damaged database
@@ -89,14 +92,22 @@ class _Binding(QObject):
         self.on_error = on_error
         self.on_progress = on_progress
         self.task: Task | None = None
+        self.outage = False
 
     @Slot(object)
     def result(self, value: object) -> None:
         if self.on_result is not None:
             self.on_result(value)
 
+    @Slot(str)
+    def ledger_outage(self, message: str) -> None:
+        self.outage = True
+        self.runner.ledger_unreachable.emit(message)
+
     @Slot(str, str)
     def error(self, message: str, details: str) -> None:
+        if self.outage and self.on_error is self.runner.on_error:
+            return  # one place says the ledger is away (the status bar), not a dialog per read
         if self.on_error is not None:
             self.on_error(message, details)
 
@@ -115,7 +126,10 @@ class _Binding(QObject):
 
 
 class TaskRunner(QObject):
-    """Starts tasks on a pool and routes their errors to ``on_error``."""
+    """Starts tasks on a pool and routes their errors to ``on_error``; a task that could
+    not reach the team ledger also says so on ``ledger_unreachable``."""
+
+    ledger_unreachable = Signal(str)
 
     def __init__(
         self,
@@ -148,6 +162,7 @@ class TaskRunner(QObject):
         binding.task = task
         self.live.add(binding)
         task.signals.result.connect(binding.result)
+        task.signals.outage.connect(binding.ledger_outage)
         task.signals.error.connect(binding.error)
         task.signals.progress.connect(binding.progress)
         task.signals.finished.connect(binding.finished)

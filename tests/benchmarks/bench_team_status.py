@@ -1,0 +1,193 @@
+"""Is ``dockyard status`` on a team ledger within 1.5× of the local ledger on the same data?
+
+One history (tests/testbed/history.py: releases to staging and production with approvals,
+failures and rollbacks, about 2,000 deployments) plus runs up to 10,000, written to a
+local SQLite ledger and copied row for row into a team ledger on a real PostgreSQL server
+of its own (Debian's package, started here). Measured: the ``dockyard status REPO --json``
+command as a user runs it (interpreter start, psycopg, the login, every query), the median
+of several runs against each ledger. Run by ``make bench``.
+
+PYTHONPATH=desktop:tests python tests/benchmarks/bench_team_status.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.rows import Row, report, sized
+
+TARGET_RATIO = 1.5
+RUNS = 10_000
+TABLES = ("repositories", "runs", "stages", "images", "deployments", "approval_requests",
+          "approvals", "pins")  # fmt: skip
+
+
+def main() -> int:
+    import psycopg
+
+    from dockyard.core.model import utcnow
+    from dockyard.store import team
+    from dockyard.store.database import open_database
+    from dockyard.store.repositories import RepositoryStore
+    from testbed.history import make_history_repo, record_history
+    from testbed.postgres import start_postgres
+
+    releases_wanted, runs_wanted, repeats = sized(1000, 20), sized(RUNS, 200), sized(7, 2)
+    work = Path(tempfile.mkdtemp(prefix="dy-bench-team-"))
+    repo_path = work / "repo"
+    releases = make_history_repo(repo_path, utcnow(), releases_wanted, 90)
+    (repo_path / "dockyard.yml").write_text(PIPELINE)
+    subprocess.run(["git", "-C", str(repo_path), "add", "dockyard.yml"], check=True)
+    subprocess.run(
+        ["git", "-C", str(repo_path), "-c", "user.name=b", "-c", "user.email=b@b",
+         "commit", "-qm", "pipeline"], check=True,
+    )  # fmt: skip
+    # Team mode knows a clone by its origin: the repository is its own origin here.
+    subprocess.run(["git", "-C", str(repo_path), "remote", "add", "origin", str(repo_path)])
+    repo = str(repo_path)
+
+    local_home = work / "local"
+    db = open_database(local_home)
+    RepositoryStore(db).add(repo)
+    deployments = record_history(db, repo, releases)
+    _more_runs(db, repo, runs_wanted)
+    counts = {t: db.connect().execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+
+    server = start_postgres()
+    try:
+        name = "bench_team"
+        with psycopg.connect(server.dsn(), autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {name}")
+        with psycopg.connect(server.dsn(dbname=name), autocommit=True) as owner:
+            team.init_schema(owner)
+            _copy(db, owner)
+        db.close()
+        team_home = work / "team"
+        team_home.mkdir()
+        (team_home / "team.json").write_text(
+            json.dumps({"url": server.url(database=name) + "?connect_timeout=5"})
+        )
+        env = {**os.environ, "PGPASSWORD": server.password, "DOCKER_HOST": "unix:///nonexistent"}
+        local = _command_seconds(local_home, repo, env, repeats)
+        shared = _command_seconds(team_home, repo, env, repeats)
+        os.environ.update(env)
+        reads = {h.name: _status_seconds(h, repo, repeats) for h in (local_home, team_home)}
+    finally:
+        server.stop()
+    ratio = shared / local
+    report(
+        [
+            Row(
+                "team status: ledger size",
+                f"{counts['runs']} runs, {deployments} deployments",
+            ),
+            Row("team status: dockyard status, local ledger", f"{local * 1000:.0f} ms"),
+            Row("team status: dockyard status, team ledger", f"{shared * 1000:.0f} ms"),
+            Row("team status: status read in-process, local", f"{reads['local'] * 1000:.0f} ms"),
+            Row("team status: status read in-process, team", f"{reads['team'] * 1000:.0f} ms"),
+            Row(
+                "team status: team ÷ local (the command)",
+                f"{ratio:.2f}×",
+                f"≤ {TARGET_RATIO}×",
+                ratio <= TARGET_RATIO,
+            ),
+        ]
+    )
+    return 0
+
+
+PIPELINE = """\
+image: localhost:5000/bench
+environments:
+  staging:
+    mode: container
+    auto: true
+  production:
+    mode: container
+    after: staging
+    approval: {required: 1}
+"""
+
+
+def _more_runs(db: object, repo: str, wanted: int) -> None:
+    """Runs up to ``wanted`` (builds that were never released), spread over the days."""
+    connection = db.connect()  # type: ignore[attr-defined]
+    have = connection.execute("SELECT count(*) FROM runs").fetchone()[0]
+    with db.transaction() as writing:  # type: ignore[attr-defined]
+        for number in range(wanted - have):
+            writing.execute(
+                "INSERT INTO runs (id, repo, ref, commit_sha, status, created, finished,"
+                " started_by) VALUES (?, ?, 'main', ?, 'succeeded', ?, ?, 'dev@example.test')",
+                (f"20250101T000000-{number:06x}", repo, f"{number:040x}",
+                 f"2025-01-01T00:00:00.{number:06d}+00:00", "2025-01-01T00:05:00+00:00"),
+            )  # fmt: skip
+
+
+def _copy(db: object, owner: object) -> None:
+    """Every row of the local ledger into the team ledger, as the schema owner with the
+    identity rules off (the benchmark compares reading, not who wrote)."""
+    connection = db.connect()  # type: ignore[attr-defined]
+    with owner.transaction():  # type: ignore[attr-defined]
+        owner.execute("SET LOCAL session_replication_role = replica")  # type: ignore[attr-defined]
+        for table in TABLES:
+            rows = connection.execute(f"SELECT * FROM {table}").fetchall()
+            if not rows:
+                continue
+            columns = list(rows[0].keys())
+            marks = ", ".join(["%s"] * len(columns))
+            with owner.cursor() as cursor:  # type: ignore[attr-defined]
+                cursor.executemany(
+                    f"INSERT INTO dockyard.{table} ({', '.join(columns)}) VALUES ({marks})",
+                    [tuple(row) for row in rows],
+                )
+        for table in ("repositories", "deployments", "approval_requests"):
+            owner.execute(  # type: ignore[attr-defined]
+                f"SELECT setval(pg_get_serial_sequence('dockyard.{table}', 'id'),"
+                f" (SELECT coalesce(max(id), 1) FROM dockyard.{table}))"
+            )
+
+
+def _status_seconds(home: Path, repo: str, repeats: int) -> float:
+    """The median time of the status read alone (the ledger open, as the command does)."""
+    from dockyard.engine.ledger_source import open_ledger
+    from dockyard.engine.releases import ReleaseService
+
+    db = open_ledger(home)
+    service = ReleaseService(home=home, db=db, identity="bench")
+    times = []
+    for _ in range(repeats + 1):
+        began = time.perf_counter()
+        service.status(repo)
+        times.append(time.perf_counter() - began)
+    db.close()
+    return statistics.median(times[1:])
+
+
+def _command_seconds(home: Path, repo: str, env: dict[str, str], repeats: int) -> float:
+    """The median wall time of ``dockyard status REPO --json`` from ``home``."""
+    env = {**env, "DOCKYARD_HOME": str(home)}
+    env.pop("DOCKYARD_USER", None)
+    times = []
+    for _ in range(repeats + 1):  # the first warms the disk cache and the server
+        began = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "dockyard", "status", repo, "--json"],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        times.append(time.perf_counter() - began)
+        if done.returncode not in (0, 3):
+            raise SystemExit(f"dockyard status failed ({done.returncode}): {done.stderr}")
+    return statistics.median(times[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

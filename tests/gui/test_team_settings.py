@@ -1,0 +1,115 @@
+"""Settings → Team and the status bar: connect (a refused login said as the engine says
+it), who the server says you are and what you may approve, "Act as" off in team mode, the
+server going away (banner, approvals refused, what was shown kept) and coming back, and
+disconnecting. A real PostgreSQL server and keyring; the window offscreen."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
+from pytestqt.qtbot import QtBot
+from tests.gui.helpers import named
+
+from dockyard.ui.mainwindow import MainWindow
+from dockyard.ui.settingsdialog import SettingsDialog
+from testbed.postgres import PostgresServer
+from testbed.teamdb import TeamDatabase, team_database
+
+pytestmark = [pytest.mark.gui, pytest.mark.postgres, pytest.mark.keyring]
+
+SCREENSHOTS = os.environ.get("DOCKYARD_SCREENSHOTS")  # a folder: save what the user sees
+
+
+@pytest.fixture
+def team(postgres_server: PostgresServer) -> Iterator[TeamDatabase]:
+    with team_database(postgres_server) as made:
+        yield made
+
+
+def _settings(qtbot: QtBot, window: MainWindow) -> SettingsDialog:
+    window.settings_action.trigger()
+    dialog = window.settings_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.team.loaded, timeout=20_000)
+    return dialog
+
+
+def _grab(widget: object, name: str) -> None:
+    if SCREENSHOTS:
+        widget.grab().save(str(Path(SCREENSHOTS) / name))  # type: ignore[attr-defined]
+
+
+def test_connect_from_settings_see_who_you_are_then_the_server_goes_away_and_back(
+    qtbot: QtBot, dockyard_home: Path, team: TeamDatabase
+) -> None:
+    window = MainWindow(home=dockyard_home)
+    qtbot.addWidget(window)
+    window.show()
+    ledger = named(window, QLabel, "Ledger")
+    qtbot.waitUntil(lambda: "Ledger: local" in ledger.text(), timeout=10_000)
+    assert "you are dev@example.test" in ledger.text()
+
+    dialog = _settings(qtbot, window)
+    group = dialog.team
+    assert "Not connected" in named(group, QLabel, "Team status").text()
+    identity = named(dialog, QLineEdit, "Identity")
+    assert identity.isEnabled()
+
+    # A wrong password: the engine's sentence, and the window stays on the local ledger.
+    rm = team.release_manager
+    named(group, QLineEdit, "Team server URL").setText(team.url(rm))
+    named(group, QLineEdit, "Team password").setText("not-the-password")
+    named(group, QPushButton, "Connect to the team ledger").click()
+    result = named(group, QLabel, "Team result")
+    qtbot.waitUntil(lambda: "refused the login" in result.text(), timeout=20_000)
+    assert "check the user name and password" in result.text()
+    assert "Ledger: local" in ledger.text()
+
+    named(group, QLineEdit, "Team password").setText(team.password(rm))
+    named(group, QPushButton, "Connect to the team ledger").click()
+    qtbot.waitUntil(lambda: "Connected to" in result.text(), timeout=20_000)
+    status = named(group, QLabel, "Team status")
+    qtbot.waitUntil(lambda: "You may approve: production" in status.text(), timeout=20_000)
+    assert f"You are <b>{rm}</b>" in status.text()
+    assert not identity.isEnabled()
+    assert "Act as and DOCKYARD_USER are ignored" in named(dialog, QLabel, "Identity note").text()
+    qtbot.waitUntil(lambda: "reachable" in ledger.text(), timeout=20_000)
+    assert f"you are {rm}" in ledger.text() and "Team ledger" in ledger.text()
+    assert window.identity == rm  # not DOCKYARD_USER
+    dialog.show_team()
+    _grab(dialog, "settings-team.png")
+    _grab(window.statusBar(), "statusbar-team.png")
+    dialog.close()
+
+    # The server goes away: the banner says so in its sentence, approving is refused.
+    banner = named(window, QLabel, "Ledger unreachable")
+    team.allow_connections(False)
+    try:
+        qtbot.waitUntil(banner.isVisible, timeout=15_000)
+        assert "team ledger unreachable:" in banner.text()
+        assert "not currently accepting connections" in banner.text()
+        assert "unreachable" in ledger.text()
+        refused = window.environments_view.calls.refusal("approving")
+        assert refused is not None and refused.startswith("team ledger unreachable:")
+        assert "nothing is queued on this machine" in refused
+        _grab(window, "window-team-unreachable.png")
+    finally:
+        team.allow_connections(True)
+    qtbot.waitUntil(lambda: not banner.isVisible(), timeout=15_000)
+    qtbot.waitUntil(lambda: ": reachable" in ledger.text(), timeout=15_000)
+    assert window.environments_view.calls.refusal("approving") is None
+
+    # Disconnect: back to the local ledger and the window's own identity.
+    dialog = _settings(qtbot, window)
+    named(dialog.team, QPushButton, "Disconnect from the team ledger").click()
+    qtbot.waitUntil(lambda: "Ledger: local" in ledger.text(), timeout=20_000)
+    assert named(dialog, QLineEdit, "Identity").isEnabled()
+    assert window.identity == "dev@example.test"
+    assert not (dockyard_home / "team.json").exists()
+    dialog.close()
+    window.tasks.wait(10_000)
+    window.close()
