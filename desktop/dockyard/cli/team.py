@@ -65,6 +65,11 @@ def register(commands: Any) -> None:
     leave = sub.add_parser("disconnect", help="go back to the local ledger")
     leave.set_defaults(handler=disconnect_team)
 
+    bring = sub.add_parser(
+        "import", help="copy this machine's local history into the team ledger (once; admin)"
+    )
+    bring.set_defaults(handler=import_local_history)
+
 
 def _password_from_stdin(required: bool) -> str | None:
     if sys.stdin is None or sys.stdin.isatty():
@@ -227,4 +232,13 @@ def disconnect_team(args: argparse.Namespace) -> int:
         print("Not connected to a team ledger; the local ledger is in use.")
     else:
         print(f"Disconnected from {server.address}; the local ledger is in use again.")
+    return 0
+
+
+def import_local_history(args: argparse.Namespace) -> int:
+    from dockyard.engine.team_import import import_history
+
+    for line in import_history(dockyard_home()).lines():
+        print(line)
+    print("The local ledger is unchanged (dockyard team disconnect uses it again).")
     return 0

@@ -572,7 +572,7 @@ END $$;
 
 REVOKE ALL ON FUNCTION dockyard.begin_import(TEXT) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dockyard.import_rows(TEXT, TEXT, TEXT[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dockyard.begin_import(TEXT) TO {ADMIN_ROLE};
+GRANT EXECUTE ON FUNCTION dockyard.begin_import(TEXT) TO {MEMBER_ROLE};  -- it says who may
 GRANT EXECUTE ON FUNCTION dockyard.import_rows(TEXT, TEXT, TEXT[]) TO {ADMIN_ROLE};
 GRANT SELECT ON dockyard.imports, dockyard.imported TO {MEMBER_ROLE};
 """
