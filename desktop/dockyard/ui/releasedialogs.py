@@ -40,7 +40,7 @@ from dockyard.ui.worker import TaskRunner
 # What changes releases; refused while the team ledger is away (reads are not).
 RELEASE_CHANGES = {
     "approve": "approving", "reject": "rejecting", "rollback": "rolling back",
-    "unpin": "unpinning", "promote": "deploying",
+    "unpin": "unpinning", "promote": "deploying", "retry": "deploying",
 }  # fmt: skip
 
 
