@@ -91,7 +91,11 @@ def test_connect_from_settings_see_who_you_are_then_the_server_goes_away_and_bac
     try:
         qtbot.waitUntil(banner.isVisible, timeout=15_000)
         assert "team ledger unreachable:" in banner.text()
-        assert "not currently accepting connections" in banner.text()
+        assert team.name in banner.text()  # names the server
+        # The next look says why new logins fail, in the server's words.
+        qtbot.waitUntil(
+            lambda: "not currently accepting connections" in banner.text(), timeout=15_000
+        )
         assert "unreachable" in ledger.text()
         refused = window.environments_view.calls.refusal("approving")
         assert refused is not None and refused.startswith("team ledger unreachable:")
