@@ -3,7 +3,7 @@
 Runs (with their stages and logs), images, deployments, approval requests and approvals,
 pins and repositories keep their original names and times: they go in through the team
 schema's ``import_rows`` inside the transaction a team admin's ``begin_import``
-registered (store/team_schema.py, v3), and every such row is listed in
+registered (store/team_schema.py, v4), and every such row is listed in
 ``dockyard.imported``. Audit entries are not copied as they were: the server appends each
 again to the one chain, as the admin who imported it, with ``"imported": true`` and the
 original actor, time and sequence number in its details; a last entry records the import.
