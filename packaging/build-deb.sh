@@ -17,8 +17,13 @@ cp -a "$bundle" "$root/opt/dockyard"
 find "$root/opt/dockyard" -type f -name '*.so*' -exec chmod 644 {} + # loaded, never executed
 ln -s /opt/dockyard/dockyard "$root/usr/bin/dockyard"
 install -D -m 644 packaging/dockyard.desktop "$root/usr/share/applications/dockyard.desktop"
-install -D -m 644 packaging/io.github.dockyard.Dockyard.metainfo.xml \
-  "$root/usr/share/metainfo/io.github.dockyard.Dockyard.metainfo.xml"
+metainfo=$root/usr/share/metainfo/io.github.dockyard.Dockyard.metainfo.xml
+install -D -m 644 packaging/io.github.dockyard.Dockyard.metainfo.xml "$metainfo"
+# a release build (a v1.2.3 tag) names itself first in <releases> for software centres
+if [[ $version =~ ^[0-9]+(\.[0-9]+)*$ ]] && ! grep -q "release version=\"$version\"" "$metainfo"; then
+  released=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" +%F)
+  sed -i "s|<releases>|<releases>\n    <release version=\"$version\" date=\"$released\"/>|" "$metainfo"
+fi
 icons=$root/usr/share/icons/hicolor
 install -D -m 644 desktop/dockyard/resources/icons/dockyard.svg "$icons/scalable/apps/dockyard.svg"
 mkdir -p "$icons/256x256/apps"
