@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from dockyard.store.logs import StageLogWriter
@@ -86,6 +86,34 @@ def pump(until: Callable[[], object], timeout: float = 120.0) -> bool:
         app.processEvents()
         time.sleep(0.001)  # lets worker threads take the GIL
     return True
+
+
+def search_as_typed(view: Any, pattern: str, timeout_ms: int = 600_000) -> tuple[float, float]:
+    """Types pattern and presses Enter, then lets the event loop run as the window's does
+    (no polling, which would take the GIL from the search 1,000 times a second).
+    Returns (seconds until the first match was shown, seconds until the count was final).
+    """
+    search = view.search
+    loop = QEventLoop()
+    moments: dict[str, float] = {}
+
+    def changed() -> None:
+        if search.count() and "first" not in moments:
+            moments["first"] = time.perf_counter() - started
+        if search.active and not search.running:
+            moments["done"] = time.perf_counter() - started
+            loop.quit()
+
+    search.changed.connect(changed)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    started = time.perf_counter()
+    view.search_edit.setText(pattern)
+    view.next_match()  # Enter: searches now instead of after the typing pause
+    if "done" not in moments:
+        loop.exec()
+    search.changed.disconnect(changed)
+    done = moments.get("done", float("inf"))
+    return moments.get("first", done), done
 
 
 def rss_mb() -> float:
