@@ -83,7 +83,8 @@ def build_image(
                 "(set build.network: host to give them the host's)"
             )
             request = replace(request, network="none")
-        return build_with_cli(cli, request, endpoint_env, ctx)
+        build_with_cli(cli, request, endpoint_env, ctx)
+        return _loaded_image_id(client, request.tag)
     if request.secrets:
         raise UserInputError(
             "build.secrets needs BuildKit, and no docker CLI here can use it; install the "
@@ -95,6 +96,18 @@ def build_image(
         "or heredocs; install the docker buildx plugin to use them."
     )
     return _legacy_build(client, request, ctx)
+
+
+def _loaded_image_id(client: docker.DockerClient, tag: str) -> str:
+    """The id the daemon knows the built image by (a buildx builder of another driver
+    reports other digests in --iidfile; --load puts the image on the daemon)."""
+    try:
+        return str(client.images.get(tag).id)
+    except docker.errors.ImageNotFound as exc:
+        raise PipelineFailed(
+            f"The build finished but {tag} is not on the Docker host; check that the docker "
+            "CLI's builder (docker buildx ls) builds for the endpoint in build.host."
+        ) from exc
 
 
 def _has_default_bridge(client: docker.DockerClient) -> bool:
