@@ -6,11 +6,12 @@ disconnecting. A real PostgreSQL server and keyring; the window offscreen."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
+from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 from tests.gui.helpers import named
 
@@ -115,5 +116,51 @@ def test_connect_from_settings_see_who_you_are_then_the_server_goes_away_and_bac
     assert window.identity == "dev@example.test"
     assert not (dockyard_home / "team.json").exists()
     dialog.close()
+    window.tasks.wait(10_000)
+    window.close()
+
+
+def test_a_window_opened_while_the_team_server_is_away_says_so_without_a_dialog(
+    qtbot: QtBot, dockyard_home: Path, team: TeamDatabase
+) -> None:
+    team.connect_home(dockyard_home, team.developer)
+    team.allow_connections(False)
+    try:
+        began = time.monotonic()
+        window = MainWindow(home=dockyard_home)
+        qtbot.addWidget(window)
+        window.show()
+        assert time.monotonic() - began < 2  # the connection is made in a worker
+        ledger = named(window, QLabel, "Ledger")
+        assert "connecting" in ledger.text() or "unreachable" in ledger.text()
+        banner = named(window, QLabel, "Ledger unreachable")
+        qtbot.waitUntil(banner.isVisible, timeout=15_000)
+        assert "team ledger unreachable:" in banner.text() and team.name in banner.text()
+        assert window.identity == ""  # nobody acts until the server says who you are
+        refused = window.ledger.refusal("approving")
+        assert refused is not None and "team ledger unreachable" in refused
+        # One banner, not an error dialog per view that tried to read.
+        assert not [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+    finally:
+        team.allow_connections(True)
+    qtbot.waitUntil(lambda: ": reachable" in ledger.text(), timeout=15_000)
+    assert not banner.isVisible() and window.identity == team.developer
+    window.tasks.wait(10_000)
+    window.close()
+
+
+def test_a_password_changed_on_the_server_is_said_once_in_the_banner(
+    qtbot: QtBot, dockyard_home: Path, team: TeamDatabase
+) -> None:
+    team.connect_home(dockyard_home, team.developer)
+    with team.admin() as owner:
+        owner.execute(f"ALTER ROLE {team.developer} PASSWORD 'changed-by-the-admin'")
+    window = MainWindow(home=dockyard_home)
+    qtbot.addWidget(window)
+    window.show()
+    banner = named(window, QLabel, "Ledger unreachable")
+    qtbot.waitUntil(banner.isVisible, timeout=15_000)
+    assert "refused the login" in banner.text() and "dockyard team connect" in banner.text()
+    assert not [w for w in window.findChildren(QMessageBox) if w.isVisible()]
     window.tasks.wait(10_000)
     window.close()

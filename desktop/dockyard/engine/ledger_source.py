@@ -16,7 +16,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockyard.core.errors import InfrastructureError, UserInputError
+from dockyard.core.errors import (
+    DockyardError,
+    InfrastructureError,
+    LedgerUnreachable,
+    UserInputError,
+)
 from dockyard.core.locations import is_url, normalise_location
 from dockyard.engine.home import TEAM_SETTINGS_FILE, current_identity
 from dockyard.store.database import Database, open_database
@@ -52,7 +57,7 @@ class DeferredLedger:
         self.home = home
         self._lock = threading.Lock()
         self._inner: Database | None = None
-        self._failure: tuple[float, InfrastructureError] | None = None
+        self._failure: tuple[float, LedgerUnreachable] | None = None
         self.team = in_team_mode(home)
         self.dialect = "postgres" if self.team else "sqlite"
         if not self.team:
@@ -79,7 +84,8 @@ class DeferredLedger:
 
     def opened(self) -> Database:
         """The ledger, connected now if it was not (in a worker: this may wait on the
-        network); raises ``LedgerUnreachable`` with the server's sentence."""
+        network); raises ``LedgerUnreachable`` with the server's sentence (also for a
+        refused login or a schema this client does not know)."""
         with self._lock:
             if self._inner is not None:
                 return self._inner
@@ -89,9 +95,17 @@ class DeferredLedger:
                     raise failure
             try:
                 self._inner = open_ledger(self.home)
-            except InfrastructureError as exc:
-                self._failure = (time.monotonic(), exc)
-                raise
+            except DockyardError as exc:
+                if not self.team:
+                    raise  # the local file's own sentence (a damaged database, a full disk)
+                # A refused login or a schema this client does not know: the window cannot
+                # use the team ledger either; it says so once, like an outage.
+                if isinstance(exc, LedgerUnreachable):
+                    self._failure = (time.monotonic(), exc)
+                    raise
+                failure = LedgerUnreachable(exc.message)
+                self._failure = (time.monotonic(), failure)
+                raise failure from exc
             self._failure = None
             return self._inner
 
