@@ -13,7 +13,10 @@ from pathlib import Path
 import docker
 import pytest
 
+from dockyard.core.locations import normalise_location
 from dockyard.engine.secrets import SecretStore
+from dockyard.store.database import open_database
+from dockyard.store.repositories import RepositoryStore
 from testbed.cli import remove_images
 from testbed.cli import run_dockyard as dockyard
 from testbed.gitrepos import make_app_repo
@@ -38,6 +41,9 @@ def test_run_json_runs_and_logs(
 
         listed = json.loads(dockyard(dockyard_home, "runs", str(repo.path), "--json").stdout)
         assert [r["id"] for r in listed] == [data["id"]]
+        # The window lists every repository that has runs, without adding it by hand.
+        stored = RepositoryStore(open_database(dockyard_home)).list()
+        assert [r.location for r in stored] == [normalise_location(str(repo.path))]
 
         logs = dockyard(dockyard_home, "logs", data["id"], "--stage", "test")
         assert logs.returncode == 0
@@ -52,6 +58,7 @@ def test_exit_codes_and_messages(tmp_path: Path, dockyard_home: Path) -> None:
     result = dockyard(dockyard_home, "run", str(not_a_repo))
     assert result.returncode == 2
     assert "is not a git repository" in result.stderr
+    assert RepositoryStore(open_database(dockyard_home)).list() == []
     assert "Traceback" not in result.stderr
 
     repo = make_app_repo(tmp_path / "badyml", dockyard_yml="imgae: x/y\n")

@@ -13,10 +13,12 @@ from dockyard.cli.context import database, print_waiting, repo_key
 from dockyard.core.ansi import strip_ansi
 from dockyard.core.errors import UserInputError
 from dockyard.core.model import Run, RunStatus, iso
-from dockyard.engine.events import CancelToken, Event, StageChanged
+from dockyard.engine.events import CancelToken, Event, RunChanged, StageChanged
 from dockyard.engine.home import dockyard_home
 from dockyard.engine.ledger_source import acting_identity
+from dockyard.store.database import Database
 from dockyard.store.logs import StageLogReader, stage_log_path
+from dockyard.store.repositories import RepositoryStore
 from dockyard.store.runs import RunStore
 from dockyard.store.shared_logs import fetch_log
 
@@ -79,9 +81,17 @@ def run_as_json(run: Run, deployments: list[dict[str, Any]] | None = None) -> di
 
 
 class _Progress:
-    """Stage changes on stderr, so stdout stays clean for --json."""
+    """Stage changes on stderr, so stdout stays clean for --json; the repository joins the
+    window's list once its commit is checked out (every repository with runs is listed)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.listed = False
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, RunChanged) and event.run.commit and not self.listed:
+            self.listed = True
+            RepositoryStore(self.db).add(event.run.repo)  # a no-op when already listed
         if isinstance(event, StageChanged):
             stage = event.stage
             if stage.status in ("running", "succeeded", "failed", "cancelled"):
@@ -108,7 +118,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
             location=repo_key(args.repo, db),
             ref=args.ref,
             started_by=acting_identity(db),
-            sink=_Progress(),
+            sink=_Progress(db),
             cancel=cancel,
             wait=not args.no_wait,
             on_wait=print_waiting,
