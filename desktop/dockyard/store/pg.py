@@ -71,8 +71,9 @@ def translate(sql: str) -> str:
 class PgConnection:
     """The part of ``sqlite3.Connection`` the store uses, on a psycopg connection."""
 
-    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+    def __init__(self, raw: psycopg.Connection[Any], label: str = "") -> None:
         self.raw = raw
+        self.label = label  # the server, for sentences
         self.listening = False  # LISTEN sent (change_marker)
         self.notified = 0
 
@@ -87,8 +88,9 @@ class PgConnection:
         except psycopg.errors.InsufficientPrivilege as exc:
             raise refused(exc) from exc  # a rule of the team server: one sentence, exit 2
         except psycopg.OperationalError as exc:
+            where = f" {self.label}" if self.label else ""
             raise LedgerUnreachable(
-                f"The team ledger went away ({_first_line(exc)}); nothing of that step was "
+                f"The team ledger{where} went away ({_first_line(exc)}); nothing of that step was "
                 "recorded. Try again when it is reachable."
             ) from exc
 
@@ -140,7 +142,7 @@ class PgDatabase:
             ) from exc
         raw.autocommit = True
         raw.execute("SET search_path TO dockyard, pg_catalog")
-        return PgConnection(raw)
+        return PgConnection(raw, self.label)
 
     @contextmanager
     def transaction(self) -> Iterator[PgConnection]:
