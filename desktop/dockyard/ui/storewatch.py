@@ -16,6 +16,9 @@ from dockyard.store.database import Database
 from dockyard.ui.worker import TaskRunner
 
 LOOK_EVERY_MS = 2000
+# The team server is told of every change at once (LISTEN/NOTIFY) and a look is one cheap
+# round trip: look every second, so another machine's change shows within about a second.
+TEAM_LOOK_EVERY_MS = 1000
 
 
 class StoreWatcher(QObject):
@@ -34,6 +37,8 @@ class StoreWatcher(QObject):
         self.timer.timeout.connect(self._look)
 
     def start(self) -> None:
+        team = self._db.dialect == "postgres"
+        self.timer.setInterval(TEAM_LOOK_EVERY_MS if team else LOOK_EVERY_MS)
         self.timer.start()
         self._look()  # takes the baseline
 
