@@ -14,6 +14,7 @@ import docker
 import pytest
 
 from dockyard.core.locations import normalise_location
+from dockyard.core.releases import OutcomeStatus
 from dockyard.engine.secrets import SecretStore
 from dockyard.store.database import open_database
 from dockyard.store.repositories import RepositoryStore
@@ -127,7 +128,7 @@ def test_secret_values_are_redacted_from_logs(
         every_log = b"".join(p.read_bytes() for p in (dockyard_home / "logs").rglob("*.log"))
         assert secret.encode() not in every_log
         assert secret.encode() not in (dockyard_home / "dockyard.db").read_bytes()
-        assert outcome.deployments[0]["status"] == "awaiting_approval"
+        assert outcome.deployments[0].status is OutcomeStatus.AWAITING_APPROVAL
     finally:
         SecretStore().delete(str(repo.path), "staging", "db_password")
         remove_images(docker_client, "dockyard/redact:")

@@ -18,8 +18,11 @@ import pytest
 from docker.models.containers import Container
 
 from dockyard.core.locations import normalise_location
+from dockyard.core.releases import DeploymentStatus
 from dockyard.engine.deploy import deployer_for
 from dockyard.engine.deploy.labels import DEPLOYMENT, selector
+from dockyard.engine.releases import ReleaseService
+from dockyard.store.database import open_database
 from integration.test_releases import DESKTOP, Cli, environment
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
@@ -129,7 +132,14 @@ def test_killed_mid_deploy_shows_interrupted_not_succeeded(
         assert meanwhile["recovery"] == [] and run_of(cli, repo)["status"] == "running"
         kill(run)
 
-        status = cli.json("status", repo)
+        # Reading is not settling: the engine's status read leaves the ledger as it was.
+        db = open_database(dockyard_home)
+        reader = ReleaseService(home=dockyard_home, db=db, identity="reader@example.test")
+        (read,) = reader.status(normalise_location(repo)).environments
+        assert read.latest is not None and read.latest.status is DeploymentStatus.DEPLOYING
+        db.close()
+
+        status = cli.json("status", repo)  # the command settles first, and says so
         staging = environment(status, "staging")
         assert staging["release"] is None  # nothing was ever deployed successfully
         assert staging["latest"]["id"] == deployment_id

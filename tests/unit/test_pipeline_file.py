@@ -20,8 +20,9 @@ from dockyard.core.pipeline_file import (
     TestConfig,
     TriggerConfig,
     expand_build_args,
-    load_pipeline,
 )
+from dockyard.core.pipeline_load import load_pipeline
+from dockyard.core.pipeline_order import promotes_from, promotes_to
 
 FULL = """\
 image: 127.0.0.1:5000/shop/web
@@ -225,6 +226,22 @@ def test_environments_come_in_promotion_order_then_file_order() -> None:
     )
     names = [environment.name for environment in config.environments]
     assert names == ["qa", "dev", "staging", "production", "canary"]
+
+
+def test_each_environment_promotes_to_the_one_after_it() -> None:
+    environments = load(
+        """\
+        environments:
+          production: {after: staging}
+          qa: {auto: true}
+          staging: {after: dev, auto: true}
+          dev: {auto: true}
+        """
+    ).environments  # qa, dev, staging, production
+    following = {e.name: promotes_to(environments, e.name) for e in environments}
+    assert following == {"qa": "dev", "dev": "staging", "staging": "production", "production": None}
+    sources = {e.name: promotes_from(environments, e.name) for e in environments}
+    assert sources == {"qa": None, "dev": "qa", "staging": "dev", "production": "staging"}
 
 
 def test_unknown_environment_names_the_known_ones() -> None:

@@ -22,13 +22,10 @@ def image(
     return ImageRecord("web", COMMIT, digest, "localhost:5000/shop/web", tag, run_id, tested)
 
 
-def test_record_and_find_by_digest_and_commit(images: ImageStore) -> None:
+def test_record_and_find_by_digest(images: ImageStore) -> None:
     built = image("sha256:aaa", "run-1", tested=True)
     images.record(built)
     assert images.by_digest("web", "sha256:aaa") == built
-    assert images.by_commit("web", COMMIT) == built
-    assert images.by_commit("web", COMMIT[:7]) == built
-    assert images.by_commit("web", COMMIT[:4]) is None
     assert images.by_digest("api", "sha256:aaa") is None
     assert built.reference == "localhost:5000/shop/web@sha256:aaa"
 

@@ -131,7 +131,7 @@ def test_interrupt_orphaned_settles_what_a_gone_process_left(runs: RunStore) -> 
     for run in (running, queued, done, waiting):
         runs.create(run, owner=dead)
 
-    interrupted = runs.mark_interrupted()
+    interrupted = runs.interrupt_orphaned().interrupted
 
     assert sorted(run.id for run in interrupted) == ["run-queued", "run-running"]
     reloaded = runs.get("run-running")
@@ -147,7 +147,7 @@ def test_interrupt_orphaned_settles_what_a_gone_process_left(runs: RunStore) -> 
         RunStatus.SUCCEEDED,
         RunStatus.AWAITING_APPROVAL,
     ]
-    assert runs.mark_interrupted() == []
+    assert runs.interrupt_orphaned().interrupted == []
 
 
 def test_runs_of_a_live_process_are_left_alone(runs: RunStore) -> None:

@@ -6,6 +6,7 @@ import argparse
 import json
 import signal
 import sys
+from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
@@ -13,6 +14,7 @@ from dockyard.cli.context import database, print_waiting, repo_key
 from dockyard.core.ansi import strip_ansi
 from dockyard.core.errors import UserInputError
 from dockyard.core.model import Run, RunStatus, iso
+from dockyard.core.releases import DeploymentOutcome
 from dockyard.engine.events import CancelToken, Event, RunChanged, StageChanged
 from dockyard.engine.home import dockyard_home
 from dockyard.engine.ledger_source import acting_identity
@@ -52,7 +54,7 @@ def register(commands: Any) -> None:
     logs.set_defaults(handler=print_logs)
 
 
-def run_as_json(run: Run, deployments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def run_as_json(run: Run, deployments: Sequence[DeploymentOutcome] = ()) -> dict[str, Any]:
     return {
         "id": run.id,
         "repo": run.repo,
@@ -76,7 +78,7 @@ def run_as_json(run: Run, deployments: list[dict[str, Any]] | None = None) -> di
             }
             for s in run.stages
         ],
-        "deployments": deployments or [],
+        "deployments": [deployment.to_json() for deployment in deployments],
     }
 
 
@@ -134,7 +136,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
         if run.digest:
             print(f"Image: {run.image_name + '@' if run.image_name else ''}{run.digest}")
         for deployment in outcome.deployments:
-            print(f"  {deployment['environment']}: {deployment['status']}")
+            print(f"  {deployment.environment}: {deployment.status}")
     for warning in run.warnings:
         print(f"dockyard: warning: {warning}", file=sys.stderr)
     if run.status in (RunStatus.SUCCEEDED, RunStatus.AWAITING_APPROVAL, RunStatus.SUPERSEDED):

@@ -204,20 +204,21 @@ def _environment(env: EnvironmentStatus) -> dict[str, Any]:
 def show_status(args: argparse.Namespace) -> int:
     db = database()
     service = ReleaseService(home=dockyard_home(), db=db, identity=acting_identity(db))
+    recovery = service.recover()  # this command starts up as the window does: settle first
     status = service.status(repo_key(args.repo, db))
     if not status.environments:  # nothing recorded: maybe a new or replaced store
         warn_of_unrecorded(service.home, db, status.repo)
     if args.json:
-        print(json.dumps(status_as_json(status, service.recovery), indent=2))
+        print(json.dumps(status_as_json(status, recovery), indent=2))
         return 0
-    for line in service.recovery.lines() if service.recovery else []:
+    for line in recovery.lines():
         print(f"dockyard: recovery: {line}", file=sys.stderr)
     print(status.repo)
     for env in status.environments:
         release = env.release
         what = "nothing deployed"
         if release is not None:
-            label = release.tag or release.commit[:12]
+            label = release.label
             what = f"{label} ({release.digest[:19]}) by {release.deployed_by}"
             what += f" at {iso(release.finished or release.started)}"
             if release.rollback:
@@ -225,7 +226,7 @@ def show_status(args: argparse.Namespace) -> int:
         print(f"  {env.name}: {what}")
         latest = env.latest
         if latest is not None and latest.status in ("interrupted", "failed", "deploying"):
-            label = latest.tag or latest.commit[:12]
+            label = latest.label
             why = f": {latest.error}" if latest.error else ""
             print(f"    last deployment {latest.id} ({label}) {latest.status}{why}")
             if env.retry:
@@ -239,7 +240,7 @@ def show_status(args: argparse.Namespace) -> int:
             pending = env.pending
             needed = ApprovalPolicy(env.config.approval if env.config else None).missing(pending)
             print(
-                f"    waiting for approval: {pending.tag or pending.commit[:12]} "
+                f"    waiting for approval: {pending.label} "
                 f"({pending.digest[:19]}) requested by {pending.requested_by}, "
                 f"{needed} approval(s) needed"
                 + (f", expires {iso(pending.expires)}" if pending.expires else "")
@@ -249,7 +250,7 @@ def show_status(args: argparse.Namespace) -> int:
         elif env.last_request is not None and env.last_request.status == "expired":
             request = env.last_request
             print(
-                f"    approval request {request.id} ({request.tag or request.commit[:12]}) "
+                f"    approval request {request.id} ({request.label}) "
                 f"expired at {iso(request.expires)}; run the pipeline again"
             )
         if env.host_error:
@@ -275,7 +276,7 @@ def reject_release(args: argparse.Namespace) -> int:
     db = database()
     service = ReleaseService(home=dockyard_home(), db=db, identity=acting_identity(db))
     request = service.reject(repo_key(args.repo, db), args.env, args.comment, digest=args.digest)
-    print(f"Rejected {request.tag or request.commit[:12]} for {args.env}.")
+    print(f"Rejected {request.label} for {args.env}.")
     return 0
 
 

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from dockyard.core.releases import Release
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -107,3 +109,7 @@ class ImageRecord:
     def reference(self) -> str:
         """What a deployer pulls: ``name@digest`` when pushed, else the image id."""
         return f"{self.name}@{self.digest}" if self.name else self.digest
+
+    @property
+    def release(self) -> Release:
+        return Release(self.digest, self.reference, self.commit, self.tag, self.run_id)

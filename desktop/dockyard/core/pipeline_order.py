@@ -7,6 +7,7 @@ order: an environment comes right when the one it follows has come.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 
 from dockyard.core.pipeline_fields import FieldReader, Located
 from dockyard.core.pipeline_file import EnvironmentConfig
@@ -67,3 +68,24 @@ def _reject_cycles(
                 f"the environments {loop} follow each other in a cycle; "
                 "remove one of these after: keys",
             )
+
+
+def promotes_from(environments: Sequence[EnvironmentConfig], name: str) -> str | None:
+    """Where ``name`` takes its releases from: its ``after:``, else the environment before
+    it in promotion order (None for the first)."""
+    names = [environment.name for environment in environments]
+    position = names.index(name)
+    return environments[position].after or (names[position - 1] if position else None)
+
+
+def promotes_to(environments: Sequence[EnvironmentConfig], name: str) -> str | None:
+    """Where a release of ``name`` goes next: the environment that names it in ``after:``,
+    else the next one in promotion order unless that one follows another."""
+    explicit = next((e.name for e in environments if e.after == name), None)
+    if explicit is not None:
+        return explicit
+    names = [environment.name for environment in environments]
+    if name not in names or names.index(name) + 1 >= len(names):
+        return None
+    following = environments[names.index(name) + 1]
+    return following.name if following.after is None else None

@@ -1,6 +1,6 @@
 """The sections of dockyard.yml (image, build, test, trigger, environments), one parser each.
 
-Split from ``pipeline_file`` (which holds the dataclasses and ``load_pipeline``) to keep
+Split from ``pipeline_file`` (the dataclasses) and ``pipeline_load`` (reading the file) to keep
 both short; every rule of the format documented in docs/pipeline-file.md lives here.
 """
 

@@ -67,7 +67,7 @@ def reviewed(request: ApprovalRequest, shown: str) -> Decision:
         )
     if request.digest.removeprefix("sha256:").startswith(wanted):
         return Decision(True, f"{request.environment} still waits for {_short(request.digest)}.")
-    label = request.tag or request.commit[:12]
+    label = request.label
     return Decision(
         False,
         f"{request.environment} now waits for sha256:{_short(request.digest)}… ({label}), not "

@@ -1,4 +1,4 @@
-"""Release records: deployments, approval requests, approvals and pins.
+"""Release records: a release, deployments, approval requests, approvals, pins, outcomes.
 
 Plain frozen dataclasses shared by the store (which records them), the core policies
 (which judge them: four-eyes, required approvals, whether an approval still counts) and
@@ -10,6 +10,45 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+
+
+def release_label(tag: str | None, commit: str) -> str:
+    """How every view and the CLI name a release: its tag, else its commit's first 12."""
+    return tag or commit[:12]
+
+
+@dataclass(frozen=True)
+class Release:
+    """A release: one image by digest, and where it came from. Images, deployments and
+    approval requests each carry one (``.release``)."""
+
+    digest: str
+    image: str  # what a deployer pulls: name@digest, or the local image id
+    commit: str
+    tag: str | None
+    run_id: str | None
+
+    @property
+    def label(self) -> str:
+        return release_label(self.tag, self.commit)
+
+
+class OfARelease:
+    """A record of one release (a deployment, an approval request): its release and label."""
+
+    digest: str
+    image: str
+    commit: str
+    tag: str | None
+    run_id: str | None
+
+    @property
+    def release(self) -> Release:
+        return Release(self.digest, self.image, self.commit, self.tag, self.run_id)
+
+    @property
+    def label(self) -> str:
+        return release_label(self.tag, self.commit)
 
 
 class DeploymentStatus(enum.StrEnum):
@@ -44,7 +83,7 @@ class ApprovalStatus(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class Deployment:
+class Deployment(OfARelease):
     id: int
     repo: str
     environment: str
@@ -75,7 +114,7 @@ class Approval:
 
 
 @dataclass(frozen=True)
-class ApprovalRequest:
+class ApprovalRequest(OfARelease):
     id: int
     repo: str
     environment: str
@@ -105,3 +144,36 @@ class Pin:
     pinned_by: str
     reason: str
     since: datetime
+
+
+class OutcomeStatus(enum.StrEnum):
+    """What promotion after a run did in one environment."""
+
+    DEPLOYED = "deployed"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # the promotion policy refused it (reason says why)
+    PINNED = "pinned"  # automatic, but pinned after a rollback
+    AWAITING_APPROVAL = "awaiting_approval"
+
+
+@dataclass(frozen=True)
+class DeploymentOutcome:
+    """One environment's outcome of promotion (``dockyard run --json`` "deployments")."""
+
+    environment: str
+    status: OutcomeStatus
+    digest: str
+    reason: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "environment": self.environment,
+            "status": str(self.status),
+            "digest": self.digest,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> DeploymentOutcome:
+        return cls(data["environment"], OutcomeStatus(data["status"]), data["digest"],
+                   data["reason"])  # fmt: skip

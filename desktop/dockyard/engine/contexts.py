@@ -12,13 +12,22 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import docker.context
 
 from dockyard.core.errors import UserInputError
-from dockyard.engine.endpoints import Endpoint, EndpointRegistry
+from dockyard.engine.endpoint_record import Endpoint
 
 log = logging.getLogger("dockyard.docker")
+
+
+class Registry(Protocol):
+    """What ``import_contexts`` needs of ``endpoints.EndpointRegistry``."""
+
+    def list(self) -> list[Endpoint]: ...
+
+    def add(self, endpoint: Endpoint, *, replace: bool = False) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -102,7 +111,7 @@ def docker_contexts() -> list[Endpoint]:
     return endpoints
 
 
-def import_contexts(registry: EndpointRegistry) -> list[ContextImport]:
+def import_contexts(registry: Registry) -> list[ContextImport]:
     """Add (or refresh) an endpoint per Docker context; never replaces a hand-made one."""
     existing = {e.name: e for e in registry.list()}
     results = []

@@ -19,7 +19,7 @@ from dockyard.core.errors import DockyardError, PipelineFailed, UserInputError
 from dockyard.core.model import Run, Stage, StageStatus, utcnow
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.redaction import redact
-from dockyard.core.releases import Deployment, DeploymentStatus
+from dockyard.core.releases import Deployment, DeploymentStatus, Release
 from dockyard.engine.deploy import (
     ConfigSnapshot,
     DeploymentRequest,
@@ -28,7 +28,7 @@ from dockyard.engine.deploy import (
 )
 from dockyard.engine.deploy_lock import Notify, environment_locked, log_waiting
 from dockyard.engine.endpoints import EndpointRegistry, open_client
-from dockyard.engine.events import CancelToken, EventSink, LogLines, StageChanged
+from dockyard.engine.events import CancelToken, EventSink, StageChanged
 from dockyard.engine.gitsource import GitSource
 from dockyard.engine.release_config import pipeline_at, settings_of, unroutable_image
 from dockyard.engine.secrets import NOT_SET, SecretStore
@@ -38,21 +38,6 @@ from dockyard.store.ledger import SqliteReleaseLedger
 from dockyard.store.logs import StageLogWriter, stage_log_path
 from dockyard.store.runs import RunStore
 from dockyard.store.shared_logs import share_log
-
-
-@dataclass(frozen=True)
-class Target:
-    """What is deployed: one image by digest, and where it came from."""
-
-    digest: str
-    image: str
-    commit: str
-    tag: str | None
-    run_id: str | None
-
-    @property
-    def label(self) -> str:
-        return self.tag or self.commit[:12]
 
 
 @dataclass(frozen=True)
@@ -139,7 +124,6 @@ class DeployStage:
         clean = redact(line)
         if self.writer is not None and self.run is not None:
             self.writer.append([clean])
-            self.sink(LogLines(self.run.id, self.stage.name, (clean,)))
 
     def finish(self, status: StageStatus, summary: str = "") -> None:
         self.stage.status, self.stage.summary = status, redact(summary)
@@ -196,7 +180,7 @@ class Deploying:
         repo: str,
         env: EnvironmentConfig,
         position: int,
-        target: Target,
+        target: Release,
         attached: Attached,
         run: Run | None,
         approved_by: Sequence[str] = (),
@@ -218,7 +202,7 @@ class Deploying:
         repo: str,
         env: EnvironmentConfig,
         position: int,
-        target: Target,
+        target: Release,
         attached: Attached,
         run: Run | None,
         approved_by: Sequence[str],
@@ -263,7 +247,7 @@ class Deploying:
         self._audit(done, env, position, "deployed", "")
         return done
 
-    def _require_image_route(self, repo: str, env: EnvironmentConfig, target: Target) -> None:
+    def _require_image_route(self, repo: str, env: EnvironmentConfig, target: Release) -> None:
         """Refuse, before anything is recorded, an image without a registry for another host.
 
         Runs check this at checkout; this covers approvals and rollbacks of releases
@@ -283,7 +267,7 @@ class Deploying:
         env: EnvironmentConfig,
         deployment_id: int,
         repo: str,
-        target: Target,
+        target: Release,
         attached: Attached,
         approved_by: Sequence[str],
         rollback: bool,

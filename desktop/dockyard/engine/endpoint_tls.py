@@ -9,16 +9,13 @@ from __future__ import annotations
 import logging
 import ssl
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import keyring
 import keyring.errors
 
 from dockyard.core.errors import InfrastructureError, UserInputError
 from dockyard.core.redaction import remember_secret
-
-if TYPE_CHECKING:
-    from dockyard.engine.endpoints import Endpoint
+from dockyard.engine.endpoint_record import Endpoint
 
 log = logging.getLogger("dockyard.docker")
 

@@ -27,7 +27,9 @@ import docker.errors
 import requests.adapters
 
 from dockyard.core.errors import InfrastructureError, UserInputError
+from dockyard.engine.contexts import current_context_endpoint
 from dockyard.engine.endpoint_errors import explain, explain_ssh
+from dockyard.engine.endpoint_record import Endpoint
 from dockyard.engine.endpoint_tls import ssl_context_for
 from dockyard.engine.sshtunnel import SshTunnel, ssh_command
 from dockyard.engine.streaming import CancellableAPIClient
@@ -42,27 +44,6 @@ DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # What an endpoint may be called (docs/remote-daemons.md): safe in files, menus and shells.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,62}")  # as Docker context names
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    name: str
-    url: str = ""  # "" for local: resolved from the environment / context
-    tls_ca: str = ""
-    tls_cert: str = ""
-    tls_key: str = ""
-    ssh_config: str = ""  # an ssh_config file instead of ~/.ssh/config (ssh -F)
-    ssh_identity: str = ""  # a private key file (ssh -i); else the agent / ~/.ssh defaults
-    ssh_known_hosts: str = ""  # a known_hosts file instead of ~/.ssh/known_hosts
-    context: str = ""  # the Docker context it was imported from, if any
-
-    @property
-    def display_url(self) -> str:
-        return self.url or os.environ.get("DOCKER_HOST", "") or "default context"
-
-    @property
-    def uses_tls(self) -> bool:
-        return bool(self.tls_cert or self.tls_ca)
 
 
 @dataclass(frozen=True)
@@ -217,8 +198,6 @@ def resolve(endpoint: Endpoint) -> Endpoint:
                 tls_key=str(folder / "key.pem"),
             )
         return replace(endpoint, url=host)
-    from dockyard.engine.contexts import current_context_endpoint
-
     current = current_context_endpoint()
     if current is not None:
         return replace(current, name=endpoint.name)

@@ -22,14 +22,7 @@ class StageChanged:
     stage: Stage
 
 
-@dataclass(frozen=True)
-class LogLines:
-    run_id: str
-    stage: str
-    lines: tuple[str, ...]
-
-
-Event = RunChanged | StageChanged | LogLines
+Event = RunChanged | StageChanged
 EventSink = Callable[[Event], None]
 
 

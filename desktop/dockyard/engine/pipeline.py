@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from dockyard.core.errors import DockyardError
 from dockyard.core.model import Run
+from dockyard.core.releases import DeploymentOutcome
 from dockyard.engine.deploy_lock import Notify
 from dockyard.engine.events import CancelToken, EventSink, ignore_events
+from dockyard.engine.releases import ReleaseService
 from dockyard.engine.runner import PipelineRunner
 from dockyard.engine.secrets import SecretStore
 from dockyard.store.database import Database
@@ -19,7 +20,7 @@ from dockyard.store.database import Database
 class PipelineOutcome:
     run: Run
     error: DockyardError | None
-    deployments: list[dict[str, Any]] = field(default_factory=list)
+    deployments: tuple[DeploymentOutcome, ...] = ()
 
 
 def start_pipeline(
@@ -40,8 +41,6 @@ def start_pipeline(
     ``wait=False`` fails a deployment whose environment another deployment holds, instead
     of waiting for it (telling ``on_wait``).
     """
-    from dockyard.engine.releases import ReleaseService  # the release engine imports us
-
     releases = ReleaseService(home=home, db=db, identity=started_by, secrets=secrets)
     releases.wait = wait
     if on_wait is not None:
@@ -58,8 +57,4 @@ def start_pipeline(
         after_delivery=releases.after_delivery,
     )
     run = runner.run()
-    deployments = [
-        {key: entry[key] for key in ("environment", "status", "digest", "reason")}
-        for entry in releases.outcomes
-    ]
-    return PipelineOutcome(run=run, error=runner.error, deployments=deployments)
+    return PipelineOutcome(run=run, error=runner.error, deployments=runner.deployments)

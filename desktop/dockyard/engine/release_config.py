@@ -10,6 +10,7 @@ approval are enough to show status, approve and roll back a recorded release.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ from dockyard.core.pipeline_file import (
     ApprovalConfig,
     EnvironmentConfig,
     PipelineConfig,
-    load_pipeline,
 )
+from dockyard.core.pipeline_load import load_pipeline
 from dockyard.engine.commitfiles import RepositoryFileError
 from dockyard.engine.gitsource import GitSource
 from dockyard.store.audit import AuditLog
@@ -33,10 +34,13 @@ log = logging.getLogger("dockyard.releases")
 CONFIG_ACTIONS = ("deploy", "rollback", "approval-requested")
 
 
+@functools.lru_cache(maxsize=256)
 def pipeline_at(home: Path, repo: str, commit: str) -> PipelineConfig:
-    """The pipeline file of ``commit`` (defaults when it has none).
+    """The pipeline file of ``commit`` (defaults when it has none), read from git once per
+    commit: a commit's files never change, and status asks for it on every refresh.
 
-    Raises InfrastructureError when git cannot be read, UserInputError for a bad file.
+    Raises InfrastructureError when git cannot be read, UserInputError for a bad file
+    (neither is remembered: the next call asks git again).
     """
     unreadable = (
         f"Could not read commit {commit[:12]} of {repo} ({{}}); check that the repository "

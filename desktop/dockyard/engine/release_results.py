@@ -30,6 +30,7 @@ class EnvironmentStatus:
     pending_notes: list[str] = field(default_factory=list)
     # Whether its failed approved deployment may be deployed again under its approval.
     retry: Decision = field(default_factory=lambda: Decision(False, ""))
+    promotes_to: str | None = None  # where its release goes next (``Promote to …``)
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from dockyard.core.errors import DockyardError
 from dockyard.core.model import utcnow
 from dockyard.core.pipeline_file import EnvironmentConfig
+from dockyard.core.pipeline_order import promotes_to
 from dockyard.core.releases import ApprovalRequest, Deployment, DeploymentStatus
 from dockyard.engine.deploy import (
     ConfigSnapshot,
@@ -34,6 +35,7 @@ from dockyard.engine.endpoints import EndpointRegistry, open_client
 from dockyard.engine.gitsource import GitSource
 from dockyard.engine.recovery_settle import end_deploy_stage, inspect_settled
 from dockyard.engine.release_config import environments_of
+from dockyard.engine.release_context import ReleaseContext, ReleaseRecords
 from dockyard.engine.release_results import (
     EnvironmentStatus,
     RecoveredDeployment,
@@ -46,15 +48,12 @@ from dockyard.engine.teststage_leftovers import remove_test_leftovers
 from dockyard.store.database import Database
 from dockyard.store.runs import RunStore
 
-if TYPE_CHECKING:
-    from dockyard.engine.releases import ReleaseService
-
 log = logging.getLogger("dockyard.releases")
 T = TypeVar("T")
 INSPECT_TIMEOUT = 30
 
 
-def _on_host(service: ReleaseService, env: EnvironmentConfig, work: Callable[..., T]) -> T:
+def _on_host(service: ReleaseRecords, env: EnvironmentConfig, work: Callable[..., T]) -> T:
     client = open_client(EndpointRegistry(service.home).get(env.host), timeout=INSPECT_TIMEOUT)
     try:
         return work(deployer_for(env.mode, client))
@@ -62,10 +61,11 @@ def _on_host(service: ReleaseService, env: EnvironmentConfig, work: Callable[...
         client.close()
 
 
-def repo_status(service: ReleaseService, repo: str) -> RepoStatus:
+def repo_status(service: ReleaseContext, repo: str) -> RepoStatus:
     ledger = service.ledger
     statuses = []
-    for env in environments_of(service.home, service.db, repo):
+    environments = environments_of(service.home, service.db, repo)
+    for env in environments:
         release = ledger.current_deployment(repo, env.name)
         running: list[RunningRelease] = []
         drift: str | None = None
@@ -92,13 +92,14 @@ def repo_status(service: ReleaseService, repo: str) -> RepoStatus:
                 pending_not_set=not_set,
                 pending_notes=notes,
                 retry=service.retryable(repo, env.name),
+                promotes_to=promotes_to(environments, env.name),
             )
         )
     return RepoStatus(repo, statuses)
 
 
 def _secrets_not_set(
-    service: ReleaseService, pending: ApprovalRequest | None
+    service: ReleaseRecords, pending: ApprovalRequest | None
 ) -> tuple[list[str], list[str]]:
     """The pending request's secrets that had no value, and a line for each; one set since
     in this keyring says so (approving binds its fingerprint)."""
@@ -128,9 +129,7 @@ def recover_interrupted(
     it cannot be checked). Each interrupted deployment is then reconciled against its
     daemon: ``deployed`` only if the daemon runs that very deployment and it is healthy.
     """
-    from dockyard.engine.releases import ReleaseService
-
-    service = ReleaseService(home=home, db=db, identity=identity, secrets=secrets)
+    service = ReleaseRecords.open(home, db, identity, secrets)
     report = RecoveryReport()
     if db.read_only:  # the disk is full: nothing can be settled (written) until there is room
         report.left_alone.append(
@@ -159,7 +158,7 @@ def recover_interrupted(
     return report
 
 
-def _settle(service: ReleaseService, deployment: Deployment) -> RecoveredDeployment:
+def _settle(service: ReleaseRecords, deployment: Deployment) -> RecoveredDeployment:
     try:
         environments = environments_of(service.home, service.db, deployment.repo)
         env = next(e for e in environments if e.name == deployment.environment)
@@ -238,7 +237,7 @@ def _finish_container_swap(deployer: Deployer, live: RunningRelease) -> None:
 
 
 def changes_between(
-    service: ReleaseService, repo: str, environment: str, target: Deployment | ApprovalRequest
+    service: ReleaseRecords, repo: str, environment: str, target: Deployment | ApprovalRequest
 ) -> ReleaseChanges:
     """What deploying ``target`` changes over what runs now: the commits it brings in, or
     (``direction == "back"``, a rollback to an older commit) the commits it takes away; and

@@ -13,36 +13,45 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from dockyard.core.errors import Cancelled, DockyardError, InfrastructureError, UserInputError
 from dockyard.core.model import ImageRecord, Run, RunStatus, utcnow
 from dockyard.core.pipeline_file import EnvironmentConfig
+from dockyard.core.pipeline_order import promotes_from
 from dockyard.core.policy import ApprovalPolicy, Decision, PromotionPolicy, reviewed
-from dockyard.core.releases import ApprovalRequest, ApprovalStatus, Deployment
+from dockyard.core.releases import (
+    ApprovalRequest,
+    ApprovalStatus,
+    Deployment,
+    DeploymentOutcome,
+    OutcomeStatus,
+)
 from dockyard.engine.deploy import ConfigSnapshot, diff_snapshots
 from dockyard.engine.deploy_lock import Notify, log_waiting
 from dockyard.engine.deploying import (
     Attached,
     Deploying,
-    Target,
     attach_from_commit,
     attach_recorded,
 )
 from dockyard.engine.events import CancelToken, EventSink, ignore_events
-from dockyard.engine.ledger_source import acting_identity
 from dockyard.engine.release_config import (
     environment_named,
     environments_of,
     pipeline_at,
     settings_of,
 )
+from dockyard.engine.release_context import ReleaseContext
 from dockyard.engine.release_results import (
     RecoveryReport,
     ReleaseChanges,
     ReleaseOutcome,
     RepoStatus,
 )
+from dockyard.engine.release_status import changes_between, recover_interrupted, repo_status
+from dockyard.engine.retry import check_retry, retry_deployment
+from dockyard.engine.rollback import RollbackChoices, roll_back, rollback_choices
+from dockyard.engine.runner import Delivered, DeliveryResult
 from dockyard.engine.secrets import NOT_SET, SecretStore
 from dockyard.store.audit import AuditLog
 from dockyard.store.database import Database
@@ -50,24 +59,13 @@ from dockyard.store.images import ImageStore
 from dockyard.store.ledger import SqliteReleaseLedger
 from dockyard.store.runs import RunStore
 
-if TYPE_CHECKING:
-    from dockyard.engine.rollback import RollbackChoices
-    from dockyard.engine.runner import PipelineRunner
 
-
-class ReleaseService:
+class ReleaseService(ReleaseContext):
     def __init__(
         self, *, home: Path, db: Database, identity: str, secrets: SecretStore | None = None
     ) -> None:
-        self.home = home
-        self.db = db
-        self.identity = identity
-        self.secrets = secrets or SecretStore(home=home, db=db)
-        self.ledger = SqliteReleaseLedger(db)
-        self.audit = AuditLog(db)
-        # Per-environment outcomes of the last after_delivery (PipelineOutcome.deployments).
-        self.outcomes: list[dict[str, Any]] = []
-        self.recovery: RecoveryReport | None = None  # set by recover(), once per service
+        secrets = secrets or SecretStore(home=home, db=db)
+        super().__init__(home, db, identity, SqliteReleaseLedger(db), AuditLog(db), secrets)
         # When another deployment holds an environment: wait (telling on_wait), or refuse.
         self.wait = True
         self.on_wait: Notify = log_waiting
@@ -81,22 +79,21 @@ class ReleaseService:
 
     # -- promotion ---------------------------------------------------------------------
 
-    def after_delivery(self, runner: PipelineRunner, image: ImageRecord) -> RunStatus:
+    def after_delivery(self, delivered: Delivered) -> DeliveryResult:
         """The runner's delivery hook: deploy to automatic environments, stop at a gate."""
-        assert runner.config is not None
-        self.outcomes = []
-        deploying = self.deploying(runner.sink, runner.cancel)
+        outcomes: list[DeploymentOutcome] = []
+        deploying = self.deploying(delivered.sink, delivered.cancel)
+        run = delivered.run
         try:
-            return self._promote(
-                image, runner.config.environments, 0, runner.run_record,
-                runner.run_record.started_by, deploying,
+            status = self._promote(
+                delivered.image, delivered.environments, 0, run, run.started_by, deploying,
+                outcomes,
             )  # fmt: skip
         except Cancelled as exc:
-            runner.error = exc
-            return RunStatus.CANCELLED
+            return DeliveryResult(RunStatus.CANCELLED, exc, tuple(outcomes))
         except DockyardError as exc:
-            runner.error = exc
-            return RunStatus.FAILED
+            return DeliveryResult(RunStatus.FAILED, exc, tuple(outcomes))
+        return DeliveryResult(status, None, tuple(outcomes))
 
     def _promote(
         self,
@@ -106,8 +103,10 @@ class ReleaseService:
         run: Run | None,
         requested_by: str,
         deploying: Deploying,
+        outcomes: list[DeploymentOutcome],
     ) -> RunStatus:
-        """Send ``image`` through environments[start:] in promotion order."""
+        """Send ``image`` through environments[start:] in promotion order, adding each
+        environment's outcome to ``outcomes``."""
         repo = image.repo
         for position, env in enumerate(environments):
             if position < start:
@@ -116,13 +115,14 @@ class ReleaseService:
             pin = self.ledger.pin_of(repo, env.name)
             decision = PromotionPolicy(env).accepts(image, history)
             if env.auto and pin is not None:
-                self._outcome(env, "pinned", image, "pinned after a rollback; unpin to resume")
+                why = "pinned after a rollback; unpin to resume"
+                outcomes.append(_outcome(env, OutcomeStatus.PINNED, image, why))
                 continue
             if not decision:
-                self._outcome(env, "skipped", image, decision.reason)
+                outcomes.append(_outcome(env, OutcomeStatus.SKIPPED, image, decision.reason))
                 continue
             if env.auto:
-                target = _target(image)
+                target = image.release
                 try:
                     attached = attach_from_commit(self.home, repo, env, image.commit, self.secrets)
                     deploying.deploy(
@@ -130,19 +130,14 @@ class ReleaseService:
                         attached=attached, run=run,
                     )  # fmt: skip
                 except DockyardError as exc:
-                    self._outcome(env, "failed", image, exc.message)
+                    outcomes.append(_outcome(env, OutcomeStatus.FAILED, image, exc.message))
                     raise
-                self._outcome(env, "deployed", image, "")
+                outcomes.append(_outcome(env, OutcomeStatus.DEPLOYED, image))
                 continue
             self._request_approval(env, position, image, requested_by)
-            self._outcome(env, "awaiting_approval", image, "")
+            outcomes.append(_outcome(env, OutcomeStatus.AWAITING_APPROVAL, image))
             return RunStatus.AWAITING_APPROVAL
         return RunStatus.SUCCEEDED
-
-    def _outcome(self, env: EnvironmentConfig, status: str, image: ImageRecord, why: str) -> None:
-        self.outcomes.append(
-            {"environment": env.name, "status": status, "digest": image.digest, "reason": why}
-        )
 
     def _request_approval(
         self, env: EnvironmentConfig, position: int, image: ImageRecord, requested_by: str
@@ -182,24 +177,27 @@ class ReleaseService:
         if image is None:
             raise UserInputError(f"{digest} was never built for {repo}; run its pipeline first.")
         position = environments.index(env)
-        deploying = self.deploying()
-        self.outcomes = []
-        self._promote(image, environments[: position + 1], position, None, self.identity, deploying)
-        outcome = self.outcomes[-1]
-        if outcome["status"] in ("skipped", "pinned"):
-            raise UserInputError(outcome["reason"])
+        outcomes: list[DeploymentOutcome] = []
+        self._promote(
+            image, environments[: position + 1], position, None, self.identity, self.deploying(),
+            outcomes,
+        )  # fmt: skip
+        outcome = outcomes[-1]
+        if outcome.status in (OutcomeStatus.SKIPPED, OutcomeStatus.PINNED):
+            raise UserInputError(outcome.reason)
         deployment = self.ledger.current_deployment(repo, environment)
-        if outcome["status"] == "deployed":
-            return ReleaseOutcome(deployment, f"{environment} runs {_label(image)}.")
-        return ReleaseOutcome(None, f"{_label(image)} waits for approval in {environment}.")
+        label = image.release.label
+        if outcome.status is OutcomeStatus.DEPLOYED:
+            return ReleaseOutcome(deployment, f"{environment} runs {label}.")
+        return ReleaseOutcome(None, f"{label} waits for approval in {environment}.")
 
     def promotable_digest(self, repo: str, environment: str) -> str:
         """What ``promote`` sends by default: the digest running in the environment this one
         comes after (``after:``, else the one before it in promotion order)."""
         environments = environments_of(self.home, self.db, repo)
-        env = environment_named(environments, repo, environment)
-        position = environments.index(env)
-        source = env.after or (environments[position - 1].name if position else None)
+        source = promotes_from(
+            environments, environment_named(environments, repo, environment).name
+        )
         current = self.ledger.current_deployment(repo, source) if source else None
         if current is None:
             where = f"nothing runs in {source}" if source else f"{environment} comes first"
@@ -339,7 +337,7 @@ class ReleaseService:
         attached: Attached,
     ) -> ReleaseOutcome:
         deploying = self.deploying()
-        target = Target(request.digest, request.image, request.commit, request.tag, request.run_id)
+        target = request.release
         # Taken before the approval is resolved: refused (--no-wait), the approval still waits.
         with deploying.exclusive(request.repo, env.name, target.label):
             self._still_pending(request)
@@ -370,7 +368,7 @@ class ReleaseService:
         approvers = [a.approver for a in ApprovalPolicy(env.approval).counting(request)]
         runs = RunStore(self.db)
         run = runs.get(request.run_id)
-        target = Target(request.digest, request.image, request.commit, request.tag, request.run_id)
+        target = request.release
         position = environments.index(env)
         try:
             deployment = deploying.deploy(
@@ -381,7 +379,7 @@ class ReleaseService:
             status = RunStatus.SUCCEEDED
             if image is not None:
                 status = self._promote(
-                    image, environments, position + 1, run, request.requested_by, deploying
+                    image, environments, position + 1, run, request.requested_by, deploying, []
                 )
         except DockyardError as exc:
             self._settle_run(runs, run, RunStatus.FAILED, exc.message)
@@ -400,15 +398,11 @@ class ReleaseService:
 
     def retryable(self, repo: str, environment: str) -> Decision:
         """Whether ``retry`` may redeploy the environment's failed approved deployment."""
-        from dockyard.engine.retry import check_retry
-
         return check_retry(self.ledger, repo, environment, utcnow()).decision
 
     def retry(self, repo: str, environment: str, *, digest: str | None = None) -> ReleaseOutcome:
         """Deploy the failed approved release again under its approval (``engine.retry``);
         with ``digest`` (what the person looked at), only if that is the release."""
-        from dockyard.engine.retry import check_retry, retry_deployment
-
         if digest is not None:
             approved = check_retry(self.ledger, repo, environment, utcnow()).request
             if approved is not None and not (still := reviewed(approved, digest)):
@@ -447,14 +441,10 @@ class ReleaseService:
         *,
         sink: EventSink = ignore_events,
     ) -> ReleaseOutcome:
-        from dockyard.engine.rollback import roll_back
-
         return roll_back(self, repo, environment, to, comment, sink)
 
     def rollback_choices(self, repo: str, environment: str) -> RollbackChoices:
         """The releases a rollback may go to, what runs now, and the default target."""
-        from dockyard.engine.rollback import rollback_choices
-
         return rollback_choices(self, repo, environment)
 
     def unpin(self, repo: str, environment: str) -> None:
@@ -468,48 +458,26 @@ class ReleaseService:
         return [d for d in self.ledger.deployments(repo, environment, 200) if d.status.was_released]
 
     def status(self, repo: str) -> RepoStatus:
-        from dockyard.engine.release_status import repo_status
-
-        if self.recovery is None:
-            self.recover()
+        """What runs where: the ledger joined with what each daemon reports. Only reads:
+        recovery of interrupted work is ``recover``, run at start-up."""
         return repo_status(self, repo)
 
     def recover(self) -> RecoveryReport:
         """Settle runs and deployments a crashed process left in flight (see
-        ``recover_interrupted``); kept in ``self.recovery``."""
-        self.recovery = recover_interrupted(self.home, self.db, self.identity, self.secrets)
-        return self.recovery
+        ``recover_interrupted``): for start-up, never a side effect of a read."""
+        return recover_interrupted(self.home, self.db, self.identity, self.secrets)
 
     def changes_between(
         self, repo: str, environment: str, target: Deployment | ApprovalRequest
     ) -> ReleaseChanges:
-        from dockyard.engine.release_status import changes_between
-
         return changes_between(self, repo, environment, target)
-
-
-def recover_interrupted(
-    home: Path, db: Database, identity: str | None = None, secrets: SecretStore | None = None
-) -> RecoveryReport:
-    """Start-up recovery (docs/architecture.md, principle 8), for ``status`` and the window.
-
-    Runs and deployments whose process is gone become ``interrupted`` (stages cancelled);
-    work of a live process (another ``dockyard run``, another window) is left alone.
-    Interrupted deployments are reconciled against their daemon: ``deployed`` only if it
-    runs that deployment healthy. Talks to Docker: call it from a worker, not the UI thread.
-    """
-    from dockyard.engine.release_status import recover_interrupted as recover
-
-    return recover(home, db, identity or acting_identity(db), secrets)
-
-
-def _target(image: ImageRecord) -> Target:
-    return Target(image.digest, image.reference, image.commit, image.tag, image.run_id)
-
-
-def _label(image: ImageRecord) -> str:
-    return image.tag or image.commit[:12]
 
 
 def _name_of(reference: str) -> str:
     return reference.split("@", 1)[0] if "@" in reference else ""
+
+
+def _outcome(
+    env: EnvironmentConfig, status: OutcomeStatus, image: ImageRecord, why: str = ""
+) -> DeploymentOutcome:
+    return DeploymentOutcome(env.name, status, image.digest, why)

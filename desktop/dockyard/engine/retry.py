@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from dockyard.core.errors import UserInputError
 from dockyard.core.model import utcnow
@@ -18,11 +17,9 @@ from dockyard.core.policy import Decision
 from dockyard.core.releases import ApprovalRequest, ApprovalStatus, Deployment, DeploymentStatus
 from dockyard.engine.deploy import ConfigSnapshot, diff_snapshots
 from dockyard.engine.release_config import environment_named, environments_of
+from dockyard.engine.release_context import ReleaseContext
 from dockyard.engine.release_results import ReleaseOutcome
 from dockyard.store.ledger import ReleaseLedger
-
-if TYPE_CHECKING:
-    from dockyard.engine.releases import ReleaseService
 
 RETRYABLE = (DeploymentStatus.FAILED, DeploymentStatus.INTERRUPTED)
 
@@ -43,7 +40,7 @@ def check_retry(ledger: ReleaseLedger, repo: str, environment: str, now: datetim
         what = (
             "nothing was deployed there yet"
             if latest is None
-            else f"its last deployment ({_label(latest)}) is {latest.status}"
+            else f"its last deployment ({latest.label}) is {latest.status}"
             + ("" if latest.approved_by or latest.status not in RETRYABLE else ", not approved")
         )
         return RetryCheck(
@@ -53,7 +50,7 @@ def check_retry(ledger: ReleaseLedger, repo: str, environment: str, now: datetim
                 "approved release whose deployment failed.",
             )
         )
-    label = _label(latest)
+    label = latest.label
     if request is None or request.status is not ApprovalStatus.APPROVED:
         return RetryCheck(
             Decision(
@@ -86,12 +83,12 @@ def check_retry(ledger: ReleaseLedger, repo: str, environment: str, now: datetim
     )
 
 
-def retry_deployment(service: ReleaseService, repo: str, environment: str) -> ReleaseOutcome:
+def retry_deployment(service: ReleaseContext, repo: str, environment: str) -> ReleaseOutcome:
     environments = environments_of(service.home, service.db, repo)
     env = environment_named(environments, repo, environment)
     deploying = service.deploying()
     request, failed = _allowed(service, repo, environment)
-    with deploying.exclusive(repo, environment, f"{_label(failed)} (retry)"):
+    with deploying.exclusive(repo, environment, f"{failed.label} (retry)"):
         # Again once the lock is held: another process may have retried meanwhile.
         request, failed = _allowed(service, repo, environment)
         attached = service.attach_for_request(repo, env, request)
@@ -102,7 +99,7 @@ def retry_deployment(service: ReleaseService, repo: str, environment: str) -> Re
             )
             what = "; ".join(changes) or "the configuration fingerprint differs"
             raise UserInputError(
-                f"The configuration of {environment} changed since {_label(failed)} was approved "
+                f"The configuration of {environment} changed since {failed.label} was approved "
                 f"({what}); a retry would deploy what nobody approved: run its pipeline again "
                 "for a new approval."
             )
@@ -118,14 +115,10 @@ def retry_deployment(service: ReleaseService, repo: str, environment: str) -> Re
 
 
 def _allowed(
-    service: ReleaseService, repo: str, environment: str
+    service: ReleaseContext, repo: str, environment: str
 ) -> tuple[ApprovalRequest, Deployment]:
     check = check_retry(service.ledger, repo, environment, utcnow())
     if not check.decision:
         raise UserInputError(check.decision.reason)
     assert check.request is not None and check.failed is not None
     return check.request, check.failed
-
-
-def _label(deployment: Deployment) -> str:
-    return deployment.tag or deployment.commit[:12]

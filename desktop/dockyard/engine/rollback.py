@@ -12,19 +12,16 @@ git server is down.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from dockyard.core.errors import UserInputError
 from dockyard.core.policy import digest_prefix
 from dockyard.core.releases import Deployment
-from dockyard.engine.deploying import Deploying, Target, attach_recorded
+from dockyard.engine.deploying import Deploying, attach_recorded
 from dockyard.engine.events import EventSink
 from dockyard.engine.release_config import environment_named, environments_of
+from dockyard.engine.release_context import ReleaseContext
 from dockyard.engine.release_results import ReleaseOutcome
 from dockyard.store.runs import RunStore
-
-if TYPE_CHECKING:
-    from dockyard.engine.releases import ReleaseService
 
 
 @dataclass(frozen=True)
@@ -36,14 +33,14 @@ class RollbackChoices:
     default: Deployment | None  # what ``rollback`` without ``--to`` picks
 
 
-def rollback_choices(service: ReleaseService, repo: str, environment: str) -> RollbackChoices:
+def rollback_choices(service: ReleaseContext, repo: str, environment: str) -> RollbackChoices:
     released = service.releases(repo, environment)
     current = service.ledger.current_deployment(repo, environment)
     return RollbackChoices(released, current, _before(released, current))
 
 
 def roll_back(
-    service: ReleaseService,
+    service: ReleaseContext,
     repo: str,
     environment: str,
     to: str | None,
@@ -58,7 +55,7 @@ def roll_back(
 
 
 def _roll_back(
-    service: ReleaseService,
+    service: ReleaseContext,
     deploying: Deploying,
     repo: str,
     environment: str,
@@ -72,7 +69,7 @@ def _roll_back(
     choices = rollback_choices(service, repo, environment)
     current = choices.current
     recorded = _recorded_target(repo, environment, to, choices)
-    target = Target(recorded.digest, recorded.image, recorded.commit, recorded.tag, recorded.run_id)
+    target = recorded.release
     attached, notes = attach_recorded(repo, environment, recorded.config, service.secrets)
     run = RunStore(service.db).get(target.run_id) if target.run_id else None
     deployment = deploying.deploy(
@@ -86,7 +83,7 @@ def _roll_back(
         "pin", actor=service.identity, repo=repo, environment=environment,
         details={"reason": reason, "deployment": deployment.id},
     )  # fmt: skip
-    was = f" from {current.tag or current.commit[:12]}" if current else ""
+    was = f" from {current.label}" if current else ""
     return ReleaseOutcome(
         deployment,
         f"{environment} rolled back{was} to {target.label}; automatic deployment to it is "

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-import time
 from collections.abc import Callable, Sequence
 from copy import deepcopy
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -30,11 +30,13 @@ from dockyard.core.model import (
 )
 from dockyard.core.pipeline_file import (
     BUILD_SECRETS_SCOPE,
+    EnvironmentConfig,
     PipelineConfig,
     expand_build_args,
-    load_pipeline,
 )
+from dockyard.core.pipeline_load import load_pipeline
 from dockyard.core.redaction import redact
+from dockyard.core.releases import DeploymentOutcome, release_label
 from dockyard.engine import build, deliver, teststage
 from dockyard.engine.buildkit import BuildRequest
 from dockyard.engine.commitfiles import referenced_files
@@ -43,7 +45,6 @@ from dockyard.engine.endpoints import Endpoint, EndpointRegistry, open_client
 from dockyard.engine.events import (
     CancelToken,
     EventSink,
-    LogLines,
     RunChanged,
     StageChanged,
     ignore_events,
@@ -64,12 +65,30 @@ from dockyard.store.shared_logs import share_log
 
 log = logging.getLogger("dockyard.pipeline")
 
-# Called after delivery with the tested image; deploys to automatic environments and
-# returns the run's final status (succeeded, awaiting_approval or failed).
-DeliveryHook = Callable[["PipelineRunner", ImageRecord], RunStatus]
 
-LOG_FLUSH_SECONDS = 0.1
-LOG_FLUSH_LINES = 500
+@dataclass(frozen=True)
+class Delivered:
+    """What the delivery hook is given: the delivered image and the run that made it."""
+
+    image: ImageRecord
+    environments: Sequence[EnvironmentConfig]  # in promotion order
+    run: Run
+    sink: EventSink
+    cancel: CancelToken
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What the delivery hook answers: the run's final status (succeeded,
+    awaiting_approval, failed or cancelled), why it failed, and each environment's outcome."""
+
+    status: RunStatus
+    error: DockyardError | None = None
+    deployments: tuple[DeploymentOutcome, ...] = ()
+
+
+# Called after delivery: deploys to automatic environments, stops at a gate.
+DeliveryHook = Callable[[Delivered], DeliveryResult]
 
 
 class PipelineRunner:
@@ -95,6 +114,7 @@ class PipelineRunner:
         self.after_delivery = after_delivery
         self.redact = redact  # every secret value this process knows
         self.error: DockyardError | None = None
+        self.deployments: tuple[DeploymentOutcome, ...] = ()  # from the delivery hook
         self.config: PipelineConfig | None = None
         self.source: GitSource | None = None
         self.resolved: ResolvedRef | None = None
@@ -108,8 +128,6 @@ class PipelineRunner:
             started_by=started_by,
             stages=[Stage(name) for name in STAGE_NAMES],
         )
-        self._pending_lines: list[str] = []
-        self._last_flush = 0.0
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -191,10 +209,16 @@ class PipelineRunner:
                 self._record_image(self.image_id, "", tested)
         finally:
             client.close()
-        final = RunStatus.SUCCEEDED
+        result = DeliveryResult(RunStatus.SUCCEEDED)
         if self.after_delivery is not None and self.image is not None:
-            final = self.after_delivery(self, self.image)
-        self._finish(final, self.error if final == RunStatus.FAILED else None)
+            environments = self.config.environments
+            result = self.after_delivery(
+                Delivered(self.image, environments, self.run_record, self.sink, self.cancel)
+            )
+        self.deployments = result.deployments
+        if result.error is not None:
+            self.error = result.error
+        self._finish(result.status, result.error if result.status == RunStatus.FAILED else None)
 
     def _build_endpoint(self) -> Endpoint:
         assert self.config is not None
@@ -220,13 +244,6 @@ class PipelineRunner:
         def log_lines(lines: Sequence[str]) -> None:
             clean = [self.redact(line) for line in lines]
             writer.append(clean)  # one write per batch: the UI thread shares the GIL
-            self._pending_lines.extend(clean)
-            now = time.monotonic()
-            if (
-                len(self._pending_lines) >= LOG_FLUSH_LINES
-                or now - self._last_flush > LOG_FLUSH_SECONDS
-            ):
-                self._flush_lines(name, now)
 
         ctx = StageContext(
             self.run_record.id, self.home / "work" / self.run_record.id, log_lines, self.cancel
@@ -247,19 +264,12 @@ class PipelineRunner:
                 stage.summary = failure.message
             raise
         finally:
-            self._flush_lines(name, time.monotonic())
             writer.close()
             share_log(self.db, writer.path, self.run_record.id, name)
             self.run_record.warnings.extend(ctx.warnings)
         stage.status = StageStatus.SUCCEEDED
         stage.finished = utcnow()
         self._publish_stage(stage)
-
-    def _flush_lines(self, stage: str, now: float) -> None:
-        self._last_flush = now
-        if self._pending_lines:
-            lines, self._pending_lines = tuple(self._pending_lines), []
-            self.sink(LogLines(self.run_record.id, stage, lines))
 
     # -- stages ----------------------------------------------------------------------------
 
@@ -312,7 +322,7 @@ class PipelineRunner:
         run = self.run_record
         return {
             "org.opencontainers.image.revision": run.commit,
-            "org.opencontainers.image.version": run.tag or run.commit[:12],
+            "org.opencontainers.image.version": release_label(run.tag, run.commit),
             "org.opencontainers.image.source": run.repo,
             "org.opencontainers.image.created": iso(utcnow()) or "",
             "dockyard.repo": run.repo,

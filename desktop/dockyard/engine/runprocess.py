@@ -31,10 +31,11 @@ from dockyard.core import errors
 from dockyard.core.errors import DockyardError, InfrastructureError
 from dockyard.core.model import Run, RunStatus, Stage, StageStatus
 from dockyard.core.redaction import redact_data, redact_standard_streams
+from dockyard.core.releases import DeploymentOutcome
 from dockyard.engine.events import CancelToken, Event, EventSink, RunChanged, StageChanged
 from dockyard.engine.ledger_source import open_ledger
 from dockyard.engine.pipeline import PipelineOutcome, start_pipeline
-from dockyard.engine.releases import recover_interrupted
+from dockyard.engine.release_status import recover_interrupted
 from dockyard.store.database import Database
 from dockyard.store.failures import store_failure
 
@@ -204,7 +205,7 @@ class PipelineProcess:
                 yield PipelineOutcome(
                     run=run_from_wire(message["run"]),
                     error=error_from_wire(message["error"]),
-                    deployments=message["deployments"],
+                    deployments=tuple(map(DeploymentOutcome.from_json, message["deployments"])),
                 )
                 return
             elif kind == "failure":
@@ -330,7 +331,7 @@ def child_main() -> int:
         "outcome",
         run=run_to_wire(outcome.run),
         error=error_to_wire(outcome.error),
-        deployments=outcome.deployments,
+        deployments=[deployment.to_json() for deployment in outcome.deployments],
     )
     return 0
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from dockyard.core.errors import DockyardError
 from dockyard.core.locations import normalise_location
-from dockyard.core.pipeline_file import TriggerConfig, load_pipeline
+from dockyard.core.pipeline_file import TriggerConfig
+from dockyard.core.pipeline_load import load_pipeline
 from dockyard.engine.gitsource import GitSource
 
 log = logging.getLogger("dockyard.git")

@@ -40,23 +40,8 @@ class ImageStore:
                 ),
             )
 
-    def mark_tested(self, repo: str, digest: str) -> None:
-        """The test stage passed for this digest (every row that names it)."""
-        with self._db.transaction() as connection:
-            connection.execute(
-                "UPDATE images SET tested = 1 WHERE repo = ? AND digest = ?", (repo, digest)
-            )
-
     def by_digest(self, repo: str, digest: str) -> ImageRecord | None:
         return self._one("repo = ? AND digest = ?", (repo, digest))
-
-    def by_commit(self, repo: str, commit: str) -> ImageRecord | None:
-        """The image built from ``commit`` (a full sha, or a prefix of 7+ characters)."""
-        if len(commit) < 40:
-            return self._one(
-                "repo = ? AND commit_sha LIKE ? AND ? >= 7", (repo, commit + "%", len(commit))
-            )
-        return self._one("repo = ? AND commit_sha = ?", (repo, commit))
 
     def _one(self, where: str, parameters: tuple[object, ...]) -> ImageRecord | None:
         row = (

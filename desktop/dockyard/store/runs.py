@@ -162,10 +162,6 @@ class RunStore:
         )
         return [run for run in (self.get(row["id"]) for row in rows) if run is not None]
 
-    def mark_interrupted(self) -> builtins.list[Run]:
-        """The runs ``interrupt_orphaned`` marked interrupted (see there)."""
-        return self.interrupt_orphaned().interrupted
-
     @staticmethod
     def _save(connection: SqlConnection, run: Run) -> None:
         if run.status == RunStatus.AWAITING_APPROVAL:

@@ -106,7 +106,7 @@ class EnvironmentCard(QFrame):
         if release is None:
             layout.addWidget(_label("Nothing deployed yet.", f"Release {name}"))
         else:
-            label = release.tag or release.commit[:12]
+            label = release.label
             kind = " (rollback)" if release.rollback else ""
             layout.addWidget(
                 _label(
@@ -170,7 +170,7 @@ class EnvironmentCard(QFrame):
             f"QFrame#retry QLabel {{ color:{tone.warning}; background:transparent }}"
         )
         layout = QVBoxLayout(panel)
-        label = failed.tag or failed.commit[:12]
+        label = failed.label
         why = f": {_escape(failed.error)}" if failed.error else ""
         layout.addWidget(
             _label(f"The approved deployment of {label} {failed.status}{why}", f"Failed {name}")
@@ -195,7 +195,7 @@ class EnvironmentCard(QFrame):
             f"QFrame#pending QLabel {{ color:{tone.pending_fg}; background:transparent }}"
         )
         layout = QVBoxLayout(panel)
-        label = pending.tag or pending.commit[:12]
+        label = pending.label
         approvals = ", ".join(a.approver for a in pending.approvals) or "none yet"
         text = (
             f"<b>Awaiting approval: {label}</b><br>digest {pending.digest[:19]}…<br>"

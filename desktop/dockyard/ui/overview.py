@@ -64,21 +64,6 @@ def read_overview(service: ReleaseService, db: Database) -> OverviewState:
     return OverviewState(rows, columns)
 
 
-def next_environment(status: RepoStatus, name: str) -> str | None:
-    """Where a release of ``name`` goes next: the environment that names it in
-    ``after:``, else the next one in promotion order."""
-    environments = status.environments
-    for env in environments:
-        if env.config is not None and env.config.after == name:
-            return env.name
-    names = [env.name for env in environments]
-    if name not in names or names.index(name) + 1 >= len(names):
-        return None
-    following = environments[names.index(name) + 1]
-    after = following.config.after if following.config is not None else None
-    return following.name if after in (None, name) else None
-
-
 def cell_lines(env: EnvironmentStatus, tone: Tones = LIGHT) -> list[str]:
     """What a cell says, one short line each (rich text, in ``tone``'s colours)."""
     lines = []
@@ -86,7 +71,7 @@ def cell_lines(env: EnvironmentStatus, tone: Tones = LIGHT) -> list[str]:
     if release is None:
         lines.append(coloured("nothing deployed", tone.muted))
     else:
-        label = release.tag or release.commit[:7]
+        label = release.label
         rollback = " (rollback)" if release.rollback else ""
         lines.append(f"<b>{label}</b>{rollback} · {release.digest.removeprefix('sha256:')[:12]}")
         lines.append(f"{release.status} by {release.deployed_by}")
@@ -97,7 +82,7 @@ def cell_lines(env: EnvironmentStatus, tone: Tones = LIGHT) -> list[str]:
     if env.pin is not None:
         lines.append(f"{icon_html('pin')} pinned")
     if env.pending is not None:
-        label = env.pending.tag or env.pending.commit[:7]
+        label = env.pending.label
         lines.append(coloured(f"Awaiting approval: {label}", tone.attention, bold=True))
     return lines
 
@@ -122,7 +107,6 @@ class OverviewView(LatestRead, QWidget):
         self.calls = ReleaseCalls(tasks, home, db, identity)
         self.state: OverviewState | None = None
         self.loading = False
-        self.promoting = False
         self.confirm: QMessageBox | None = None
         self._generation = 0
         self._dark = is_dark(self)
@@ -212,7 +196,7 @@ class OverviewView(LatestRead, QWidget):
         text.setAccessibleName(f"Release {repository.name} {env.name}")
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(text, 0, Qt.AlignmentFlag.AlignTop)
-        target = next_environment(row.status, env.name)
+        target = env.promotes_to
         if env.release is not None and target is not None:
             promote = QPushButton(f"Promote to {target}…")
             promote.setAccessibleName(f"Promote {repository.name} {env.name}")
@@ -256,17 +240,14 @@ class OverviewView(LatestRead, QWidget):
         box.open()
 
     def promote(self, location: str, target: str, digest: str) -> None:
-        self.promoting = True
         self._say(f"Promoting {digest[:19]}… to {target}…")
 
         def done(outcome: object) -> None:
-            self.promoting = False
             if isinstance(outcome, ReleaseOutcome):
                 self._say(outcome.message)
             self.refresh()
 
         def failed(message: str, _details: str) -> None:
-            self.promoting = False
             self._say(message)
 
         self.calls.submit("promote", location, target, digest, on_result=done, on_error=failed)

@@ -94,10 +94,6 @@ class ReleaseCalls:
         )  # fmt: skip
 
 
-def _label(release: Deployment | ApprovalRequest) -> str:
-    return release.tag or release.commit[:12]
-
-
 def describe_changes(changes: ReleaseChanges) -> str:
     """The engine's ``ReleaseChanges`` as text: the commits under the heading its
     ``direction`` gives (taken away going back, brought in going forward), then the
@@ -141,7 +137,7 @@ class DecisionDialog(QDialog):
         self.request = request
         self.approve = approve
         verb = "Approve" if approve else "Reject"
-        label = _label(request)
+        label = request.label
         self.setWindowTitle(f"{verb} {label} for {request.environment}")
         self.setAccessibleName(f"{verb} dialog")
         intro = QLabel(
@@ -288,7 +284,7 @@ class RollbackDialog(QDialog):
             kind = "rollback" if deployment.rollback else "release"
             item = QTreeWidgetItem(
                 [
-                    _label(deployment),
+                    deployment.label,
                     format_moment(deployment.started),
                     deployment.deployed_by,
                     f"{kind}, current" if deployment.id == current_id else kind,
@@ -340,7 +336,7 @@ class RollbackDialog(QDialog):
         self.confirm_box.setChecked(False)
         if deployment is None:
             return
-        self.confirm_box.setText(f"Yes, roll {self.environment} back to {_label(deployment)}")
+        self.confirm_box.setText(f"Yes, roll {self.environment} back to {deployment.label}")
         self.changes.setPlainText("Reading what changes…")
         self.calls.submit(
             "changes_between",
@@ -357,8 +353,8 @@ class RollbackDialog(QDialog):
         if chosen is None or chosen.id != deployment_id:
             return  # another release was picked meanwhile
         assert isinstance(changes, ReleaseChanges)
-        was = f" from {_label(self.current)}" if self.current is not None else ""
-        heading = f"Rolling {self.environment} back{was} to {_label(chosen)}"
+        was = f" from {self.current.label}" if self.current is not None else ""
+        heading = f"Rolling {self.environment} back{was} to {chosen.label}"
         self.changes.setPlainText(f"{heading}\n{describe_changes(changes)}")
 
     def _update_button(self) -> None:

@@ -27,7 +27,7 @@ def run_notification(run: Run, name: str) -> tuple[str, str] | None:
 
 
 def approval_notification(request: ApprovalRequest, name: str) -> tuple[str, str]:
-    release = request.tag or request.commit[:7]
+    release = request.label
     return (
         f"{name}: approval waiting",
         f"{release} waits for an approval to deploy to {request.environment} "

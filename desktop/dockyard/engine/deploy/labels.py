@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 
+from dockyard.core.releases import release_label
 from dockyard.engine.deploy.spec import DeploymentRequest, RunningRelease
 
 REPO = "dockyard.repo"
@@ -59,7 +60,7 @@ def labels_for(request: DeploymentRequest) -> dict[str, str]:
     return {
         REPO: request.repo,
         ENVIRONMENT: request.environment,
-        RELEASE: request.tag or request.commit[:12],
+        RELEASE: release_label(request.tag, request.commit),
         COMMIT: request.commit,
         DIGEST: request.digest,
         RUN: request.run_id or "",

@@ -53,7 +53,7 @@ def short_digest(digest: str) -> str:
 
 
 def _release(recorded: Deployment) -> str:
-    return recorded.tag or recorded.commit[:12] or short_digest(recorded.digest)
+    return recorded.label or short_digest(recorded.digest)
 
 
 def _fingerprint(config: Mapping[str, Any]) -> str:

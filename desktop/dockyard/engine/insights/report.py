@@ -180,7 +180,7 @@ def _mark(deployment: Deployment) -> TimelineMark:
         environment=deployment.environment,
         at=_moment(deployment),
         kind=kind,
-        label=deployment.tag or deployment.commit[:12],
+        label=deployment.label,
         digest=deployment.digest,
         commit=deployment.commit,
         approved_by=deployment.approved_by,

@@ -188,9 +188,6 @@ class LogView(QWidget):
         else:
             self._follower.follow(self.model, live)
 
-    def is_following(self) -> bool:
-        return self._follow
-
     # ----- following the file ------------------------------------------------------
 
     @Slot(QModelIndex, int, int)
