@@ -13,9 +13,9 @@ from dockyard.ui.tray import TrayNotifier
 
 REQUEST = ApprovalRequest(
     id=1, repo="/src/shop.git", environment="production", run_id="r1", digest="sha256:" + "a" * 64,
-    image="localhost:5000/shop", commit="c0ffee1234", tag="v1.0.0", config_fingerprint="f",
-    config={}, requested_by="dev@example.test", created=utcnow(), expires=None,
-    status=ApprovalStatus.PENDING,
+    image="localhost:5000/shop", commit="c0ffee123456789abcdef0123456789abcdef0", tag="v1.0.0",
+    config_fingerprint="f", config={}, requested_by="dev@example.test", created=utcnow(),
+    expires=None, status=ApprovalStatus.PENDING,
 )  # fmt: skip
 
 
@@ -31,7 +31,8 @@ def test_approvals_waiting_when_the_window_opened_are_not_news(qtbot: QtBot) -> 
     assert tray.shown == [
         (
             "shop: approval waiting",
-            "c0ffee1 waits for an approval to deploy to staging (requested by dev@example.test).",
+            "c0ffee123456 waits for an approval to deploy to staging "
+            "(requested by dev@example.test).",
         )
     ]
 
