@@ -130,7 +130,7 @@ def _shoot() -> int:
     window.start_run(repo.location, "v1.0.0")
     model = window.runs_view.model
     wait_until(lambda: model.rowCount() == 1 and model.runs[0].status.finished)
-    from dockyard.engine.releases import ReleaseService
+    from dockyard.engine.release.service import ReleaseService
 
     approver = ReleaseService(home=window.home, db=window.db, identity="rm@example.test")
     approver.approve(repo.location, "production", "release meeting: go")

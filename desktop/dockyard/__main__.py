@@ -13,7 +13,7 @@ def main(argv: list[str] | None = None) -> int:
         print(version_line())
         return 0
     if args == ["_pipeline-child"]:  # the window runs each pipeline in such a child
-        from dockyard.engine.runprocess import child_main
+        from dockyard.engine.pipeline.runprocess import child_main
 
         return child_main()
     if not args or (args[0].startswith("-") and args[0] not in ("-h", "--help", "--version", "-V")):

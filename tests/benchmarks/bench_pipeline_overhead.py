@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "desktop"), str(ROOT / "tests")]
 
 from benchmarks.rows import Row, report, sized  # noqa: E402
-from dockyard.engine.compose import compose_command  # noqa: E402
-from dockyard.engine.pipeline import start_pipeline  # noqa: E402
+from dockyard.engine.pipeline.compose import compose_command  # noqa: E402
+from dockyard.engine.pipeline.start import start_pipeline  # noqa: E402
 from dockyard.store.database import open_database  # noqa: E402
 from testbed.baseimage import ensure_busybox  # noqa: E402
 from testbed.dockerd import start_daemon  # noqa: E402

@@ -172,7 +172,7 @@ def _copy(db: object, owner: object) -> None:
 def _status_seconds(home: Path, repo: str, repeats: int) -> float:
     """The median time of the status read alone (the ledger open, as the command does)."""
     from dockyard.engine.ledger_source import open_ledger
-    from dockyard.engine.releases import ReleaseService
+    from dockyard.engine.release.service import ReleaseService
 
     db = open_ledger(home)
     service = ReleaseService(home=home, db=db, identity="bench")

@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 from tests.gui.helpers import named
 
 from dockyard.core.releases import ApprovalRequest, ApprovalStatus, Pin
-from dockyard.engine.release_results import EnvironmentStatus, RepoStatus
+from dockyard.engine.release.results import EnvironmentStatus, RepoStatus
 from dockyard.store.database import open_database
 from dockyard.ui.environments import EnvironmentsState, EnvironmentsView
 from dockyard.ui.history import AuditState, HistoryView

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 from tests.gui.helpers import named
 
-from dockyard.engine.endpoints import Endpoint, EndpointRegistry
+from dockyard.engine.endpoints.registry import Endpoint, EndpointRegistry
 from dockyard.ui import messages
 from dockyard.ui.dockerevents import DockerEventBridge
 from dockyard.ui.mainwindow import MainWindow

@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from tests.gui.helpers import ensure_swarm_gateway, named, remove_deployed
 from tests.gui.test_release_day import run_ref
 
-from dockyard.engine.releases import ReleaseService
+from dockyard.engine.release.service import ReleaseService
 from dockyard.ui.mainwindow import MainWindow
 from dockyard.ui.overview import OverviewView
 from testbed.dockerd import PrivateDaemon

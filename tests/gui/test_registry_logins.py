@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QPushButton
 from pytestqt.qtbot import QtBot
 from tests.gui.helpers import named
 
-from dockyard.engine.registry_auth import forget_login, stored_login
+from dockyard.engine.endpoints.registry_auth import forget_login, stored_login
 from dockyard.ui.mainwindow import MainWindow
 from dockyard.ui.settingsdialog import SettingsDialog
 

@@ -20,7 +20,7 @@ from pytestqt.qtbot import QtBot
 from tests.gui.helpers import ensure_swarm_gateway, named, remove_deployed, shown_window
 
 from dockyard.core.model import RunStatus
-from dockyard.engine.releases import ReleaseService
+from dockyard.engine.release.service import ReleaseService
 from dockyard.store.database import open_database
 from dockyard.store.runs import RunStore
 from dockyard.ui.environments import EnvironmentsView

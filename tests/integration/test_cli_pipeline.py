@@ -113,7 +113,7 @@ def test_secret_values_are_redacted_from_logs(
     )
     assert stored.returncode == 0, stored.stderr
     try:
-        from dockyard.engine.pipeline import start_pipeline
+        from dockyard.engine.pipeline.start import start_pipeline
         from dockyard.store.database import open_database
 
         outcome = start_pipeline(
@@ -139,7 +139,7 @@ def test_second_run_of_the_same_ref_queues(
 ) -> None:
     from dockyard.core.model import RunStatus
     from dockyard.engine.events import Event, RunChanged
-    from dockyard.engine.pipeline import start_pipeline
+    from dockyard.engine.pipeline.start import start_pipeline
     from dockyard.store.database import open_database
 
     slow = "services:\n  sut:\n    image: ${DOCKYARD_IMAGE}\n    command: [sleep, '3']\n"

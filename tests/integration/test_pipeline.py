@@ -11,7 +11,7 @@ import pytest
 
 from dockyard.core.model import RunStatus, StageStatus
 from dockyard.engine.events import CancelToken, Event, StageChanged
-from dockyard.engine.pipeline import start_pipeline
+from dockyard.engine.pipeline.start import start_pipeline
 from dockyard.store.database import open_database
 from dockyard.store.images import ImageStore
 from dockyard.store.logs import StageLogReader, stage_log_path

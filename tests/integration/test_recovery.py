@@ -21,7 +21,7 @@ from dockyard.core.locations import normalise_location
 from dockyard.core.releases import DeploymentStatus
 from dockyard.engine.deploy import deployer_for
 from dockyard.engine.deploy.labels import DEPLOYMENT, selector
-from dockyard.engine.releases import ReleaseService
+from dockyard.engine.release.service import ReleaseService
 from dockyard.store.database import open_database
 from integration.test_releases import DESKTOP, Cli, environment
 from testbed.dockerd import PrivateDaemon

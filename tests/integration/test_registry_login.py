@@ -19,7 +19,7 @@ import docker
 import pytest
 
 from dockyard.engine.deploy import deployer_for
-from dockyard.engine.registry_auth import forget_login
+from dockyard.engine.endpoints.registry_auth import forget_login
 from testbed.cli import remove_images
 from testbed.cli import run_dockyard as dockyard
 from testbed.dockerd import PrivateDaemon

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dockyard.core.locations import normalise_location
 from dockyard.core.releases import Deployment
-from dockyard.engine.releases import ReleaseService
+from dockyard.engine.release.service import ReleaseService
 from dockyard.store.database import open_database
 from testbed.gitrepos import make_app_repo
 

@@ -1,4 +1,4 @@
-"""Pipelines run in a child process, as the window runs them (engine.runprocess)."""
+"""Pipelines run in a child process, as the window runs them (engine.pipeline.runprocess)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from dockyard.core.errors import DockyardError
 from dockyard.core.model import RunStatus, StageStatus
 from dockyard.engine.events import CancelToken, Event, RunChanged, StageChanged
-from dockyard.engine.runprocess import PipelineProcess, run_in_child
+from dockyard.engine.pipeline.runprocess import PipelineProcess, run_in_child
 from dockyard.store.database import open_database
 from dockyard.store.logs import stage_log_path
 from dockyard.store.runs import RunStore

@@ -20,7 +20,7 @@ from dockyard.core.locations import normalise_location
 from dockyard.core.model import RunStatus
 from dockyard.engine.deploy import ConfigSnapshot, deployer_for, resource_name
 from dockyard.engine.events import CancelToken, Event
-from dockyard.engine.runprocess import run_in_child
+from dockyard.engine.pipeline.runprocess import run_in_child
 from dockyard.engine.secrets import SecretStore, legacy_fingerprint
 from dockyard.store.database import open_database
 from integration.test_deploy_service import task_file

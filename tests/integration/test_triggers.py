@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dockyard.engine.triggers import RefWatcher
+from dockyard.engine.pipeline.triggers import RefWatcher
 from testbed.gitrepos import make_app_repo
 
 TRIGGERS = "trigger:\n  branches: [main, 'release/*']\n  tags: 'v*'\n  interval: 5s\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dockyard.engine.buildkit import StepTracker
+from dockyard.engine.pipeline.buildkit import StepTracker
 
 FAILED_RUN = """\
 #4 [1/3] FROM docker.io/library/busybox:stable

@@ -10,11 +10,17 @@ import pytest
 import requests.exceptions
 
 from dockyard.core.errors import UserInputError
-from dockyard.engine.compose_endpoint import cert_folder
-from dockyard.engine.endpoint_errors import explain, explain_ssh
-from dockyard.engine.endpoints import LOCAL, Endpoint, EndpointRegistry, resolve, validate_url
-from dockyard.engine.registry_auth import registry_of
-from dockyard.engine.sshtunnel import ssh_command
+from dockyard.engine.endpoints.errors import explain, explain_ssh
+from dockyard.engine.endpoints.registry import (
+    LOCAL,
+    Endpoint,
+    EndpointRegistry,
+    resolve,
+    validate_url,
+)
+from dockyard.engine.endpoints.registry_auth import registry_of
+from dockyard.engine.endpoints.sshtunnel import ssh_command
+from dockyard.engine.pipeline.compose_endpoint import cert_folder
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ import pytest
 
 from dockyard.core.model import utcnow
 from dockyard.core.releases import ApprovalStatus, DeploymentStatus
-from dockyard.engine.retry import check_retry
+from dockyard.engine.release.retry import check_retry
 from dockyard.store.database import open_database
 from dockyard.store.ledger import SqliteReleaseLedger
 

@@ -1,4 +1,4 @@
-"""The child process protocol keeps runs and errors whole (engine.runprocess)."""
+"""The child process protocol keeps runs and errors whole (engine.pipeline.runprocess)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ import json
 
 from dockyard.core.errors import UserInputError
 from dockyard.core.model import Run, RunStatus, Stage, StageStatus, utcnow
-from dockyard.engine.runprocess import error_from_wire, error_to_wire, run_from_wire, run_to_wire
+from dockyard.engine.pipeline.runprocess import (
+    error_from_wire,
+    error_to_wire,
+    run_from_wire,
+    run_to_wire,
+)
 
 
 def test_the_wire_keeps_every_field_of_a_run() -> None:

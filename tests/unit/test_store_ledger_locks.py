@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from dockyard.core.errors import UserInputError
-from dockyard.engine.deploy_lock import environment_locked
 from dockyard.engine.events import CancelToken
+from dockyard.engine.release.deploy_lock import environment_locked
 from dockyard.store.database import open_database
 from dockyard.store.ledger import SqliteReleaseLedger
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from dockyard.engine.testfile import PipelineBuild, prepare_test_file
+from dockyard.engine.pipeline.testfile import PipelineBuild, prepare_test_file
 
 IMAGE = "dockyard/app:abc"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.core.errors import InfrastructureError
-from dockyard.engine.contexts import import_contexts
-from dockyard.engine.endpoint_tls import set_key_passphrase
-from dockyard.engine.endpoints import Endpoint, EndpointRegistry, check_endpoint
+from dockyard.engine.endpoints.contexts import import_contexts
+from dockyard.engine.endpoints.registry import Endpoint, EndpointRegistry, check_endpoint
+from dockyard.engine.endpoints.tls import set_key_passphrase
 from dockyard.engine.home import dockyard_home
 
 

@@ -102,7 +102,7 @@ class _Progress:
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
-    from dockyard.engine.pipeline import start_pipeline  # docker and git: only for a run
+    from dockyard.engine.pipeline.start import start_pipeline  # docker and git: only for a run
 
     cancel = CancelToken()
 

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from dockyard.core.errors import UserInputError
-from dockyard.engine.registry_auth import forget_login, store_login
+from dockyard.engine.endpoints.registry_auth import forget_login, store_login
 
 
 def register(commands: Any) -> None:

@@ -16,8 +16,8 @@ from dockyard.core.releases import ApprovalRequest, Deployment
 from dockyard.engine.events import Event, StageChanged
 from dockyard.engine.home import dockyard_home
 from dockyard.engine.ledger_source import acting_identity
-from dockyard.engine.release_results import EnvironmentStatus, RecoveryReport, RepoStatus
-from dockyard.engine.releases import ReleaseService
+from dockyard.engine.release.results import EnvironmentStatus, RecoveryReport, RepoStatus
+from dockyard.engine.release.service import ReleaseService
 from dockyard.store.audit import AuditLog
 from dockyard.store.database import Database, SqliteDatabase
 from dockyard.store.integrity import damaged_error, full_damage_of

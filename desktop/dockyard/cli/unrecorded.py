@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from dockyard.engine.unrecorded import labelled_deployments
+from dockyard.engine.release.unrecorded import labelled_deployments
 from dockyard.store.database import Database, SqliteDatabase
 
 

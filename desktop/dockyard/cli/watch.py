@@ -12,8 +12,8 @@ from dockyard.cli.context import database, repo_key
 from dockyard.core.errors import DockyardError, UserInputError
 from dockyard.engine.home import dockyard_home
 from dockyard.engine.ledger_source import acting_identity
-from dockyard.engine.pipeline import start_pipeline
-from dockyard.engine.triggers import RefWatcher
+from dockyard.engine.pipeline.start import start_pipeline
+from dockyard.engine.pipeline.triggers import RefWatcher
 from dockyard.store.repositories import RepositoryStore
 
 

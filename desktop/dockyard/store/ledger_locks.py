@@ -6,7 +6,7 @@ stale row's token), so of two processes racing for it exactly one wins, on SQLit
 PostgreSQL alike. The row names its process (``store.owner``): a lock whose process is
 gone (``kill -9``, a crash) counts as free; one held on another host, which cannot be
 checked, counts as free once it is older than any deployment can take. Nothing waits
-inside a transaction: a caller that finds the lock taken polls (``engine.deploy_lock``).
+inside a transaction: a caller that finds the lock taken polls (``engine.release.deploy_lock``).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from dockyard.engine.deploy import DockerEventWatcher
 from dockyard.engine.deploy.labels import REPO
-from dockyard.engine.endpoints import Endpoint, EndpointRegistry, open_client
+from dockyard.engine.endpoints.registry import Endpoint, EndpointRegistry, open_client
 from dockyard.ui.worker import TaskRunner
 
 DEBOUNCE_MS = 400

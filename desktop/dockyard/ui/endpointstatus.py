@@ -8,7 +8,12 @@ import functools
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from dockyard.engine.endpoints import Endpoint, EndpointRegistry, EndpointStatus, check_endpoint
+from dockyard.engine.endpoints.registry import (
+    Endpoint,
+    EndpointRegistry,
+    EndpointStatus,
+    check_endpoint,
+)
 from dockyard.engine.home import dockyard_home
 from dockyard.ui.icons import icon_html
 from dockyard.ui.worker import TaskRunner

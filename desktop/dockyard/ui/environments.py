@@ -24,13 +24,13 @@ from PySide6.QtWidgets import (
 )
 
 from dockyard.core.releases import Deployment
-from dockyard.engine.release_results import (
+from dockyard.engine.release.results import (
     EnvironmentStatus,
     ReleaseChanges,
     ReleaseOutcome,
     RepoStatus,
 )
-from dockyard.engine.releases import ReleaseService
+from dockyard.engine.release.service import ReleaseService
 from dockyard.store.database import Database
 from dockyard.store.repositories import Repository
 from dockyard.ui.icons import icon_html

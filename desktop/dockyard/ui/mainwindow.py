@@ -23,9 +23,9 @@ from dockyard import __version__
 from dockyard.core.model import Run
 from dockyard.engine.home import dockyard_home
 from dockyard.engine.ledger_source import DeferredLedger
-from dockyard.engine.pipeline import PipelineOutcome
-from dockyard.engine.release_results import RecoveryReport
-from dockyard.engine.releases import recover_interrupted
+from dockyard.engine.pipeline.start import PipelineOutcome
+from dockyard.engine.release.results import RecoveryReport
+from dockyard.engine.release.service import recover_interrupted
 from dockyard.store.repositories import Repository
 from dockyard.ui import messages, preferences
 from dockyard.ui.adddialog import AddRepositoryDialog

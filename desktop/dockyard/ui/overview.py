@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from dockyard.core.errors import DockyardError
-from dockyard.engine.release_results import EnvironmentStatus, ReleaseOutcome, RepoStatus
-from dockyard.engine.releases import ReleaseService
+from dockyard.engine.release.results import EnvironmentStatus, ReleaseOutcome, RepoStatus
+from dockyard.engine.release.service import ReleaseService
 from dockyard.store.database import Database
 from dockyard.store.repositories import Repository, RepositoryStore
 from dockyard.ui.icons import icon_html

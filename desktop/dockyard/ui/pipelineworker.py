@@ -1,7 +1,7 @@
 """Runs pipelines in child processes and turns their events into Qt signals.
 
 Each run is one ``Task`` of the shared ``TaskRunner`` (the one worker abstraction): the
-task starts the pipeline in a child process (``engine.runprocess``) and waits on its
+task starts the pipeline in a child process (``engine.pipeline.runprocess``) and waits on its
 events, which cross to the UI thread as queued signals. In the window's own process a
 pipeline's Python threads held the GIL for tens of milliseconds at a time while logs
 streamed, and the window stalled (tests/benchmarks/bench_ui_heartbeat.py). Log lines are
@@ -21,8 +21,8 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from dockyard.core.model import Run
 from dockyard.engine.events import CancelToken, Event, RunChanged, StageChanged
-from dockyard.engine.pipeline import PipelineOutcome
-from dockyard.engine.runprocess import run_in_child
+from dockyard.engine.pipeline.runprocess import run_in_child
+from dockyard.engine.pipeline.start import PipelineOutcome
 from dockyard.store.database import Database
 from dockyard.ui.worker import TaskRunner
 

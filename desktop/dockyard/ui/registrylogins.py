@@ -1,6 +1,6 @@
 """Settings → Registry credentials: log in to a registry, see who you are, forget it.
 
-The password goes straight to the OS keyring (``engine.registry_auth``) and is never
+The password goes straight to the OS keyring (``engine.endpoints.registry_auth``) and is never
 shown again: the list says only "logged in as USER". The keyring cannot list its
 entries, so the registries that have a login are remembered (names only) beside the
 window's settings. Every keyring call runs in a worker: it may ask to unlock.
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dockyard.engine.registry_auth import forget_login, store_login, stored_login
+from dockyard.engine.endpoints.registry_auth import forget_login, store_login, stored_login
 from dockyard.ui import preferences
 from dockyard.ui.worker import TaskRunner
 

@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from dockyard.core.releases import ApprovalRequest, Deployment
-from dockyard.engine.release_results import ReleaseChanges
-from dockyard.engine.releases import ReleaseService
-from dockyard.engine.rollback import RollbackChoices
+from dockyard.engine.release.results import ReleaseChanges
+from dockyard.engine.release.rollback import RollbackChoices
+from dockyard.engine.release.service import ReleaseService
 from dockyard.store.database import Database
 from dockyard.ui.runsmodel import format_moment
 from dockyard.ui.theme import tones

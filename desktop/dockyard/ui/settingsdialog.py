@@ -30,8 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dockyard.engine.contexts import ContextImport, import_contexts
-from dockyard.engine.endpoints import Endpoint, EndpointRegistry, EndpointStatus, check_endpoint
+from dockyard.engine.endpoints.contexts import ContextImport, import_contexts
+from dockyard.engine.endpoints.registry import (
+    Endpoint,
+    EndpointRegistry,
+    EndpointStatus,
+    check_endpoint,
+)
 from dockyard.engine.ledger_source import in_team_mode
 from dockyard.ui import preferences
 from dockyard.ui.icons import icon_html

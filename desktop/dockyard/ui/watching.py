@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from dockyard.engine.triggers import RefChange, RefWatcher
+from dockyard.engine.pipeline.triggers import RefChange, RefWatcher
 from dockyard.store.database import Database
 from dockyard.store.repositories import RepositoryStore
 from dockyard.ui.worker import TaskRunner

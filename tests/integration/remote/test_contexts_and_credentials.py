@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.engine.compose_endpoint import compose_environment
-from dockyard.engine.contexts import import_contexts
-from dockyard.engine.endpoints import LOCAL, Endpoint, EndpointRegistry, check_endpoint
-from dockyard.engine.registry_auth import DOCKER_CLI_LOGIN, forget_login, registry_auth
+from dockyard.engine.endpoints.contexts import import_contexts
+from dockyard.engine.endpoints.registry import LOCAL, Endpoint, EndpointRegistry, check_endpoint
+from dockyard.engine.endpoints.registry_auth import DOCKER_CLI_LOGIN, forget_login, registry_auth
+from dockyard.engine.pipeline.compose_endpoint import compose_environment
 
 from .conftest import TlsDaemon
 from .pki import RemotePKI

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.engine.compose_endpoint import compose_environment
-from dockyard.engine.endpoints import Endpoint, check_endpoint, open_client
-from dockyard.engine.sshtunnel import ssh_command
+from dockyard.engine.endpoints.registry import Endpoint, check_endpoint, open_client
+from dockyard.engine.endpoints.sshtunnel import ssh_command
+from dockyard.engine.pipeline.compose_endpoint import compose_environment
 
 from .conftest import SshServer
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from dockyard.core.errors import InfrastructureError
-from dockyard.engine.endpoint_tls import delete_key_passphrase, set_key_passphrase
-from dockyard.engine.endpoints import Endpoint, check_endpoint, open_client
+from dockyard.engine.endpoints.registry import Endpoint, check_endpoint, open_client
+from dockyard.engine.endpoints.tls import delete_key_passphrase, set_key_passphrase
 from testbed.cli import run_dockyard as dockyard
 
 from .conftest import TlsDaemon

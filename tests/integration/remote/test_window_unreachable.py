@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
-from dockyard.engine.endpoints import Endpoint, EndpointRegistry
+from dockyard.engine.endpoints.registry import Endpoint, EndpointRegistry
 from dockyard.ui.mainwindow import MainWindow
 
 from .pki import RemotePKI

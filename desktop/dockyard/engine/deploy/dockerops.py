@@ -17,8 +17,12 @@ import docker.types
 import requests.exceptions
 
 from dockyard.core.errors import Cancelled, DockyardError, InfrastructureError, UserInputError
+from dockyard.engine.endpoints.registry_auth import (
+    is_login_refusal,
+    login_refused_message,
+    registry_auth,
+)
 from dockyard.engine.events import CancelToken
-from dockyard.engine.registry_auth import is_login_refusal, login_refused_message, registry_auth
 
 _PORT = re.compile(
     r"(?:(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}):)?(?P<published>\d+):)?(?P<target>\d+)(?:/(?P<proto>tcp|udp))?"

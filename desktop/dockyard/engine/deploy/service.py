@@ -31,8 +31,8 @@ from dockyard.engine.deploy.dockerops import (
 )
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
 from dockyard.engine.deploy.swarm_watch import UpdateWatch
+from dockyard.engine.endpoints.registry_auth import registry_auth
 from dockyard.engine.events import CancelToken
-from dockyard.engine.registry_auth import registry_auth
 
 REMOVAL_WAIT = 60.0
 DEFAULT_MONITOR = 5.0

@@ -21,7 +21,7 @@ from dockyard.engine.insights.metrics import (
     DeliveryMetrics,
     EnvironmentRecord,
 )
-from dockyard.engine.release_config import environments_of
+from dockyard.engine.release.config import environments_of
 from dockyard.store.database import Database
 from dockyard.store.ledger import DeploymentEntry, SqliteReleaseLedger
 from dockyard.store.runs import RunStore

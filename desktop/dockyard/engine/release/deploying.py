@@ -26,11 +26,11 @@ from dockyard.engine.deploy import (
     build_snapshot,
     deployer_for,
 )
-from dockyard.engine.deploy_lock import Notify, environment_locked, log_waiting
-from dockyard.engine.endpoints import EndpointRegistry, open_client
+from dockyard.engine.endpoints.registry import EndpointRegistry, open_client
 from dockyard.engine.events import CancelToken, EventSink, StageChanged
 from dockyard.engine.gitsource import GitSource
-from dockyard.engine.release_config import pipeline_at, settings_of, unroutable_image
+from dockyard.engine.release.config import pipeline_at, settings_of, unroutable_image
+from dockyard.engine.release.deploy_lock import Notify, environment_locked, log_waiting
 from dockyard.engine.secrets import NOT_SET, SecretStore
 from dockyard.store.audit import AuditLog
 from dockyard.store.database import Database

@@ -17,7 +17,7 @@ from typing import Protocol
 import docker.context
 
 from dockyard.core.errors import UserInputError
-from dockyard.engine.endpoint_record import Endpoint
+from dockyard.engine.endpoints.record import Endpoint
 
 log = logging.getLogger("dockyard.docker")
 

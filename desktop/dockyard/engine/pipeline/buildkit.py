@@ -25,8 +25,8 @@ from pathlib import Path
 
 from dockyard.core.durations import format_duration
 from dockyard.core.errors import PipelineFailed
-from dockyard.engine.pipes import follow
-from dockyard.engine.stagecontext import StageContext
+from dockyard.engine.pipeline.pipes import follow
+from dockyard.engine.pipeline.stagecontext import StageContext
 
 # "#5 [stage-0 2/4] RUN make" opens a step; "#5 ERROR: ..." is that step failing.
 _STEP = re.compile(r"^#(\d+) (\[[^\]]+\] .*)$")

@@ -27,12 +27,12 @@ import docker.errors
 import requests.adapters
 
 from dockyard.core.errors import InfrastructureError, UserInputError
-from dockyard.engine.contexts import current_context_endpoint
-from dockyard.engine.endpoint_errors import explain, explain_ssh
-from dockyard.engine.endpoint_record import Endpoint
-from dockyard.engine.endpoint_tls import ssl_context_for
-from dockyard.engine.sshtunnel import SshTunnel, ssh_command
-from dockyard.engine.streaming import CancellableAPIClient
+from dockyard.engine.endpoints.contexts import current_context_endpoint
+from dockyard.engine.endpoints.errors import explain, explain_ssh
+from dockyard.engine.endpoints.record import Endpoint
+from dockyard.engine.endpoints.sshtunnel import SshTunnel, ssh_command
+from dockyard.engine.endpoints.streaming import CancellableAPIClient
+from dockyard.engine.endpoints.tls import ssl_context_for
 
 log = logging.getLogger("dockyard.docker")
 

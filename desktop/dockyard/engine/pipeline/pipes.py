@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import IO
 
-from dockyard.engine.stagecontext import StageContext
+from dockyard.engine.pipeline.stagecontext import StageContext
 
 Observer = Callable[[list[str]], None]
 

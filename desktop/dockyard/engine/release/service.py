@@ -1,8 +1,8 @@
 """The release service: promotion after a run, approvals, rollback, pins and status.
 
 Policies (what may happen) live in ``dockyard.core.policy``; this module applies them,
-deploys through ``engine.deploying`` and records every step in the ledger and the audit
-trail. Which environments a repository has is decided in ``engine.release_config``.
+deploys through ``engine.release.deploying`` and records every step in the ledger and the audit
+trail. Which environments a repository has is decided in ``engine.release.config``.
 
 A rejected release marks its run ``failed`` with the rejection as its error: the run did
 not deliver what it was started for, and the list of runs should say so.
@@ -27,31 +27,31 @@ from dockyard.core.releases import (
     OutcomeStatus,
 )
 from dockyard.engine.deploy import ConfigSnapshot, diff_snapshots
-from dockyard.engine.deploy_lock import Notify, log_waiting
-from dockyard.engine.deploying import (
-    Attached,
-    Deploying,
-    attach_from_commit,
-    attach_recorded,
-)
 from dockyard.engine.events import CancelToken, EventSink, ignore_events
-from dockyard.engine.release_config import (
+from dockyard.engine.pipeline.runner import Delivered, DeliveryResult
+from dockyard.engine.release.config import (
     environment_named,
     environments_of,
     pipeline_at,
     settings_of,
 )
-from dockyard.engine.release_context import ReleaseContext
-from dockyard.engine.release_results import (
+from dockyard.engine.release.context import ReleaseContext
+from dockyard.engine.release.deploy_lock import Notify, log_waiting
+from dockyard.engine.release.deploying import (
+    Attached,
+    Deploying,
+    attach_from_commit,
+    attach_recorded,
+)
+from dockyard.engine.release.results import (
     RecoveryReport,
     ReleaseChanges,
     ReleaseOutcome,
     RepoStatus,
 )
-from dockyard.engine.release_status import changes_between, recover_interrupted, repo_status
-from dockyard.engine.retry import check_retry, retry_deployment
-from dockyard.engine.rollback import RollbackChoices, roll_back, rollback_choices
-from dockyard.engine.runner import Delivered, DeliveryResult
+from dockyard.engine.release.retry import check_retry, retry_deployment
+from dockyard.engine.release.rollback import RollbackChoices, roll_back, rollback_choices
+from dockyard.engine.release.status import changes_between, recover_interrupted, repo_status
 from dockyard.engine.secrets import NOT_SET, SecretStore
 from dockyard.store.audit import AuditLog
 from dockyard.store.database import Database
@@ -401,7 +401,7 @@ class ReleaseService(ReleaseContext):
         return check_retry(self.ledger, repo, environment, utcnow()).decision
 
     def retry(self, repo: str, environment: str, *, digest: str | None = None) -> ReleaseOutcome:
-        """Deploy the failed approved release again under its approval (``engine.retry``);
+        """Deploy the failed approved release again under its approval (``engine.release.retry``);
         with ``digest`` (what the person looked at), only if that is the release."""
         if digest is not None:
             approved = check_retry(self.ledger, repo, environment, utcnow()).request

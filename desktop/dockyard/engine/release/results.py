@@ -66,7 +66,7 @@ class RecoveredDeployment:
 
 @dataclass
 class RecoveryReport:
-    """What start-up recovery did (``engine.releases.recover_interrupted``)."""
+    """What start-up recovery did (``engine.release.service.recover_interrupted``)."""
 
     runs: list[Run] = field(default_factory=list)  # marked interrupted
     deployments: list[RecoveredDeployment] = field(default_factory=list)

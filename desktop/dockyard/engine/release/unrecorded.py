@@ -18,7 +18,7 @@ import docker.errors
 from dockyard.core.errors import DockyardError
 from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy.container import SWARM_TASK_LABEL
-from dockyard.engine.endpoints import EndpointRegistry, open_client
+from dockyard.engine.endpoints.registry import EndpointRegistry, open_client
 
 log = logging.getLogger("dockyard.releases")
 LOOK_TIMEOUT = 15

@@ -16,8 +16,8 @@ import threading
 from pathlib import Path
 
 from dockyard.core.errors import UserInputError
-from dockyard.engine.endpoints import CONNECT_TIMEOUT, Endpoint, resolve, validate_url
-from dockyard.engine.sshtunnel import SshTunnel, ssh_command
+from dockyard.engine.endpoints.registry import CONNECT_TIMEOUT, Endpoint, resolve, validate_url
+from dockyard.engine.endpoints.sshtunnel import SshTunnel, ssh_command
 
 CERT_NAMES = {"tls_ca": "ca.pem", "tls_cert": "cert.pem", "tls_key": "key.pem"}
 

@@ -8,14 +8,14 @@ import docker
 import docker.errors
 
 from dockyard.core.errors import InfrastructureError, PipelineFailed
-from dockyard.engine.registry_auth import (
+from dockyard.engine.endpoints.registry_auth import (
     DOCKER_CLI_LOGIN,
     RegistryAuth,
     is_login_refusal,
     login_refused_message,
     registry_auth,
 )
-from dockyard.engine.stagecontext import StageContext
+from dockyard.engine.pipeline.stagecontext import StageContext
 
 log = logging.getLogger("dockyard.docker")
 

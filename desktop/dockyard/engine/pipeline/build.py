@@ -14,8 +14,8 @@ import docker.errors
 from docker.utils.build import exclude_paths
 
 from dockyard.core.errors import PipelineFailed, UserInputError
-from dockyard.engine.buildkit import BuildRequest, build_with_cli, buildkit_cli
-from dockyard.engine.stagecontext import StageContext
+from dockyard.engine.pipeline.buildkit import BuildRequest, build_with_cli, buildkit_cli
+from dockyard.engine.pipeline.stagecontext import StageContext
 
 log = logging.getLogger("dockyard.docker")
 

@@ -16,9 +16,9 @@ from dockyard.core.model import utcnow
 from dockyard.core.policy import Decision
 from dockyard.core.releases import ApprovalRequest, ApprovalStatus, Deployment, DeploymentStatus
 from dockyard.engine.deploy import ConfigSnapshot, diff_snapshots
-from dockyard.engine.release_config import environment_named, environments_of
-from dockyard.engine.release_context import ReleaseContext
-from dockyard.engine.release_results import ReleaseOutcome
+from dockyard.engine.release.config import environment_named, environments_of
+from dockyard.engine.release.context import ReleaseContext
+from dockyard.engine.release.results import ReleaseOutcome
 from dockyard.store.ledger import ReleaseLedger
 
 RETRYABLE = (DeploymentStatus.FAILED, DeploymentStatus.INTERRUPTED)

@@ -15,7 +15,7 @@ import keyring.errors
 
 from dockyard.core.errors import InfrastructureError, UserInputError
 from dockyard.core.redaction import remember_secret
-from dockyard.engine.endpoint_record import Endpoint
+from dockyard.engine.endpoints.record import Endpoint
 
 log = logging.getLogger("dockyard.docker")
 

@@ -37,11 +37,8 @@ from dockyard.core.pipeline_file import (
 from dockyard.core.pipeline_load import load_pipeline
 from dockyard.core.redaction import redact
 from dockyard.core.releases import DeploymentOutcome, release_label
-from dockyard.engine import build, deliver, teststage
-from dockyard.engine.buildkit import BuildRequest
 from dockyard.engine.commitfiles import referenced_files
-from dockyard.engine.compose_endpoint import compose_environment
-from dockyard.engine.endpoints import Endpoint, EndpointRegistry, open_client
+from dockyard.engine.endpoints.registry import Endpoint, EndpointRegistry, open_client
 from dockyard.engine.events import (
     CancelToken,
     EventSink,
@@ -50,11 +47,15 @@ from dockyard.engine.events import (
     ignore_events,
 )
 from dockyard.engine.gitsource import GitSource, ResolvedRef
-from dockyard.engine.release_config import require_image_route
-from dockyard.engine.runqueue import queued
+from dockyard.engine.pipeline import build as build
+from dockyard.engine.pipeline import deliver, teststage
+from dockyard.engine.pipeline.buildkit import BuildRequest
+from dockyard.engine.pipeline.compose_endpoint import compose_environment
+from dockyard.engine.pipeline.runqueue import queued
+from dockyard.engine.pipeline.stagecontext import StageContext
+from dockyard.engine.pipeline.testfile import PipelineBuild
+from dockyard.engine.release.config import require_image_route
 from dockyard.engine.secrets import SecretStore
-from dockyard.engine.stagecontext import StageContext
-from dockyard.engine.testfile import PipelineBuild
 from dockyard.store.database import Database
 from dockyard.store.diskspace import keep_reserve, release_reserve
 from dockyard.store.failures import store_failure

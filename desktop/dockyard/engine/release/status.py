@@ -31,12 +31,13 @@ from dockyard.engine.deploy import (
 from dockyard.engine.deploy.container import RESTART_POLICY, TEMPORARY_SUFFIX
 from dockyard.engine.deploy.dockerops import docker_errors
 from dockyard.engine.deploy.reconcile import STOPPED_STATES, short_digest
-from dockyard.engine.endpoints import EndpointRegistry, open_client
+from dockyard.engine.endpoints.registry import EndpointRegistry, open_client
 from dockyard.engine.gitsource import GitSource
-from dockyard.engine.recovery_settle import end_deploy_stage, inspect_settled
-from dockyard.engine.release_config import environments_of
-from dockyard.engine.release_context import ReleaseContext, ReleaseRecords
-from dockyard.engine.release_results import (
+from dockyard.engine.pipeline.teststage_leftovers import remove_test_leftovers
+from dockyard.engine.release.config import environments_of
+from dockyard.engine.release.context import ReleaseContext, ReleaseRecords
+from dockyard.engine.release.recovery_settle import end_deploy_stage, inspect_settled
+from dockyard.engine.release.results import (
     EnvironmentStatus,
     RecoveredDeployment,
     RecoveryReport,
@@ -44,7 +45,6 @@ from dockyard.engine.release_results import (
     RepoStatus,
 )
 from dockyard.engine.secrets import NOT_SET, SecretStore
-from dockyard.engine.teststage_leftovers import remove_test_leftovers
 from dockyard.store.database import Database
 from dockyard.store.runs import RunStore
 

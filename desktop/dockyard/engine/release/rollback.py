@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from dockyard.core.errors import UserInputError
 from dockyard.core.policy import digest_prefix
 from dockyard.core.releases import Deployment
-from dockyard.engine.deploying import Deploying, attach_recorded
 from dockyard.engine.events import EventSink
-from dockyard.engine.release_config import environment_named, environments_of
-from dockyard.engine.release_context import ReleaseContext
-from dockyard.engine.release_results import ReleaseOutcome
+from dockyard.engine.release.config import environment_named, environments_of
+from dockyard.engine.release.context import ReleaseContext
+from dockyard.engine.release.deploying import Deploying, attach_recorded
+from dockyard.engine.release.results import ReleaseOutcome
 from dockyard.store.runs import RunStore
 
 

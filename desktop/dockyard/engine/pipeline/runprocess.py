@@ -34,8 +34,8 @@ from dockyard.core.redaction import redact_data, redact_standard_streams
 from dockyard.core.releases import DeploymentOutcome
 from dockyard.engine.events import CancelToken, Event, EventSink, RunChanged, StageChanged
 from dockyard.engine.ledger_source import open_ledger
-from dockyard.engine.pipeline import PipelineOutcome, start_pipeline
-from dockyard.engine.release_status import recover_interrupted
+from dockyard.engine.pipeline.start import PipelineOutcome, start_pipeline
+from dockyard.engine.release.status import recover_interrupted
 from dockyard.store.database import Database
 from dockyard.store.failures import store_failure
 

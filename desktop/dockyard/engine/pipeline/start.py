@@ -8,10 +8,10 @@ from pathlib import Path
 from dockyard.core.errors import DockyardError
 from dockyard.core.model import Run
 from dockyard.core.releases import DeploymentOutcome
-from dockyard.engine.deploy_lock import Notify
 from dockyard.engine.events import CancelToken, EventSink, ignore_events
-from dockyard.engine.releases import ReleaseService
-from dockyard.engine.runner import PipelineRunner
+from dockyard.engine.pipeline.runner import PipelineRunner
+from dockyard.engine.release.deploy_lock import Notify
+from dockyard.engine.release.service import ReleaseService
 from dockyard.engine.secrets import SecretStore
 from dockyard.store.database import Database
 

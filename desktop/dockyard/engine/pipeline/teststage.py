@@ -2,7 +2,7 @@
 
 The image under test is the one the build stage made: compose files name it through
 ``${DOCKYARD_IMAGE}``, and services whose ``build:`` is the pipeline's own get it instead of
-a second build (``engine.testfile``), so what was tested is exactly what will be delivered;
+a second build (``engine.pipeline.testfile``), so what was tested is exactly what will be delivered;
 other ``build:`` services (a ``sut`` from ``Dockerfile.test``) are built by compose.
 """
 
@@ -20,10 +20,10 @@ import docker
 import docker.errors
 
 from dockyard.core.errors import PipelineFailed, UserInputError
-from dockyard.engine.compose import compose_command
-from dockyard.engine.pipes import follow, log_chunks
-from dockyard.engine.stagecontext import StageContext
-from dockyard.engine.testfile import PipelineBuild, TestFile, prepare_test_file
+from dockyard.engine.pipeline.compose import compose_command
+from dockyard.engine.pipeline.pipes import follow, log_chunks
+from dockyard.engine.pipeline.stagecontext import StageContext
+from dockyard.engine.pipeline.testfile import PipelineBuild, TestFile, prepare_test_file
 
 log = logging.getLogger("dockyard.test")
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.policy import Decision
 from dockyard.core.releases import ApprovalRequest, Deployment
-from dockyard.engine.deploying import Attached, Deploying
 from dockyard.engine.events import CancelToken, EventSink
-from dockyard.engine.release_results import ReleaseOutcome
+from dockyard.engine.release.deploying import Attached, Deploying
+from dockyard.engine.release.results import ReleaseOutcome
 from dockyard.engine.secrets import SecretStore
 from dockyard.store.audit import AuditLog
 from dockyard.store.database import Database

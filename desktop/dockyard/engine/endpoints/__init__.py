@@ -1,0 +1,1 @@
+"""The endpoints room: Docker daemons (unix, tcp+TLS, ssh, contexts) and registry credentials."""

@@ -1,0 +1,1 @@
+"""The release room: promotion, approvals, deployments, rollback, retry, status and recovery."""
