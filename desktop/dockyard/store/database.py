@@ -12,7 +12,6 @@ full disk the file is opened read-only, so what was recorded stays readable
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from dockyard.core.errors import InfrastructureError
 from dockyard.store.diskspace import disk_full_error, is_disk_full, is_out_of_room
 from dockyard.store.integrity import damage_of, damaged_error, is_damage
 from dockyard.store.migrations import MIGRATIONS
-from dockyard.store.sql import Database, SqlConnection
+from dockyard.store.sql import Database, SqlConnection, ThreadConnections
 
 __all__ = ["DATABASE_FILE", "Database", "SqliteDatabase", "open_database"]
 
@@ -37,11 +36,7 @@ class SqliteDatabase:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        # By thread id, not threading.local: a thread of Qt's pool gets a new Python thread
-        # state (and new thread-locals) for every task, so each would open a connection.
-        self._by_thread: dict[int, sqlite3.Connection] = {}
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._threads: ThreadConnections[sqlite3.Connection] = ThreadConnections(self._open)
         self.read_only = False  # True while the disk is full: reads work, writes are refused
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,13 +76,7 @@ class SqliteDatabase:
 
     def connect(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
-        connection: sqlite3.Connection | None = self._by_thread.get(threading.get_ident())
-        if connection is None:
-            connection = self._open()
-            self._by_thread[threading.get_ident()] = connection
-            with self._lock:
-                self._connections.append(connection)
-        return connection
+        return self._threads.get()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -120,20 +109,11 @@ class SqliteDatabase:
 
     def release(self) -> None:
         """Close this thread's connection; worker threads call it before they end."""
-        connection: sqlite3.Connection | None = self._by_thread.get(threading.get_ident())
-        if connection is not None:
-            self._by_thread.pop(threading.get_ident(), None)
-            with self._lock:
-                self._connections.remove(connection)
-            connection.close()
+        self._threads.release()
 
     def close(self) -> None:
         """Close every connection (at shutdown, when no thread uses the database any more)."""
-        with self._lock:
-            connections, self._connections = self._connections, []
-        for connection in connections:
-            connection.close()
-        self._by_thread = {}
+        self._threads.close_all()
 
     def open_private(self) -> sqlite3.Connection:
         """A connection of the caller's own, not shared with this thread's (the caller

@@ -10,7 +10,6 @@ another Dockyard on another machine.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -19,7 +18,7 @@ import psycopg
 from psycopg.rows import RowMaker
 
 from dockyard.core.errors import LedgerUnreachable
-from dockyard.store.sql import SqlConnection
+from dockyard.store.sql import SqlConnection, ThreadConnections
 from dockyard.store.team import check_schema, refused
 from dockyard.store.team_schema import NOTIFY_CHANNEL
 
@@ -111,26 +110,16 @@ class PgDatabase:
     def __init__(self, connect: Callable[[], psycopg.Connection[Any]], label: str) -> None:
         self.label = label  # "user@host:port/db", for sentences
         self._connect = connect
-        # By thread id, not threading.local: a thread of Qt's pool gets a new Python thread
-        # state (and new thread-locals) for every task, so each would open a connection.
-        self._by_thread: dict[int, PgConnection] = {}
-        self._connections: list[PgConnection] = []
-        self._lock = threading.Lock()
+        self._threads: ThreadConnections[PgConnection] = ThreadConnections(
+            self.open_private, usable=lambda connection: not connection.raw.closed
+        )
         connection = self.connect()
         self.schema_version = check_schema(connection.raw)
         row = connection.execute("SELECT session_user").fetchone()
         self.identity = str(row[0]) if row else ""
 
     def connect(self) -> PgConnection:
-        connection: PgConnection | None = self._by_thread.get(threading.get_ident())
-        if connection is None or connection.raw.closed:
-            gone, connection = connection, self.open_private()
-            self._by_thread[threading.get_ident()] = connection
-            with self._lock:
-                if gone in self._connections:
-                    self._connections.remove(gone)
-                self._connections.append(connection)
-        return connection
+        return self._threads.get()
 
     def open_private(self) -> PgConnection:
         try:
@@ -179,20 +168,10 @@ class PgDatabase:
         return private.notified
 
     def release(self) -> None:
-        connection: PgConnection | None = self._by_thread.get(threading.get_ident())
-        if connection is not None:
-            self._by_thread.pop(threading.get_ident(), None)
-            with self._lock:
-                if connection in self._connections:
-                    self._connections.remove(connection)
-            connection.close()
+        self._threads.release()
 
     def close(self) -> None:
-        with self._lock:
-            connections, self._connections = self._connections, []
-        for connection in connections:
-            connection.close()
-        self._by_thread = {}
+        self._threads.close_all()
 
 
 def _first_line(exc: Exception) -> str:
