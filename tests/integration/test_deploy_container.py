@@ -109,6 +109,33 @@ def test_first_deploy_runs_labelled_with_env_and_configs(
     assert deployer.inspect(REPO, "staging") == [release]
 
 
+# The image serves /www/index.html ("v1"); this command serves a page it writes itself.
+SERVE_COMMANDED = "echo commanded > /www/index.html && exec httpd -f -p 80 -h /www"
+
+
+def test_an_environment_command_runs_instead_of_the_image_command(
+    deployer: ContainerDeployer, docker_client: docker.DockerClient, images: TestImages
+) -> None:
+    env = EnvironmentConfig(
+        name="staging", command=("sh", "-c", SERVE_COMMANDED), healthcheck=HTTP_CHECK, grace=1
+    )
+    request = request_for(
+        images.v1, snapshot_of(env), repo=REPO, environment="staging", deployment_id=9
+    )
+    deployer.deploy(request, LogLines().log, CancelToken())
+    container = docker_client.containers.get(resource_name(REPO, "staging"))
+    assert exec_text(container, "wget -q -O- http://127.0.0.1/") == "commanded\n"
+
+    # The next release without a command runs the image's own again.
+    plain = request_for(
+        images.v1, snapshot_of(replace(env, command=None)), repo=REPO, environment="staging",
+        deployment_id=10,
+    )  # fmt: skip
+    deployer.deploy(plain, LogLines().log, CancelToken())
+    container = docker_client.containers.get(resource_name(REPO, "staging"))
+    assert exec_text(container, "wget -q -O- http://127.0.0.1/") == "v1\n"
+
+
 def test_secrets_in_container_mode_are_refused_before_anything_is_created(
     deployer: ContainerDeployer, docker_client: docker.DockerClient, images: TestImages
 ) -> None:

@@ -147,6 +147,29 @@ def test_create_then_update_by_digest_with_versioned_secrets_and_configs(
     assert our_objects(docker_client, "staging") == {"secrets": set(), "configs": set()}
 
 
+def test_an_environment_command_runs_in_the_service_and_counts_as_its_configuration(
+    deployer: SwarmServiceDeployer, docker_client: docker.DockerClient, images: TestImages
+) -> None:
+    serve = "echo commanded > /www/index.html && exec httpd -f -p 80 -h /www"
+    env = EnvironmentConfig(
+        name="staging", mode="service", command=("sh", "-c", serve), healthcheck=HTTP_CHECK
+    )
+    name = resource_name(REPO, "staging")
+    release = deployer.deploy(
+        request_for(images.v1, snapshot_of(env), repo=REPO, environment="staging",
+                    deployment_id=1),
+        LogLines().log,
+        CancelToken(),
+    )  # fmt: skip
+    assert task_file(docker_client, name, "/www/index.html") == "commanded\n"
+    assert release.config_fingerprint == snapshot_of(env).fingerprint()
+
+    # A hand edit of the command shows as drift: the live spec no longer matches.
+    service = docker_client.services.get(name)
+    service.update(args=["sh", "-c", "exec httpd -f -p 80 -h /www"])
+    assert deployer.inspect(REPO, "staging")[0].config_fingerprint == ""
+
+
 def test_failing_health_check_makes_swarm_roll_back_and_the_deployment_fail(
     deployer: SwarmServiceDeployer, docker_client: docker.DockerClient, images: TestImages
 ) -> None:

@@ -199,6 +199,24 @@ def test_test_command_as_list_is_run_as_given() -> None:
     assert config.test.compose is None
 
 
+def test_environment_command_replaces_the_image_command() -> None:
+    config = load(
+        "environments:\n  a:\n    command: ./serve --port 80\n"
+        "  b:\n    command: [httpd, -f, -p, 80]\n  c: {}\n"
+    )
+    assert config.environment("a").command == ("sh", "-c", "./serve --port 80")
+    assert config.environment("b").command == ("httpd", "-f", "-p", "80")
+    assert config.environment("c").command is None
+
+
+@pytest.mark.parametrize("value", ["{run: serve}", "[]", "5", "[[a]]"])
+def test_environment_command_of_a_wrong_type_is_one_sentence(value: str) -> None:
+    error = error_of(f"environments:\n  a:\n    command: {value}\n")
+    assert error.key.startswith("environments.a.command")
+    assert "expected a" in str(error)
+    assert str(error).count("\n") == 0
+
+
 def test_approval_true_means_default_approval() -> None:
     config = load("environments:\n  prod:\n    approval: true\n")
     assert config.environment("prod").approval == ApprovalConfig(

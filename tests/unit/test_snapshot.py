@@ -137,6 +137,16 @@ def test_diff_against_nothing_shows_everything_as_added() -> None:
     assert not any("hunter2" in line for line in lines)
 
 
+def test_command_is_recorded_diffed_and_absent_when_unset() -> None:
+    plain = snapshot()
+    assert "command" not in plain.to_json()  # older records keep their fingerprint
+    served = snapshot(env=replace(ENV, command=("sh", "-c", "./serve --fast")))
+    restored = ConfigSnapshot.from_json(json.loads(json.dumps(served.to_json())))
+    assert restored.command == ("sh", "-c", "./serve --fast")
+    assert restored.fingerprint() == served.fingerprint() != plain.fingerprint()
+    assert diff_snapshots(plain, served) == ["~ command image default -> ./serve --fast"]
+
+
 def test_resource_names_are_valid_docker_names_and_differ_per_repository() -> None:
     name = resource_name("https://git.example/shop/web.git", "qa_2")
     assert name.startswith("dy-web-") and name.endswith("-qa-2")

@@ -156,9 +156,10 @@ class EnvironmentConfig:
     healthcheck: HealthcheckConfig | None = None
     grace: float = 5.0
     replicas: int = 1
+    command: tuple[str, ...] | None = None  # replaces the image's CMD; None: the image's own
 
     def __post_init__(self) -> None:
-        _freeze(self, "environment", "secrets", "configs", "volumes", "ports")
+        _freeze(self, "environment", "secrets", "configs", "volumes", "ports", "command")
 
 
 @dataclass(frozen=True)

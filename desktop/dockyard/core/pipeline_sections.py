@@ -33,7 +33,7 @@ TEST_KEYS = ("compose", "service", "command", "timeout")
 TRIGGER_KEYS = ("branches", "tags", "interval")
 ENVIRONMENT_KEYS = (
     *("host", "mode", "auto", "after", "approval", "env_file", "environment", "secrets"),
-    *("configs", "volumes", "ports", "healthcheck", "grace", "replicas"),
+    *("configs", "volumes", "ports", "healthcheck", "grace", "replicas", "command"),
 )
 APPROVAL_KEYS = ("required", "self_approval", "timeout")
 HEALTHCHECK_KEYS = ("test", "interval", "timeout", "retries", "start_period")
@@ -158,13 +158,16 @@ def _default_test_file(exists: Callable[[str], bool]) -> str | None:
     return next((path for path in DEFAULT_TEST_FILES if exists(path)), None)
 
 
+_COMMAND = "a command as a string or a non-empty list of strings"
+
+
 def _command(reader: FieldReader, at: Located) -> tuple[str, ...]:
+    """A string runs through ``sh -c``; a list runs as given (numbers as text: [sleep, 30])."""
     if isinstance(at.value, str):
-        return ("sh", "-c", reader.string(at, "a command"))
-    command = reader.strings(at)
-    if not command:
-        raise reader.expected(at, "a command as a string or a non-empty list of strings")
-    return command
+        return ("sh", "-c", reader.string(at, _COMMAND))
+    if not isinstance(at.value, list) or not at.value:
+        raise reader.expected(at, _COMMAND)
+    return reader.strings(at, reader.scalar_text)
 
 
 def trigger(reader: FieldReader, at: Located | None) -> TriggerConfig:
@@ -250,6 +253,7 @@ def _environment(reader: FieldReader, name: str, at: Located) -> EnvironmentConf
         healthcheck=reader.optional(entries, "healthcheck", lambda a: _healthcheck(reader, a)),
         grace=defaults.grace if grace is None else grace,
         replicas=replicas,
+        command=reader.optional(entries, "command", lambda a: _command(reader, a)),
     )
 
 

@@ -132,6 +132,8 @@ class ContainerDeployer:
         health = healthcheck_spec(snapshot.healthcheck)
         if health is not None:
             kwargs["healthcheck"] = health
+        if snapshot.command is not None:  # as `docker run IMAGE COMMAND`: the ENTRYPOINT stays
+            kwargs["command"] = list(snapshot.command)
         if snapshot.ports:
             kwargs["ports"] = container_ports(snapshot.ports)
             kwargs["network"] = self._network()

@@ -164,6 +164,8 @@ class SwarmServiceDeployer:
         ports = service_ports(snapshot.ports)
         container = docker.types.ContainerSpec(
             request.image,
+            # Args, as `docker service create IMAGE COMMAND`: it replaces CMD, not ENTRYPOINT.
+            args=list(snapshot.command) if snapshot.command is not None else None,
             env=env,
             # On the task containers too, so the event watcher sees them start and stop.
             labels=dict(labels),
@@ -265,4 +267,6 @@ def spec_hash(container: dict[str, Any], ports: list[dict[str, Any]], replicas: 
         ),
         "replicas": replicas,
     }
+    if container.get("Args"):  # only when set: services deployed before keep their hash
+        projection["args"] = list(container["Args"])
     return hashlib.sha256(json.dumps(projection, sort_keys=True).encode()).hexdigest()[:16]

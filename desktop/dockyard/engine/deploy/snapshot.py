@@ -50,6 +50,7 @@ def build_snapshot(
         ports=tuple(env.ports),
         volumes=tuple(env.volumes),
         healthcheck=env.healthcheck,
+        command=env.command,
     )
 
 

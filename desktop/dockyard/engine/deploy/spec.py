@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,12 +41,17 @@ class ConfigSnapshot:
     ports: tuple[str, ...] = ()
     volumes: tuple[str, ...] = ()
     healthcheck: HealthcheckConfig | None = None
+    command: tuple[str, ...] | None = None  # replaces the image's CMD; None: its own
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types, normalised (1 and 1.0 alike), so it round-trips to the same
-        fingerprint through the ledger."""
+        fingerprint through the ledger. Keys added later appear only when set, so what
+        older versions recorded keeps its fingerprint."""
         health = self.healthcheck
-        return {
+        optional: dict[str, Any] = {}
+        if self.command is not None:
+            optional["command"] = list(self.command)
+        return optional | {
             "mode": self.mode,
             "replicas": int(self.replicas),
             "grace": float(self.grace),
@@ -94,6 +100,7 @@ class ConfigSnapshot:
                 retries=int(health.get("retries", 3)),
                 start_period=float(health.get("start_period", 0.0)),
             ),
+            command=None if data.get("command") is None else tuple(data["command"]),
         )
 
     def fingerprint(self) -> str:
@@ -129,6 +136,7 @@ def diff_snapshots(old: ConfigSnapshot | None, new: ConfigSnapshot) -> list[str]
         ("volumes", ", ".join(before.volumes) or "none", ", ".join(new.volumes) or "none"),
         ("healthcheck", _health_text(before.healthcheck), _health_text(new.healthcheck)),
         ("grace", f"{before.grace:g}s", f"{new.grace:g}s"),
+        ("command", _command_text(before.command), _command_text(new.command)),
     ):
         if was != now:
             lines.append(f"~ {label} {was} -> {now}")
@@ -158,6 +166,12 @@ def _secret_diff(name: str, was: str | None, now: str | None) -> list[str]:
         # An unkeyed mark from before v2 against a keyed one: equal values differ too.
         return [f"~ secret {name}: fingerprint format changed (cannot tell whether its value did)"]
     return _entry_diff("secret", name, was, now, show=False)
+
+
+def _command_text(command: tuple[str, ...] | None) -> str:
+    if command is None:
+        return "image default"
+    return command[2] if command[:2] == ("sh", "-c") and len(command) == 3 else shlex.join(command)
 
 
 def _health_text(health: HealthcheckConfig | None) -> str:
