@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -213,6 +214,39 @@ def test_without_a_buildkit_cli_the_legacy_builder_builds_and_says_so(
     finally:
         SecretStore().delete(normalise_location(str(repo.path)), BUILD_SECRETS_SCOPE, "tok")
         remove_images(docker_client, "dockyard/legacy:")
+
+
+def test_the_legacy_builder_stops_a_build_past_its_timeout_and_names_the_step(
+    tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    os.symlink(shutil.which("git") or "/usr/bin/git", bin_dir / "git")
+    repo = app_repo(
+        tmp_path,
+        "legacy-hang",
+        "FROM busybox:stable\nRUN sleep 300\n",
+        # The test daemon has no default bridge: RUN steps need the host's network.
+        "build:\n  timeout: 4s\n  network: host\n",
+    )
+    env = {**os.environ, "PATH": str(bin_dir)}
+    try:
+        result = dockyard(dockyard_home, "run", str(repo.path), env=env)
+        assert result.returncode == 1, result.stderr
+        assert (
+            "The build did not finish within 4s; it was stopped during step RUN sleep 300. "
+            "Raise build.timeout" in result.stderr
+        )
+        # The daemon stopped the build with its client: no step container sleeps on.
+        deadline = time.monotonic() + 30
+        while any(
+            "sleep 300" in str(c.attrs.get("Path", "")) + " ".join(c.attrs.get("Args") or [])
+            for c in docker_client.containers.list(all=False)
+        ):
+            assert time.monotonic() < deadline, "the legacy build kept running"
+            time.sleep(0.5)
+    finally:
+        remove_images(docker_client, "dockyard/legacy-hang:")
 
 
 def test_a_base_image_that_cannot_be_pulled_is_named_with_what_to_do(

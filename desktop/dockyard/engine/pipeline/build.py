@@ -5,6 +5,8 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
+import re
+import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +16,12 @@ import docker.errors
 from docker.utils.build import exclude_paths
 
 from dockyard.core.errors import PipelineFailed, UserInputError
-from dockyard.engine.pipeline.buildkit import BuildRequest, build_with_cli, buildkit_cli
+from dockyard.engine.pipeline.buildkit import (
+    BuildRequest,
+    build_timed_out,
+    build_with_cli,
+    buildkit_cli,
+)
 from dockyard.engine.pipeline.stagecontext import StageContext
 
 log = logging.getLogger("dockyard.docker")
@@ -124,7 +131,18 @@ def _legacy_build(client: docker.DockerClient, request: BuildRequest, ctx: Stage
     """docker-py's build API (the daemon's legacy builder), streamed into the log."""
     api = client.api
     unregister = ctx.cancel.on_cancel(api.abort_streams)
+    # Closing the stream ends the build on the daemon too, as for a cancel.
+    timed_out = threading.Event()
+
+    def on_timeout() -> None:
+        timed_out.set()
+        api.abort_streams()
+
+    timer = threading.Timer(request.timeout, on_timeout)
+    timer.daemon = True
+    timer.start()
     image_id = ""
+    step = ""
     try:
         stream = api.build(
             path=str(request.context),
@@ -140,7 +158,9 @@ def _legacy_build(client: docker.DockerClient, request: BuildRequest, ctx: Stage
         )
         for chunk in stream:
             if "stream" in chunk:
-                ctx.log_lines(str(chunk["stream"]).splitlines())
+                lines = str(chunk["stream"]).splitlines()
+                ctx.log_lines(lines)
+                step = _legacy_step(lines) or step
             elif "error" in chunk:
                 detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
                 ctx.log(f"ERROR: {detail}")
@@ -151,13 +171,29 @@ def _legacy_build(client: docker.DockerClient, request: BuildRequest, ctx: Stage
                 image_id = str(chunk["aux"]["ID"])
     except docker.errors.APIError as exc:
         ctx.cancel.raise_if_cancelled()
+        if timed_out.is_set():
+            raise build_timed_out(request.timeout, step) from exc
         raise PipelineFailed(f"The build failed: {exc.explanation or exc}") from exc
-    except Exception:
+    except Exception as exc:
         ctx.cancel.raise_if_cancelled()
+        if timed_out.is_set():
+            raise build_timed_out(request.timeout, step) from exc
         raise
     finally:
+        timer.cancel()
         unregister()
     ctx.cancel.raise_if_cancelled()
+    if timed_out.is_set():
+        raise build_timed_out(request.timeout, step)
     if not image_id:
         image_id = str(client.images.get(request.tag).id)
     return image_id
+
+
+_LEGACY_STEP = re.compile(r"^Step \d+/\d+ : (.+)$")
+
+
+def _legacy_step(lines: list[str]) -> str:
+    """The last "Step N/M : INSTRUCTION" the legacy builder announced in these lines."""
+    steps = [match.group(1).strip() for line in lines if (match := _LEGACY_STEP.match(line))]
+    return steps[-1] if steps else ""

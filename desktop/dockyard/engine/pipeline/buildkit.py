@@ -153,13 +153,7 @@ def build_with_cli(
         code = _run(command, request, env, ctx, tracker)
         ctx.cancel.raise_if_cancelled()
         if code is None:
-            step = f" during step {tracker.current}" if tracker.current else ""
-            limit = format_duration(request.timeout)
-            raise PipelineFailed(
-                f"The build did not finish within {limit}; it was stopped{step}. Raise "
-                "build.timeout in dockyard.yml if it needs longer, or set "
-                "build.network if that step waits for the network."
-            )
+            raise build_timed_out(request.timeout, tracker.current)
         if code != 0 and tracker.unpulled_base():
             image = tracker.unpulled_base()
             raise PipelineFailed(
@@ -171,6 +165,16 @@ def build_with_cli(
         if code != 0:
             raise PipelineFailed(f"The build failed{_hint(tracker.failure(), request)}")
         return iidfile.read_text().strip()
+
+
+def build_timed_out(timeout: float, step: str) -> PipelineFailed:
+    """The sentence for a build stopped by build.timeout (both builders say the same)."""
+    during = f" during step {step}" if step else ""
+    return PipelineFailed(
+        f"The build did not finish within {format_duration(timeout)}; it was stopped{during}. "
+        "Raise build.timeout in dockyard.yml if it needs longer, or set build.network if "
+        "that step waits for the network."
+    )
 
 
 def _options(request: BuildRequest, iidfile: Path) -> list[str]:
