@@ -191,15 +191,20 @@ def _is_build_cli_of(pid: str, path: Path) -> bool:
         return False
 
 
+def env_without_docker_cli(tmp_path: Path) -> dict[str, str]:
+    """A PATH with git and no docker CLI: the machine where only the legacy builder works."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    os.symlink(shutil.which("git") or "/usr/bin/git", bin_dir / "git")
+    return {**os.environ, "PATH": str(bin_dir)}
+
+
 def test_without_a_buildkit_cli_the_legacy_builder_builds_and_says_so(
     tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
 ) -> None:
     """A machine whose only docker CLI is 23.0+ without the buildx plugin (or none)."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    os.symlink(shutil.which("git") or "/usr/bin/git", bin_dir / "git")
     repo = make_app_repo(tmp_path / "legacy", dockyard_yml="test: false\n", compose_test=None)
-    env = {**os.environ, "PATH": str(bin_dir)}
+    env = env_without_docker_cli(tmp_path)
     try:
         result = dockyard(dockyard_home, "run", str(repo.path), "--json", env=env)
         assert result.returncode == 0, result.stderr
@@ -219,9 +224,6 @@ def test_without_a_buildkit_cli_the_legacy_builder_builds_and_says_so(
 def test_the_legacy_builder_stops_a_build_past_its_timeout_and_names_the_step(
     tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
 ) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    os.symlink(shutil.which("git") or "/usr/bin/git", bin_dir / "git")
     repo = app_repo(
         tmp_path,
         "legacy-hang",
@@ -229,7 +231,7 @@ def test_the_legacy_builder_stops_a_build_past_its_timeout_and_names_the_step(
         # The test daemon has no default bridge: RUN steps need the host's network.
         "build:\n  timeout: 4s\n  network: host\n",
     )
-    env = {**os.environ, "PATH": str(bin_dir)}
+    env = env_without_docker_cli(tmp_path)
     try:
         result = dockyard(dockyard_home, "run", str(repo.path), env=env)
         assert result.returncode == 1, result.stderr
