@@ -251,6 +251,19 @@ def test_the_legacy_builder_stops_a_build_past_its_timeout_and_names_the_step(
         remove_images(docker_client, "dockyard/legacy-hang:")
 
 
+def test_the_legacy_builder_names_a_base_image_it_cannot_pull(
+    tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
+) -> None:
+    repo = app_repo(tmp_path, "legacy-nobase", "FROM dockyard-test/no-such-base:1\nRUN true\n")
+    result = dockyard(dockyard_home, "run", str(repo.path), env=env_without_docker_cli(tmp_path))
+    assert result.returncode == 1, result.stderr
+    assert (
+        "The build could not get its base image dockyard-test/no-such-base:1 (FROM in "
+        "Dockerfile): " in result.stderr
+    )
+    assert "docker pull dockyard-test/no-such-base:1" in result.stderr
+
+
 def test_a_base_image_that_cannot_be_pulled_is_named_with_what_to_do(
     tmp_path: Path, dockyard_home: Path, docker_client: docker.DockerClient
 ) -> None:

@@ -18,6 +18,7 @@ from docker.utils.build import exclude_paths
 from dockyard.core.errors import PipelineFailed, UserInputError
 from dockyard.engine.pipeline.buildkit import (
     BuildRequest,
+    base_unavailable,
     build_timed_out,
     build_with_cli,
     buildkit_cli,
@@ -164,6 +165,9 @@ def _legacy_build(client: docker.DockerClient, request: BuildRequest, ctx: Stage
             elif "error" in chunk:
                 detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
                 ctx.log(f"ERROR: {detail}")
+                if step.upper().startswith("FROM "):
+                    base = next(word for word in step.split()[1:] if not word.startswith("--"))
+                    raise base_unavailable(base, request.dockerfile, str(detail).strip())
                 raise PipelineFailed(f"The build failed: {str(detail).strip()}")
             elif "status" in chunk:
                 ctx.log(str(chunk["status"]))

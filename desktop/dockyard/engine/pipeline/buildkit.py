@@ -155,13 +155,7 @@ def build_with_cli(
         if code is None:
             raise build_timed_out(request.timeout, tracker.current)
         if code != 0 and tracker.unpulled_base():
-            image = tracker.unpulled_base()
-            raise PipelineFailed(
-                f"The build could not get its base image {image} (FROM in "
-                f"{request.dockerfile}): {tracker.message()}; check the image's name and tag, "
-                f"pull it on the build host (docker pull {image}) or configure a registry "
-                "mirror, then run again."
-            )
+            raise base_unavailable(tracker.unpulled_base(), request.dockerfile, tracker.message())
         if code != 0:
             raise PipelineFailed(f"The build failed{_hint(tracker.failure(), request)}")
         return iidfile.read_text().strip()
@@ -174,6 +168,15 @@ def build_timed_out(timeout: float, step: str) -> PipelineFailed:
         f"The build did not finish within {format_duration(timeout)}; it was stopped{during}. "
         "Raise build.timeout in dockyard.yml if it needs longer, or set build.network if "
         "that step waits for the network."
+    )
+
+
+def base_unavailable(image: str, dockerfile: str, reason: str) -> PipelineFailed:
+    """The sentence for a FROM image the build host could not get (both builders)."""
+    return PipelineFailed(
+        f"The build could not get its base image {image} (FROM in {dockerfile}): {reason}; "
+        f"check the image's name and tag, pull it on the build host (docker pull {image}) "
+        "or configure a registry mirror, then run again."
     )
 
 
