@@ -50,14 +50,29 @@ def swarm_daemon(docker_daemon: PrivateDaemon) -> PrivateDaemon:
     return docker_daemon
 
 
+def _postgres_or_fail() -> PostgresServer:
+    try:
+        return start_postgres()
+    except NoPostgres as exc:
+        pytest.fail(f"No PostgreSQL server for the team tests: {exc}", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A PostgreSQL server of the suite's own (team mode), started on first use."""
-    try:
-        server = start_postgres()
-    except NoPostgres as exc:
-        pytest.fail(f"No PostgreSQL server for the team tests: {exc}", pytrace=False)
+    server = _postgres_or_fail()
     yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def stoppable_postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of one module's own, for tests that stop and start it (an
+    outage): stopping the suite's would fail other tests."""
+    server = _postgres_or_fail()
+    yield server
+    if server.process.poll() is not None:
+        server.come_back()  # a test failed while it was away; stop cleans up
     server.stop()
 
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .ports import free_port, wait_for_port
 
@@ -60,13 +61,26 @@ class PostgresServer:
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            self.process.send_signal(2)  # SIGINT: fast shutdown, disconnects clients
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+            self._halt()
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def go_away(self) -> None:
+        """An outage: the server stops now (fast shutdown: every session is cut), keeping
+        its data and port for ``come_back``."""
+        self._halt()
+
+    def come_back(self) -> None:
+        """Start the server again after ``go_away``: same data, same port."""
+        assert self.process.poll() is not None, "the server still runs"
+        self.process = _launch(_bin_dir(), self.root, self.port)
+
+    def _halt(self) -> None:
+        self.process.send_signal(2)  # SIGINT: fast shutdown, disconnects clients
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
 
 
 def _bin_dir() -> Path:
@@ -84,6 +98,13 @@ def _as_server_user(command: Sequence[str]) -> list[str]:
     except KeyError as exc:
         raise NoPostgres("no 'postgres' system user to run the server as") from exc
     return ["runuser", "-u", "postgres", "--", *command]
+
+
+def _server_user_ids() -> dict[str, Any]:
+    if os.geteuid() != 0:
+        return {}
+    user = pwd.getpwnam("postgres")
+    return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
 
 def start_postgres() -> PostgresServer:
@@ -108,20 +129,33 @@ def start_postgres() -> PostgresServer:
     subprocess.run(_as_server_user(initdb), check=True, capture_output=True)
     password_file.unlink()
     port = free_port()
+    try:
+        process = _launch(bin_dir, root, port)
+    except NoPostgres:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    return PostgresServer(port, root, process, SUPERUSER, password)
+
+
+def _launch(bin_dir: Path, root: Path, port: int) -> subprocess.Popen[bytes]:
+    """The server on ``root``'s data directory; returns once it takes logins."""
     postgres = [
-        str(bin_dir / "postgres"), "-D", str(data), "-p", str(port),
-        "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={sockets}",
+        str(bin_dir / "postgres"), "-D", str(root / "data"), "-p", str(port),
+        "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={root / 'sockets'}",
         "-c", "fsync=off", "-c", "max_connections=100",
     ]  # fmt: skip
-    with open(root / "server.log", "wb") as log:  # the server keeps its own descriptor
-        process = subprocess.Popen(_as_server_user(postgres), stdout=log, stderr=subprocess.STDOUT)
-    server = PostgresServer(port, root, process, SUPERUSER, password)
+    with open(root / "server.log", "ab") as log:  # the server keeps its own descriptor
+        # The postmaster itself is the child (no runuser between), so that its signals
+        # reach it: runuser does not pass SIGINT on and would leave the server running.
+        process = subprocess.Popen(
+            postgres, stdout=log, stderr=subprocess.STDOUT, **_server_user_ids()
+        )
     if not (wait_for_port(port, timeout=30) and _ready(bin_dir, port)):
         process.kill()
+        process.wait(timeout=10)
         text = (root / "server.log").read_text(errors="replace")[-2000:]
-        shutil.rmtree(root, ignore_errors=True)
         raise NoPostgres(f"PostgreSQL did not start on port {port}: {text}")
-    return server
+    return process
 
 
 def _ready(bin_dir: Path, port: int, timeout: float = 30.0) -> bool:

@@ -24,7 +24,7 @@ from dockyard.core.errors import InfrastructureError, LedgerUnreachable, UserInp
 from dockyard.core.redaction import remember_secret
 from dockyard.engine.home import TEAM_SETTINGS_FILE
 from dockyard.engine.secrets import unavailable_keyring
-from dockyard.store.pg import PgDatabase
+from dockyard.store.pg import PgDatabase, server_reason
 from dockyard.store.team import check_schema, schema_version
 
 SETTINGS_FILE = TEAM_SETTINGS_FILE
@@ -53,8 +53,13 @@ class TeamServer:
         return f"{host}:{params.get('port') or 5432}/{params.get('dbname') or self.user}"
 
     @property
-    def keyring_key(self) -> str:
+    def label(self) -> str:
+        """``user@host:port/database``: how sentences name the server."""
         return f"{self.user}@{self.address}"
+
+    @property
+    def keyring_key(self) -> str:
+        return self.label
 
 
 def parse_server(url: str) -> tuple[TeamServer, str | None]:
@@ -125,7 +130,7 @@ def open_connection(server: TeamServer, password: str | None = None) -> psycopg.
 
 
 def _connect_error(server: TeamServer, exc: psycopg.OperationalError) -> Exception:
-    text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    text = server_reason(exc)
     refused_login = (
         "password authentication failed",
         "no password supplied",
@@ -139,8 +144,8 @@ def _connect_error(server: TeamServer, exc: psycopg.OperationalError) -> Excepti
             "check the user name and password, then: dockyard team connect URL"
         )
     return LedgerUnreachable(
-        f"The team server {server.address} is unreachable ({text}); check that it runs and "
-        "that this machine may reach it."
+        f"The team server {server.label} is unreachable ({text}); check that it runs "
+        "and that this machine may reach it."
     )
 
 
@@ -232,4 +237,4 @@ def open_team_ledger(home: Path) -> PgDatabase:
         except psycopg.OperationalError as exc:
             raise _connect_error(server, exc) from exc
 
-    return PgDatabase(connect_raw, f"{server.user}@{server.address}")
+    return PgDatabase(connect_raw, server.label)

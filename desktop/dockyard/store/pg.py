@@ -89,8 +89,8 @@ class PgConnection:
         except psycopg.OperationalError as exc:
             where = f" {self.label}" if self.label else ""
             raise LedgerUnreachable(
-                f"The team ledger{where} went away ({_first_line(exc)}); nothing of that step was "
-                "recorded. Try again when it is reachable."
+                f"The team ledger{where} went away ({server_reason(exc)}); nothing of that step "
+                "was recorded. Try again when it is reachable."
             ) from exc
 
     @property
@@ -126,7 +126,7 @@ class PgDatabase:
             raw = self._connect()
         except psycopg.OperationalError as exc:
             raise LedgerUnreachable(
-                f"The team ledger {self.label} is unreachable ({_first_line(exc)}); check that "
+                f"The team ledger {self.label} is unreachable ({server_reason(exc)}); check that "
                 "the server runs and this machine may reach it."
             ) from exc
         raw.autocommit = True
@@ -145,7 +145,7 @@ class PgDatabase:
                 yield connection
         except psycopg.OperationalError as exc:
             raise LedgerUnreachable(
-                f"The team ledger {self.label} went away during a write ({_first_line(exc)}); "
+                f"The team ledger {self.label} went away during a write ({server_reason(exc)}); "
                 "nothing of that write was recorded. Try again when it is reachable."
             ) from exc
 
@@ -162,7 +162,7 @@ class PgDatabase:
             private.notified += sum(1 for n in private.raw.notifies(timeout=0) if n.pid != own)
         except psycopg.OperationalError as exc:
             raise LedgerUnreachable(
-                f"The team ledger {self.label} went away ({_first_line(exc)}); check that the "
+                f"The team ledger {self.label} went away ({server_reason(exc)}); check that the "
                 "server runs and this machine may reach it."
             ) from exc
         return private.notified
@@ -174,6 +174,12 @@ class PgDatabase:
         self._threads.close_all()
 
 
-def _first_line(exc: Exception) -> str:
+def server_reason(exc: Exception) -> str:
+    """The server's or the network's reason, short: libpq's first line names the address
+    again ("connection to server at …, port … failed: Connection refused") and its
+    second is a hint; the sentence around it names the server already."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    first = text.splitlines()[0]
+    return first.rsplit(" failed: ", 1)[-1].strip() if " failed: " in first else first
