@@ -9,6 +9,13 @@ from typing import Any
 from docker.models.containers import Container
 
 from dockyard.engine.deploy.dockerops import docker_errors, wait_or_cancel
+from dockyard.engine.deploy.exits import (
+    container_logs,
+    exit_phrase,
+    last_probe,
+    log_output,
+    output_phrase,
+)
 from dockyard.engine.events import CancelToken
 
 POLL = 0.5
@@ -45,15 +52,13 @@ def wait_until_healthy(
         state: dict[str, Any] = container.attrs["State"]
         exited = state.get("Status") in ("exited", "dead") or state.get("Restarting")
         if exited or int(container.attrs.get("RestartCount") or 0) > 0:
-            code = state.get("ExitCode")
-            how = f"it exited with code {code}" if code else "it exited and was restarted"
-            raise Unhealthy(how + _last_lines(container))
+            raise Unhealthy(_exit_reason(container, state, log))
         health = state.get("Health") or {}
         if health.get("Status") == "healthy":
             log(f"{container.name} is healthy")
             return
         if health.get("Status") == "unhealthy":
-            raise Unhealthy(f"its health check failed: {_last_probe(health)}")
+            raise Unhealthy(f"its health check failed: {last_probe(health)}")
         if time.monotonic() >= deadline:
             if not checked:
                 log(f"{container.name} kept running for {grace:g}s")
@@ -71,19 +76,12 @@ def _health_budget(config: dict[str, Any] | None) -> float:
     return start + (interval + timeout) * (retries + 1) + 10
 
 
-def _last_probe(health: dict[str, Any]) -> str:
-    probes = health.get("Log") or []
-    if not probes:
-        return "no output"
-    last = probes[-1]
-    output = " ".join(str(last.get("Output") or "").split())[:200]
-    return f"exit code {last.get('ExitCode')}" + (f", {output}" if output else "")
-
-
-def _last_lines(container: Container) -> str:
-    try:
-        text = container.logs(tail=3).decode(errors="replace")
-    except Exception:  # noqa: BLE001 - the reason matters more than its log tail
-        return ""
-    lines = " | ".join(line.strip() for line in text.splitlines() if line.strip())
-    return f" (last output: {lines[:300]})" if lines else ""
+def _exit_reason(container: Container, state: dict[str, Any], log: Callable[[str], None]) -> str:
+    """``it exited with code 3; its last output: …`` (the lines go to the log as well)."""
+    code = state.get("ExitCode")
+    how = exit_phrase(None if code is None else int(code), oom=bool(state.get("OOMKilled")))
+    if state.get("Error"):
+        how += f" ({state['Error']})"
+    lines = container_logs(container)
+    log_output(lines, log)
+    return how + output_phrase(lines)

@@ -12,15 +12,24 @@ import time
 from typing import Any
 
 import docker
+import docker.errors
+import requests.exceptions
 from docker.models.services import Service
 
 from dockyard.core.errors import PipelineFailed
 from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy.dockerops import docker_errors, wait_or_cancel
+from dockyard.engine.deploy.exits import (
+    FAILED_TASK_STATES,
+    exit_phrase,
+    last_probe,
+    log_output,
+    output_phrase,
+    task_logs,
+)
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn
 from dockyard.engine.events import CancelToken
 
-FAILED_TASK_STATES = ("failed", "rejected")
 # An update Swarm has not picked up yet looks like the previous one for a moment.
 QUIET_PERIOD = 5.0
 
@@ -54,7 +63,7 @@ class UpdateWatch:
             if len(failed) > replicas:  # Swarm restarted it and it failed again
                 raise PipelineFailed(
                     f"The first release of {self.request.environment} did not become healthy: "
-                    f"{_task_error(failed)}; the service was removed."
+                    f"{self._failure(failed)}; the service was removed."
                 )
             self._check_time(deadline)
             wait_or_cancel(cancel, self.poll)
@@ -102,7 +111,7 @@ class UpdateWatch:
         if state not in ("rollback_completed", "rollback_paused", "paused"):
             return False
         failed = [t for t in tasks if t["Status"]["State"] in FAILED_TASK_STATES]
-        reason = _task_error(failed) if failed else str(status.get("Message") or state)
+        reason = self._failure(failed) if failed else str(status.get("Message") or state)
         after = {
             "rollback_completed": "Swarm rolled back to the previous release.",
             "rollback_paused": "Swarm's rollback to the previous release did not complete "
@@ -148,6 +157,13 @@ class UpdateWatch:
             1 for t in tasks if t["DesiredState"] == "running" and t["Status"]["State"] == "running"
         )
 
+    def _failure(self, failed: list[dict[str, Any]]) -> str:
+        """Why the latest failed task ended: exit code (or Swarm's words) and last output."""
+        task = max(failed, key=lambda t: str(t["Status"].get("Timestamp", "")))
+        reason, lines = task_failure(self.client, task)
+        log_output(lines, self.log)
+        return reason + output_phrase(lines)
+
     def _check_time(self, deadline: float) -> None:
         if time.monotonic() > deadline:
             raise PipelineFailed(
@@ -156,7 +172,29 @@ class UpdateWatch:
             )
 
 
-def _task_error(tasks: list[dict[str, Any]]) -> str:
-    latest = max(tasks, key=lambda t: str(t["Status"].get("Timestamp", "")))
-    status = latest["Status"]
-    return str(status.get("Err") or status.get("Message") or status.get("State"))
+def task_failure(client: docker.DockerClient, task: dict[str, Any]) -> tuple[str, list[str]]:
+    """``it exited with code 3 (Swarm: task: non-zero exit (3))`` and the task's last lines."""
+    status = task["Status"]
+    swarm = str(status.get("Err") or status.get("Message") or status.get("State"))
+    container = status.get("ContainerStatus") or {}
+    code = container.get("ExitCode")
+    if "unhealthy" in swarm:
+        probe = _probe_of(client, str(container.get("ContainerID") or ""))
+        reason = f"its health check failed{probe} (Swarm: {swarm})"
+    elif code is None:
+        reason = swarm
+    else:
+        reason = f"{exit_phrase(int(code))} (Swarm: {swarm})"
+    return reason, task_logs(client, str(task["ID"]))
+
+
+def _probe_of(client: docker.DockerClient, container_id: str) -> str:
+    """``: exit code 1, …`` of the task container's last probe, when it ran on this node."""
+    if not container_id:
+        return ""
+    try:
+        state = client.api.inspect_container(container_id).get("State") or {}
+    except (docker.errors.APIError, requests.exceptions.RequestException):
+        return ""
+    health = state.get("Health")
+    return f": {last_probe(health)}" if health else ""
