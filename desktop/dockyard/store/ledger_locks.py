@@ -1,18 +1,25 @@
 """Deployment locks in the release ledger (see ``ledger.py``), local or team.
 
-One row per environment being deployed, deleted when the deployment ends. It is taken by
-an ``INSERT … ON CONFLICT DO NOTHING`` (or, over a stale row, an ``UPDATE`` naming the
-stale row's token), so of two processes racing for it exactly one wins, on SQLite and on
-PostgreSQL alike. The row names its process (``store.owner``): a lock whose process is
-gone (``kill -9``, a crash) counts as free; one held on another host, which cannot be
-checked, counts as free once it is older than any deployment can take. Nothing waits
-inside a transaction: a caller that finds the lock taken polls (``engine.release.deploy_lock``).
+One row per environment being deployed, deleted when the deployment ends. On SQLite it is
+taken by an ``INSERT … ON CONFLICT DO NOTHING`` (or, over a stale row, an ``UPDATE`` naming
+the stale row's token), so of two processes racing for it exactly one wins. The row names
+its process (``store.owner``): a lock whose process is gone (``kill -9``, a crash) counts
+as free; one held on another host, which cannot be checked, counts as free once it is
+older than any deployment can take.
+
+On the team ledger the lock follows the holder's database session instead: a
+session-level advisory lock on a key of the environment, held by a connection of the
+deployment's own for as long as it deploys. The server lets go of it when that session
+ends, so a crashed, killed or vanished desktop frees the environment at once (a vanished
+one once the server's TCP keepalive gives up on it: asked for within a minute); the row
+only says who holds it. Nothing waits inside a transaction: a caller that finds the lock
+taken polls (``engine.release.deploy_lock``).
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from dockyard.core.model import utcnow
@@ -23,6 +30,22 @@ from dockyard.store.sql import SqlConnection, SqlRow
 
 # Longer than a deployment may take (its timeout is 10 minutes) with room to spare.
 REMOTE_LOCK_LIFETIME = timedelta(minutes=30)
+
+# Team ledger: the environment's advisory lock, and whether any session holds it. A
+# single-bigint key shows in pg_locks as its high (classid) and low (objid) halves.
+SESSION_LOCK = "SELECT pg_try_advisory_lock(hashtextextended(?, 0))"
+SESSION_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(?, 0))"
+SESSION_HELD = (
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND objsubid = 1 AND database = (SELECT oid FROM pg_database"
+    " WHERE datname = current_database())"
+    " AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(?, 0))"
+)
+# The server notices a desktop that vanished without closing its connection (power, network)
+# after about a minute, not the operating system's two hours, and ends its session.
+SESSION_KEEPALIVE = (
+    "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3"
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +59,12 @@ class DeploymentLock:
     taken_by: str  # the identity deploying it
     taken: datetime
     owner: ProcessOwner
+    # Team ledger: the connection whose session holds the lock (closed when released).
+    session: SqlConnection | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> str:
+        return f"dockyard.deploy\x1f{self.repo}\x1f{self.environment}"
 
     def describe(self) -> str:
         return f"process {self.owner.pid}/{self.taken_by}"
@@ -59,6 +88,8 @@ class SqliteLocks:
         mine = DeploymentLock(
             repo, environment, secrets.token_hex(8), what, taken_by, utcnow(), owner
         )
+        if self._db.dialect == "postgres":
+            return self._take_for_session(mine)
         values = (what, taken_by, time_to_text(mine.taken), owner.host, owner.pid, owner.started)
         with self._db.transaction() as connection:
             holder = _held(connection, repo, environment)
@@ -83,18 +114,62 @@ class SqliteLocks:
                 return mine, None
             return None, _held(connection, repo, environment)  # another process won the race
 
+    def _take_for_session(
+        self, mine: DeploymentLock
+    ) -> tuple[DeploymentLock | None, DeploymentLock | None]:
+        """Team ledger: the advisory lock on a connection of its own, then the row. Both
+        happen inside a write transaction, which serialises every taker, so whoever finds
+        the advisory lock held also finds the holder's row."""
+        session = self._db.open_private()
+        try:
+            session.execute(SESSION_KEEPALIVE)
+            with self._db.transaction() as connection:
+                if not session.execute(SESSION_LOCK, (mine.key,)).fetchone()[0]:
+                    session.close()
+                    return None, _held(connection, mine.repo, mine.environment)
+                # A row left by a session that ended (a crash) is simply taken over.
+                connection.execute(
+                    "INSERT INTO deployment_locks (repo, environment, token, what, taken_by,"
+                    " taken, owner_host, owner_pid, owner_started)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (repo, environment) DO UPDATE SET token = excluded.token,"
+                    " what = excluded.what, taken_by = excluded.taken_by, taken = excluded.taken,"
+                    " owner_host = excluded.owner_host, owner_pid = excluded.owner_pid,"
+                    " owner_started = excluded.owner_started",
+                    (mine.repo, mine.environment, mine.token, mine.what, mine.taken_by,
+                     time_to_text(mine.taken), mine.owner.host, mine.owner.pid,
+                     mine.owner.started),
+                )  # fmt: skip
+        except BaseException:
+            session.close()
+            raise
+        return replace(mine, session=session), None
+
     def unlock_environment(self, lock: DeploymentLock) -> None:
         """Release ``lock``; a lock taken over meanwhile (it was thought stale) stays."""
-        with self._db.transaction() as connection:
-            connection.execute(
-                "DELETE FROM deployment_locks WHERE repo = ? AND environment = ? AND token = ?",
-                (lock.repo, lock.environment, lock.token),
-            )
+        try:
+            with self._db.transaction() as connection:
+                connection.execute(
+                    "DELETE FROM deployment_locks WHERE repo = ? AND environment = ? AND token = ?",
+                    (lock.repo, lock.environment, lock.token),
+                )
+                if lock.session is not None:  # let go before the commit: no taker in between
+                    lock.session.execute(SESSION_UNLOCK, (lock.key,))
+        finally:
+            if lock.session is not None:
+                lock.session.close()
 
     def environment_lock(self, repo: str, environment: str) -> DeploymentLock | None:
-        """The lock held on the environment, unless it is stale."""
-        lock = _held(self._db.connect(), repo, environment)
-        return None if lock is None or lock.stale(utcnow()) else lock
+        """The lock held on the environment, unless it is stale (on the team ledger: unless
+        no session holds it any more)."""
+        connection = self._db.connect()
+        lock = _held(connection, repo, environment)
+        if lock is None:
+            return None
+        if self._db.dialect == "postgres":
+            held = connection.execute(SESSION_HELD, (lock.key,)).fetchone()[0]
+            return lock if held else None
+        return None if lock.stale(utcnow()) else lock
 
 
 def _held(connection: SqlConnection, repo: str, environment: str) -> DeploymentLock | None:

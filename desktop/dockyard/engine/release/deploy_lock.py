@@ -46,8 +46,11 @@ def environment_locked(
         lock, holder = ledger.try_lock_environment(repo, environment, what=what, taken_by=identity)
         if lock is not None:
             break
-        assert holder is not None
-        busy = f"the deployment of {holder.what} to {environment} by {holder.describe()}"
+        busy = (
+            f"the deployment of {holder.what} to {environment} by {holder.describe()}"
+            if holder is not None
+            else f"another deployment to {environment}"  # its record is not readable yet
+        )
         if not wait:
             raise UserInputError(
                 f"{environment} of {repo} is busy with {busy}; try again when it has finished, "
