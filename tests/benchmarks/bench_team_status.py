@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.rows import Row, report, sized
+from benchmarks.scale import commit_pipeline
 
 TARGET_RATIO = 1.5
 RUNS = 10_000
@@ -46,12 +47,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="dy-bench-team-"))
     repo_path = work / "repo"
     releases = make_history_repo(repo_path, utcnow(), releases_wanted, 90)
-    (repo_path / "dockyard.yml").write_text(PIPELINE)
-    subprocess.run(["git", "-C", str(repo_path), "add", "dockyard.yml"], check=True)
-    subprocess.run(
-        ["git", "-C", str(repo_path), "-c", "user.name=b", "-c", "user.email=b@b",
-         "commit", "-qm", "pipeline"], check=True,
-    )  # fmt: skip
+    commit_pipeline(repo_path)
     # Team mode knows a clone by its origin: the repository is its own origin here.
     subprocess.run(["git", "-C", str(repo_path), "remote", "add", "origin", str(repo_path)])
     repo = str(repo_path)
@@ -116,19 +112,6 @@ def main() -> int:
         ]
     )
     return 0
-
-
-PIPELINE = """\
-image: localhost:5000/bench
-environments:
-  staging:
-    mode: container
-    auto: true
-  production:
-    mode: container
-    after: staging
-    approval: {required: 1}
-"""
 
 
 def _more_runs(db: object, repo: str, wanted: int) -> None:

@@ -16,7 +16,7 @@ from tests.gui.helpers import named
 from dockyard.store.audit import AuditLog
 from dockyard.store.database import open_database
 from dockyard.ui.auditformat import audit_moment, describe_details
-from dockyard.ui.history import HistoryView
+from dockyard.ui.history import FIRST_PAGE, HistoryView
 from dockyard.ui.messages import error
 from dockyard.ui.worker import TaskRunner
 
@@ -71,5 +71,34 @@ def test_history_table_shows_date_time_readable_details_and_json_on_hover(
     assert "rolled back" not in details and "comment" not in details and "[]" not in details
     tooltip = model.index(0, 6).data(Qt.ItemDataRole.ToolTipRole)
     assert '"digest": "sha256:5b558ac09c2e4baf' in tooltip and '"rolled_back_from": null' in tooltip
+    view.tasks.wait(10_000)
+    db.close()
+
+
+@pytest.mark.gui
+def test_a_long_trail_shows_its_newest_entries_then_the_older_ones_and_its_verdict(
+    qtbot: QtBot, dockyard_home: Path
+) -> None:
+    db = open_database(dockyard_home)
+    audit = AuditLog(db)
+    for number in range(FIRST_PAGE + 30):
+        audit.append("approve", actor=f"dev{number}@example.test", details={"tag": f"v{number}"})
+    view = HistoryView(TaskRunner(on_error=error), db)
+    qtbot.addWidget(view)
+    view.refresh()
+    table = named(view, QTableView, "Audit trail")
+    qtbot.waitUntil(lambda: table.model().rowCount() == FIRST_PAGE + 30, timeout=10_000)
+    qtbot.waitUntil(lambda: "Chain verified" in view.chain_label.text(), timeout=10_000)
+    assert f"({FIRST_PAGE + 30} entries)" in view.chain_label.text()
+    model = table.model()
+    assert [model.index(row, 0).data() for row in (0, FIRST_PAGE, FIRST_PAGE + 29)] == [
+        str(FIRST_PAGE + 30),
+        "30",
+        "1",
+    ]  # newest first, the older page after the first
+    view.filter.setText("V3 ")  # any case; in the details sentence, which starts "v3"
+    assert model.rowCount() == 0
+    view.filter.setText("DEV3@")
+    assert [model.index(0, 2).data()] == ["dev3@example.test"] and model.rowCount() == 1
     view.tasks.wait(10_000)
     db.close()

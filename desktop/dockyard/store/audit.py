@@ -153,10 +153,20 @@ class AuditLog:
         return _from_row(row)
 
     def entries(
-        self, *, repo: str | None = None, action: str | None = None, limit: int | None = None
+        self,
+        *,
+        repo: str | None = None,
+        action: str | None = None,
+        limit: int | None = None,
+        before: int | None = None,
     ) -> list[AuditEntry]:
-        """Entries in chain order (oldest first); with ``limit``, the newest ``limit`` ones."""
-        where, parameters = [], []
+        """Entries in chain order (oldest first); with ``limit``, the newest ``limit`` ones;
+        with ``before``, only those older than entry ``before``."""
+        where: list[str] = []
+        parameters: list[object] = []
+        if before is not None:
+            where.append("seq < ?")
+            parameters.append(before)
         if repo is not None:
             where.append("repo = ?")
             parameters.append(repo)

@@ -12,7 +12,7 @@ from dockyard.core.errors import DockyardError
 from dockyard.core.redaction import redact_standard_streams
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QMessageBox
+    from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 
 # Python hands the GIL to a waiting thread only after this long, and the UI thread needs
 # it again for every slot and every row it paints. With worker threads busy in Python,
@@ -44,7 +44,6 @@ def run_window(argv: list[str]) -> int:
     from PySide6.QtWidgets import QApplication
 
     from dockyard.ui import messages
-    from dockyard.ui.mainwindow import MainWindow
 
     redact_standard_streams()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -56,13 +55,21 @@ def run_window(argv: list[str]) -> int:
     app.setDesktopFileName("dockyard")
     messages.install_excepthooks()
     try:
-        window = MainWindow()
+        _window = open_window(app)  # referenced until the event loop ends
     except DockyardError as exc:  # a damaged database, an unusable DOCKYARD_HOME
         print(f"dockyard: {exc.message}", file=sys.stderr)
         startup_failure(exc.message).exec()
         return exc.exit_code
-    window.show()
     return int(app.exec())
+
+
+def open_window(app: QApplication) -> QMainWindow:
+    """The main window, shown; raises DockyardError when the home cannot be used."""
+    from dockyard.ui.mainwindow import MainWindow
+
+    window = MainWindow()
+    window.show()
+    return window
 
 
 def startup_failure(message: str) -> QMessageBox:
