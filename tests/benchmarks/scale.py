@@ -55,8 +55,9 @@ def seed_scale(folder: Path, repos: int, runs: int, releases: int, audit: int) -
     db = open_database(home)
     history_path = folder / "repos" / "released"
     found = make_history_repo(history_path, utcnow(), releases, 90)
-    commit_pipeline(history_path)
-    template = make_app_repo(folder / "template", dockyard_yml=PIPELINE).path
+    history_head = commit_pipeline(history_path)
+    template_repo = make_app_repo(folder / "template", dockyard_yml=PIPELINE)
+    template, template_head = template_repo.path, template_repo.head
     locations = [normalise_location(str(history_path))]
     for number in range(1, repos):
         copy = folder / "repos" / f"app-{number:03d}"
@@ -66,29 +67,35 @@ def seed_scale(folder: Path, repos: int, runs: int, releases: int, audit: int) -
     for location in locations:
         store.add(location)
     deployments = record_history(db, locations[0], found)
-    _spread_runs(db, locations, runs - releases)
+    heads = {locations[0]: history_head, **dict.fromkeys(locations[1:], template_head)}
+    _spread_runs(db, heads, runs - releases)
     _audit_chain(db, locations, audit)
     db.close()
     return ScaleHome(home, locations[0], locations, runs, deployments, audit)
 
 
-def commit_pipeline(path: Path) -> None:
+def commit_pipeline(path: Path) -> str:
+    """Commits ``PIPELINE`` as dockyard.yml; returns the new head commit."""
     (path / "dockyard.yml").write_text(PIPELINE)
     git = ["git", "-C", str(path), "-c", "user.name=b", "-c", "user.email=b@b"]
     subprocess.run([*git, "add", "dockyard.yml"], check=True)
     subprocess.run([*git, "commit", "-qm", "pipeline"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    return head.stdout.strip()
 
 
-def _spread_runs(db: Database, locations: list[str], wanted: int) -> None:
-    """``wanted`` finished runs over all repositories, hourly, with their four stages."""
+def _spread_runs(db: Database, heads: dict[str, str], wanted: int) -> None:
+    """``wanted`` finished runs of each repository's head, over all of them, hourly, with
+    their four stages."""
     start = utcnow() - timedelta(hours=wanted)
+    locations = list(heads)
     runs, stages = [], []
     for number in range(wanted):
         created = start + timedelta(hours=number)
         run_id = f"{created:%Y%m%dT%H%M%S}-{number:06x}"
         repo = locations[number % len(locations)]
         runs.append(
-            (run_id, repo, "main", f"{number:040x}", "succeeded", time_to_text(created),
+            (run_id, repo, "main", heads[repo], "succeeded", time_to_text(created),
              time_to_text(created + timedelta(seconds=20)), "Dev <dev@example.test>",
              f"change {number}", "dev@example.test")
         )  # fmt: skip
