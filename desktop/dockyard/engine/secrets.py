@@ -2,7 +2,8 @@
 
 Values never touch Dockyard's database, logs or images: only names and fingerprints do.
 Every value read or stored here is also handed to the process-wide redactor
-(``core.redaction``), so nothing this process records or prints can show it.
+(``core.redaction``, by ``engine/keyring_store.py``), so nothing this process records or
+prints can show it.
 
 A fingerprint is a keyed mark (HMAC-SHA256) of a value, ``v2:`` and 32 hex digits: it
 shows that a secret changed without revealing it, and cannot be guessed offline without
@@ -22,19 +23,15 @@ import secrets as random
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-import keyring
-import keyring.errors
-
-from dockyard.core.errors import InfrastructureError, UserInputError
-from dockyard.core.redaction import remember_secret
+from dockyard.core.errors import UserInputError
+from dockyard.engine import keyring_store
 from dockyard.engine.home import dockyard_home
 from dockyard.store.sql import Database
 from dockyard.store.team_keys import shared_fingerprint_key
 
 log = logging.getLogger("dockyard.secrets")
 
-SERVICE = "dockyard"
-KEY_SERVICE = "dockyard-fingerprint-key"
+SERVICE = keyring_store.SECRETS
 LEDGER_ID_FILE = "ledger-id"
 MARK_VERSION = "v2:"
 # The mark of a secret that had no value when the snapshot was taken (an approval
@@ -44,13 +41,6 @@ NOT_SET = ""
 
 def _key(repo: str, environment: str, name: str) -> str:
     return f"{repo}/{environment}/{name}"
-
-
-def _unavailable(exc: Exception) -> InfrastructureError:
-    return InfrastructureError(
-        f"The OS keyring is not available ({exc}); unlock or start your keyring "
-        "(Secret Service, e.g. gnome-keyring) and try again."
-    )
 
 
 def not_set_message(repo: str, environment: str, name: str) -> str:
@@ -73,11 +63,7 @@ class SecretStore:
     def set(self, repo: str, environment: str, name: str, value: str) -> None:
         if not value:
             raise UserInputError(f"The value for secret {name!r} is empty; nothing was stored.")
-        remember_secret(value)
-        try:
-            keyring.set_password(self.service, _key(repo, environment, name), value)
-        except (keyring.errors.KeyringError, RuntimeError) as exc:
-            raise _unavailable(exc) from exc
+        keyring_store.write(self.service, _key(repo, environment, name), value)
         log.info("secret %s set for %s/%s", name, repo, environment)
 
     def get(self, repo: str, environment: str, name: str) -> str:
@@ -88,28 +74,14 @@ class SecretStore:
 
     def find(self, repo: str, environment: str, name: str) -> str | None:
         """The value, or None when it was never set (the keyring must be reachable)."""
-        try:
-            value = keyring.get_password(self.service, _key(repo, environment, name))
-        except (keyring.errors.KeyringError, RuntimeError) as exc:
-            raise _unavailable(exc) from exc
-        if value is not None:
-            remember_secret(value)
-        return value
+        return keyring_store.read(self.service, _key(repo, environment, name))
 
     def find_quietly(self, repo: str, environment: str, name: str) -> str | None:
         """The value, or None when it is not set or there is no keyring at all."""
-        try:
-            return self.find(repo, environment, name)
-        except InfrastructureError:
-            return None
+        return keyring_store.read_quietly(self.service, _key(repo, environment, name))
 
     def delete(self, repo: str, environment: str, name: str) -> None:
-        try:
-            keyring.delete_password(self.service, _key(repo, environment, name))
-        except keyring.errors.PasswordDeleteError:
-            pass
-        except (keyring.errors.KeyringError, RuntimeError) as exc:
-            raise _unavailable(exc) from exc
+        keyring_store.delete(self.service, _key(repo, environment, name))
 
     def fingerprints(self) -> Fingerprints:
         """Keyed fingerprints of this store's Dockyard home (the key is read on first use)."""
@@ -130,13 +102,10 @@ class SecretStore:
                 ledger_id = random.token_hex(16)
                 id_file.write(ledger_id + "\n")
                 id_file.flush()
-            try:
-                stored = keyring.get_password(KEY_SERVICE, ledger_id)
-                if stored is None:
-                    stored = base64.b64encode(random.token_bytes(32)).decode()
-                    keyring.set_password(KEY_SERVICE, ledger_id, stored)
-            except (keyring.errors.KeyringError, RuntimeError) as exc:
-                raise _unavailable(exc) from exc
+            stored = keyring_store.read(keyring_store.FINGERPRINT_KEY, ledger_id)
+            if stored is None:
+                stored = base64.b64encode(random.token_bytes(32)).decode()
+                keyring_store.write(keyring_store.FINGERPRINT_KEY, ledger_id, stored)
         return base64.b64decode(stored)
 
 
@@ -173,11 +142,6 @@ class Fingerprints:
 def legacy_fingerprint(value: str) -> str:
     """The unkeyed mark of Dockyard before 'v2:' marks; only ever compared, never made."""
     return hashlib.sha256(("dockyard-secret:" + value).encode()).hexdigest()[:16]
-
-
-def unavailable_keyring(exc: Exception) -> InfrastructureError:
-    """The one sentence for a keyring that cannot be reached, for every keyring user."""
-    return _unavailable(exc)
 
 
 def is_current_mark(mark: str) -> bool:

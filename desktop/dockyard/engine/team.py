@@ -15,20 +15,17 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import keyring
-import keyring.errors
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from dockyard.core.errors import InfrastructureError, LedgerUnreachable, UserInputError
 from dockyard.core.redaction import remember_secret
+from dockyard.engine import keyring_store
 from dockyard.engine.home import TEAM_SETTINGS_FILE
-from dockyard.engine.secrets import unavailable_keyring
 from dockyard.store.pg import PgDatabase, server_reason
 from dockyard.store.team import check_schema, schema_version
 
 SETTINGS_FILE = TEAM_SETTINGS_FILE
-KEYRING_SERVICE = "dockyard-team"
 CONNECT_TIMEOUT_SECONDS = 5
 
 
@@ -112,10 +109,8 @@ def saved_server(home: Path) -> TeamServer | None:
 
 
 def _stored_password(server: TeamServer) -> str | None:
-    try:
-        return keyring.get_password(KEYRING_SERVICE, server.keyring_key)
-    except (keyring.errors.KeyringError, RuntimeError):
-        return None  # libpq may still find a pgpass file or use a client certificate
+    # Without a keyring libpq may still find a pgpass file or use a client certificate.
+    return keyring_store.read_quietly(keyring_store.TEAM, server.keyring_key)
 
 
 def open_connection(server: TeamServer, password: str | None = None) -> psycopg.Connection:
@@ -162,10 +157,7 @@ def connect(home: Path, url: str, password: str | None) -> Connected:
     with open_connection(server, secret) as connection:
         version = schema_version(connection)
     if secret:
-        try:
-            keyring.set_password(KEYRING_SERVICE, server.keyring_key, secret)
-        except (keyring.errors.KeyringError, RuntimeError) as exc:
-            raise unavailable_keyring(exc) from exc
+        keyring_store.write(keyring_store.TEAM, server.keyring_key, secret)
     (home / SETTINGS_FILE).write_text(json.dumps({"url": server.url}, indent=2) + "\n")
     return Connected(server, version)
 
@@ -175,8 +167,8 @@ def disconnect(home: Path) -> TeamServer | None:
     (home / SETTINGS_FILE).unlink(missing_ok=True)
     if server is not None:
         # Nothing stored, or no keyring: nothing to forget.
-        with contextlib.suppress(keyring.errors.KeyringError, RuntimeError):
-            keyring.delete_password(KEYRING_SERVICE, server.keyring_key)
+        with contextlib.suppress(keyring_store.KeyringUnavailable):
+            keyring_store.delete(keyring_store.TEAM, server.keyring_key)
     return server
 
 

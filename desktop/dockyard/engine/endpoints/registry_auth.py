@@ -17,17 +17,14 @@ from pathlib import Path
 
 import docker.auth
 import docker.errors
-import keyring
-import keyring.errors
 
 from dockyard.core.errors import InfrastructureError, UserInputError
 from dockyard.core.redaction import remember_secret
+from dockyard.engine import keyring_store
 from dockyard.engine.home import dockyard_home
 
 log = logging.getLogger("dockyard.docker")
 
-# Apart from deployment secrets and endpoint passphrases.
-REGISTRY_SERVICE = "dockyard-registry"
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = {"index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 # What the daemon reports when a registry refuses a push or pull for want of a (right)
@@ -68,13 +65,6 @@ def normalize_registry(registry: str) -> str:
     return DOCKER_HUB if host in _HUB_ALIASES or not host else host
 
 
-def _unavailable(exc: Exception) -> InfrastructureError:
-    return InfrastructureError(
-        f"The OS keyring is not available ({exc}); unlock or start your keyring "
-        "(Secret Service, e.g. gnome-keyring) and try again."
-    )
-
-
 def store_login(registry: str, username: str, password: str) -> str:
     """Keep the credentials for ``registry``; returns the normalised registry name."""
     host = normalize_registry(registry)
@@ -82,10 +72,7 @@ def store_login(registry: str, username: str, password: str) -> str:
         raise UserInputError("Both a user name and a password are needed; nothing was stored.")
     remember_secret(password)
     value = json.dumps({"username": username, "password": password})
-    try:
-        keyring.set_password(REGISTRY_SERVICE, host, value)
-    except (keyring.errors.KeyringError, RuntimeError) as exc:
-        raise _unavailable(exc) from exc
+    keyring_store.write(keyring_store.REGISTRY, host, value)
     _write_index({**_read_index(), host: username})
     log.info("registry credentials stored for %s (user %s)", host, username)
     return host
@@ -94,13 +81,7 @@ def store_login(registry: str, username: str, password: str) -> str:
 def forget_login(registry: str) -> bool:
     """Remove the stored credentials; False when there were none."""
     host = normalize_registry(registry)
-    try:
-        keyring.delete_password(REGISTRY_SERVICE, host)
-        forgotten = True
-    except keyring.errors.PasswordDeleteError:
-        forgotten = False
-    except (keyring.errors.KeyringError, RuntimeError) as exc:
-        raise _unavailable(exc) from exc
+    forgotten = keyring_store.delete(keyring_store.REGISTRY, host)
     index = _read_index()
     if index.pop(host, None) is not None:
         _write_index(index)
@@ -129,10 +110,7 @@ def _write_index(index: dict[str, str]) -> None:
 
 def stored_login(registry: str) -> dict[str, str] | None:
     host = normalize_registry(registry)
-    try:
-        value = keyring.get_password(REGISTRY_SERVICE, host)
-    except (keyring.errors.KeyringError, RuntimeError) as exc:
-        raise _unavailable(exc) from exc
+    value = keyring_store.read(keyring_store.REGISTRY, host)
     if value is None:
         return None
     data = json.loads(value)
@@ -157,14 +135,14 @@ def registry_auth(image_name: str) -> RegistryAuth | None:
 def _dockyard_login(host: str) -> dict[str, str] | None:
     try:
         return stored_login(host)
-    except InfrastructureError as exc:
+    except keyring_store.KeyringUnavailable as exc:
         user = _read_index().get(host)
         if user is None:
             log.info("no keyring and no Dockyard login for %s: trying the Docker CLI's", host)
             return None
         raise InfrastructureError(
             f"The login of {user} to {host} is kept in the OS keyring, which is not "
-            f"available ({exc.__cause__}); unlock or start your keyring (see "
+            f"available ({exc.reason}); unlock or start your keyring (see "
             "docs/headless.md) and try again."
         ) from exc
 

@@ -10,58 +10,33 @@ import logging
 import ssl
 from pathlib import Path
 
-import keyring
-import keyring.errors
-
-from dockyard.core.errors import InfrastructureError, UserInputError
-from dockyard.core.redaction import remember_secret
+from dockyard.core.errors import UserInputError
+from dockyard.engine import keyring_store
 from dockyard.engine.endpoints.record import Endpoint
 
 log = logging.getLogger("dockyard.docker")
-
-# A service of its own, so endpoint secrets never mix with deployment secrets.
-PASSPHRASE_SERVICE = "dockyard-endpoint-tls"
-
-
-def _keyring_error(exc: Exception) -> InfrastructureError:
-    return InfrastructureError(
-        f"The OS keyring is not available ({exc}); unlock or start your keyring "
-        "(Secret Service, e.g. gnome-keyring) and try again."
-    )
 
 
 def set_key_passphrase(endpoint_name: str, passphrase: str) -> None:
     if not passphrase:
         raise UserInputError("The passphrase is empty; nothing was stored.")
-    try:
-        keyring.set_password(PASSPHRASE_SERVICE, endpoint_name, passphrase)
-    except (keyring.errors.KeyringError, RuntimeError) as exc:
-        raise _keyring_error(exc) from exc
+    keyring_store.write(keyring_store.ENDPOINT_TLS, endpoint_name, passphrase)
 
 
 def delete_key_passphrase(endpoint_name: str) -> None:
-    try:
-        keyring.delete_password(PASSPHRASE_SERVICE, endpoint_name)
-    except keyring.errors.PasswordDeleteError:
-        pass
-    except (keyring.errors.KeyringError, RuntimeError) as exc:
-        raise _keyring_error(exc) from exc
+    keyring_store.delete(keyring_store.ENDPOINT_TLS, endpoint_name)
 
 
 def _key_passphrase(endpoint: Endpoint) -> str | None:
     if b"ENCRYPTED" not in Path(endpoint.tls_key).read_bytes()[:4096]:
         return None
-    try:
-        value = keyring.get_password(PASSPHRASE_SERVICE, endpoint.name)
-    except (keyring.errors.KeyringError, RuntimeError) as exc:
-        raise _keyring_error(exc) from exc
+    value = keyring_store.read(keyring_store.ENDPOINT_TLS, endpoint.name)
     if value is None:
         raise UserInputError(
             f"The TLS key of endpoint {endpoint.name!r} ({endpoint.tls_key}) is encrypted and "
             f"its passphrase is not in the keyring; store it with: "
             f"dockyard hosts passphrase {endpoint.name}"
         )
-    remember_secret(value)
     return value
 
 
