@@ -37,7 +37,8 @@ __all__ = [
 DEFAULT_TEST_FILES = ("compose.test.yml", "docker-compose.test.yml")
 DEFAULT_TEST_SERVICE = "sut"
 BUILD_SECRETS_SCOPE = "build"  # build secrets sit in the keyring as this "environment"
-DEPLOY_MODES = ("container", "service")
+DEPLOY_MODES = ("container", "service", "stack")
+SWARM_MODES = ("service", "stack")  # modes that run on a Swarm manager
 BUILD_ARG_VARIABLES = (
     "DOCKYARD_GIT_TAG",
     "DOCKYARD_GIT_COMMIT",
@@ -157,6 +158,8 @@ class EnvironmentConfig:
     grace: float = 5.0
     replicas: int = 1
     command: tuple[str, ...] | None = None  # replaces the image's CMD; None: the image's own
+    compose: str | None = None  # mode: stack: the compose file deployed as a Swarm stack
+    service: str | None = None  # its app service; None: found in the file (docs)
 
     def __post_init__(self) -> None:
         _freeze(self, "environment", "secrets", "configs", "volumes", "ports", "command")

@@ -17,6 +17,7 @@ from dockyard.core.pipeline_file import (
     DEFAULT_TEST_FILES,
     DEFAULT_TEST_SERVICE,
     DEPLOY_MODES,
+    SWARM_MODES,
     ApprovalConfig,
     BuildConfig,
     EnvironmentConfig,
@@ -34,6 +35,7 @@ TRIGGER_KEYS = ("branches", "tags", "interval")
 ENVIRONMENT_KEYS = (
     *("host", "mode", "auto", "after", "approval", "env_file", "environment", "secrets"),
     *("configs", "volumes", "ports", "healthcheck", "grace", "replicas", "command"),
+    *("compose", "service"),
 )
 APPROVAL_KEYS = ("required", "self_approval", "timeout")
 HEALTHCHECK_KEYS = ("test", "interval", "timeout", "retries", "start_period")
@@ -229,12 +231,15 @@ def _environment(reader: FieldReader, name: str, at: Located) -> EnvironmentConf
         raise reader.expected(entries["mode"], " or ".join(DEPLOY_MODES))
     auto = bool(reader.optional(entries, "auto", reader.boolean))
     replicas = reader.optional(entries, "replicas", lambda a: reader.integer(a, 1)) or 1
-    if replicas > 1 and mode != "service":
-        raise reader.error(entries["replicas"], "more than one replica needs mode: service")
+    if replicas > 1 and mode not in SWARM_MODES:
+        raise reader.error(
+            entries["replicas"], "more than one replica needs mode: service or stack"
+        )
     secrets = _names(reader, _entry(entries, "secrets"), _SECRET_NAME, "a secret name")
-    if secrets and mode != "service":
+    if secrets and mode not in SWARM_MODES:
         raise reader.error(entries["secrets"], CONTAINER_SECRETS)
     grace = reader.optional(entries, "grace", reader.duration)
+    compose, service = _stack(reader, at, entries, mode)
     return EnvironmentConfig(
         name=name,
         host=reader.optional(entries, "host", reader.string) or defaults.host,
@@ -254,7 +259,31 @@ def _environment(reader: FieldReader, name: str, at: Located) -> EnvironmentConf
         grace=defaults.grace if grace is None else grace,
         replicas=replicas,
         command=reader.optional(entries, "command", lambda a: _command(reader, a)),
+        compose=compose,
+        service=service,
     )
+
+
+def _stack(
+    reader: FieldReader, at: Located, entries: dict[str, Located], mode: str
+) -> tuple[str | None, str | None]:
+    """``compose`` (and its app ``service``) belong to mode: stack, which needs them."""
+    compose = reader.optional(entries, "compose", lambda a: repo_path(reader, a))
+    service = reader.optional(entries, "service", reader.string)
+    if mode == "stack" and compose is None:
+        raise reader.error(
+            entries.get("mode", at),
+            "mode: stack needs compose: the compose file to deploy, like compose.deploy.yml",
+        )
+    if compose is not None and mode != "stack":
+        raise reader.error(
+            entries["compose"], "a compose file is deployed only with mode: stack; set it"
+        )
+    if service is not None and compose is None:
+        raise reader.error(entries["service"], "service names the app service of compose; add it")
+    if service is not None and not _SERVICE_NAME.fullmatch(service):
+        raise reader.expected(entries["service"], "a compose service name")
+    return compose, service
 
 
 def _approval(
@@ -370,7 +399,7 @@ def _port(reader: FieldReader, at: Located, mode: str) -> str:
     numbers = [match.group(g) for g in ("published", "target") if match and match.group(g)]
     if not match or any(not 1 <= int(n) <= 65535 for n in numbers):
         raise reader.expected(at, "a port like 8080:80, 80 or 127.0.0.1:8080:80/tcp")
-    if match.group("ip") and mode == "service":
+    if match.group("ip") and mode in SWARM_MODES:
         raise reader.error(
             at,
             "a Swarm service publishes on every address; remove the address or use mode: container",

@@ -1,10 +1,12 @@
-"""Deployers: container mode and Swarm service mode, plus the reconciler.
+"""Deployers: container mode, Swarm service mode and stack mode, plus the reconciler.
 
-``deployer_for(mode, client)`` picks one; both deploy by digest, label what they create
-(``LABELS``) and report what runs through ``inspect``.
+``deployer_for(mode, client)`` picks one; each deploys by digest, labels what it creates
+(``LABELS``) and reports what runs through ``inspect``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import docker
 
@@ -22,6 +24,7 @@ from dockyard.engine.deploy.spec import (
     RunningRelease,
     diff_snapshots,
 )
+from dockyard.engine.deploy.stack import StackDeployer
 
 __all__ = [
     "LABELS",
@@ -32,6 +35,7 @@ __all__ = [
     "DeploymentRequest",
     "DockerEventWatcher",
     "RunningRelease",
+    "StackDeployer",
     "SwarmServiceDeployer",
     "build_snapshot",
     "deployer_for",
@@ -42,9 +46,14 @@ __all__ = [
 ]
 
 
-def deployer_for(mode: str, client: docker.DockerClient) -> Deployer:
+def deployer_for(
+    mode: str, client: docker.DockerClient, cli_env: Mapping[str, str] | None = None
+) -> Deployer:
+    """``cli_env`` points the docker CLI at the same endpoint (stack mode deploys with it)."""
     if mode == "container":
         return ContainerDeployer(client)
     if mode == "service":
         return SwarmServiceDeployer(client)
-    raise UserInputError(f"Unknown deployment mode {mode!r}; use container or service.")
+    if mode == "stack":
+        return StackDeployer(client, cli_env)
+    raise UserInputError(f"Unknown deployment mode {mode!r}; use container, service or stack.")

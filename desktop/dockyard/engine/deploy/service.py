@@ -42,6 +42,8 @@ MIN_MONITOR = 2.0
 class SwarmServiceDeployer:
     """Deploys an environment as one Swarm service on a manager node."""
 
+    mode = "service"  # the dockyard.yml word, for messages
+
     def __init__(
         self,
         client: docker.DockerClient,
@@ -140,7 +142,7 @@ class SwarmServiceDeployer:
     def _require_manager(self, environment: str) -> None:
         if not self._is_manager():
             raise UserInputError(
-                f"Environment {environment} uses mode: service, but its Docker host is not a "
+                f"Environment {environment} uses mode: {self.mode}, but its Docker host is not a "
                 "Swarm manager; run `docker swarm init` there (or deploy to a manager), or "
                 "set mode: container in dockyard.yml."
             )
@@ -232,16 +234,22 @@ class SwarmServiceDeployer:
             state = "running"
         else:
             state = "starting" if tasks else "failed"
-        live = spec_hash(container, (spec.get("EndpointSpec") or {}).get("Ports") or [], replicas)
         return L.release_from(
             labels,
             image=str(container.get("Image", "")),
-            config_fingerprint=labels.get(L.CONFIG, "") if live == labels.get(L.SPEC) else "",
+            config_fingerprint=self._live_fingerprint(spec, replicas),
             state=state,
             healthy=running >= replicas,
             since=L.parse_time(service.attrs.get("UpdatedAt") or service.attrs.get("CreatedAt")),
             name=service.name or "",
         )
+
+    def _live_fingerprint(self, spec: dict[str, Any], replicas: int) -> str:
+        """The recorded configuration's fingerprint, or "" when the live spec was edited."""
+        labels = spec.get("Labels") or {}
+        container = spec["TaskTemplate"]["ContainerSpec"]
+        live = spec_hash(container, (spec.get("EndpointSpec") or {}).get("Ports") or [], replicas)
+        return str(labels.get(L.CONFIG, "")) if live == labels.get(L.SPEC) else ""
 
 
 def spec_hash(container: dict[str, Any], ports: list[dict[str, Any]], replicas: int) -> str:

@@ -11,18 +11,21 @@ import hashlib
 from collections.abc import Callable, Mapping
 
 from dockyard.core.errors import UserInputError
-from dockyard.core.pipeline_file import EnvironmentConfig
+from dockyard.core.pipeline_file import BuildConfig, EnvironmentConfig
 from dockyard.engine.commitfiles import RepositoryFileError
-from dockyard.engine.deploy.spec import ConfigFile, ConfigSnapshot
+from dockyard.engine.deploy.spec import ConfigFile, ConfigSnapshot, StackFile
+from dockyard.engine.deploy.stack_file import app_service, load_stack
 
 
 def build_snapshot(
     env: EnvironmentConfig,
     read_file: Callable[[str], str | None],
     secret_marks: Mapping[str, str],
+    build: BuildConfig | None = None,
 ) -> ConfigSnapshot:
     """``read_file(path)`` returns a file's text at the commit, or None when it is missing;
-    ``secret_marks`` maps each secret name to the fingerprint of its value."""
+    ``secret_marks`` maps each secret name to the fingerprint of its value; ``build`` (the
+    pipeline's) tells a stack's app service by its ``build:``."""
     values: dict[str, str] = {}
     if env.env_file:
         values.update(parse_env_file(_read(env, read_file, env.env_file, "env_file"), env))
@@ -51,7 +54,20 @@ def build_snapshot(
         volumes=tuple(env.volumes),
         healthcheck=env.healthcheck,
         command=env.command,
+        stack=_stack(env, read_file, build),
     )
+
+
+def _stack(
+    env: EnvironmentConfig, read_file: Callable[[str], str | None], build: BuildConfig | None
+) -> StackFile | None:
+    if env.compose is None:
+        return None
+    content = _read(env, read_file, env.compose, "compose")
+    document = load_stack(content, env.compose)
+    service = app_service(document, env.compose, env.name, env.service, build)
+    digest = hashlib.sha256(content.encode()).hexdigest()
+    return StackFile(env.compose, digest, content, service)
 
 
 def _read(

@@ -28,6 +28,16 @@ class ConfigFile:
 
 
 @dataclass(frozen=True)
+class StackFile:
+    """mode: stack: the compose file of the commit, and which of its services is the app."""
+
+    source: str  # path in the repository
+    sha256: str
+    content: str
+    service: str
+
+
+@dataclass(frozen=True)
 class ConfigSnapshot:
     """Everything attached at deploy time, recorded with each deployment."""
 
@@ -42,6 +52,7 @@ class ConfigSnapshot:
     volumes: tuple[str, ...] = ()
     healthcheck: HealthcheckConfig | None = None
     command: tuple[str, ...] | None = None  # replaces the image's CMD; None: its own
+    stack: StackFile | None = None  # mode: stack only
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types, normalised (1 and 1.0 alike), so it round-trips to the same
@@ -51,6 +62,12 @@ class ConfigSnapshot:
         optional: dict[str, Any] = {}
         if self.command is not None:
             optional["command"] = list(self.command)
+        if self.stack is not None:
+            stack = self.stack
+            optional["stack"] = {
+                "source": stack.source, "sha256": stack.sha256, "content": stack.content,
+                "service": stack.service,
+            }  # fmt: skip
         return optional | {
             "mode": self.mode,
             "replicas": int(self.replicas),
@@ -101,12 +118,21 @@ class ConfigSnapshot:
                 start_period=float(health.get("start_period", 0.0)),
             ),
             command=None if data.get("command") is None else tuple(data["command"]),
+            stack=_stack_from_json(data.get("stack")),
         )
 
     def fingerprint(self) -> str:
         """sha256 of the canonical JSON: equal snapshots, equal fingerprints."""
         canonical = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _stack_from_json(data: Mapping[str, Any] | None) -> StackFile | None:
+    if not data:
+        return None
+    return StackFile(
+        str(data["source"]), str(data["sha256"]), str(data["content"]), str(data["service"])
+    )
 
 
 def diff_snapshots(old: ConfigSnapshot | None, new: ConfigSnapshot) -> list[str]:
@@ -140,6 +166,24 @@ def diff_snapshots(old: ConfigSnapshot | None, new: ConfigSnapshot) -> list[str]
     ):
         if was != now:
             lines.append(f"~ {label} {was} -> {now}")
+    return lines + _stack_diff(before.stack, new.stack)
+
+
+def _stack_diff(was: StackFile | None, now: StackFile | None) -> list[str]:
+    if was == now:
+        return []
+    if now is None:
+        return [f"- stack {was.source}"] if was else []
+    if was is None:
+        return [f"+ stack {now.source} (app service {now.service})"]
+    lines = []
+    if (was.source, was.sha256) != (now.source, now.sha256):
+        moved = was.source != now.source
+        lines.append(
+            f"~ stack {was.source} -> {now.source}" if moved else f"~ stack {now.source} changed"
+        )
+    if was.service != now.service:
+        lines.append(f"~ stack app service {was.service} -> {now.service}")
     return lines
 
 

@@ -29,6 +29,7 @@ from dockyard.engine.deploy import (
 from dockyard.engine.endpoints.registry import EndpointRegistry, open_client
 from dockyard.engine.events import CancelToken, EventSink, StageChanged
 from dockyard.engine.gitsource import GitSource
+from dockyard.engine.pipeline.compose_endpoint import compose_environment
 from dockyard.engine.release.config import pipeline_at, settings_of, unroutable_image
 from dockyard.engine.release.deploy_lock import Notify, environment_locked, log_waiting
 from dockyard.engine.secrets import NOT_SET, SecretStore
@@ -73,7 +74,9 @@ def attach_from_commit(
     else:
         found = {name: secrets.get(repo, env.name, name) for name in env.secrets}
     marks = secrets.fingerprints().marks(found)
-    snapshot = build_snapshot(env, lambda path: source.read_file(commit, path), marks)
+    # A stack's app service may be the one whose build: is the pipeline's own.
+    build = pipeline_at(home, repo, commit).build if env.compose else None
+    snapshot = build_snapshot(env, lambda path: source.read_file(commit, path), marks, build)
     return Attached(snapshot, {name: value for name, value in found.items() if value is not None})
 
 
@@ -273,7 +276,10 @@ class Deploying:
         rollback: bool,
         log: Callable[[str], None],
     ) -> None:
-        client = open_client(EndpointRegistry(self.home).get(env.host))
+        endpoint = EndpointRegistry(self.home).get(env.host)
+        # Stack mode runs the docker CLI against the same endpoint, as compose tests do.
+        cli_env = compose_environment(endpoint) if env.mode == "stack" else None
+        client = open_client(endpoint)
         try:
             request = DeploymentRequest(
                 repo=repo, environment=env.name, image=target.image, digest=target.digest,
@@ -282,7 +288,7 @@ class Deploying:
                 approved_by=tuple(approved_by), rollback=rollback, snapshot=attached.snapshot,
                 secret_values=attached.secret_values,
             )  # fmt: skip
-            deployer_for(env.mode, client).deploy(request, log, self.cancel)
+            deployer_for(env.mode, client, cli_env).deploy(request, log, self.cancel)
         finally:
             client.close()
 

@@ -1,0 +1,281 @@
+"""Stack mode: a compose file deployed as a Swarm stack, the app service pinned by digest.
+
+``docker stack deploy --prune`` is given the file recorded with the release (see
+``stack_file``), so every compose key works as Swarm documents it and a rollback puts the
+earlier release back as a whole: its services, as that file had them. The app service is
+watched like service mode (start-first, Swarm rolls it back when unhealthy); every other
+service of the stack must then run its replicas, or the deployment fails naming it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.services import Service
+
+from dockyard.core.errors import Cancelled, InfrastructureError, PipelineFailed, UserInputError
+from dockyard.engine.deploy import labels as L
+from dockyard.engine.deploy import swarm_objects
+from dockyard.engine.deploy.dockerops import docker_errors, wait_or_cancel
+from dockyard.engine.deploy.exits import FAILED_TASK_STATES, log_output, output_phrase
+from dockyard.engine.deploy.service import SwarmServiceDeployer
+from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
+from dockyard.engine.deploy.stack_file import IMAGE_VARIABLE, stack_document
+from dockyard.engine.deploy.swarm_watch import UpdateWatch, task_failure
+from dockyard.engine.endpoints.registry_auth import DOCKYARD_LOGIN, registry_auth, registry_of
+from dockyard.engine.events import CancelToken
+
+NAMESPACE = "com.docker.stack.namespace"
+CLI_TIMEOUT = 300.0
+NETWORK_WAIT = 30.0
+# What the docker CLI may see of Dockyard's environment: a stack file interpolates only
+# ${DOCKYARD_IMAGE}, never whatever this process happens to hold.
+_PASSED = ("PATH", "HOME", "DOCKER_CONFIG")
+
+
+class StackDeployer(SwarmServiceDeployer):
+    """Deploys an environment as a Swarm stack named like its resources (``dy-…-env``)."""
+
+    mode = "stack"
+
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        cli_env: Mapping[str, str] | None = None,
+        *,
+        monitor: float | None = None,
+        timeout: float = 600.0,
+        poll: float = 1.0,
+    ) -> None:
+        super().__init__(client, monitor=monitor, timeout=timeout, poll=poll)
+        self.cli_env = dict(cli_env or {})  # DOCKER_HOST & co. of the endpoint
+
+    def deploy(self, request: DeploymentRequest, log: LogFn, cancel: CancelToken) -> RunningRelease:
+        snapshot = request.snapshot
+        if snapshot.stack is None:
+            raise UserInputError(
+                f"This release of {request.environment} was recorded in mode: {snapshot.mode}, "
+                "without a compose file, so it cannot be deployed as a stack; release a commit "
+                "whose dockyard.yml gives the environment mode: stack and compose."
+            )
+        self._require_manager(request.environment)
+        stack = L.resource_name(request.repo, request.environment)
+        app = f"{stack}_{snapshot.stack.service}"
+        secrets = swarm_objects.ensure_secrets(self.client, request, stack, log)
+        configs = swarm_objects.ensure_configs(self.client, request, stack, log)
+        text = stack_document(request, secrets, configs, self._monitor(snapshot.healthcheck))
+        existing = self._find(app)
+        previous = (existing.attrs.get("UpdateStatus") or {}).get("StartedAt") if existing else None
+        failed_before = self._failed_tasks(stack)
+        watch = UpdateWatch(self.client, app, request, log, poll=self.poll)
+        try:
+            log(f"Deploying the stack {stack} ({snapshot.stack.source}), {app} at {request.image}")
+            self._stack_deploy(stack, text, request, log)
+            deadline = self._deadline()
+            if existing is None:
+                watch.until_created(deadline, cancel)
+            else:
+                watch.until_updated(previous, deadline, cancel)
+            self._until_services_run(stack, app, failed_before, deadline, cancel, log)
+        except PipelineFailed:
+            if existing is None:
+                log(f"Removing the stack {stack}: its first release never became healthy")
+                self._remove_stack(stack)
+            swarm_objects.remove_unused(self.client, request.repo, request.environment, log)
+            raise
+        except Cancelled:
+            log("Stopped waiting; Swarm carries on with the stack by itself")
+            raise
+        swarm_objects.remove_unused(self.client, request.repo, request.environment, log)
+        service = self._find(app)
+        if service is None:
+            raise PipelineFailed(f"The service {app} disappeared during the deployment.")
+        return self._release_of(service)
+
+    def remove(self, repo: str, environment: str) -> None:
+        if not self._is_manager():
+            return
+        self._remove_stack(L.resource_name(repo, environment))
+        super().remove(repo, environment)
+
+    def _live_fingerprint(self, spec: dict[str, Any], replicas: int) -> str:
+        # The CLI writes the spec, so there is no hash of it to compare with: the digest
+        # tells drift (docs/deployment.md), the label what configuration was deployed.
+        return str((spec.get("Labels") or {}).get(L.CONFIG, ""))
+
+    def _stack_deploy(self, stack: str, text: str, request: DeploymentRequest, log: LogFn) -> None:
+        docker_cli = shutil.which("docker")
+        if docker_cli is None:
+            raise InfrastructureError(
+                "mode: stack deploys with the docker CLI (docker stack deploy), which is not "
+                "installed here; install it (Debian: docker.io) and deploy again."
+            )
+        with tempfile.TemporaryDirectory(prefix="dockyard-stack-") as folder:
+            path = Path(folder) / "stack.yml"
+            path.write_text(text)
+            env = {key: os.environ[key] for key in _PASSED if key in os.environ}
+            env |= self.cli_env | {IMAGE_VARIABLE: request.image}
+            config = _registry_config(request.image, Path(folder))
+            if config is not None:
+                env["DOCKER_CONFIG"] = str(config)
+            command = [
+                docker_cli, "stack", "deploy", "--compose-file", str(path), "--prune",
+                "--resolve-image", "never", "--with-registry-auth", stack,
+            ]  # fmt: skip
+            try:
+                done = subprocess.run(
+                    command, capture_output=True, text=True, env=env, timeout=CLI_TIMEOUT
+                )
+            except subprocess.TimeoutExpired:
+                raise InfrastructureError(
+                    f"docker stack deploy {stack} did not answer in {CLI_TIMEOUT:g} s; check "
+                    "that the Docker host is reachable, then deploy again."
+                ) from None
+        output = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+        for line in output:
+            log(f"docker stack deploy: {line}")
+        if done.returncode != 0:
+            reason = output[-1] if output else f"exit code {done.returncode}"
+            raise PipelineFailed(
+                f"docker stack deploy of {request.environment} failed: {reason}"
+                + ("" if reason.endswith(".") else ".")
+            )
+
+    def _services(self, stack: str) -> list[Service]:
+        with docker_errors(f"list the services of the stack {stack}"):
+            return list(self.client.services.list(filters={"label": f"{NAMESPACE}={stack}"}))
+
+    def _failed_tasks(self, stack: str) -> set[str]:
+        failed = set()
+        for service in self._services(stack):
+            with docker_errors(f"list the tasks of {service.name}"):
+                tasks = service.tasks()
+            failed |= {t["ID"] for t in tasks if t["Status"]["State"] in FAILED_TASK_STATES}
+        return failed
+
+    def _until_services_run(
+        self,
+        stack: str,
+        app: str,
+        failed_before: set[str],
+        deadline: float,
+        cancel: CancelToken,
+        log: LogFn,
+    ) -> None:
+        """Every other service of the stack runs its replicas; one that keeps failing, or
+        that Swarm rolled back or paused, fails the deployment by name."""
+        told: set[str] = set()
+        while True:
+            waiting = []
+            for service in self._services(stack):
+                if service.name == app:
+                    continue
+                if self._converged(service, failed_before, stack, log):
+                    if service.name not in told:
+                        log(f"{service.name}: running")
+                        told.add(service.name)
+                else:
+                    waiting.append(service.name)
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise PipelineFailed(
+                    f"The stack {stack} did not settle in time: {', '.join(waiting)} does not "
+                    f"run yet; Swarm keeps trying by itself: see docker stack ps {stack}."
+                )
+            wait_or_cancel(cancel, self.poll)
+
+    def _converged(self, service: Service, failed_before: set[str], stack: str, log: LogFn) -> bool:
+        spec = service.attrs["Spec"]
+        with docker_errors(f"list the tasks of {service.name}"):
+            tasks = service.tasks()
+        update = service.attrs.get("UpdateStatus") or {}
+        state = str(update.get("State", ""))
+        failed = [
+            t
+            for t in tasks
+            if t["Status"]["State"] in FAILED_TASK_STATES and t["ID"] not in failed_before
+        ]
+        mode = spec.get("Mode") or {}
+        replicas = 1 if "Global" in mode else int((mode.get("Replicated") or {}).get("Replicas", 1))
+        if state in ("rollback_completed", "rollback_paused", "paused") or len(failed) > replicas:
+            why = str(update.get("Message") or state)
+            if failed:
+                latest = max(failed, key=lambda t: str(t["Status"].get("Timestamp", "")))
+                reason, lines = task_failure(self.client, latest)
+                log_output(lines, log)
+                why = reason + output_phrase(lines)
+            raise PipelineFailed(
+                f"The service {service.name} of the stack {stack} did not start: {why}; see "
+                f"docker service ps {service.name}."
+            )
+        if state in ("updating", "rollback_started"):
+            return False
+        running = sum(
+            1 for t in tasks if t["DesiredState"] == "running" and t["Status"]["State"] == "running"
+        )
+        return running >= replicas
+
+    def _remove_stack(self, stack: str) -> None:
+        """What ``docker stack rm`` removes: services, then networks, secrets and configs."""
+        for service in self._services(stack):
+            self._remove_service(str(service.name))
+        namespace = {"label": f"{NAMESPACE}={stack}"}
+        with docker_errors(f"remove the networks of the stack {stack}"):
+            deadline = time.monotonic() + NETWORK_WAIT
+            for network in self.client.networks.list(filters=namespace):
+                while True:  # its endpoints go a moment after the tasks
+                    try:
+                        network.remove()
+                        break
+                    except docker.errors.NotFound:
+                        break
+                    except docker.errors.APIError:
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.5)
+        for collection in (self.client.secrets, self.client.configs):
+            with docker_errors(f"remove the secrets and configs of the stack {stack}"):
+                for item in collection.list(filters=namespace):
+                    with contextlib.suppress(docker.errors.NotFound):
+                        item.remove()
+
+
+def _registry_config(image: str, folder: Path) -> Path | None:
+    """A private Docker CLI config carrying Dockyard's login for the image's registry.
+
+    ``--with-registry-auth`` sends only what the CLI's own config holds; without a Dockyard
+    login the user's config is used as it is (None). The file is 0600 in a private folder
+    removed with the deployment's temporary folder.
+    """
+    if "@" not in image:
+        return None
+    auth = registry_auth(image)
+    if auth is None or auth.source != DOCKYARD_LOGIN:
+        return None
+    own = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json"
+    try:
+        base = json.loads(own.read_text())
+        auths = {k: v for k, v in (base.get("auths") or {}).items() if v.get("auth")}
+    except (OSError, ValueError, AttributeError):
+        auths = {}
+    token = f"{auth['username']}:{auth['password']}".encode()
+    auths[registry_of(image)] = {"auth": base64.b64encode(token).decode()}
+    config = folder / "docker-config"
+    config.mkdir(mode=0o700)
+    path = config / "config.json"
+    path.touch(mode=0o600)
+    path.write_text(json.dumps({"auths": auths}))
+    return config
