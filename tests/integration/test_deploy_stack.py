@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import docker
 import pytest
 
 from dockyard.core.errors import PipelineFailed
+from dockyard.core.locations import normalise_location
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.engine.deploy import StackDeployer, resource_name
 from dockyard.engine.events import CancelToken
+from dockyard.store.database import open_database
+from dockyard.store.ledger import SqliteReleaseLedger
 from integration.deploy_images import (
     HTTP_CHECK,
     LogLines,
@@ -23,7 +27,9 @@ from integration.deploy_images import (
     snapshot_of,
 )
 from integration.test_deploy_service import swarm_gateway_bridge, task_file
+from integration.test_releases import Cli, environment, outcomes
 from testbed.dockerd import PrivateDaemon
+from testbed.gitrepos import APP, make_app_repo
 from testbed.registry import LocalRegistry
 
 pytestmark = pytest.mark.docker
@@ -45,6 +51,7 @@ services:
   cache:
     image: {cache}
 """
+APP_V2 = APP.replace("ok ", "ok v2 ")
 WORKER = """\
   worker:
     image: {cache}
@@ -190,3 +197,92 @@ def test_a_dependent_that_does_not_start_fails_the_deployment_by_name(
     # A first release that failed leaves nothing behind.
     assert stack_services(docker_client) == {}
     assert deployer.inspect(REPO, "staging") == []
+
+
+PIPELINE = """\
+image: {image}
+environments:
+  production:
+    mode: stack
+    compose: compose.deploy.yml
+    auto: true
+    environment: {{GREETING: hello}}
+    healthcheck: {{test: "wget -q -O /dev/null http://127.0.0.1/", interval: 1s, retries: 5}}
+    grace: 1s
+"""
+# The app is the service built from the pipeline's own build (.), the cache runs as written.
+DEPLOY_FILE = """\
+services:
+  web:
+    build: .
+  cache:
+    image: {cache}
+"""
+
+
+def test_stack_release_is_recorded_shown_and_rolled_back_through_the_cli(
+    tmp_path: Path,
+    dockyard_home: Path,
+    swarm_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+    cache: PushedImage,
+) -> None:
+    image = f"{registry.host}/stack/web"
+    git_repo = make_app_repo(tmp_path / "web", dockyard_yml=PIPELINE.format(image=image))
+    git_repo.commit(
+        "deploy file", {"compose.deploy.yml": DEPLOY_FILE.format(cache=cache.reference)}
+    )
+    git_repo.tag("v1.0.0")
+    repo = normalise_location(str(git_repo.path))
+    cli = Cli(dockyard_home, swarm_daemon)
+    stack = resource_name(repo, "production")
+    try:
+        first = cli.json("run", repo, "--ref", "v1.0.0")
+        assert outcomes(first) == {"production": "deployed"}, first
+        v1 = first["image"]["digest"]
+        services = running_services(docker_client, stack)
+        assert services["web"].endswith("@" + v1) and services["cache"] == cache.reference
+        production = environment(cli.json("status", repo), "production")
+        assert production["release"]["digest"] == v1 and production["drift"] is None
+
+        # v1.1.0 adds a worker to the stack.
+        worker = WORKER.format(cache=cache.reference)
+        git_repo.commit("worker", {"compose.deploy.yml": DEPLOY_FILE.format(cache=cache.reference)
+                                   + worker, "app.sh": APP_V2})  # fmt: skip
+        git_repo.tag("v1.1.0")
+        second = cli.json("run", repo, "--ref", "v1.1.0")
+        assert outcomes(second) == {"production": "deployed"}, second
+        v2 = second["image"]["digest"]
+        assert v2 != v1
+        assert set(running_services(docker_client, stack)) == {"web", "cache", "worker"}
+
+        # The rollback puts v1.0.0 back as a whole: its digest, and its file (no worker).
+        rolled = cli("rollback", repo, "production", "--to", "v1.0.0", "--comment", "bad worker")
+        assert rolled.returncode == 0, rolled.stderr
+        services = running_services(docker_client, stack)
+        assert set(services) == {"web", "cache"} and services["web"].endswith("@" + v1)
+        history = SqliteReleaseLedger(open_database(dockyard_home)).deployments(repo, "production")
+        assert history[0].rollback and history[0].digest == v1
+        assert history[0].config["stack"] == history[2].config["stack"]
+        production = environment(cli.json("status", repo), "production")
+        assert production["release"]["rollback"] is True and production["drift"] is None
+
+        # The daemon is the truth: an app moved to another image by hand shows as drift.
+        docker_client.services.get(f"{stack}_web").update(image=f"{image}@{v2}")
+        drift = environment(cli.json("status", repo), "production")["drift"]
+        assert drift is not None and "Dockyard deployed sha256:" in drift
+    finally:
+        StackDeployer(docker_client).remove(repo, "production")
+        for leftover in docker_client.images.list(name=image):
+            docker_client.images.remove(leftover.id, force=True)
+
+
+def running_services(client: docker.DockerClient, stack: str) -> dict[str, str]:
+    """The stack's services that run a task, each with its image."""
+    found = client.services.list(filters={"label": f"com.docker.stack.namespace={stack}"})
+    return {
+        s.name.removeprefix(stack + "_"): s.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+        for s in found
+        if any(t["Status"]["State"] == "running" for t in s.tasks())
+    }

@@ -217,6 +217,37 @@ def test_environment_command_of_a_wrong_type_is_one_sentence(value: str) -> None
     assert str(error).count("\n") == 0
 
 
+def test_stack_mode_takes_a_compose_file_and_its_app_service() -> None:
+    config = load(
+        "environments:\n  a:\n    mode: stack\n    compose: deploy/compose.deploy.yml\n"
+        "    service: web\n    replicas: 2\n    secrets: [db]\n"
+    )
+    env = config.environment("a")
+    assert (env.mode, env.compose, env.service, env.replicas) == (
+        "stack",
+        "deploy/compose.deploy.yml",
+        "web",
+        2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "fragment"),
+    [
+        ("mode: stack\n", "environments.a.mode", "mode: stack needs compose"),
+        ("compose: c.yml\n", "environments.a.compose", "only with mode: stack"),
+        ("mode: stack\n    service: web\n", "environments.a.mode", "needs compose"),
+        ("mode: stack\n    compose: ../c.yml\n", "environments.a.compose", "inside the repo"),
+        ("mode: stack\n    compose: c.yml\n    ports: ['127.0.0.1:80:80']\n",
+         "environments.a.ports[0]", "every address"),
+    ],
+)  # fmt: skip
+def test_stack_mode_errors_name_the_key(text: str, key: str, fragment: str) -> None:
+    error = error_of("environments:\n  a:\n    " + text)
+    assert error.key == key
+    assert fragment in str(error)
+
+
 def test_approval_true_means_default_approval() -> None:
     config = load("environments:\n  prod:\n    approval: true\n")
     assert config.environment("prod").approval == ApprovalConfig(
@@ -390,10 +421,10 @@ def test_unknown_key_without_a_close_match_lists_the_allowed_ones() -> None:
         ("environments: [staging]\n", 1, "environments", "expected a mapping, got a list"),
         ("environments:\n  Prod:\n", 2, "environments.Prod", "environment name"),
         (
-            "environments:\n  a:\n    mode: stack\n",
+            "environments:\n  a:\n    mode: swarm\n",
             3,
             "environments.a.mode",
-            "container or service",
+            "container, service or stack",
         ),
         (
             "environments:\n  a:\n    auto: yes\n",

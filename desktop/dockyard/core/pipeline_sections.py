@@ -228,7 +228,9 @@ def _environment(reader: FieldReader, name: str, at: Located) -> EnvironmentConf
     defaults = EnvironmentConfig(name=name)
     mode = reader.optional(entries, "mode", reader.string) or defaults.mode
     if mode not in DEPLOY_MODES:
-        raise reader.expected(entries["mode"], " or ".join(DEPLOY_MODES))
+        raise reader.expected(
+            entries["mode"], ", ".join(DEPLOY_MODES[:-1]) + " or " + DEPLOY_MODES[-1]
+        )
     auto = bool(reader.optional(entries, "auto", reader.boolean))
     replicas = reader.optional(entries, "replicas", lambda a: reader.integer(a, 1)) or 1
     if replicas > 1 and mode not in SWARM_MODES:

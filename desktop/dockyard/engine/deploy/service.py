@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import docker
@@ -66,7 +67,8 @@ class SwarmServiceDeployer:
         existing = self._find(name)
         self._hand_over_registry_auth(request.image)
         watch = UpdateWatch(self.client, name, request, log, poll=self.poll)
-        try:
+
+        def roll_out() -> None:
             if existing is None:
                 log(f"Creating the Swarm service {name} ({request.image})")
                 with docker_errors(f"create the service {name}"):
@@ -78,10 +80,28 @@ class SwarmServiceDeployer:
                 with docker_errors(f"update the service {name}"):
                     self.client.api.update_service(existing.id, existing.version, name=name, **spec)
                 watch.until_updated(previous, self._deadline(), cancel)
+
+        def remove_first() -> None:
+            log(f"Removing {name}: its first release never became healthy")
+            self._remove_service(name)
+
+        return self._settled(request, name, roll_out, None if existing else remove_first, log)
+
+    def _settled(
+        self,
+        request: DeploymentRequest,
+        name: str,
+        roll_out: Callable[[], None],
+        remove_first: Callable[[], None] | None,
+        log: LogFn,
+    ) -> RunningRelease:
+        """Roll out and wait; a first release that failed is removed (``remove_first``); the
+        secret and config versions no service uses any more go either way."""
+        try:
+            roll_out()
         except PipelineFailed:
-            if existing is None:
-                log(f"Removing {name}: its first release never became healthy")
-                self._remove_service(name)
+            if remove_first is not None:
+                remove_first()
             swarm_objects.remove_unused(self.client, request.repo, request.environment, log)
             raise
         except Cancelled:

@@ -25,7 +25,7 @@ import docker
 import docker.errors
 from docker.models.services import Service
 
-from dockyard.core.errors import Cancelled, InfrastructureError, PipelineFailed, UserInputError
+from dockyard.core.errors import InfrastructureError, PipelineFailed, UserInputError
 from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy import swarm_objects
 from dockyard.engine.deploy.dockerops import docker_errors, wait_or_cancel
@@ -64,7 +64,8 @@ class StackDeployer(SwarmServiceDeployer):
 
     def deploy(self, request: DeploymentRequest, log: LogFn, cancel: CancelToken) -> RunningRelease:
         snapshot = request.snapshot
-        if snapshot.stack is None:
+        stack_file = snapshot.stack
+        if stack_file is None:
             raise UserInputError(
                 f"This release of {request.environment} was recorded in mode: {snapshot.mode}, "
                 "without a compose file, so it cannot be deployed as a stack; release a commit "
@@ -72,7 +73,7 @@ class StackDeployer(SwarmServiceDeployer):
             )
         self._require_manager(request.environment)
         stack = L.resource_name(request.repo, request.environment)
-        app = f"{stack}_{snapshot.stack.service}"
+        app = f"{stack}_{stack_file.service}"
         secrets = swarm_objects.ensure_secrets(self.client, request, stack, log)
         configs = swarm_objects.ensure_configs(self.client, request, stack, log)
         text = stack_document(request, secrets, configs, self._monitor(snapshot.healthcheck))
@@ -80,8 +81,9 @@ class StackDeployer(SwarmServiceDeployer):
         previous = (existing.attrs.get("UpdateStatus") or {}).get("StartedAt") if existing else None
         failed_before = self._failed_tasks(stack)
         watch = UpdateWatch(self.client, app, request, log, poll=self.poll)
-        try:
-            log(f"Deploying the stack {stack} ({snapshot.stack.source}), {app} at {request.image}")
+
+        def roll_out() -> None:
+            log(f"Deploying the stack {stack} ({stack_file.source}), {app} at {request.image}")
             self._stack_deploy(stack, text, request, log)
             deadline = self._deadline()
             if existing is None:
@@ -89,20 +91,12 @@ class StackDeployer(SwarmServiceDeployer):
             else:
                 watch.until_updated(previous, deadline, cancel)
             self._until_services_run(stack, app, failed_before, deadline, cancel, log)
-        except PipelineFailed:
-            if existing is None:
-                log(f"Removing the stack {stack}: its first release never became healthy")
-                self._remove_stack(stack)
-            swarm_objects.remove_unused(self.client, request.repo, request.environment, log)
-            raise
-        except Cancelled:
-            log("Stopped waiting; Swarm carries on with the stack by itself")
-            raise
-        swarm_objects.remove_unused(self.client, request.repo, request.environment, log)
-        service = self._find(app)
-        if service is None:
-            raise PipelineFailed(f"The service {app} disappeared during the deployment.")
-        return self._release_of(service)
+
+        def remove_first() -> None:
+            log(f"Removing the stack {stack}: its first release never became healthy")
+            self._remove_stack(stack)
+
+        return self._settled(request, app, roll_out, None if existing else remove_first, log)
 
     def remove(self, repo: str, environment: str) -> None:
         if not self._is_manager():
@@ -174,20 +168,27 @@ class StackDeployer(SwarmServiceDeployer):
         cancel: CancelToken,
         log: LogFn,
     ) -> None:
-        """Every other service of the stack runs its replicas; one that keeps failing, or
-        that Swarm rolled back or paused, fails the deployment by name."""
+        """Every other service of the stack runs its replicas, steadily for a monitor period
+        (as Swarm watches an update), so one that crashes right after it starts is caught;
+        one that keeps failing, or that Swarm rolled back or paused, fails it by name."""
         told: set[str] = set()
+        steady_since: dict[str, float] = {}
+        window = self._monitor(None)
         while True:
             waiting = []
+            now = time.monotonic()
             for service in self._services(stack):
-                if service.name == app:
+                name = str(service.name)
+                if name == app:
                     continue
-                if self._converged(service, failed_before, stack, log):
-                    if service.name not in told:
-                        log(f"{service.name}: running")
-                        told.add(service.name)
-                else:
-                    waiting.append(service.name)
+                if not self._converged(service, failed_before, stack, log):
+                    steady_since.pop(name, None)
+                    waiting.append(name)
+                elif now - steady_since.setdefault(name, now) < window:
+                    waiting.append(name)
+                elif name not in told:
+                    log(f"{name}: running")
+                    told.add(name)
             if not waiting:
                 return
             if time.monotonic() > deadline:
