@@ -6,15 +6,13 @@ import argparse
 import json
 import signal
 import sys
-from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
 from dockyard.cli.context import database, print_waiting, repo_key
 from dockyard.core.ansi import strip_ansi
 from dockyard.core.errors import UserInputError
-from dockyard.core.model import Run, RunStatus, iso
-from dockyard.core.releases import DeploymentOutcome
+from dockyard.core.model import RunStatus
 from dockyard.engine.events import CancelToken, Event, RunChanged, StageChanged
 from dockyard.engine.home import dockyard_home
 from dockyard.engine.ledger_source import acting_identity
@@ -52,34 +50,6 @@ def register(commands: Any) -> None:
         help="keep the log's colours (ANSI escapes): auto = only on a terminal",
     )
     logs.set_defaults(handler=print_logs)
-
-
-def run_as_json(run: Run, deployments: Sequence[DeploymentOutcome] = ()) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "repo": run.repo,
-        "ref": run.ref,
-        "commit": run.commit,
-        "tag": run.tag,
-        "status": str(run.status),
-        "started_by": run.started_by,
-        "created": iso(run.created),
-        "finished": iso(run.finished),
-        "error": run.error or None,
-        "warnings": run.warnings,
-        "image": {"name": run.image_name or None, "digest": run.digest or None},
-        "stages": [
-            {
-                "name": s.name,
-                "status": str(s.status),
-                "started": iso(s.started),
-                "finished": iso(s.finished),
-                "summary": s.summary or None,
-            }
-            for s in run.stages
-        ],
-        "deployments": [deployment.to_json() for deployment in deployments],
-    }
 
 
 class _Progress:
@@ -130,7 +100,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous_term)
     run = outcome.run
     if args.json:
-        print(json.dumps(run_as_json(run, outcome.deployments), indent=2))
+        print(json.dumps(run.to_json(outcome.deployments), indent=2))
     else:
         print(f"Run {run.id}: {run.status} ({run.ref} at {run.commit[:12] or '?'})")
         if run.digest:
@@ -156,7 +126,7 @@ def list_runs(args: argparse.Namespace) -> int:
         store.interrupt_orphaned()
     runs = store.list(repo_key(args.repo, db), limit=args.limit)
     if args.json:
-        print(json.dumps([run_as_json(run) for run in runs], indent=2))
+        print(json.dumps([run.to_json() for run in runs], indent=2))
         return 0
     for run in runs:
         stages = " ".join(f"{s.name}:{s.status}" for s in run.stages)

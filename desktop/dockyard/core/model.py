@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from dockyard.core.releases import Release
+from dockyard.core.releases import DeploymentOutcome, Release
 
 
 def utcnow() -> datetime:
@@ -15,6 +17,14 @@ def utcnow() -> datetime:
 
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") if moment else None
+
+
+def _instant(moment: datetime | None, precise: bool) -> str | None:
+    return moment.isoformat() if precise and moment else iso(moment)
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 class StageStatus(enum.StrEnum):
@@ -66,6 +76,26 @@ class Stage:
         end = self.finished or utcnow()
         return (end - self.started).total_seconds()
 
+    def to_json(self, *, precise: bool = False) -> dict[str, Any]:
+        """As ``Run.to_json`` says."""
+        return {
+            "name": self.name,
+            "status": str(self.status),
+            "started": _instant(self.started, precise),
+            "finished": _instant(self.finished, precise),
+            "summary": self.summary or None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Stage:
+        return cls(
+            name=data["name"],
+            status=StageStatus(data["status"]),
+            started=_moment(data["started"]),
+            finished=_moment(data["finished"]),
+            summary=data["summary"] or "",
+        )
+
 
 @dataclass
 class Run:
@@ -91,6 +121,57 @@ class Run:
             if stage.name == name:
                 return stage
         raise KeyError(name)
+
+    def to_json(
+        self, deployments: Sequence[DeploymentOutcome] = (), *, precise: bool = False
+    ) -> dict[str, Any]:
+        """The run as ``dockyard run --json`` and ``runs --json`` print it (its keys are a
+        contract: README.md, "JSON"). ``precise``: as the window's pipeline child sends it, times
+        to the microsecond and the commit's author and message too, so that ``from_json``
+        gives the very same run back."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "repo": self.repo,
+            "ref": self.ref,
+            "commit": self.commit,
+            "tag": self.tag,
+            "status": str(self.status),
+            "started_by": self.started_by,
+            "created": _instant(self.created, precise),
+            "finished": _instant(self.finished, precise),
+            "error": self.error or None,
+            "warnings": self.warnings,
+            "image": {"name": self.image_name or None, "digest": self.digest or None},
+            "stages": [stage.to_json(precise=precise) for stage in self.stages],
+            "deployments": [deployment.to_json() for deployment in deployments],
+        }
+        if precise:
+            data.update(author=self.author, message=self.message)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Run:
+        created = _moment(data["created"])
+        if created is None:
+            raise ValueError(f"run {data['id']} has no creation time")
+        return cls(
+            id=data["id"],
+            repo=data["repo"],
+            ref=data["ref"],
+            commit=data["commit"],
+            status=RunStatus(data["status"]),
+            created=created,
+            finished=_moment(data["finished"]),
+            author=data.get("author", ""),
+            message=data.get("message", ""),
+            tag=data["tag"],
+            started_by=data["started_by"],
+            image_name=data["image"]["name"] or "",
+            digest=data["image"]["digest"] or "",
+            error=data["error"] or "",
+            warnings=list(data["warnings"]),
+            stages=[Stage.from_json(stage) for stage in data["stages"]],
+        )
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,12 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 from dockyard.core import errors
 from dockyard.core.errors import DockyardError, InfrastructureError
-from dockyard.core.model import Run, RunStatus, Stage, StageStatus
+from dockyard.core.model import Run, Stage
 from dockyard.core.redaction import redact_data, redact_standard_streams
 from dockyard.core.releases import DeploymentOutcome
 from dockyard.engine.events import CancelToken, Event, EventSink, RunChanged, StageChanged
@@ -57,61 +56,6 @@ _ERRORS: dict[str, type[DockyardError]] = {
 
 
 # -- the wire format ------------------------------------------------------------------
-
-
-def _moment(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _instant(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def stage_to_wire(stage: Stage) -> dict[str, Any]:
-    return {
-        "name": stage.name,
-        "status": str(stage.status),
-        "started": _instant(stage.started),
-        "finished": _instant(stage.finished),
-        "summary": stage.summary,
-    }
-
-
-def stage_from_wire(data: dict[str, Any]) -> Stage:
-    return Stage(
-        name=data["name"],
-        status=StageStatus(data["status"]),
-        started=_moment(data["started"]),
-        finished=_moment(data["finished"]),
-        summary=data["summary"],
-    )
-
-
-def run_to_wire(run: Run) -> dict[str, Any]:
-    fields = {
-        name: getattr(run, name)
-        for name in (
-            "id", "repo", "ref", "commit", "author", "message", "tag", "started_by",
-            "image_name", "digest", "error", "warnings",
-        )
-    }  # fmt: skip
-    return {
-        **fields,
-        "status": str(run.status),
-        "created": _instant(run.created),
-        "finished": _instant(run.finished),
-        "stages": [stage_to_wire(stage) for stage in run.stages],
-    }
-
-
-def run_from_wire(data: dict[str, Any]) -> Run:
-    fields = dict(data)
-    created = _moment(fields.pop("created"))
-    finished = _moment(fields.pop("finished"))
-    status = RunStatus(fields.pop("status"))
-    stages = [stage_from_wire(stage) for stage in fields.pop("stages")]
-    assert created is not None
-    return Run(**fields, created=created, finished=finished, status=status, stages=stages)
 
 
 def error_to_wire(error: DockyardError | None) -> dict[str, str] | None:
@@ -197,13 +141,13 @@ class PipelineProcess:
                 log.warning("pipeline process said something else: %r", line[:200])
                 continue
             if kind == "run":
-                self.run = run_from_wire(message["run"])
+                self.run = Run.from_json(message["run"])
                 yield RunChanged(self.run)
             elif kind == "stage":
-                yield StageChanged(message["run_id"], stage_from_wire(message["stage"]))
+                yield StageChanged(message["run_id"], Stage.from_json(message["stage"]))
             elif kind == "outcome":
                 yield PipelineOutcome(
-                    run=run_from_wire(message["run"]),
+                    run=Run.from_json(message["run"]),
                     error=error_from_wire(message["error"]),
                     deployments=tuple(map(DeploymentOutcome.from_json, message["deployments"])),
                 )
@@ -329,7 +273,7 @@ def child_main() -> int:
         return 1
     emit(
         "outcome",
-        run=run_to_wire(outcome.run),
+        run=outcome.run.to_json(precise=True),
         error=error_to_wire(outcome.error),
         deployments=[deployment.to_json() for deployment in outcome.deployments],
     )
@@ -341,9 +285,9 @@ def _run_requested(
 ) -> PipelineOutcome:
     def sink(event: Event) -> None:
         if isinstance(event, RunChanged):
-            emit("run", run=run_to_wire(event.run))
+            emit("run", run=event.run.to_json(precise=True))
         elif isinstance(event, StageChanged):
-            emit("stage", run_id=event.run_id, stage=stage_to_wire(event.stage))
+            emit("stage", run_id=event.run_id, stage=event.stage.to_json(precise=True))
 
     home = Path(request["home"])
     db = open_ledger(home)
