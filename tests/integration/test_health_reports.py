@@ -83,7 +83,10 @@ def test_a_swarm_task_that_exits_reports_its_code_and_output_with_the_secret_mas
         "    secrets: [api_token]\n    grace: 1s\n"
     )
     git_repo = make_app_repo(tmp_path / "leaky", dockyard_yml=pipeline)
-    app = 'echo starting\necho "token=$(cat /run/secrets/api_token)"\necho bye >&2\nexit 5\n'
+    # Running for a second first: a first release must stay up for Swarm's monitor period.
+    app = (
+        'echo starting\necho "token=$(cat /run/secrets/api_token)"\necho bye >&2\nsleep 1\nexit 5\n'
+    )
     git_repo.commit("print the secret and exit", {"app.sh": app})
     repo = normalise_location(str(git_repo.path))
     cli = Cli(dockyard_home, swarm_daemon)
@@ -93,9 +96,9 @@ def test_a_swarm_task_that_exits_reports_its_code_and_output_with_the_secret_mas
         run = cli("run", repo)
         assert run.returncode == 1, run.stderr
         assert "it exited with code 5 (Swarm: task: non-zero exit (5))" in run.stderr
-        # Swarm merges stdout and stderr by time, so their order may vary.
-        output = run.stderr.split("its last output: ", 1)[1]
-        assert output.startswith("starting | ") and "token=•••" in output and "bye" in output
+        # Swarm's task log interleaves stdout and stderr as they arrive, in any order.
+        output = run.stderr.split("its last output: ", 1)[1].split(";")[0].split(" | ")
+        assert sorted(output) == ["bye", "starting", "token=•••"]
         status = cli("status", repo, "--json")
         latest = environment(cli.json("status", repo), "staging")["latest"]
         assert latest["status"] == "failed"

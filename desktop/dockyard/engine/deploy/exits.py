@@ -62,7 +62,7 @@ def container_logs(container: Container) -> list[str]:
     """The last lines a container printed (none when the daemon cannot say)."""
     try:
         raw = container.logs(stdout=True, stderr=True, tail=TAIL_LINES)
-    except (docker.errors.APIError, requests.exceptions.RequestException):
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError):
         return []
     return output_lines(raw)
 
@@ -82,8 +82,8 @@ def task_logs(client: docker.DockerClient, task_id: str) -> list[str]:
         )
         api._raise_for_status(response)
         raw: bytes = b"".join(api._get_result_tty(True, response, False))
-    except (docker.errors.APIError, requests.exceptions.RequestException):
-        return []
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError):
+        return []  # the reason matters more than its output
     return output_lines(raw)
 
 

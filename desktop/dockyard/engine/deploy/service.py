@@ -66,7 +66,8 @@ class SwarmServiceDeployer:
         spec = self._spec(request, name, secrets, configs)
         existing = self._find(name)
         self._hand_over_registry_auth(request.image)
-        watch = UpdateWatch(self.client, name, request, log, poll=self.poll)
+        monitor = self._monitor(request.snapshot.healthcheck)
+        watch = UpdateWatch(self.client, name, request, log, poll=self.poll, monitor=monitor)
 
         def roll_out() -> None:
             if existing is None:

@@ -43,20 +43,29 @@ class UpdateWatch:
         log: LogFn,
         *,
         poll: float,
+        monitor: float = 0.0,
     ) -> None:
         self.client = client
         self.name = name
         self.request = request
         self.log = log
         self.poll = poll
+        self.monitor = monitor
         self._seen: dict[str, str] = {}
         self._status = ""
 
     def until_created(self, deadline: float, cancel: CancelToken) -> None:
+        """All tasks run and none failed for ``monitor`` seconds, as an update's tasks must
+        (a first release has no update for Swarm to monitor)."""
         replicas = self.request.snapshot.replicas
+        running_since: float | None = None
         while True:
             tasks = self._tasks()
-            if self._running(tasks) >= replicas:
+            if self._running(tasks) < replicas:
+                running_since = None
+            elif running_since is None:
+                running_since = time.monotonic()
+            if running_since is not None and time.monotonic() - running_since >= self.monitor:
                 self.log(f"{self.name}: {replicas} of {replicas} running")
                 return
             failed = [t for t in tasks if t["Status"]["State"] in FAILED_TASK_STATES]
