@@ -154,18 +154,36 @@ class PgDatabase:
         (LISTEN/NOTIFY: the team schema's triggers notify on every change)."""
         assert isinstance(private, PgConnection)
         try:
-            if not private.listening:
-                private.raw.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                private.listening = True
+            self._listen(private)
             private.raw.execute("SELECT 1")  # receives what arrived meanwhile
             own = private.raw.info.backend_pid
             private.notified += sum(1 for n in private.raw.notifies(timeout=0) if n.pid != own)
         except psycopg.OperationalError as exc:
-            raise LedgerUnreachable(
-                f"The team ledger {self.label} went away ({server_reason(exc)}); check that the "
-                "server runs and this machine may reach it."
-            ) from exc
+            raise self._went_away(exc) from exc
         return private.notified
+
+    def wait_for_change(self, private: SqlConnection, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds on ``private`` (a connection used for nothing
+        else) for the server's word that someone committed a change; True when it came.
+        The first call starts listening: changes before it are not reported."""
+        assert isinstance(private, PgConnection)
+        try:
+            self._listen(private)
+            return bool(list(private.raw.notifies(timeout=timeout, stop_after=1)))
+        except psycopg.OperationalError as exc:
+            raise self._went_away(exc) from exc
+
+    @staticmethod
+    def _listen(private: PgConnection) -> None:
+        if not private.listening:
+            private.raw.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            private.listening = True
+
+    def _went_away(self, exc: psycopg.OperationalError) -> LedgerUnreachable:
+        return LedgerUnreachable(
+            f"The team ledger {self.label} went away ({server_reason(exc)}); check that the "
+            "server runs and this machine may reach it."
+        )
 
     def release(self) -> None:
         self._threads.release()

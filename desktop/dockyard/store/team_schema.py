@@ -577,7 +577,25 @@ GRANT EXECUTE ON FUNCTION dockyard.import_rows(TEXT, TEXT, TEXT[]) TO {ADMIN_ROL
 GRANT SELECT ON dockyard.imports, dockyard.imported TO {MEMBER_ROLE};
 """
 
-TEAM_MIGRATIONS: tuple[str, ...] = (TEAM_V1, TEAM_V2, TEAM_V3, TEAM_V4)
+# Notify only when rows changed. A statement trigger fires for an UPDATE that matches no
+# row too (a read that expires what is due, usually nothing), so every window's read woke
+# every other window, whose reads woke the first: reads without end, none shown. Row
+# triggers fire per changed row; the server sends one notification per table and
+# transaction all the same (identical notifications in a transaction are folded).
+_NOTIFIED = {
+    "runs": "INSERT OR UPDATE OR DELETE", "stages": "INSERT OR UPDATE OR DELETE",
+    "deployments": "INSERT OR UPDATE OR DELETE", "approval_requests": "INSERT OR UPDATE OR DELETE",
+    "approvals": "INSERT OR UPDATE OR DELETE", "pins": "INSERT OR UPDATE OR DELETE",
+    "repositories": "INSERT OR UPDATE OR DELETE", "audit": "INSERT",
+}  # fmt: skip
+TEAM_V5 = "".join(
+    f"DROP TRIGGER {table}_notify ON dockyard.{table};\n"
+    f"CREATE TRIGGER {table}_notify AFTER {events} ON dockyard.{table}\n"
+    "    FOR EACH ROW EXECUTE FUNCTION dockyard.notify_change();\n"
+    for table, events in _NOTIFIED.items()
+)
+
+TEAM_MIGRATIONS: tuple[str, ...] = (TEAM_V1, TEAM_V2, TEAM_V3, TEAM_V4, TEAM_V5)
 
 # Run before the scripts, outside the versioning: roles are cluster-wide, not per database.
 ROLES = f"""

@@ -26,6 +26,7 @@ from dockyard.engine.ledger_source import DeferredLedger
 from dockyard.engine.pipeline.start import PipelineOutcome
 from dockyard.engine.release.results import RecoveryReport
 from dockyard.engine.release.service import recover_interrupted
+from dockyard.engine.team_changes import TeamChangeListener
 from dockyard.store.repositories import Repository
 from dockyard.ui import messages, preferences
 from dockyard.ui.adddialog import AddRepositoryDialog
@@ -162,8 +163,11 @@ class MainWindow(QMainWindow):
         self.store_watcher.changed.connect(self._store_changed)
         self.store_watcher.reached.connect(self.ledger.reached)
         self.store_watcher.lost.connect(self.ledger.lost)
+        # In team mode another machine's commit wakes a look at once (LISTEN/NOTIFY).
+        self.team_changes = TeamChangeListener(self.db, self.store_watcher.ledger_changed)
         self.ledger.reach()
         self.store_watcher.start()
+        self.team_changes.start()
         self._read_approvals()  # the baseline: what waits already is not news
         # Work a crashed Dockyard left behind shows as interrupted, reconciled with the daemon.
         # (In team mode once the server answered: it says who you are.)
@@ -337,6 +341,7 @@ class MainWindow(QMainWindow):
         self.tray.forget_approvals()  # what waits in the other ledger is not news
         self.ledger.restart()
         self.store_watcher.restart()
+        self.team_changes.restart()
         self._read_approvals()
         self.refresh()
 
@@ -459,5 +464,6 @@ class MainWindow(QMainWindow):
         self.docker_events.close()
         self.watcher.stop()
         self.store_watcher.stop()
+        self.team_changes.stop()
         self.tray.hide()
         super().closeEvent(event)
