@@ -3,7 +3,6 @@ name, a silent replacement and a TLS URL without its files are refused in one se
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,9 @@ from tests.gui.helpers import named
 
 from dockyard.ui.settingsdialog import SettingsDialog
 from dockyard.ui.worker import TaskRunner
+from testbed.endpoints import saved_endpoints as saved_hosts
 
 pytestmark = pytest.mark.gui
-
-
-def saved_hosts(home: Path) -> dict[str, dict[str, str]]:
-    path = home / "hosts.json"
-    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def add(dialog: SettingsDialog, name: str, url: str, ca: str = "") -> None:

@@ -13,6 +13,7 @@ from tests.gui.helpers import named
 
 from dockyard.ui.settingsdialog import SettingsDialog
 from dockyard.ui.worker import TaskRunner
+from testbed.endpoints import saved_endpoints as saved_hosts
 
 pytestmark = pytest.mark.gui
 
@@ -43,11 +44,6 @@ def docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def shown_endpoints(dialog: SettingsDialog) -> list[str]:
     endpoints = named(dialog, QListWidget, "Endpoints")
     return [endpoints.item(row).text() for row in range(endpoints.count())]
-
-
-def saved_hosts(home: Path) -> dict[str, dict[str, str]]:
-    path = home / "hosts.json"
-    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def test_import_contexts_and_add_an_ssh_endpoint_with_its_files(

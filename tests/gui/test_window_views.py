@@ -19,6 +19,7 @@ from dockyard.ui import preferences
 from dockyard.ui.mainwindow import MainWindow
 from dockyard.ui.runsmodel import PAGE_SIZE
 from testbed.dockerd import PrivateDaemon
+from testbed.endpoints import saved_endpoints
 
 pytestmark = pytest.mark.gui
 
@@ -95,7 +96,7 @@ def test_settings_add_test_and_remove_an_endpoint(
     qtbot.waitUntil(lambda: "second: connected" in result.text(), timeout=20_000)
     assert "Docker" in result.text()
     assert endpoints.count() == 2
-    assert (window.home / "hosts.json").exists()
+    assert "second" in saved_endpoints(window.home)
 
     named(dialog, QLineEdit, "Endpoint name").setText("nowhere")
     named(dialog, QLineEdit, "Endpoint URL").setText("unix:///nonexistent/docker.sock")

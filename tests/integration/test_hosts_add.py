@@ -3,18 +3,13 @@ needs its files, and the new endpoint is tested at once (a warning, not a refusa
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from testbed.cli import run_dockyard as dockyard
 from testbed.dockerd import PrivateDaemon
-
-
-def saved(home: Path) -> dict[str, dict[str, str]]:
-    path = home / "hosts.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+from testbed.endpoints import saved_endpoints as saved
 
 
 def assert_refused(result: object, sentence: str) -> None:
@@ -74,3 +69,17 @@ def test_adding_a_live_daemon_says_what_answered(
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert "test-bed: Docker " in result.stdout
+
+
+def test_a_home_with_an_older_hosts_json_keeps_its_endpoints(dockyard_home: Path) -> None:
+    (dockyard_home / "hosts.json").write_text(
+        '{"prod": {"url": "ssh://ops@127.0.0.1:1"}, "build": {"url": "tcp://127.0.0.1:2375"}}'
+    )
+    listed = dockyard(dockyard_home, "hosts", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "prod\tssh://ops@127.0.0.1:1" in listed.stdout
+    assert "build\ttcp://127.0.0.1:2375" in listed.stdout
+    assert set(saved(dockyard_home)) == {"prod", "build"}
+    removed = dockyard(dockyard_home, "hosts", "remove", "build")
+    assert removed.returncode == 0, removed.stderr
+    assert "build" not in dockyard(dockyard_home, "hosts", "list").stdout

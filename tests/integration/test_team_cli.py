@@ -102,3 +102,26 @@ def test_a_server_on_another_machine_needs_verified_tls(tmp_path: Path) -> None:
     )
     assert plain.returncode == 2
     assert "sslmode=verify-full" in plain.stderr
+
+
+def test_endpoints_stay_with_the_machine_in_team_mode(
+    tmp_path: Path, postgres_server: PostgresServer, team_database: str
+) -> None:
+    home = tmp_path / "dev"
+    url = _url(postgres_server, team_database)
+    assert (
+        run_dockyard(home, "team", "connect", url, stdin=postgres_server.password).returncode == 0
+    )
+    assert run_dockyard(home, "team", "init").returncode == 0
+    added = run_dockyard(home, "hosts", "add", "edge", "ssh://ops@127.0.0.1:1")
+    assert added.returncode == 0, added.stderr
+    assert "edge\tssh://ops@127.0.0.1:1" in run_dockyard(home, "hosts", "list").stdout
+
+    # Another machine of the same team does not see this machine's daemons.
+    other = tmp_path / "other"
+    assert (
+        run_dockyard(other, "team", "connect", url, stdin=postgres_server.password).returncode == 0
+    )
+    assert "edge" not in run_dockyard(other, "hosts", "list").stdout
+    assert run_dockyard(home, "team", "disconnect").returncode == 0
+    assert "edge" in run_dockyard(home, "hosts", "list").stdout

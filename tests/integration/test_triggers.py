@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
+from dockyard.core.locations import normalise_location
 from dockyard.engine.pipeline.triggers import RefWatcher
 from testbed.gitrepos import make_app_repo
 
@@ -60,3 +63,23 @@ def test_a_remote_repository_is_fetched_before_looking(tmp_path: Path, dockyard_
     watcher.poll()
     repo.tag("v3.0.0")
     assert [c.ref for c in watcher.poll()] == ["v3.0.0"]
+
+
+def test_what_an_older_dockyard_saw_is_kept_through_the_upgrade(
+    tmp_path: Path, dockyard_home: Path
+) -> None:
+    # Dockyard before the database kept this under watch/: main at the first commit, and
+    # the tag. A commit made while it was being upgraded must still start a run.
+    repo = make_app_repo(tmp_path / "upgraded", dockyard_yml=TRIGGERS)
+    repo.tag("v1.0.0")
+    seen = repo.repo.head.commit.hexsha
+    key = hashlib.sha1(normalise_location(str(repo.path)).encode()).hexdigest()[:16]
+    old = dockyard_home / "watch" / f"{key}.json"
+    old.parent.mkdir()
+    old.write_text(json.dumps([["branch", "main", seen], ["tag", "v1.0.0", seen]]))
+    commit = repo.commit("while upgrading", {"later.txt": "z\n"})
+
+    changes = RefWatcher(str(repo.path), dockyard_home).poll()
+    assert [(c.kind, c.ref, c.commit) for c in changes] == [("branch", "main", commit)]
+    assert not (dockyard_home / "watch").exists()
+    assert RefWatcher(str(repo.path), dockyard_home).poll() == []

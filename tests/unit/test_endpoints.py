@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import ssl
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ from dockyard.engine.endpoints.registry import (
 from dockyard.engine.endpoints.registry_auth import registry_of
 from dockyard.engine.endpoints.sshtunnel import ssh_command
 from dockyard.engine.pipeline.compose_endpoint import cert_folder
+from dockyard.store.machine import ENDPOINT_FIELDS
+from testbed.endpoints import saved_endpoints
 
 
 @pytest.fixture(autouse=True)
@@ -74,18 +77,45 @@ def test_local_follows_docker_host_and_cert_path(monkeypatch: pytest.MonkeyPatch
     assert resolved.name == "local"
 
 
-def test_registry_keeps_paths_and_ignores_unknown_keys(tmp_path: Path) -> None:
+def test_registry_keeps_paths_only(tmp_path: Path) -> None:
     registry = EndpointRegistry(tmp_path)
     key = tmp_path / "id"
     key.write_text("a key\n")
     registry.add(Endpoint(name="prod", url="ssh://ops@prod.example", ssh_identity=str(key)))
-    saved = json.loads((tmp_path / "hosts.json").read_text())
-    assert saved == {"prod": {"url": "ssh://ops@prod.example", "ssh_identity": str(key)}}
-    saved["prod"]["from_a_newer_version"] = True
-    (tmp_path / "hosts.json").write_text(json.dumps(saved))
+    assert saved_endpoints(tmp_path) == {
+        "prod": {"url": "ssh://ops@prod.example", "ssh_identity": str(key)}
+    }
     assert registry.get("prod").ssh_identity == str(key)
     with pytest.raises(UserInputError, match="Unknown Docker endpoint 'staging'"):
         registry.get("staging")
+
+
+def test_every_endpoint_setting_has_its_column() -> None:
+    assert set(ENDPOINT_FIELDS) == {f.name for f in fields(Endpoint)} - {"name"}
+
+
+def test_an_older_hosts_json_is_moved_into_the_database_unknown_keys_ignored(
+    tmp_path: Path,
+) -> None:
+    old = {
+        "prod": {"url": "ssh://ops@prod.example", "from_a_newer_version": True},
+        "edge": {"url": "tcp://127.0.0.1:2375", "context": "edge"},
+    }
+    (tmp_path / "hosts.json").write_text(json.dumps(old))
+    registry = EndpointRegistry(tmp_path)
+    assert [e.name for e in registry.list()] == ["local", "edge", "prod"]
+    assert registry.get("edge").context == "edge"
+    assert not (tmp_path / "hosts.json").exists()
+    assert json.loads((tmp_path / "hosts.json.imported").read_text()) == old
+    registry.remove("prod")
+    assert [e.name for e in EndpointRegistry(tmp_path).list()] == ["local", "edge"]
+
+
+def test_a_damaged_hosts_json_is_said_and_kept(tmp_path: Path) -> None:
+    (tmp_path / "hosts.json").write_text("{not json")
+    with pytest.raises(UserInputError, match=r"hosts\.json is not valid JSON"):
+        EndpointRegistry(tmp_path).list()
+    assert (tmp_path / "hosts.json").read_text() == "{not json"
 
 
 def test_wrong_server_name_is_explained() -> None:

@@ -12,6 +12,7 @@ full disk the file is opened read-only, so what was recorded stays readable
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,10 +24,13 @@ from dockyard.store.integrity import damage_of, damaged_error, is_damage
 from dockyard.store.migrations import MIGRATIONS
 from dockyard.store.sql import Database, SqlConnection, ThreadConnections
 
-__all__ = ["DATABASE_FILE", "Database", "SqliteDatabase", "open_database"]
+__all__ = ["DATABASE_FILE", "Database", "SqliteDatabase", "machine_database", "open_database"]
 
 DATABASE_FILE = "dockyard.db"
 BUSY_TIMEOUT_SECONDS = 10.0
+# Files this process has checked for damage and migrated (machine_database skips them).
+_checked: set[Path] = set()
+_checking = threading.Lock()
 
 
 class SqliteDatabase:
@@ -34,16 +38,20 @@ class SqliteDatabase:
 
     dialect = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, checked: bool = False) -> None:
+        """``checked``: this process already checked and migrated the file (skip it)."""
         self.path = Path(path)
         self._threads: ThreadConnections[sqlite3.Connection] = ThreadConnections(self._open)
         self.read_only = False  # True while the disk is full: reads work, writes are refused
+        if checked:
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = self.connect()
             self._refuse_damage(connection)  # before the migrations could write into it
             self._migrate(connection)
             self._refuse_damage(connection)
+            _checked.add(self.path)
         except BaseException as error:
             self.close()
             if not isinstance(error, OSError | sqlite3.DatabaseError):
@@ -184,6 +192,21 @@ def split_statements(script: str) -> Iterator[str]:
 def open_database(home: Path) -> SqliteDatabase:
     """The database of a Dockyard home folder (``DOCKYARD_HOME``)."""
     return SqliteDatabase(Path(home) / DATABASE_FILE)
+
+
+@contextmanager
+def machine_database(home: Path) -> Iterator[SqliteDatabase]:
+    """``home``'s local database for one short use, whichever ledger the home works on:
+    this machine's settings live there (store/machine.py). The file is checked and
+    migrated on its first use in a process, as ``open_database`` does; after that a use
+    costs one connection, so looking up an endpoint per environment stays cheap."""
+    path = Path(home) / DATABASE_FILE
+    with _checking:
+        db = SqliteDatabase(path, checked=path in _checked and path.exists())
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 def _open_read_only(path: Path) -> sqlite3.Connection:

@@ -179,4 +179,26 @@ CREATE TABLE deployment_locks (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
+# This machine's settings (store/machine.py), formerly hosts.json and watch/*.json: they
+# stay in the local file even when the ledger is a team's, because they describe this
+# machine's daemons and its polling.
+SCHEMA_V4 = """
+CREATE TABLE endpoints (
+    name TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    tls_ca TEXT NOT NULL DEFAULT '',
+    tls_cert TEXT NOT NULL DEFAULT '',
+    tls_key TEXT NOT NULL DEFAULT '',
+    ssh_config TEXT NOT NULL DEFAULT '',
+    ssh_identity TEXT NOT NULL DEFAULT '',
+    ssh_known_hosts TEXT NOT NULL DEFAULT '',
+    context TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE watched_refs (
+    location TEXT PRIMARY KEY,
+    refs TEXT NOT NULL,
+    seen TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4)

@@ -1,8 +1,8 @@
 """Settings: Docker endpoints (add, test, remove), registry credentials, the team ledger
 and the identity this window acts as (not in team mode: there the server says who you are).
 
-Endpoint changes go to ``hosts.json`` through ``EndpointRegistry`` (the CLI's
-``dockyard hosts`` uses the same file), in a worker; the identity is kept in the
+Endpoint changes go to this machine's database through ``EndpointRegistry`` (the CLI's
+``dockyard hosts`` uses the same), in a worker; the identity is kept in the
 window settings and used for the next action, without a restart.
 """
 

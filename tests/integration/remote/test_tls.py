@@ -14,6 +14,7 @@ from dockyard.core.errors import InfrastructureError
 from dockyard.engine.endpoints.registry import Endpoint, check_endpoint, open_client
 from dockyard.engine.endpoints.tls import delete_key_passphrase, set_key_passphrase
 from testbed.cli import run_dockyard as dockyard
+from testbed.endpoints import saved_endpoints
 
 from .conftest import TlsDaemon
 from .pki import RemotePKI
@@ -52,7 +53,7 @@ def test_hosts_test_reports_the_tls_daemon(
     listed = dockyard(dockyard_home, "hosts", "list").stdout
     assert f"build-box\t{tls_daemon.url} (TLS)" in listed
     # Settings hold file paths only.
-    saved = json.loads((dockyard_home / "hosts.json").read_text())
+    saved = saved_endpoints(dockyard_home)
     assert saved["build-box"]["tls_key"] == str(pki.client.key)
 
 

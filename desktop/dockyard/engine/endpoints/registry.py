@@ -12,12 +12,13 @@ an unreachable host answers within 10 s), while reads may take as long as the ca
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import socket
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +34,8 @@ from dockyard.engine.endpoints.record import Endpoint
 from dockyard.engine.endpoints.sshtunnel import SshTunnel, ssh_command
 from dockyard.engine.endpoints.streaming import CancellableAPIClient
 from dockyard.engine.endpoints.tls import ssl_context_for
+from dockyard.store.database import machine_database
+from dockyard.store.machine import ENDPOINT_FIELDS, MachineSettings
 
 log = logging.getLogger("dockyard.docker")
 
@@ -58,40 +61,56 @@ class EndpointStatus:
 
 
 LOCAL = Endpoint(name="local")
-_FIELDS = {f.name for f in fields(Endpoint)} - {"name"}
+# Where endpoints were kept before they moved into the database; imported on first use.
+HOSTS_FILE = "hosts.json"
 
 
 class EndpointRegistry:
-    """The endpoints named in ``DOCKYARD_HOME/hosts.json``, plus ``local``.
+    """This machine's endpoints (its local database: ``store/machine.py``), plus ``local``.
 
-    Only names, URLs and file paths live there; a TLS key passphrase lives in the keyring.
+    Only names, URLs and file paths are kept; a TLS key passphrase lives in the keyring.
+    An older Dockyard's ``hosts.json`` is imported on first use, then renamed
+    ``hosts.json.imported``.
     """
 
     def __init__(self, home: Path) -> None:
-        self.path = home / "hosts.json"
+        self.home = home
 
     def _load(self) -> dict[str, Endpoint]:
-        if not self.path.exists():
-            return {}
-        try:
-            raw = json.loads(self.path.read_text())
-        except (OSError, ValueError) as exc:
-            raise UserInputError(
-                f"{self.path} is not valid JSON ({exc}); fix or remove it."
-            ) from exc
-        return {
-            name: Endpoint(name=name, **{k: v for k, v in entry.items() if k in _FIELDS})
-            for name, entry in raw.items()
-        }
+        with machine_database(self.home) as db:
+            settings = MachineSettings(db)
+            self._import_hosts_file(settings)
+            saved = settings.endpoints()
+        return {name: Endpoint(name=name, **entry) for name, entry in saved.items()}
 
-    def _save(self, endpoints: dict[str, Endpoint]) -> None:
-        data = {
-            name: {k: v for k, v in asdict(e).items() if k != "name" and v}
-            for name, e in endpoints.items()
-        }
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-        tmp.replace(self.path)
+    def _save(self, endpoint: Endpoint) -> None:
+        entry = {key: value for key, value in asdict(endpoint).items() if key != "name"}
+        with machine_database(self.home) as db:
+            MachineSettings(db).put_endpoints({endpoint.name: entry}, replace=True)
+
+    def _import_hosts_file(self, settings: MachineSettings) -> None:
+        path = self.home / HOSTS_FILE
+        if not path.exists():
+            return
+        try:
+            raw = json.loads(path.read_text())
+        except FileNotFoundError:
+            return  # another process imported it just now
+        except (OSError, ValueError) as exc:
+            raise UserInputError(f"{path} is not valid JSON ({exc}); fix or remove it.") from exc
+        if not isinstance(raw, dict):
+            raise UserInputError(f"{path} does not list endpoints by name; fix or remove it.")
+        settings.put_endpoints(
+            {
+                str(name): {k: str(v) for k, v in entry.items() if k in ENDPOINT_FIELDS}
+                for name, entry in raw.items()
+                if isinstance(entry, dict)
+            },
+            replace=False,  # what is in the database already was saved after the file
+        )
+        with contextlib.suppress(FileNotFoundError):
+            path.replace(path.with_name(HOSTS_FILE + ".imported"))
+        log.info("endpoints of %s moved into the database", path)
 
     def list(self) -> list[Endpoint]:
         return [LOCAL, *sorted(self._load().values(), key=lambda e: e.name)]
@@ -124,15 +143,14 @@ class EndpointRegistry:
                 "(dockyard hosts add --replace, or 'Replace an endpoint of the same name' "
                 "in Settings)."
             )
-        endpoints[endpoint.name] = endpoint
-        self._save(endpoints)
+        self._save(endpoint)
 
     def remove(self, name: str) -> None:
-        endpoints = self._load()
-        if name not in endpoints:
+        self._load()  # an older hosts.json is imported first: its endpoints count
+        with machine_database(self.home) as db:
+            removed = MachineSettings(db).remove_endpoint(name)
+        if not removed:
             raise UserInputError(f"There is no Docker endpoint named {name!r}.")
-        del endpoints[name]
-        self._save(endpoints)
 
 
 def validate_name(name: str) -> None:

@@ -1,13 +1,15 @@
 """Triggers: new commits on watched branches and new tags start runs.
 
 A local repository's refs are read directly; a remote one is fetched into its cache first
-(at the ``trigger.interval`` of its ``dockyard.yml``). What was seen is kept under
-``DOCKYARD_HOME/watch`` so a restart does not start runs for refs it already saw; the
-first look at a repository only records a baseline.
+(at the ``trigger.interval`` of its ``dockyard.yml``). What was seen is kept in this
+machine's database (``store/machine.py``; an older Dockyard's ``watch/*.json`` is imported
+on first use) so a restart does not start runs for refs it already saw; the first look at
+a repository only records a baseline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import json
@@ -20,6 +22,8 @@ from dockyard.core.locations import normalise_location
 from dockyard.core.pipeline_file import TriggerConfig
 from dockyard.core.pipeline_load import load_pipeline
 from dockyard.engine.gitsource import GitSource
+from dockyard.store.database import machine_database
+from dockyard.store.machine import MachineSettings, Refs
 
 log = logging.getLogger("dockyard.git")
 
@@ -39,7 +43,7 @@ class RefWatcher:
         self.location = normalise_location(location)
         self.home = home
         key = hashlib.sha1(self.location.encode()).hexdigest()[:16]
-        self.state_path = home / "watch" / f"{key}.json"
+        self.old_state_path = home / "watch" / f"{key}.json"  # before the database kept it
         self.trigger = TriggerConfig()
 
     def poll(self) -> list[RefChange]:
@@ -84,15 +88,27 @@ class RefWatcher:
                     refs[("tag", tag.name)] = tag.commit.hexsha
         return refs
 
-    def _load(self) -> dict[tuple[str, str], str] | None:
-        try:
-            raw = json.loads(self.state_path.read_text())
-        except (OSError, ValueError):
-            return None
-        return {(kind, name): commit for kind, name, commit in raw}
+    def _load(self) -> Refs | None:
+        with machine_database(self.home) as db:
+            settings = MachineSettings(db)
+            self._import_old_state(settings)
+            return settings.watched_refs(self.location)
 
-    def _save(self, refs: dict[tuple[str, str], str]) -> None:
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps([[kind, name, commit] for (kind, name), commit in refs.items()]))
-        tmp.replace(self.state_path)
+    def _save(self, refs: Refs) -> None:
+        with machine_database(self.home) as db:
+            MachineSettings(db).put_watched_refs(self.location, refs)
+
+    def _import_old_state(self, settings: MachineSettings) -> None:
+        try:
+            raw = json.loads(self.old_state_path.read_text())
+            refs = {(str(kind), str(name)): str(commit) for kind, name, commit in raw}
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, TypeError) as exc:
+            log.warning("%s: ignoring %s (%s)", self.location, self.old_state_path, exc)
+            refs = None
+        if refs is not None:
+            settings.put_watched_refs(self.location, refs, replace=False)
+        self.old_state_path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the folder goes with its last file
+            self.old_state_path.parent.rmdir()
