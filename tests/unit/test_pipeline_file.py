@@ -235,7 +235,7 @@ def test_stack_mode_takes_a_compose_file_and_its_app_service() -> None:
     ("text", "key", "fragment"),
     [
         ("mode: stack\n", "environments.a.mode", "mode: stack needs compose"),
-        ("compose: c.yml\n", "environments.a.compose", "only with mode: stack"),
+        ("mode: service\n    compose: c.yml\n", "environments.a.compose", "with mode: stack"),
         ("mode: stack\n    service: web\n", "environments.a.mode", "needs compose"),
         ("mode: stack\n    compose: ../c.yml\n", "environments.a.compose", "inside the repo"),
         ("mode: stack\n    compose: c.yml\n    ports: ['127.0.0.1:80:80']\n",

@@ -269,7 +269,8 @@ def _environment(reader: FieldReader, name: str, at: Located) -> EnvironmentConf
 def _stack(
     reader: FieldReader, at: Located, entries: dict[str, Located], mode: str
 ) -> tuple[str | None, str | None]:
-    """``compose`` (and its app ``service``) belong to mode: stack, which needs them."""
+    """``compose`` (and its app ``service``): mode: stack needs them, container mode may
+    have them (the dependent services), service mode runs one service."""
     compose = reader.optional(entries, "compose", lambda a: repo_path(reader, a))
     service = reader.optional(entries, "service", reader.string)
     if mode == "stack" and compose is None:
@@ -277,9 +278,11 @@ def _stack(
             entries.get("mode", at),
             "mode: stack needs compose: the compose file to deploy, like compose.deploy.yml",
         )
-    if compose is not None and mode != "stack":
+    if compose is not None and mode == "service":
         raise reader.error(
-            entries["compose"], "a compose file is deployed only with mode: stack; set it"
+            entries["compose"],
+            "mode: service runs one Swarm service; deploy a compose file with mode: stack "
+            "(or mode: container)",
         )
     if service is not None and compose is None:
         raise reader.error(entries["service"], "service names the app service of compose; add it")

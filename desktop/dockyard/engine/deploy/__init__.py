@@ -51,7 +51,7 @@ def deployer_for(
 ) -> Deployer:
     """``cli_env`` points the docker CLI at the same endpoint (stack mode deploys with it)."""
     if mode == "container":
-        return ContainerDeployer(client)
+        return ContainerDeployer(client, cli_env)
     if mode == "service":
         return SwarmServiceDeployer(client)
     if mode == "stack":

@@ -8,6 +8,7 @@ container stops first and is started again if the new one fails.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import docker
@@ -17,6 +18,7 @@ from docker.models.containers import Container
 from dockyard.core.errors import PipelineFailed, UserInputError
 from dockyard.core.pipeline_sections import container_secrets_refused
 from dockyard.engine.deploy import labels as L
+from dockyard.engine.deploy.dependents import Dependents
 from dockyard.engine.deploy.dockerops import (
     container_ports,
     docker_errors,
@@ -38,8 +40,11 @@ SWARM_TASK_LABEL = "com.docker.swarm.service.id"
 class ContainerDeployer:
     """Deploys an environment as one container on a plain Docker host."""
 
-    def __init__(self, client: docker.DockerClient) -> None:
+    def __init__(
+        self, client: docker.DockerClient, cli_env: Mapping[str, str] | None = None
+    ) -> None:
         self.client = client
+        self.cli_env = dict(cli_env or {})  # DOCKER_HOST & co. for compose (dependents)
 
     def deploy(self, request: DeploymentRequest, log: LogFn, cancel: CancelToken) -> RunningRelease:
         name = L.resource_name(request.repo, request.environment)
@@ -55,7 +60,30 @@ class ContainerDeployer:
             with docker_errors(f"remove {leftover.name}"):
                 leftover.remove(force=True, v=True)
         cancel.raise_if_cancelled()
-        new = self._create(request, name + TEMPORARY_SUFFIX, log)
+        if snapshot.stack is None:
+            return self._replace(request, old, None, log, cancel)
+        dependents = Dependents(self.client, self.cli_env)  # they come first, then the app
+        try:
+            network = dependents.up(request, log, cancel)
+            return self._replace(request, old, network, log, cancel)
+        except BaseException:
+            if old is None:
+                log("Removing the dependent services: the first release did not start")
+                dependents.remove(request.repo, request.environment)
+            raise
+
+    def _replace(
+        self,
+        request: DeploymentRequest,
+        old: Container | None,
+        network: str | None,
+        log: LogFn,
+        cancel: CancelToken,
+    ) -> RunningRelease:
+        """Start the new release beside ``old`` and swap once it passed its health gate."""
+        name = L.resource_name(request.repo, request.environment)
+        snapshot = request.snapshot
+        new = self._create(request, name + TEMPORARY_SUFFIX, log, network)
         stopped_old = False
         try:
             if old is not None and snapshot.ports and old.status == "running":
@@ -111,6 +139,7 @@ class ContainerDeployer:
         for container in self._containers(repo, environment):
             with docker_errors(f"remove {container.name}"):
                 container.remove(force=True, v=True)
+        Dependents(self.client, self.cli_env).remove(repo, environment)
 
     def _containers(self, repo: str, environment: str) -> list[Container]:
         with docker_errors("list containers"):
@@ -118,7 +147,10 @@ class ContainerDeployer:
         # Swarm task containers carry the labels too; they belong to service mode.
         return [c for c in found if SWARM_TASK_LABEL not in c.labels]
 
-    def _create(self, request: DeploymentRequest, name: str, log: LogFn) -> Container:
+    def _create(
+        self, request: DeploymentRequest, name: str, log: LogFn, network: str | None
+    ) -> Container:
+        """``network``: the compose project's, where the app is known by its service name."""
         snapshot = request.snapshot
         kwargs: dict[str, Any] = {
             "name": name,
@@ -136,6 +168,13 @@ class ContainerDeployer:
             kwargs["command"] = list(snapshot.command)
         if snapshot.ports:
             kwargs["ports"] = container_ports(snapshot.ports)
+        if network is not None and snapshot.stack is not None:
+            kwargs["network"] = network
+            aliases = [snapshot.stack.service]
+            kwargs["networking_config"] = {
+                network: self.client.api.create_endpoint_config(aliases=aliases)
+            }
+        elif snapshot.ports:
             kwargs["network"] = self._network()
         with docker_errors(f"create {name}"):
             try:

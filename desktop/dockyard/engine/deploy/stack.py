@@ -14,8 +14,6 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,21 +26,18 @@ from docker.models.services import Service
 from dockyard.core.errors import InfrastructureError, PipelineFailed, UserInputError
 from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy import swarm_objects
+from dockyard.engine.deploy.deploy_cli import run_on_file
 from dockyard.engine.deploy.dockerops import docker_errors, wait_or_cancel
 from dockyard.engine.deploy.exits import FAILED_TASK_STATES, log_output, output_phrase
 from dockyard.engine.deploy.service import SwarmServiceDeployer
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
-from dockyard.engine.deploy.stack_file import IMAGE_VARIABLE, stack_document
+from dockyard.engine.deploy.stack_file import stack_document
 from dockyard.engine.deploy.swarm_watch import UpdateWatch, task_failure
 from dockyard.engine.endpoints.registry_auth import DOCKYARD_LOGIN, registry_auth, registry_of
 from dockyard.engine.events import CancelToken
 
 NAMESPACE = "com.docker.stack.namespace"
-CLI_TIMEOUT = 300.0
 NETWORK_WAIT = 30.0
-# What the docker CLI may see of Dockyard's environment: a stack file interpolates only
-# ${DOCKYARD_IMAGE}, never whatever this process happens to hold.
-_PASSED = ("PATH", "HOME", "DOCKER_CONFIG")
 
 
 class StackDeployer(SwarmServiceDeployer):
@@ -116,36 +111,19 @@ class StackDeployer(SwarmServiceDeployer):
                 "mode: stack deploys with the docker CLI (docker stack deploy), which is not "
                 "installed here; install it (Debian: docker.io) and deploy again."
             )
-        with tempfile.TemporaryDirectory(prefix="dockyard-stack-") as folder:
-            path = Path(folder) / "stack.yml"
-            path.write_text(text)
-            env = {key: os.environ[key] for key in _PASSED if key in os.environ}
-            env |= self.cli_env | {IMAGE_VARIABLE: request.image}
-            config = _registry_config(request.image, Path(folder))
-            if config is not None:
-                env["DOCKER_CONFIG"] = str(config)
-            command = [
+        run_on_file(
+            lambda path: [
                 docker_cli, "stack", "deploy", "--compose-file", str(path), "--prune",
                 "--resolve-image", "never", "--with-registry-auth", stack,
-            ]  # fmt: skip
-            try:
-                done = subprocess.run(
-                    command, capture_output=True, text=True, env=env, timeout=CLI_TIMEOUT
-                )
-            except subprocess.TimeoutExpired:
-                raise InfrastructureError(
-                    f"docker stack deploy {stack} did not answer in {CLI_TIMEOUT:g} s; check "
-                    "that the Docker host is reachable, then deploy again."
-                ) from None
-        output = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-        for line in output:
-            log(f"docker stack deploy: {line}")
-        if done.returncode != 0:
-            reason = output[-1] if output else f"exit code {done.returncode}"
-            raise PipelineFailed(
-                f"docker stack deploy of {request.environment} failed: {reason}"
-                + ("" if reason.endswith(".") else ".")
-            )
+            ],
+            text,
+            what="docker stack deploy",
+            environment=request.environment,
+            cli_env=self.cli_env,
+            image=request.image,
+            log=log,
+            extra_env=lambda folder: _registry_config(request.image, folder),
+        )  # fmt: skip
 
     def _services(self, stack: str) -> list[Service]:
         with docker_errors(f"list the services of the stack {stack}"):
@@ -254,18 +232,19 @@ class StackDeployer(SwarmServiceDeployer):
                         item.remove()
 
 
-def _registry_config(image: str, folder: Path) -> Path | None:
+def _registry_config(image: str, folder: Path) -> dict[str, str]:
     """A private Docker CLI config carrying Dockyard's login for the image's registry.
 
     ``--with-registry-auth`` sends only what the CLI's own config holds; without a Dockyard
     login the user's config is used as it is (None). The file is 0600 in a private folder
-    removed with the deployment's temporary folder.
+    removed with the deployment's temporary folder. Returns the variable that points the
+    CLI at it, or nothing.
     """
     if "@" not in image:
-        return None
+        return {}
     auth = registry_auth(image)
     if auth is None or auth.source != DOCKYARD_LOGIN:
-        return None
+        return {}
     own = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json"
     try:
         base = json.loads(own.read_text())
@@ -279,4 +258,4 @@ def _registry_config(image: str, folder: Path) -> Path | None:
     path = config / "config.json"
     path.touch(mode=0o600)
     path.write_text(json.dumps({"auths": auths}))
-    return config
+    return {"DOCKER_CONFIG": str(config)}

@@ -20,16 +20,17 @@ from ruamel.yaml.error import YAMLError
 from dockyard.core.errors import UserInputError
 from dockyard.core.pipeline_file import BuildConfig, HealthcheckConfig
 from dockyard.engine.deploy import labels as L
+from dockyard.engine.deploy.deploy_cli import IMAGE_VARIABLE
 from dockyard.engine.deploy.spec import DeploymentRequest
 
-IMAGE_VARIABLE = "DOCKYARD_IMAGE"
 # Swarm needs 3.x; 3.8 has everything set here (rollback_config, start_period, named volumes).
 VERSION = "3.8"
 FILE_MODE = 0o444
 
 
-def load_stack(content: str, source: str) -> dict[str, Any]:
-    """The file as plain data, refused in one sentence when Swarm could not deploy it."""
+def load_stack(content: str, source: str, *, swarm: bool = True) -> dict[str, Any]:
+    """The file as plain data, refused in one sentence when it could not be deployed as
+    recorded (by ``docker stack deploy`` when ``swarm``, else by compose)."""
     try:
         document = YAML(typ="safe").load(content)
     except YAMLError as exc:
@@ -40,7 +41,7 @@ def load_stack(content: str, source: str) -> dict[str, Any]:
             f"{source} is not a compose file Swarm can deploy: it needs a services: mapping."
         )
     version = str(document.get("version") or VERSION)
-    if not version.startswith("3"):
+    if swarm and not version.startswith("3"):
         raise UserInputError(
             f"{source} says version: {version}, which docker stack deploy does not take; "
             "use version 3.x or leave version out."
@@ -148,11 +149,22 @@ def stack_document(
     _add_volumes(document, app, snapshot.volumes)
     _add_files(document, app, "secrets", [(s["SecretName"], s["File"]["Name"]) for s in secrets])
     _add_files(document, app, "configs", [(c["ConfigName"], c["File"]["Name"]) for c in configs])
+    return dump(document)
+
+
+def dump(document: Mapping[str, Any]) -> str:
     out = io.StringIO()
     yaml = YAML(typ="safe")
     yaml.default_flow_style = False
-    yaml.dump(document, out)
+    yaml.dump(dict(document), out)
     return out.getvalue()
+
+
+def at_least(document: dict[str, Any], minimum: str) -> None:
+    """Raise the file's ``version`` to ``minimum`` of its major version, when it has one."""
+    version = str(document.get("version") or "")
+    if version and _version(version) < _version(minimum):
+        document["version"] = minimum
 
 
 def _version(text: str) -> tuple[int, ...]:

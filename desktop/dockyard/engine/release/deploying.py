@@ -277,8 +277,9 @@ class Deploying:
         log: Callable[[str], None],
     ) -> None:
         endpoint = EndpointRegistry(self.home).get(env.host)
-        # Stack mode runs the docker CLI against the same endpoint, as compose tests do.
-        cli_env = compose_environment(endpoint) if env.mode == "stack" else None
+        # A compose file is deployed by the docker/compose CLI on the same endpoint, as
+        # compose tests are.
+        cli_env = compose_environment(endpoint) if env.compose else None
         client = open_client(endpoint)
         try:
             request = DeploymentRequest(

@@ -1,0 +1,134 @@
+"""Container mode with a compose file: the dependents run as a compose project beside the app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import docker
+import pytest
+
+from dockyard.core.errors import PipelineFailed
+from dockyard.core.pipeline_file import EnvironmentConfig
+from dockyard.engine.deploy import ContainerDeployer, resource_name
+from dockyard.engine.events import CancelToken
+from integration.deploy_images import (
+    HTTP_CHECK,
+    LogLines,
+    PushedImage,
+    TestImages,
+    build_test_images,
+    push_image,
+    request_for,
+    snapshot_of,
+)
+from integration.test_deploy_stack import CACHE, STACK, WORKER
+from testbed.dockerd import PrivateDaemon
+from testbed.registry import LocalRegistry
+
+pytestmark = pytest.mark.docker
+
+REPO = "shop/web-dependents"
+PROJECT = resource_name(REPO, "staging")
+
+
+@pytest.fixture(scope="module")
+def images(docker_daemon: PrivateDaemon, registry: LocalRegistry) -> TestImages:
+    client = docker_daemon.client()
+    try:
+        return build_test_images(client, registry.host)
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def cache(docker_daemon: PrivateDaemon, registry: LocalRegistry) -> PushedImage:
+    client = docker_daemon.client()
+    try:
+        return push_image(client, registry.host, "cache", CACHE)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def deployer(
+    docker_daemon: PrivateDaemon, docker_client: docker.DockerClient
+) -> Iterator[ContainerDeployer]:
+    deployer = ContainerDeployer(docker_client, {"DOCKER_HOST": docker_daemon.url})
+    yield deployer
+    deployer.remove(REPO, "staging")
+
+
+def project_services(client: docker.DockerClient) -> dict[str, docker.models.containers.Container]:
+    found = client.containers.list(filters={"label": f"com.docker.compose.project={PROJECT}"})
+    return {c.labels["com.docker.compose.service"]: c for c in found}
+
+
+def address_on_project(container: docker.models.containers.Container) -> str:
+    container.reload()
+    return str(container.attrs["NetworkSettings"]["Networks"][PROJECT]["IPAddress"])
+
+
+def test_dependents_run_on_the_environment_network_and_roll_back_with_the_release(
+    deployer: ContainerDeployer,
+    docker_client: docker.DockerClient,
+    images: TestImages,
+    cache: PushedImage,
+) -> None:
+    env = EnvironmentConfig(
+        name="staging", compose="compose.deploy.yml", healthcheck=HTTP_CHECK, grace=1
+    )
+    first = snapshot_of(env, {"compose.deploy.yml": STACK.format(cache=cache.reference)})
+    request = request_for(images.v1, first, repo=REPO, environment="staging", deployment_id=1)
+    release = deployer.deploy(request, LogLines().log, CancelToken())
+    assert (release.name, release.digest) == (PROJECT, images.v1.digest)
+    app = docker_client.containers.get(PROJECT)
+    assert app.attrs["Config"]["Image"] == images.v1.reference
+    # The app is on the project's network under its service name, beside the cache,
+    # which it reaches there (by address: the test daemon has no embedded DNS).
+    assert "web" in app.attrs["NetworkSettings"]["Networks"][PROJECT]["Aliases"]
+    services = project_services(docker_client)
+    assert set(services) == {"cache"}
+    answer = app.exec_run(
+        ["wget", "-q", "-O-", f"http://{address_on_project(services['cache'])}:6379/"]
+    )
+    assert answer.output.decode().strip() == "PONG"
+
+    # A release with a worker, then the rollback to the first: the worker goes again.
+    with_worker = STACK.format(cache=cache.reference) + WORKER.format(cache=cache.reference)
+    second = snapshot_of(env, {"compose.deploy.yml": with_worker})
+    deployer.deploy(
+        request_for(images.v2, second, repo=REPO, environment="staging", deployment_id=2),
+        LogLines().log,
+        CancelToken(),
+    )
+    assert set(project_services(docker_client)) == {"cache", "worker"}
+    back = replace(
+        request_for(images.v1, first, repo=REPO, environment="staging", deployment_id=3),
+        rollback=True,
+    )
+    release = deployer.deploy(back, LogLines().log, CancelToken())
+    assert release.digest == images.v1.digest
+    assert set(project_services(docker_client)) == {"cache"}
+
+
+def test_a_dependent_that_exits_stops_the_release_by_name(
+    deployer: ContainerDeployer,
+    docker_client: docker.DockerClient,
+    images: TestImages,
+    cache: PushedImage,
+) -> None:
+    env = EnvironmentConfig(name="staging", compose="compose.deploy.yml", grace=1)
+    broken = (
+        STACK.format(cache=cache.reference) + '    command: ["sh", "-c", "echo no disk; exit 4"]\n'
+    )
+    snapshot = snapshot_of(env, {"compose.deploy.yml": broken})
+    request = request_for(images.v1, snapshot, repo=REPO, environment="staging", deployment_id=4)
+    with pytest.raises(PipelineFailed, match=r"service cache of staging did not start: .*code 4"):
+        deployer.deploy(request, LogLines().log, CancelToken())
+    # A first release that did not start leaves nothing behind.
+    assert deployer.inspect(REPO, "staging") == []
+    assert project_services(docker_client) == {}
+    assert not docker_client.containers.list(
+        all=True, filters={"label": f"com.docker.compose.project={PROJECT}"}
+    )
