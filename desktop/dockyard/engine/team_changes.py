@@ -103,5 +103,9 @@ class TeamChangeListener:
                         connection.close()
 
     def _tell(self, stop: threading.Event) -> None:
-        if not stop.is_set():  # stopped: the window may be gone
+        if stop.is_set():
+            return  # stopped: the window may be gone
+        try:
             self._on_change()
+        except RuntimeError:  # whoever listened is gone (a window deleted unclosed)
+            stop.set()
