@@ -13,6 +13,7 @@ from tests.gui.helpers import named
 from dockyard.engine.endpoints.registry_auth import forget_login, stored_login
 from dockyard.ui.mainwindow import MainWindow
 from dockyard.ui.settingsdialog import SettingsDialog
+from testbed.cli import run_dockyard
 
 pytestmark = pytest.mark.gui
 
@@ -61,7 +62,8 @@ def test_registry_login_is_kept_in_the_keyring_and_shown_only_by_user(
         assert password.text() == ""
         assert PASSWORD not in visible_texts(dialog)
         assert stored_login(registry) == {"username": "alice", "password": PASSWORD}
-        assert PASSWORD not in (dockyard_home / "window.ini").read_text()
+        for kept in (path for path in dockyard_home.rglob("*") if path.is_file()):
+            assert PASSWORD.encode() not in kept.read_bytes(), kept
         dialog.reject()
 
         # Opened again (a new dialog), it still knows, from the keyring alone.
@@ -87,6 +89,26 @@ def test_registry_login_is_kept_in_the_keyring_and_shown_only_by_user(
         named(dialog, QPushButton, "Log in to registry").click()
         qtbot.waitUntil(lambda: "nothing was stored" in result.text(), timeout=20_000)
         assert stored_login(registry) is None
+        dialog.reject()
+    finally:
+        forget_login(registry)
+        window.tasks.wait(20_000)
+
+
+def test_a_login_made_on_the_command_line_shows_in_settings(
+    qtbot: QtBot, dockyard_home: Path
+) -> None:
+    registry = f"registry-{uuid.uuid4().hex[:8]}.example.test"
+    made = run_dockyard(
+        dockyard_home, "registry", "login", registry, "--username", "bob", stdin=PASSWORD
+    )
+    assert made.returncode == 0, made.stderr
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        dialog = open_settings(qtbot, window)
+        assert dialog.registry_logins.shown_logins() == [f"{registry} — logged in as bob"]
         dialog.reject()
     finally:
         forget_login(registry)

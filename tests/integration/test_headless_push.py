@@ -18,6 +18,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from dockyard.engine.endpoints.registry_auth import dockyard_logins
 from testbed.cli import remove_images
 from testbed.cli import run_dockyard as dockyard
 from testbed.dockerd import PrivateDaemon
@@ -154,4 +155,4 @@ def test_a_dockyard_login_without_its_keyring_says_so(
         logout = dockyard(dockyard_home, "registry", "logout", host)
         assert logout.returncode == 0, logout.stderr
         remove_images(docker_client, f"{host}/shop/lockedout")
-    assert not (dockyard_home / "registry-logins.json").read_text().count(host)
+    assert host not in dockyard_logins()

@@ -1,4 +1,5 @@
-"""This machine's settings: its Docker endpoints and what the trigger poller last saw.
+"""This machine's settings: its Docker endpoints, what the trigger poller last saw, and
+which registries have a Dockyard login (the password is in this machine's keyring).
 
 Kept in the local database (``database.machine_database``) even when the ledger is a
 team's: they describe this machine's daemons and its polling, not the team's releases.
@@ -68,3 +69,23 @@ class MachineSettings:
                 f" ON CONFLICT (location) {update if replace else 'DO NOTHING'}",
                 (location, listed, time_to_text(utcnow())),
             )
+
+    def registry_logins(self) -> dict[str, str]:
+        """registry -> user of its Dockyard login."""
+        rows = self.db.connect().execute("SELECT * FROM registry_logins ORDER BY registry")
+        return {row["registry"]: row["username"] for row in rows.fetchall()}
+
+    def put_registry_logins(self, logins: dict[str, str], *, replace: bool = True) -> None:
+        """Record each; an import (``replace=False``) never overwrites."""
+        update = "DO UPDATE SET username = excluded.username"
+        with self.db.transaction() as connection:
+            for registry, username in logins.items():
+                connection.execute(
+                    "INSERT INTO registry_logins (registry, username) VALUES (?, ?)"
+                    f" ON CONFLICT (registry) {update if replace else 'DO NOTHING'}",
+                    (registry, username),
+                )
+
+    def remove_registry_login(self, registry: str) -> None:
+        with self.db.transaction() as connection:
+            connection.execute("DELETE FROM registry_logins WHERE registry = ?", (registry,))

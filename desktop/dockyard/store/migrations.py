@@ -201,4 +201,13 @@ CREATE TABLE watched_refs (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4)
+# The registries with a Dockyard login on this machine and its user, never a password
+# (engine/endpoints/registry_auth.py), formerly registry-logins.json.
+SCHEMA_V5 = """
+CREATE TABLE registry_logins (
+    registry TEXT PRIMARY KEY,
+    username TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5)

@@ -2,8 +2,9 @@
 
 The password goes straight to the OS keyring (``engine.endpoints.registry_auth``) and is never
 shown again: the list says only "logged in as USER". The keyring cannot list its
-entries, so the registries that have a login are remembered (names only) beside the
-window's settings. Every keyring call runs in a worker: it may ask to unlock.
+entries: the list is the engine's (``dockyard_logins``, which also knows the logins made
+with ``dockyard registry login``), each checked in the keyring. Every keyring call runs in
+a worker: it may ask to unlock.
 """
 
 from __future__ import annotations
@@ -24,10 +25,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dockyard.engine.endpoints.registry_auth import forget_login, store_login, stored_login
+from dockyard.engine.endpoints.registry_auth import (
+    dockyard_logins,
+    forget_login,
+    store_login,
+    stored_login,
+)
 from dockyard.ui import preferences
 from dockyard.ui.worker import TaskRunner
 
+# Where windows before the engine's list remembered the registries they logged in to.
 KNOWN_KEY = "registries/logins"
 HOST_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -38,23 +45,17 @@ class RegistryLogin:
     username: str  # never the password
 
 
-def _known() -> list[str]:
+def _remembered_by_older_windows() -> set[str]:
     value: object = preferences.window_settings().value(KNOWN_KEY, []) or []
     # An INI file gives a lone entry back as a string, not as a one-item list.
     names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-    return sorted({str(name) for name in names if name})
-
-
-def _remember(names: list[str]) -> None:
-    settings = preferences.window_settings()
-    settings.setValue(KNOWN_KEY, sorted(set(names)))
-    settings.sync()
+    return {str(name) for name in names if name}
 
 
 def read_logins() -> list[RegistryLogin]:
-    """The remembered registries that still have credentials in the keyring."""
+    """The registries with a Dockyard login that still have credentials in the keyring."""
     logins = []
-    for host in _known():
+    for host in sorted(set(dockyard_logins()) | _remembered_by_older_windows()):
         stored = stored_login(host)
         if stored is not None:
             logins.append(RegistryLogin(host, stored["username"]))
@@ -62,14 +63,12 @@ def read_logins() -> list[RegistryLogin]:
 
 
 def log_in(registry: str, username: str, password: str) -> list[RegistryLogin]:
-    host = store_login(registry, username, password)
-    _remember([*_known(), host])
+    store_login(registry, username, password)
     return read_logins()
 
 
 def log_out(registry: str) -> list[RegistryLogin]:
     forget_login(registry)
-    _remember([name for name in _known() if name != registry])
     return read_logins()
 
 

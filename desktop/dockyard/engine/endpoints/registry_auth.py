@@ -2,7 +2,8 @@
 
 A password is read once (``dockyard registry login``) into the OS keyring and handed to the
 daemon per push/pull as ``auth_config``; it is never written to Dockyard's database or
-logs, only the registry's name and user go to ``registry-logins.json`` in Dockyard's home.
+logs, only the registry's name and user go to this machine's database (``store/machine.py``;
+an older ``registry-logins.json`` is moved in on first use).
 Without a Dockyard login, the Docker CLI's own (``~/.docker/config.json`` or
 ``$DOCKER_CONFIG``, with its credential helpers) is used, else none: the keyring is needed
 only for a registry that has a Dockyard login (docs/headless.md).
@@ -10,10 +11,10 @@ only for a registry that has a Dockyard login (docs/headless.md).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import os
-from pathlib import Path
+from collections.abc import Iterator
 
 import docker.auth
 import docker.errors
@@ -22,6 +23,8 @@ from dockyard.core.errors import InfrastructureError, UserInputError
 from dockyard.core.redaction import remember_secret
 from dockyard.engine import keyring_store
 from dockyard.engine.home import dockyard_home
+from dockyard.store.database import machine_database
+from dockyard.store.machine import MachineSettings
 
 log = logging.getLogger("dockyard.docker")
 
@@ -40,7 +43,7 @@ _REFUSALS = (
 # Where a login came from, for the sentence when the registry refuses it.
 DOCKYARD_LOGIN = "dockyard"
 DOCKER_CLI_LOGIN = "docker"
-LOGIN_INDEX = "registry-logins.json"
+LOGIN_INDEX = "registry-logins.json"  # before the database kept them; imported on first use
 
 
 class RegistryAuth(dict[str, str]):
@@ -73,7 +76,8 @@ def store_login(registry: str, username: str, password: str) -> str:
     remember_secret(password)
     value = json.dumps({"username": username, "password": password})
     keyring_store.write(keyring_store.REGISTRY, host, value)
-    _write_index({**_read_index(), host: username})
+    with _login_index() as index:
+        index.put_registry_logins({host: username})
     log.info("registry credentials stored for %s (user %s)", host, username)
     return host
 
@@ -82,30 +86,41 @@ def forget_login(registry: str) -> bool:
     """Remove the stored credentials; False when there were none."""
     host = normalize_registry(registry)
     forgotten = keyring_store.delete(keyring_store.REGISTRY, host)
-    index = _read_index()
-    if index.pop(host, None) is not None:
-        _write_index(index)
+    with _login_index() as index:
+        index.remove_registry_login(host)
     return forgotten
 
 
-def _index_path() -> Path:
-    return dockyard_home() / LOGIN_INDEX
+def dockyard_logins() -> dict[str, str]:
+    """Registries with a Dockyard login on this machine (host -> user); no secrets."""
+    with _login_index() as index:
+        return index.registry_logins()
 
 
-def _read_index() -> dict[str, str]:
-    """Registries with a Dockyard login (host → user); no secrets."""
+@contextlib.contextmanager
+def _login_index() -> Iterator[MachineSettings]:
+    """This machine's list of Dockyard logins, an older ``registry-logins.json`` moved in
+    first (else a login forgotten since would come back from it)."""
+    with machine_database(dockyard_home()) as db:
+        settings = MachineSettings(db)
+        _import_login_index(settings)
+        yield settings
+
+
+def _import_login_index(settings: MachineSettings) -> None:
+    path = dockyard_home() / LOGIN_INDEX
     try:
-        data = json.loads(_index_path().read_text())
-    except (OSError, ValueError):
-        return {}
-    return {str(host): str(user) for host, user in data.items()} if isinstance(data, dict) else {}
-
-
-def _write_index(index: dict[str, str]) -> None:
-    path = _index_path()
-    partial = path.with_suffix(".tmp")
-    partial.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
-    os.replace(partial, path)
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring %s (%s)", path, exc)  # the keyring keeps the logins themselves
+        data = {}
+    if isinstance(data, dict):
+        logins = {str(host): str(user) for host, user in data.items()}
+        settings.put_registry_logins(logins, replace=False)
+    with contextlib.suppress(FileNotFoundError):
+        path.replace(path.with_name(LOGIN_INDEX + ".imported"))
 
 
 def stored_login(registry: str) -> dict[str, str] | None:
@@ -136,7 +151,7 @@ def _dockyard_login(host: str) -> dict[str, str] | None:
     try:
         return stored_login(host)
     except keyring_store.KeyringUnavailable as exc:
-        user = _read_index().get(host)
+        user = dockyard_logins().get(host)
         if user is None:
             log.info("no keyring and no Dockyard login for %s: trying the Docker CLI's", host)
             return None
