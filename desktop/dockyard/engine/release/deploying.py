@@ -278,8 +278,9 @@ class Deploying:
     ) -> None:
         endpoint = EndpointRegistry(self.home).get(env.host)
         # A compose file is deployed by the docker/compose CLI on the same endpoint, as
-        # compose tests are.
-        cli_env = compose_environment(endpoint) if env.compose else None
+        # compose tests are. The release's own snapshot says so: a rollback while git
+        # cannot be read knows the environment only from the audit trail.
+        cli_env = compose_environment(endpoint) if attached.snapshot.stack else None
         client = open_client(endpoint)
         try:
             request = DeploymentRequest(
