@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from dockyard.engine.release.unrecorded import labelled_deployments
 from dockyard.store.database import Database, SqliteDatabase
 
 
@@ -16,6 +15,8 @@ def store_name(db: Database) -> str:
 
 def warn_of_unrecorded(home: Path, db: Database, repo: str | None = None) -> None:
     """One sentence on stderr when the daemons run what the store does not know."""
+    from dockyard.engine.release.unrecorded import labelled_deployments  # asks the daemons
+
     found = labelled_deployments(home, repo)
     if not found:
         return

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
-
-import git
+from typing import TYPE_CHECKING
 
 from dockyard.core.errors import UserInputError
 from dockyard.core.pipeline_file import PipelineConfig
+
+if TYPE_CHECKING:
+    import git
 
 MAX_FILE_BYTES = 1024 * 1024  # dockyard.yml, env_file, configs (docs/pipeline-file.md)
 _LINK_MODE = 0o120000

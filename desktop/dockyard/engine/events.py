@@ -73,3 +73,15 @@ class CancelToken:
 
     def wait(self, timeout: float) -> bool:
         return self._event.wait(timeout)
+
+
+def wait_or_cancel(cancel: CancelToken, seconds: float) -> None:
+    """Sleep, but wake up and raise Cancelled as soon as the user cancels."""
+    woken = threading.Event()
+    unregister = cancel.on_cancel(woken.set)
+    try:
+        woken.wait(seconds)
+    finally:
+        unregister()
+    if cancel.cancelled:
+        raise Cancelled("The deployment was cancelled.")

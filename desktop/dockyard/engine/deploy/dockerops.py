@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import re
 import tarfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -16,13 +15,12 @@ import docker.errors
 import docker.types
 import requests.exceptions
 
-from dockyard.core.errors import Cancelled, DockyardError, InfrastructureError, UserInputError
+from dockyard.core.errors import DockyardError, InfrastructureError, UserInputError
 from dockyard.engine.endpoints.registry_auth import (
     is_login_refusal,
     login_refused_message,
     registry_auth,
 )
-from dockyard.engine.events import CancelToken
 
 _PORT = re.compile(
     r"(?:(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}):)?(?P<published>\d+):)?(?P<target>\d+)(?:/(?P<proto>tcp|udp))?"
@@ -79,18 +77,6 @@ def ensure_image(client: docker.DockerClient, image: str, log: Callable[[str], N
             f"Could not pull {image}: {exc.explanation or exc}; check that the registry is "
             "reachable from the Docker host and that it is logged in there."
         ) from exc
-
-
-def wait_or_cancel(cancel: CancelToken, seconds: float) -> None:
-    """Sleep, but wake up and raise Cancelled as soon as the user cancels."""
-    woken = threading.Event()
-    unregister = cancel.on_cancel(woken.set)
-    try:
-        woken.wait(seconds)
-    finally:
-        unregister()
-    if cancel.cancelled:
-        raise Cancelled("The deployment was cancelled.")
 
 
 def parse_port(spec: str) -> tuple[str | None, int | None, int, str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from docker.models.containers import Container
 
-from dockyard.engine.deploy.dockerops import docker_errors, wait_or_cancel
+from dockyard.engine.deploy.dockerops import docker_errors
 from dockyard.engine.deploy.exits import (
     container_logs,
     exit_phrase,
@@ -16,7 +16,7 @@ from dockyard.engine.deploy.exits import (
     log_output,
     output_phrase,
 )
-from dockyard.engine.events import CancelToken
+from dockyard.engine.events import CancelToken, wait_or_cancel
 
 POLL = 0.5
 # Docker's own defaults when the image's HEALTHCHECK leaves a value out.

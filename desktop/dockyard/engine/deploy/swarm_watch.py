@@ -18,7 +18,7 @@ from docker.models.services import Service
 
 from dockyard.core.errors import PipelineFailed
 from dockyard.engine.deploy import labels as L
-from dockyard.engine.deploy.dockerops import docker_errors, wait_or_cancel
+from dockyard.engine.deploy.dockerops import docker_errors
 from dockyard.engine.deploy.exits import (
     FAILED_TASK_STATES,
     exit_phrase,
@@ -28,7 +28,7 @@ from dockyard.engine.deploy.exits import (
     task_logs,
 )
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn
-from dockyard.engine.events import CancelToken
+from dockyard.engine.events import CancelToken, wait_or_cancel
 
 # An update Swarm has not picked up yet looks like the previous one for a moment.
 QUIET_PERIOD = 5.0

@@ -12,12 +12,13 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
-
-import docker.context
+from typing import TYPE_CHECKING, Protocol
 
 from dockyard.core.errors import UserInputError
 from dockyard.engine.endpoints.record import Endpoint
+
+if TYPE_CHECKING:
+    import docker.context
 
 log = logging.getLogger("dockyard.docker")
 
@@ -65,6 +66,8 @@ def current_context_name() -> str:
         return name
     if not _config_exists():
         return "default"
+    import docker.context  # the whole SDK: only when a context is read
+
     return str(docker.context.config.get_current_context_name() or "default")
 
 
@@ -73,6 +76,8 @@ def current_context_endpoint() -> Endpoint | None:
     name = current_context_name()
     if name == "default":
         return None
+    import docker.context
+
     context = docker.context.ContextAPI.get_context(name)
     if context is None:
         raise UserInputError(
@@ -84,6 +89,8 @@ def current_context_endpoint() -> Endpoint | None:
 
 def _context_names() -> list[str]:
     # docker-py's ContextAPI.contexts() leaves the meta files open; read the names here.
+    import docker.context
+
     names = []
     for meta in Path(docker.context.config.get_meta_dir()).glob("*/meta.json"):
         try:
@@ -97,6 +104,8 @@ def docker_contexts() -> list[Endpoint]:
     """Every Docker context but ``default``, named as the context is."""
     if not _config_exists():
         return []
+    import docker.context
+
     endpoints = []
     for name in _context_names():
         if name == "default":

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import socket
 import ssl
+import sys
 from collections.abc import Iterator
 from urllib.parse import urlsplit
-
-import requests.exceptions
 
 CLIENT_CERT_REFUSED = (
     "alert bad certificate",
@@ -113,9 +112,7 @@ def explain(url: str, exc: BaseException, *, ca: str = "", timeout: float = 0) -
             )
     if any(isinstance(e, ConnectionRefusedError) for e in chain) or "connection refused" in text:
         return f"nothing listens at {hostport} (connection refused); start Docker there"
-    timed_out = any(
-        isinstance(e, socket.timeout | TimeoutError | requests.exceptions.Timeout) for e in chain
-    )
+    timed_out = any(isinstance(e, _TIMEOUTS + _requests_timeout()) for e in chain)
     if timed_out or "timed out" in text:
         within = f" within {timeout:g} s" if timeout else " in time"
         return f"{hostport} did not answer{within}; check the address, the firewall and the network"
@@ -127,3 +124,13 @@ def explain(url: str, exc: BaseException, *, ca: str = "", timeout: float = 0) -
         return f"no permission to use {hostport}; join the docker group or use another endpoint"
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return first if len(first) <= 200 else first[:197] + "…"
+
+
+_TIMEOUTS: tuple[type[BaseException], ...] = (socket.timeout, TimeoutError)
+
+
+def _requests_timeout() -> tuple[type[BaseException], ...]:
+    """requests' Timeout, when requests is loaded (an error can come from it only then;
+    importing it to ask would cost ~0.1 s)."""
+    exceptions = sys.modules.get("requests.exceptions")
+    return (exceptions.Timeout,) if exceptions is not None else ()

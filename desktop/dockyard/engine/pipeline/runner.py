@@ -11,7 +11,6 @@ import re
 import shutil
 from collections.abc import Callable, Sequence
 from copy import deepcopy
-from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -30,7 +29,6 @@ from dockyard.core.model import (
 )
 from dockyard.core.pipeline_file import (
     BUILD_SECRETS_SCOPE,
-    EnvironmentConfig,
     PipelineConfig,
     expand_build_args,
 )
@@ -51,6 +49,7 @@ from dockyard.engine.pipeline import build as build
 from dockyard.engine.pipeline import deliver, teststage
 from dockyard.engine.pipeline.buildkit import BuildRequest
 from dockyard.engine.pipeline.compose_endpoint import compose_environment
+from dockyard.engine.pipeline.delivery import Delivered, DeliveryHook, DeliveryResult
 from dockyard.engine.pipeline.runqueue import queued
 from dockyard.engine.pipeline.stagecontext import StageContext
 from dockyard.engine.pipeline.testfile import PipelineBuild
@@ -65,31 +64,6 @@ from dockyard.store.runs import RunStore, new_run_id
 from dockyard.store.shared_logs import share_log
 
 log = logging.getLogger("dockyard.pipeline")
-
-
-@dataclass(frozen=True)
-class Delivered:
-    """What the delivery hook is given: the delivered image and the run that made it."""
-
-    image: ImageRecord
-    environments: Sequence[EnvironmentConfig]  # in promotion order
-    run: Run
-    sink: EventSink
-    cancel: CancelToken
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    """What the delivery hook answers: the run's final status (succeeded,
-    awaiting_approval, failed or cancelled), why it failed, and each environment's outcome."""
-
-    status: RunStatus
-    error: DockyardError | None = None
-    deployments: tuple[DeploymentOutcome, ...] = ()
-
-
-# Called after delivery: deploys to automatic environments, stops at a gate.
-DeliveryHook = Callable[[Delivered], DeliveryResult]
 
 
 class PipelineRunner:

@@ -10,17 +10,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.policy import Decision
 from dockyard.core.releases import ApprovalRequest, Deployment
 from dockyard.engine.events import CancelToken, EventSink
-from dockyard.engine.release.deploying import Attached, Deploying
 from dockyard.engine.release.results import ReleaseOutcome
 from dockyard.engine.secrets import SecretStore
 from dockyard.store.audit import AuditLog
 from dockyard.store.database import Database
 from dockyard.store.ledger import SqliteReleaseLedger
+
+if TYPE_CHECKING:
+    from dockyard.engine.release.deploying import Attached, Deploying
 
 
 @dataclass(eq=False)

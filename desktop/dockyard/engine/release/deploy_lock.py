@@ -13,8 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from dockyard.core.errors import UserInputError
-from dockyard.engine.deploy.dockerops import wait_or_cancel
-from dockyard.engine.events import CancelToken
+from dockyard.engine.events import CancelToken, wait_or_cancel
 from dockyard.store.ledger import DeploymentLock, ReleaseLedger
 
 POLL = 0.5

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dockyard.core.model import Run
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.policy import Decision
 from dockyard.core.releases import ApprovalRequest, Deployment, Pin
-from dockyard.engine.deploy import RunningRelease
-from dockyard.engine.gitsource import ResolvedRef
+
+if TYPE_CHECKING:
+    from dockyard.engine.deploy import RunningRelease
+    from dockyard.engine.gitsource import ResolvedRef
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from dockyard.core.releases import (
 )
 from dockyard.engine.deploy import ConfigSnapshot, diff_snapshots
 from dockyard.engine.events import CancelToken, EventSink, ignore_events
-from dockyard.engine.pipeline.runner import Delivered, DeliveryResult
+from dockyard.engine.pipeline.delivery import Delivered, DeliveryResult
 from dockyard.engine.release.config import (
     environment_named,
     environments_of,
