@@ -64,11 +64,22 @@ def run_window(argv: list[str]) -> int:
 
 
 def open_window(app: QApplication) -> QMainWindow:
-    """The main window, shown; raises DockyardError when the home cannot be used."""
-    from dockyard.ui.mainwindow import MainWindow
+    """The main window, shown; raises DockyardError when the home cannot be used.
 
-    window = MainWindow()
-    window.show()
+    A starting window shows first (``ui/starting.py``), so the first paint does not wait
+    for the main window's modules, then the main window replaces it.
+    """
+    from dockyard.ui.starting import StartingWindow
+
+    starting = StartingWindow()
+    starting.show_now(app)
+    try:
+        from dockyard.ui.mainwindow import MainWindow
+
+        window = MainWindow()
+        window.show()
+    finally:
+        starting.close()
     return window
 
 
