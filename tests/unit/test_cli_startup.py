@@ -1,8 +1,10 @@
 """The command line starts at once: a command imports only what it needs.
 
 ``dockyard --version`` and ``dockyard runs`` must not import Docker's SDK, GitPython,
-requests, ruamel or Qt (each costs 0.1-0.3 s before any work). ``status`` is not held to
-this: it reads dockyard.yml through git and asks each environment's daemon for drift.
+requests, ruamel or Qt (each costs 0.1-0.3 s before any work). ``status`` asks each
+environment's daemon for drift (Docker's SDK) and parses dockyard.yml (ruamel), but reads
+a commit's dockyard.yml through GitPython only once (engine/pipelinecache.py) and never
+imports the pipeline runner, Qt or team mode's PostgreSQL client.
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ import sys
 from pathlib import Path
 
 from dockyard.cli import COMMAND_MODULES, build_parser
+from dockyard.core.model import Run, RunStatus, utcnow
+from dockyard.store.database import open_database
+from dockyard.store.repositories import RepositoryStore
+from dockyard.store.runs import RunStore
+from testbed.gitrepos import make_app_repo
 
 HEAVY = ("docker", "git", "requests", "ruamel", "PySide6", "keyring", "psycopg")
 
@@ -26,13 +33,18 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 
 
-def _imported(tmp_path: Path, *args: str) -> tuple[int, set[str]]:
-    env = {**os.environ, "DOCKYARD_HOME": str(tmp_path / "home"), "DOCKYARD_USER": "t@x"}
+def _loaded(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, set[str]]:
+    env = env or {**os.environ, "DOCKYARD_HOME": str(tmp_path / "home"), "DOCKYARD_USER": "t@x"}
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, *args], env=env, capture_output=True, text=True, check=True
     )
     result = json.loads(done.stdout.splitlines()[-1])
-    return result["code"], {name.split(".")[0] for name in result["modules"]}
+    return result["code"], set(result["modules"])
+
+
+def _imported(tmp_path: Path, *args: str) -> tuple[int, set[str]]:
+    code, modules = _loaded(tmp_path, *args)
+    return code, {name.split(".")[0] for name in modules}
 
 
 def test_version_imports_nothing_heavy(tmp_path: Path) -> None:
@@ -45,6 +57,28 @@ def test_runs_imports_nothing_heavy(tmp_path: Path) -> None:
     code, roots = _imported(tmp_path, "runs", str(tmp_path))
     assert code == 0
     assert roots.isdisjoint(HEAVY), roots & set(HEAVY)
+
+
+def test_status_reads_a_commit_through_git_once_and_never_imports_the_engine_or_qt(
+    tmp_path: Path,
+) -> None:
+    repo = make_app_repo(tmp_path / "app", dockyard_yml="environments:\n  staging: {}\n")
+    home = tmp_path / "home"
+    db = open_database(home)
+    location = RepositoryStore(db).add(str(repo.path)).location
+    now = utcnow()
+    RunStore(db).create(
+        Run("20250101T000000-000001", location, "main", repo.head, RunStatus.SUCCEEDED, now)
+    )
+    db.close()
+    env = {**os.environ, "DOCKYARD_HOME": str(home), "DOCKER_HOST": "unix:///nonexistent.sock"}
+    env.pop("DOCKYARD_USER", None)  # who acts comes from git's settings then, not GitPython
+    first, _modules = _loaded(tmp_path, "status", str(repo.path), env=env)
+    code, modules = _loaded(tmp_path, "status", str(repo.path), "--json", env=env)
+    assert (first, code) == (0, 0)
+    roots = {name.split(".")[0] for name in modules}
+    assert roots.isdisjoint({"git", "gitdb", "PySide6", "psycopg"}), roots
+    assert "dockyard.engine.pipeline.runner" not in modules
 
 
 def test_the_dispatch_table_names_every_command() -> None:

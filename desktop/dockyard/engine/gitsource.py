@@ -15,10 +15,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import git
-import git.exc
-import gitdb.exc
+from typing import TYPE_CHECKING
 
 from dockyard.core.errors import InfrastructureError, UserInputError
 from dockyard.core.locations import is_url, normalise_location
@@ -31,7 +28,12 @@ from dockyard.engine.commitfiles import (
     unsafe_member,
 )
 
+if TYPE_CHECKING:
+    import git
+
 log = logging.getLogger("dockyard.git")
+# GitPython is imported where a repository is opened, not with this module: it takes
+# ~0.1 s, which commands that only read the records (status) need not pay.
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class GitSource:
 
     @staticmethod
     def _open_local(path: Path) -> git.Repo:
+        import git
+
         if not path.exists():
             raise UserInputError(f"{path} does not exist; give the path of a git repository.")
         try:
@@ -67,6 +71,8 @@ class GitSource:
             ) from exc
 
     def _mirror(self, home: Path, fetch: bool) -> git.Repo:
+        import git
+
         cache = home / "git-cache" / hashlib.sha1(self.location.encode()).hexdigest()[:16]
         if not cache.exists():
             cache.parent.mkdir(parents=True, exist_ok=True)
@@ -97,6 +103,9 @@ class GitSource:
         return repo
 
     def resolve(self, ref: str | None) -> ResolvedRef:
+        import git
+        import gitdb.exc
+
         name = ref or "HEAD"
         try:
             commit = self.repo.commit(name)
@@ -161,6 +170,8 @@ class GitSource:
 
     def commits_between(self, old: str | None, new: str, limit: int = 200) -> list[ResolvedRef]:
         """Commits in ``new`` that are not in ``old`` (newest first)."""
+        import git
+
         rev = f"{old}..{new}" if old else new
         try:
             commits = list(self.repo.iter_commits(rev, max_count=limit))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import subprocess
 from pathlib import Path
 
 import platformdirs
@@ -24,12 +25,17 @@ def current_identity() -> str:
     configured = os.environ.get("DOCKYARD_USER", "").strip()
     if configured:
         return configured
-    try:
-        import git  # local import: GitPython is slow to import and rarely needed here
-
-        email = git.GitConfigParser(read_only=True).get_value("user", "email", "")
-        if email:
-            return str(email).strip()
-    except Exception:  # noqa: BLE001 - no git config is a normal state
+    try:  # the user's and the system's git settings, not a repository's (GIT_DIR: none)
+        done = subprocess.run(
+            ["git", "config", "--get", "user.email"],
+            env={**os.environ, "GIT_DIR": os.devnull},
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        if done.stdout.strip():
+            return done.stdout.strip()
+    except (OSError, subprocess.SubprocessError):  # no git: the OS login
         pass
     return getpass.getuser()

@@ -24,6 +24,7 @@ from dockyard.core.pipeline_file import (
 from dockyard.core.pipeline_load import load_pipeline
 from dockyard.engine.commitfiles import RepositoryFileError
 from dockyard.engine.gitsource import GitSource
+from dockyard.engine.pipelinecache import CommitPipeline, NotCached, keep, kept
 from dockyard.store.audit import AuditLog
 from dockyard.store.database import Database
 from dockyard.store.runs import RunStore
@@ -37,7 +38,8 @@ CONFIG_ACTIONS = ("deploy", "rollback", "approval-requested")
 @functools.lru_cache(maxsize=256)
 def pipeline_at(home: Path, repo: str, commit: str) -> PipelineConfig:
     """The pipeline file of ``commit`` (defaults when it has none), read from git once per
-    commit: a commit's files never change, and status asks for it on every refresh.
+    commit: a commit's files never change, and status asks for it on every refresh (kept
+    in memory here, and on disk by ``pipelinecache`` for the next process).
 
     Raises InfrastructureError when git cannot be read, UserInputError for a bad file
     (neither is remembered: the next call asks git again).
@@ -46,17 +48,30 @@ def pipeline_at(home: Path, repo: str, commit: str) -> PipelineConfig:
         f"Could not read commit {commit[:12]} of {repo} ({{}}); check that the repository "
         "is reachable."
     )
+    remembered = kept(home, repo, commit)
+    if remembered is not None:
+        try:
+            return load_pipeline(remembered.text, exists=remembered.answer)
+        except NotCached:
+            pass  # asked about another file: read the commit through git
     try:
         source = GitSource(repo, home, fetch=False)
     except Exception as exc:  # gone, moved, not a repository: git unreadable here
         raise InfrastructureError(unreadable.format(exc)) from exc
     try:
-        text = source.read_file(commit, "dockyard.yml")
+        read = CommitPipeline(source.read_file(commit, "dockyard.yml"))
     except RepositoryFileError:
         raise  # readable, but refused (too large, a link out of the repository)
     except Exception as exc:  # any git failure means "git unreadable here"
         raise InfrastructureError(unreadable.format(exc)) from exc
-    return load_pipeline(text, exists=lambda path: source.exists(commit, path))
+
+    def exists(path: str) -> bool:
+        read.exists[path] = source.exists(commit, path)
+        return read.exists[path]
+
+    config = load_pipeline(read.text, exists=exists)
+    keep(home, repo, commit, read)
+    return config
 
 
 def unroutable_image(env: EnvironmentConfig, build_host: str) -> str:
