@@ -21,6 +21,7 @@ from dockyard.engine.endpoints.registry_auth import (
     login_refused_message,
     registry_auth,
 )
+from dockyard.engine.events import wait_or_cancel as wait_or_cancel  # the deployers' import
 
 _PORT = re.compile(
     r"(?:(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}):)?(?P<published>\d+):)?(?P<target>\d+)(?:/(?P<proto>tcp|udp))?"
