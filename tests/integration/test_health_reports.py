@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -19,7 +21,7 @@ from dockyard.engine.deploy import ContainerDeployer, deployer_for
 from dockyard.engine.events import CancelToken
 from dockyard.engine.secrets import SecretStore
 from integration.deploy_images import LogLines, PushedImage, push_image, request_for, snapshot_of
-from integration.test_releases import Cli, bytes_under, environment
+from integration.test_releases import Cli, bytes_under, environment, outcomes
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry
@@ -33,6 +35,25 @@ CHATTY_CRASH = """\
 FROM busybox:stable
 CMD ["sh", "-c", "for i in $(seq 25); do echo line $i; done; echo 'fatal: no database'; exit 7"]
 """
+
+
+def committed_app(path: Path, pipeline: str, app: str) -> str:
+    """A repository whose app.sh is ``app``; returns its location."""
+    git_repo = make_app_repo(path, dockyard_yml=pipeline)
+    git_repo.commit("the app under test", {"app.sh": app})
+    return normalise_location(str(git_repo.path))
+
+
+def forget(repo: str, client: docker.DockerClient) -> None:
+    """Remove what the runs of ``repo`` deployed and built."""
+    deployer_for("container", client).remove(repo, "staging")
+    deployer_for("container", client).remove(repo, "production")
+    if client.info().get("Swarm", {}).get("ControlAvailable"):
+        for name in ("staging", "production"):
+            deployer_for("service", client).remove(repo, name)
+    for image in client.images.list(filters={"label": f"dockyard.repo={repo}"}):
+        with contextlib.suppress(docker.errors.APIError):
+            client.images.remove(image.id, force=True)
 
 
 @pytest.fixture(scope="module")
@@ -82,13 +103,11 @@ def test_a_swarm_task_that_exits_reports_its_code_and_output_with_the_secret_mas
         "environments:\n  staging:\n    mode: service\n    auto: true\n"
         "    secrets: [api_token]\n    grace: 1s\n"
     )
-    git_repo = make_app_repo(tmp_path / "leaky", dockyard_yml=pipeline)
     # Running for a second first: a first release must stay up for Swarm's monitor period.
     app = (
         'echo starting\necho "token=$(cat /run/secrets/api_token)"\necho bye >&2\nsleep 1\nexit 5\n'
     )
-    git_repo.commit("print the secret and exit", {"app.sh": app})
-    repo = normalise_location(str(git_repo.path))
+    repo = committed_app(tmp_path / "leaky", pipeline, app)
     cli = Cli(dockyard_home, swarm_daemon)
     try:
         stored = cli("secret", "set", repo, "staging", "api_token", stdin=token + "\n")
@@ -109,8 +128,72 @@ def test_a_swarm_task_that_exits_reports_its_code_and_output_with_the_secret_mas
             assert token not in shown
         assert token.encode() not in bytes_under(dockyard_home)
     finally:
-        deployer_for("service", docker_client).remove(repo, "staging")
+        forget(repo, docker_client)
         SecretStore().delete(repo, "staging", "api_token")
-        for image in docker_client.images.list(filters={"label": f"dockyard.repo={repo}"}):
-            with contextlib.suppress(docker.errors.APIError):
-                docker_client.images.remove(image.id, force=True)
+
+
+# Up for 10 s (past both health gates), then it exits 4; restarted in the same container
+# (container mode) it finds its marker and exits at once, again and again. Swarm starts a
+# fresh task each time, which runs 10 s again.
+CRASH_LATER = """\
+if [ -f /tmp/started ]; then echo "crashed again"; exit 4; fi
+touch /tmp/started
+echo "app starting"
+sleep 10
+echo "lost the database"
+exit 4
+"""
+CRASH_LATER_PIPELINE = """\
+environments:
+  staging:
+    mode: container
+    auto: true
+    grace: 1s
+  production:
+    mode: service
+    auto: true
+    after: staging
+    grace: 1s
+"""
+
+
+def until_restart_loops(
+    cli: Cli, repo: str, names: tuple[str, ...] = ("staging", "production"), timeout: float = 120.0
+) -> dict[str, Any]:
+    """The status once each of ``names`` restarted twice at least."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = cli.json("status", repo)
+        running = [environment(status, name)["running"] for name in names]
+        if all(live and live[0]["restarts"] >= 2 for live in running):
+            return status
+        assert time.monotonic() < deadline, status
+        time.sleep(1)
+
+
+def test_a_release_that_keeps_exiting_after_its_gate_shows_as_a_restart_loop(
+    tmp_path: Path,
+    dockyard_home: Path,
+    swarm_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+) -> None:
+    repo = committed_app(tmp_path / "flaky", CRASH_LATER_PIPELINE, CRASH_LATER)
+    cli = Cli(dockyard_home, swarm_daemon)
+    try:
+        run = cli.json("run", repo)
+        assert outcomes(run) == {"staging": "deployed", "production": "deployed"}
+
+        status = until_restart_loops(cli, repo)
+        for name in ("staging", "production"):
+            env = environment(status, name)
+            (live,) = env["running"]
+            assert live["state"] == "restarting" and live["healthy"] is False
+            assert live["restart_loop"] and live["last_exit_code"] == 4
+            assert live["condition"].startswith("in a restart loop (restarted ")
+            assert env["drift"].startswith("is in a restart loop: restarted ")
+            assert env["drift"].endswith("last exit code 4")
+        text = cli("status", repo).stdout
+        assert text.count("DRIFT: is in a restart loop: restarted ") == 2, text
+        assert "last exit code 4" in text
+    finally:
+        forget(repo, docker_client)

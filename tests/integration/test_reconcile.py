@@ -74,6 +74,14 @@ def test_drift_names_each_way_the_daemon_can_differ() -> None:
         == "configuration changed outside Dockyard"
     )
     assert drift_of(recorded(), [live(state="exited")]) == "is exited; Dockyard deployed v1.1.0"
+    looping = live(state="restarting", healthy=False, restarts=3, exit_code=137)
+    assert drift_of(recorded(), [looping]) == (
+        "is in a restart loop: restarted 3 times, last exit code 137"
+    )
+    assert looping.condition() == "in a restart loop (restarted 3 times, last exit code 137)"
+    recovered = live(restarts=1, exit_code=None)
+    assert drift_of(recorded(), [recovered]) is None
+    assert recovered.condition() == "running, healthy; restarted once, last exit code unknown"
 
 
 @pytest.fixture(scope="module")

@@ -195,7 +195,17 @@ def _environment(env: EnvironmentStatus) -> dict[str, Any]:
         "retry_possible": bool(env.retry),
         "host_error": env.host_error,
         "running": [
-            {"name": r.name, "digest": r.digest, "deployment": r.deployment_id, "state": r.state}
+            {
+                "name": r.name,
+                "digest": r.digest,
+                "deployment": r.deployment_id,
+                "state": r.state,
+                "healthy": r.healthy,
+                "restart_loop": r.restart_loop,
+                "restarts": r.restarts,
+                "last_exit_code": r.exit_code,
+                "condition": r.condition(),
+            }
             for r in env.running
         ],
     }
@@ -257,6 +267,9 @@ def show_status(args: argparse.Namespace) -> int:
             print(f"    host unreachable: {env.host_error}")
         elif env.drift:
             print(f"    DRIFT: {env.drift}")
+        for live in env.running if not env.drift else ():
+            if live.restarts:  # it recovered, but say that it crashed since the deployment
+                print(f"    {live.name}: {live.condition()}")
     return 0
 
 

@@ -63,11 +63,7 @@ def health_text(env: EnvironmentStatus) -> str:
         return f"host unreachable: {env.host_error}"
     if not env.running:
         return "nothing runs"
-    states = []
-    for running in env.running:
-        health = {True: "healthy", False: "unhealthy", None: "no health check"}[running.healthy]
-        states.append(f"{running.state}, {health}")
-    return "; ".join(states)
+    return "; ".join(running.condition() for running in env.running)
 
 
 def _label(text: str, name: str, style: str = "") -> QLabel:

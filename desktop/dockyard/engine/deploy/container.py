@@ -28,6 +28,7 @@ from dockyard.engine.deploy.dockerops import (
     mounts,
 )
 from dockyard.engine.deploy.health import Unhealthy, wait_until_healthy
+from dockyard.engine.deploy.restarts import RESTARTING, container_restarts
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
 from dockyard.engine.events import CancelToken
 
@@ -250,12 +251,17 @@ def _release_of(container: Container) -> RunningRelease:
         # In (or interrupted in) its health gate, or its health check has no verdict yet:
         # not released, whatever its uptime.
         status = "starting"
+    restarts = container_restarts(container)
     return L.release_from(
         container.labels,
         image=str(container.attrs.get("Config", {}).get("Image") or ""),
         config_fingerprint=container.labels.get(L.CONFIG, ""),
-        state=status,
-        healthy={"healthy": True, "unhealthy": False}.get(str(health)),
+        state=RESTARTING if restarts.looping else status,
+        healthy=False
+        if restarts.looping
+        else {"healthy": True, "unhealthy": False}.get(str(health)),
         since=L.parse_time(state.get("StartedAt")),
         name=container.name or "",
+        restarts=restarts.count,
+        exit_code=restarts.exit_code,
     )

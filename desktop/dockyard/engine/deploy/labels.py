@@ -90,6 +90,8 @@ def release_from(
     healthy: bool | None,
     since: datetime | None,
     name: str,
+    restarts: int = 0,
+    exit_code: int | None = None,
 ) -> RunningRelease:
     deployment = labels.get(DEPLOYMENT, "")
     return RunningRelease(
@@ -103,6 +105,8 @@ def release_from(
         healthy=healthy,
         since=since,
         name=name,
+        restarts=restarts,
+        exit_code=exit_code,
     )
 
 

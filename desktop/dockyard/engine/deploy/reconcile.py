@@ -37,6 +37,8 @@ def drift_of(recorded: Deployment | None, running: list[RunningRelease]) -> str 
         return (
             f"runs {short_digest(live.digest)}, Dockyard deployed {short_digest(recorded.digest)}"
         )
+    if live.restart_loop:
+        return f"is in a restart loop: {live.restart_text() or 'it keeps restarting'}"
     if live.state in STOPPED_STATES:
         return f"is {live.state}; Dockyard deployed {_release(recorded)}"
     expected = _fingerprint(recorded.config)

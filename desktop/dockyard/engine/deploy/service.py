@@ -30,6 +30,7 @@ from dockyard.engine.deploy.dockerops import (
     mounts,
     service_ports,
 )
+from dockyard.engine.deploy.restarts import RESTARTING, service_restarts
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
 from dockyard.engine.deploy.swarm_watch import UpdateWatch
 from dockyard.engine.endpoints.registry_auth import registry_auth
@@ -246,11 +247,15 @@ class SwarmServiceDeployer:
         container = spec["TaskTemplate"]["ContainerSpec"]
         replicas = int((spec.get("Mode") or {}).get("Replicated", {}).get("Replicas", 1))
         with docker_errors(f"list the tasks of {service.name}"):
-            tasks = service.tasks(filters={"desired-state": "running"})
+            every_task = service.tasks()
+        tasks = [t for t in every_task if t.get("DesiredState") == "running"]
         running = sum(1 for t in tasks if t["Status"]["State"] == "running")
+        restarts = service_restarts(labels, every_task)
         update = (service.attrs.get("UpdateStatus") or {}).get("State", "")
         if update in ("updating", "rollback_started"):
             state = "updating"
+        elif restarts.looping:
+            state = RESTARTING
         elif running >= replicas:
             state = "running"
         else:
@@ -260,9 +265,11 @@ class SwarmServiceDeployer:
             image=str(container.get("Image", "")),
             config_fingerprint=self._live_fingerprint(spec, replicas),
             state=state,
-            healthy=running >= replicas,
+            healthy=running >= replicas and state != RESTARTING,
             since=L.parse_time(service.attrs.get("UpdatedAt") or service.attrs.get("CreatedAt")),
             name=service.name or "",
+            restarts=restarts.count,
+            exit_code=restarts.exit_code,
         )
 
     def _live_fingerprint(self, spec: dict[str, Any], replicas: int) -> str:

@@ -256,6 +256,31 @@ class RunningRelease:
     healthy: bool | None
     since: datetime | None
     name: str  # container or service name
+    # Restarts since it was deployed (service mode: ended tasks Swarm replaced and still
+    # lists) and how it ended the last time (None: unknown or never).
+    restarts: int = 0
+    exit_code: int | None = None
+
+    @property
+    def restart_loop(self) -> bool:
+        """It passed its health gate but keeps exiting (it restarted a moment ago)."""
+        return self.state == "restarting"
+
+    def restart_text(self) -> str:
+        """``restarted 4 times, last exit code 3``; "" when it never restarted."""
+        if not self.restarts:
+            return ""
+        times = "once" if self.restarts == 1 else f"{self.restarts} times"
+        code = "unknown" if self.exit_code is None else str(self.exit_code)
+        return f"restarted {times}, last exit code {code}"
+
+    def condition(self) -> str:
+        """For people: ``running, healthy`` or ``in a restart loop (restarted 4 times, …)``."""
+        restarts = self.restart_text()
+        if self.restart_loop:
+            return f"in a restart loop ({restarts or 'restarting'})"
+        health = {True: "healthy", False: "unhealthy", None: "no health check"}[self.healthy]
+        return f"{self.state}, {health}" + (f"; {restarts}" if restarts else "")
 
 
 LogFn = Callable[[str], None]
