@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import docker
 import pytest
 
 from dockyard.core.errors import PipelineFailed
+from dockyard.core.locations import normalise_location
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.engine.deploy import ContainerDeployer, resource_name
 from dockyard.engine.events import CancelToken
@@ -22,8 +24,10 @@ from integration.deploy_images import (
     request_for,
     snapshot_of,
 )
-from integration.test_deploy_stack import CACHE, STACK, WORKER
+from integration.test_deploy_stack import APP_V2, CACHE, DEPLOY_FILE, STACK, WORKER
+from integration.test_releases import Cli, environment, outcomes
 from testbed.dockerd import PrivateDaemon
+from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry
 
 pytestmark = pytest.mark.docker
@@ -132,3 +136,64 @@ def test_a_dependent_that_exits_stops_the_release_by_name(
     assert not docker_client.containers.list(
         all=True, filters={"label": f"com.docker.compose.project={PROJECT}"}
     )
+
+
+CONTAINER_PIPELINE = """\
+image: {image}
+environments:
+  staging:
+    compose: compose.deploy.yml
+    auto: true
+    healthcheck: {{test: "wget -q -O /dev/null http://127.0.0.1/", interval: 1s, retries: 5}}
+    grace: 1s
+"""
+
+
+def test_container_release_with_dependents_through_the_cli_rolls_back_without_git(
+    tmp_path: Path,
+    dockyard_home: Path,
+    docker_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+    cache: PushedImage,
+) -> None:
+    image = f"{registry.host}/dependents/web"
+    git_repo = make_app_repo(tmp_path / "web", dockyard_yml=CONTAINER_PIPELINE.format(image=image))
+    deploy_file = DEPLOY_FILE.format(cache=cache.reference)
+    git_repo.commit("deploy file", {"compose.deploy.yml": deploy_file})
+    git_repo.tag("v1.0.0")
+    repo = normalise_location(str(git_repo.path))
+    project = resource_name(repo, "staging")
+    cli = Cli(dockyard_home, docker_daemon)
+
+    def dependents() -> set[str]:
+        found = docker_client.containers.list(
+            filters={"label": f"com.docker.compose.project={project}"}
+        )
+        return {c.labels["com.docker.compose.service"] for c in found}
+
+    try:
+        first = cli.json("run", repo, "--ref", "v1.0.0")
+        assert outcomes(first) == {"staging": "deployed"}, first
+        v1 = first["image"]["digest"]
+        app = docker_client.containers.get(project)
+        assert app.attrs["Config"]["Image"].endswith("@" + v1)
+        assert project in app.attrs["NetworkSettings"]["Networks"]
+        assert dependents() == {"cache"}
+
+        with_worker = deploy_file + WORKER.format(cache=cache.reference)
+        git_repo.commit("worker", {"compose.deploy.yml": with_worker, "app.sh": APP_V2})
+        git_repo.tag("v1.1.0")
+        assert outcomes(cli.json("run", repo, "--ref", "v1.1.0")) == {"staging": "deployed"}
+        assert dependents() == {"cache", "worker"}
+
+        with git_repo.unreachable():
+            rolled = cli("rollback", repo, "staging", "--to", "v1.0.0", "--comment", "bad worker")
+        assert rolled.returncode == 0, rolled.stderr
+        assert docker_client.containers.get(project).attrs["Config"]["Image"].endswith("@" + v1)
+        assert dependents() == {"cache"}
+        assert environment(cli.json("status", repo), "staging")["drift"] is None
+    finally:
+        ContainerDeployer(docker_client).remove(repo, "staging")
+        for leftover in docker_client.images.list(name=image):
+            docker_client.images.remove(leftover.id, force=True)

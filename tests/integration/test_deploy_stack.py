@@ -259,12 +259,8 @@ def test_stack_release_is_recorded_shown_and_rolled_back_through_the_cli(
 
         # The rollback puts v1.0.0 back as a whole: its digest, and its file (no worker),
         # while git cannot be read at all: the recorded release is enough.
-        hidden = tmp_path / "web-unreachable"
-        git_repo.path.rename(hidden)
-        try:
+        with git_repo.unreachable():
             rolled = cli("rollback", repo, "production", "--to", "v1.0.0", "--comment", "bad")
-        finally:
-            hidden.rename(git_repo.path)
         assert rolled.returncode == 0, rolled.stderr
         services = running_services(docker_client, stack)
         assert set(services) == {"web", "cache"} and services["web"].endswith("@" + v1)

@@ -192,12 +192,8 @@ def test_release_goes_staging_approval_production_then_rolls_back(
 
         # Roll production back to v1.0.0: its digest and its configuration come back.
         # ...while git cannot be read at all: the recorded release is enough.
-        hidden = tmp_path / "web-unreachable"
-        git_repo.path.rename(hidden)
-        try:
+        with git_repo.unreachable():
             rolled = cli("rollback", repo, "production", "--to", "v1.0.0", "--comment", "bad v2")
-        finally:
-            hidden.rename(git_repo.path)
         assert rolled.returncode == 0, rolled.stderr
         spec = service_spec(docker_client, repo)
         assert spec["TaskTemplate"]["ContainerSpec"]["Image"].endswith("@" + v1)

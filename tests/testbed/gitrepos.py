@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import git
@@ -61,6 +63,16 @@ class GitRepo:
         # Ends GitPython's persistent `git cat-file` processes now: left to the garbage
         # collector, a Popen may be collected still running, a ResourceWarning (an error).
         self.repo.close()
+
+    @contextmanager
+    def unreachable(self) -> Iterator[None]:
+        """The repository moved away for the block: git cannot read it at all."""
+        hidden = self.path.with_name(self.path.name + "-unreachable")
+        self.path.rename(hidden)
+        try:
+            yield
+        finally:
+            hidden.rename(self.path)
 
     @property
     def head(self) -> str:
