@@ -26,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.rows import Row, report, sized
 from benchmarks.scale import commit_pipeline
+from dockyard.core.model import utcnow
+from dockyard.store.columns import time_to_text
 
 TARGET_RATIO = 1.5
 RUNS = 10_000
@@ -36,7 +38,6 @@ TABLES = ("repositories", "runs", "stages", "images", "deployments", "approval_r
 def main() -> int:
     import psycopg
 
-    from dockyard.core.model import utcnow
     from dockyard.store import team
     from dockyard.store.database import open_database
     from dockyard.store.repositories import RepositoryStore
@@ -47,7 +48,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="dy-bench-team-"))
     repo_path = work / "repo"
     releases = make_history_repo(repo_path, utcnow(), releases_wanted, 90)
-    commit_pipeline(repo_path)
+    head = commit_pipeline(repo_path)
     # Team mode knows a clone by its origin: the repository is its own origin here.
     subprocess.run(["git", "-C", str(repo_path), "remote", "add", "origin", str(repo_path)])
     repo = str(repo_path)
@@ -56,7 +57,7 @@ def main() -> int:
     db = open_database(local_home)
     RepositoryStore(db).add(repo)
     deployments = record_history(db, repo, releases)
-    _more_runs(db, repo, runs_wanted)
+    _more_runs(db, repo, runs_wanted, head)
     counts = {t: db.connect().execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
 
     server = start_postgres()
@@ -114,17 +115,22 @@ def main() -> int:
     return 0
 
 
-def _more_runs(db: object, repo: str, wanted: int) -> None:
-    """Runs up to ``wanted`` (builds that were never released), spread over the days."""
+def _more_runs(db: object, repo: str, wanted: int, head: str) -> None:
+    """Runs up to ``wanted``: builds that were never released, and last a run of the
+    commit that added dockyard.yml (status reads the environments at the latest run's
+    commit; the releases' commits have no dockyard.yml)."""
     connection = db.connect()  # type: ignore[attr-defined]
     have = connection.execute("SELECT count(*) FROM runs").fetchone()[0]
+    now = time_to_text(utcnow())
     with db.transaction() as writing:  # type: ignore[attr-defined]
         for number in range(wanted - have):
+            latest = number == wanted - have - 1
             writing.execute(
                 "INSERT INTO runs (id, repo, ref, commit_sha, status, created, finished,"
                 " started_by) VALUES (?, ?, 'main', ?, 'succeeded', ?, ?, 'dev@example.test')",
-                (f"20250101T000000-{number:06x}", repo, f"{number:040x}",
-                 f"2025-01-01T00:00:00.{number:06d}+00:00", "2025-01-01T00:05:00+00:00"),
+                (f"20250101T000000-{number:06x}", repo, head if latest else f"{number:040x}",
+                 now if latest else f"2025-01-01T00:00:00.{number:06d}+00:00",
+                 now if latest else "2025-01-01T00:05:00+00:00"),
             )  # fmt: skip
 
 
