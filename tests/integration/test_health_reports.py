@@ -17,7 +17,7 @@ import pytest
 from dockyard.core.errors import PipelineFailed
 from dockyard.core.locations import normalise_location
 from dockyard.core.pipeline_file import EnvironmentConfig
-from dockyard.engine.deploy import ContainerDeployer, deployer_for
+from dockyard.engine.deploy import ContainerDeployer, deployer_for, resource_name
 from dockyard.engine.events import CancelToken
 from dockyard.engine.secrets import SecretStore
 from integration.deploy_images import LogLines, PushedImage, push_image, request_for, snapshot_of
@@ -56,11 +56,21 @@ def forget(repo: str, client: docker.DockerClient) -> None:
             client.images.remove(image.id, force=True)
 
 
+# Exits 6 once, three seconds after its gate passed; restarted, it keeps running.
+CRASH_ONCE = """\
+FROM busybox:stable
+CMD ["sh", "-c", "[ -f /tmp/up ] && exec sleep 3600; touch /tmp/up; sleep 3; exit 6"]
+"""
+
+
 @pytest.fixture(scope="module")
-def chatty_crash(docker_daemon: PrivateDaemon, registry: LocalRegistry) -> PushedImage:
+def images(docker_daemon: PrivateDaemon, registry: LocalRegistry) -> dict[str, PushedImage]:
     client = docker_daemon.client()
     try:
-        return push_image(client, registry.host, "chatty-crash", CHATTY_CRASH)
+        return {
+            "chatty-crash": push_image(client, registry.host, "chatty-crash", CHATTY_CRASH),
+            "crash-once": push_image(client, registry.host, "crash-once", CRASH_ONCE),
+        }
     finally:
         client.close()
 
@@ -73,11 +83,11 @@ def deployer(docker_client: docker.DockerClient) -> Iterator[ContainerDeployer]:
 
 
 def test_a_crash_in_the_container_gate_reports_the_exit_code_and_last_20_lines(
-    deployer: ContainerDeployer, chatty_crash: PushedImage
+    deployer: ContainerDeployer, images: dict[str, PushedImage]
 ) -> None:
     env = EnvironmentConfig(name="staging", grace=5)
     request = request_for(
-        chatty_crash, snapshot_of(env), repo=REPO, environment="staging", deployment_id=1
+        images["chatty-crash"], snapshot_of(env), repo=REPO, environment="staging", deployment_id=1
     )
     lines = LogLines()
     with pytest.raises(PipelineFailed) as failure:
@@ -88,6 +98,27 @@ def test_a_crash_in_the_container_gate_reports_the_exit_code_and_last_20_lines(
     assert "line 6 |" not in message  # only the last 20 lines
     assert "  | fatal: no database" in lines.text()  # one per line in the deploy log
     assert deployer.inspect(REPO, "staging") == []
+
+
+def test_a_container_running_again_after_a_crash_still_says_how_it_ended(
+    deployer: ContainerDeployer, docker_client: docker.DockerClient, images: dict[str, PushedImage]
+) -> None:
+    """Docker forgets the exit code when it restarts a container; its "die" event keeps it."""
+    snapshot = snapshot_of(EnvironmentConfig(name="staging", grace=1))
+    request = request_for(
+        images["crash-once"], snapshot, repo=REPO, environment="staging", deployment_id=1
+    )
+    deployer.deploy(request, LogLines().log, CancelToken())
+    container = docker_client.containers.get(resource_name(REPO, "staging"))
+    deadline = time.monotonic() + 60
+    while not (container.attrs["RestartCount"] and container.attrs["State"]["Running"]):
+        assert time.monotonic() < deadline, container.attrs["State"]
+        time.sleep(0.3)
+        container.reload()
+    assert container.attrs["State"]["ExitCode"] == 0  # forgotten at the restart
+    (live,) = deployer.inspect(REPO, "staging")
+    assert (live.state, live.healthy, live.restarts, live.exit_code) == ("restarting", False, 1, 6)
+    assert live.condition() == "in a restart loop (restarted once, last exit code 6)"
 
 
 def test_a_swarm_task_that_exits_reports_its_code_and_output_with_the_secret_masked(
