@@ -115,6 +115,11 @@ def test_dependents_run_on_the_environment_network_and_roll_back_with_the_releas
     assert release.digest == images.v1.digest
     assert set(project_services(docker_client)) == {"cache"}
 
+    # A dependent stopped by hand shows in what the daemon reports (status: drift).
+    assert deployer.inspect(REPO, "staging")[0].stopped_services == ()
+    project_services(docker_client)["cache"].stop(timeout=1)
+    assert deployer.inspect(REPO, "staging")[0].stopped_services == ("cache",)
+
 
 def test_a_dependent_that_exits_stops_the_release_by_name(
     deployer: ContainerDeployer,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import docker
 import pytest
@@ -36,6 +38,7 @@ pytestmark = pytest.mark.docker
 
 __all__ = ["swarm_gateway_bridge"]  # the module fixture, used here too
 
+T = TypeVar("T")
 REPO = "shop/web-stack"
 # A stand-in for redis: answers PONG on 6379.
 CACHE = """\
@@ -94,6 +97,16 @@ def stack_services(client: docker.DockerClient) -> dict[str, str]:
         s.name.removeprefix(stack + "_"): s.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
         for s in found
     }
+
+
+def eventually(read: Callable[[], T], seconds: float = 30) -> T:
+    """What ``read`` gives once it is truthy (Swarm acts a moment later), else its last."""
+    deadline = time.monotonic() + seconds
+    value = read()
+    while not value and time.monotonic() < deadline:
+        time.sleep(0.5)
+        value = read()
+    return value
 
 
 def cache_address(client: docker.DockerClient) -> str:
@@ -174,6 +187,10 @@ def test_stack_runs_app_by_digest_beside_its_dependents_and_rolls_back_as_a_whol
     release = deployer.deploy(back, LogLines().log, CancelToken())
     assert (release.digest, release.deployment_id) == (images.v1.digest, 3)
     assert stack_services(docker_client) == {"web": images.v1.reference, "cache": cache_ref}
+
+    # A dependent stopped by hand shows in what the daemon reports (status: drift).
+    docker_client.services.get(resource_name(REPO, "staging") + "_cache").scale(0)
+    assert eventually(lambda: deployer.inspect(REPO, "staging")[0].stopped_services) == ("cache",)
 
 
 def test_a_dependent_that_does_not_start_fails_the_deployment_by_name(

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from ruamel.yaml import YAML
 
 from dockyard.core.errors import UserInputError
+from dockyard.core.model import utcnow
 from dockyard.core.pipeline_file import BuildConfig, EnvironmentConfig, HealthcheckConfig
-from dockyard.engine.deploy import DeploymentRequest, build_snapshot, diff_snapshots
+from dockyard.core.releases import Deployment, DeploymentStatus
+from dockyard.engine.deploy import (
+    DeploymentRequest,
+    RunningRelease,
+    build_snapshot,
+    diff_snapshots,
+    drift_of,
+)
 from dockyard.engine.deploy.stack_file import app_service, load_stack, stack_document
 from dockyard.engine.secrets import Fingerprints
 
@@ -117,3 +127,21 @@ def test_a_changed_stack_file_shows_in_the_approval_diff() -> None:
     after = build_snapshot(env, {"deploy/stack.yml": changed}.get, marks, BuildConfig())
     assert diff_snapshots(before, after) == ["~ stack deploy/stack.yml changed"]
     assert diff_snapshots(None, before)[-1] == "+ stack deploy/stack.yml (app service web)"
+
+
+def test_a_dependent_that_does_not_run_is_drift() -> None:
+    recorded = Deployment(
+        id=1, repo="shop/web", environment="prod", digest=DIGEST, image=IMAGE, commit="c" * 40,
+        tag="v1", run_id="r1", config={}, status=DeploymentStatus.DEPLOYED, started=utcnow(),
+        finished=utcnow(), deployed_by="dev", approved_by=(), rollback=False,
+        rolled_back_from=None, comment="", error="",
+    )  # fmt: skip
+    live = RunningRelease(
+        repo="shop/web", environment="prod", image=IMAGE, digest=DIGEST, deployment_id=1,
+        config_fingerprint="", state="running", healthy=True, since=None, name="dy-web",
+    )  # fmt: skip
+    assert drift_of(recorded, [live]) is None
+    stopped = replace(live, stopped_services=("cache", "queue"))
+    assert (
+        drift_of(recorded, [stopped]) == "its service cache, queue do not run; Dockyard deployed v1"
+    )

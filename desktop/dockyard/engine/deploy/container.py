@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import docker
@@ -134,7 +135,9 @@ class ContainerDeployer:
             )
 
     def inspect(self, repo: str, environment: str) -> list[RunningRelease]:
-        return [_release_of(c) for c in self._containers(repo, environment)]
+        found = self._containers(repo, environment)
+        stopped = Dependents(self.client, self.cli_env).stopped(repo, environment) if found else ()
+        return [replace(_release_of(c), stopped_services=stopped) for c in found]
 
     def remove(self, repo: str, environment: str) -> None:
         for container in self._containers(repo, environment):

@@ -66,6 +66,14 @@ class Dependents:
                 ) from exc
         return network
 
+    def stopped(self, repo: str, environment: str) -> tuple[str, ...]:
+        """The project's services that do not run (none without a compose file)."""
+        return tuple(
+            str(c.labels.get("com.docker.compose.service", c.name))
+            for c in self._containers(L.resource_name(repo, environment))
+            if c.status != "running"
+        )
+
     def remove(self, repo: str, environment: str) -> None:
         project = L.resource_name(repo, environment)
         self._remove_containers(project, lambda _: None)

@@ -41,6 +41,10 @@ def drift_of(recorded: Deployment | None, running: list[RunningRelease]) -> str 
         return f"is in a restart loop: {live.restart_text() or 'it keeps restarting'}"
     if live.state in STOPPED_STATES:
         return f"is {live.state}; Dockyard deployed {_release(recorded)}"
+    if live.stopped_services:
+        names = ", ".join(live.stopped_services)
+        verb = "does" if len(live.stopped_services) == 1 else "do"
+        return f"its service {names} {verb} not run; Dockyard deployed {_release(recorded)}"
     expected = _fingerprint(recorded.config)
     if expected and live.config_fingerprint != expected:
         return "configuration changed outside Dockyard"

@@ -260,6 +260,8 @@ class RunningRelease:
     # lists) and how it ended the last time (None: unknown or never).
     restarts: int = 0
     exit_code: int | None = None
+    # With a compose file: the app's dependent services that do not run (stack or project).
+    stopped_services: tuple[str, ...] = ()
 
     @property
     def restart_loop(self) -> bool:

@@ -16,6 +16,7 @@ import os
 import shutil
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,18 @@ class StackDeployer(SwarmServiceDeployer):
             return
         self._remove_stack(L.resource_name(repo, environment))
         super().remove(repo, environment)
+
+    def _release_of(self, service: Service) -> RunningRelease:
+        release = super()._release_of(service)
+        stack = str((service.attrs["Spec"].get("Labels") or {}).get(NAMESPACE, ""))
+        if not stack:
+            return release
+        stopped = tuple(
+            str(s.name).removeprefix(stack + "_")
+            for s in self._services(stack)
+            if s.name != service.name and not _runs(s)
+        )
+        return replace(release, stopped_services=stopped)
 
     def _live_fingerprint(self, spec: dict[str, Any], replicas: int) -> str:
         # The CLI writes the spec, so there is no hash of it to compare with: the digest
@@ -230,6 +243,15 @@ class StackDeployer(SwarmServiceDeployer):
                 for item in collection.list(filters=namespace):
                     with contextlib.suppress(docker.errors.NotFound):
                         item.remove()
+
+
+def _runs(service: Service) -> bool:
+    """Whether the service runs its replicas, at least one (scaled to 0 by hand, it does not)."""
+    mode = service.attrs["Spec"].get("Mode") or {}
+    replicas = max(1, int((mode.get("Replicated") or {}).get("Replicas", 1)))
+    with docker_errors(f"list the tasks of {service.name}"):
+        tasks = service.tasks(filters={"desired-state": "running"})
+    return sum(1 for t in tasks if t["Status"]["State"] == "running") >= replicas
 
 
 def _registry_config(image: str, folder: Path) -> dict[str, str]:
