@@ -62,7 +62,8 @@ def _last_exit_code(container: Container) -> int | None:
         until = L.parse_time(now)
         events = client.api.events(
             since=_timestamp(container.attrs.get("Created")),
-            until=int(until.timestamp()) + 1 if until else int(time.time()),
+            # The daemon's "now" to the microsecond: a later "until" would hold the answer.
+            until=f"{until.timestamp():.6f}" if until else int(time.time()),
             filters={"container": container.id, "event": "die"},
             decode=True,
         )
