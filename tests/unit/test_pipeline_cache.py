@@ -1,5 +1,6 @@
-"""A commit's dockyard.yml is read through git once; later readers, in other processes
-too, get the same pipeline from DOCKYARD_HOME/cache without opening git."""
+"""A commit's dockyard.yml is read through GitPython once; later readers, in other
+processes too, get the same pipeline from DOCKYARD_HOME/cache, checked against git's id
+of the commit's file (tests/unit/test_cli_startup.py: without importing GitPython)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.core.errors import UserInputError
+from dockyard.core.errors import InfrastructureError, UserInputError
 from dockyard.engine import pipelinecache
 from dockyard.engine.release.config import pipeline_at
 from testbed.gitrepos import make_app_repo
@@ -27,17 +28,39 @@ def _read_fresh(home: Path, repo: str, commit: str) -> object:
     return pipeline_at(home, repo, commit)
 
 
-def test_a_commit_read_once_is_read_again_without_git(tmp_path: Path) -> None:
+def test_a_commit_read_once_is_kept_and_read_again_alike(tmp_path: Path) -> None:
     repo = make_app_repo(tmp_path / "app", dockyard_yml=PIPELINE)
     commit, home = repo.head, tmp_path / "home"
     first = _read_fresh(home, str(repo.path), commit)
     kept = pipelinecache.kept(home, str(repo.path), commit)
     assert kept is not None and kept.text == PIPELINE
     assert kept.exists == {"compose.test.yml": True}
-    repo.path.rename(tmp_path / "gone")  # git cannot be read any more
     again = _read_fresh(home, str(repo.path), commit)
     assert again == first
     assert [env.name for env in again.environments] == ["staging", "production"]
+    assert again.test is not None and again.test.compose == "compose.test.yml"
+
+
+def test_an_edited_cache_file_is_not_believed(tmp_path: Path) -> None:
+    repo = make_app_repo(tmp_path / "app", dockyard_yml=PIPELINE)
+    commit, home = repo.head, tmp_path / "home"
+    _read_fresh(home, str(repo.path), commit)
+    (cached,) = (home / pipelinecache.FOLDER).iterdir()
+    cached.write_text(
+        cached.read_text().replace("after: staging", "after: staging\\n    approval: {required: 0}")
+    )
+    assert pipelinecache.kept(home, str(repo.path), commit) is None
+    production = _read_fresh(home, str(repo.path), commit).environment("production")
+    assert production.approval is not None and production.approval.required == 1  # the commit's
+
+
+def test_a_repository_git_cannot_read_is_not_read_from_the_cache(tmp_path: Path) -> None:
+    repo = make_app_repo(tmp_path / "app", dockyard_yml=PIPELINE)
+    commit, home = repo.head, tmp_path / "home"
+    _read_fresh(home, str(repo.path), commit)
+    repo.path.rename(tmp_path / "moved")
+    with pytest.raises(InfrastructureError, match="Could not read commit"):
+        _read_fresh(home, str(repo.path), commit)  # as before: status then uses the audit
 
 
 def test_a_damaged_or_incomplete_cache_is_read_through_git(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import shutil
+import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -73,7 +74,7 @@ class GitSource:
     def _mirror(self, home: Path, fetch: bool) -> git.Repo:
         import git
 
-        cache = home / "git-cache" / hashlib.sha1(self.location.encode()).hexdigest()[:16]
+        cache = git_folder(self.location, home)
         if not cache.exists():
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix="clone-", dir=cache.parent))
@@ -188,6 +189,29 @@ class GitSource:
             )
             for c in commits
         ]
+
+
+def git_folder(location: str, home: Path) -> Path:
+    """Where git keeps ``location``: the folder itself, or the mirror of a URL."""
+    location = normalise_location(location)
+    if not is_url(location):
+        return Path(location)
+    return home / "git-cache" / hashlib.sha1(location.encode()).hexdigest()[:16]
+
+
+def blob_id(folder: Path, commit: str, path: str) -> str | None:
+    """git's id of the file ``path`` at ``commit`` (``git rev-parse``, no GitPython),
+    None when git does not name one (no such file, commit or repository)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "--verify", "--quiet", f"{commit}:{path}"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0 or not done.stdout.strip():
+        return None
+    return done.stdout.strip()
 
 
 def _git_reason(exc: git.exc.GitCommandError) -> str:
