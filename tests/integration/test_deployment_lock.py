@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
+import docker.errors
 import pytest
+from docker.models.services import Service
 
 from dockyard.core.locations import normalise_location
 from dockyard.engine.deploy import deployer_for, resource_name
@@ -150,6 +152,22 @@ def test_a_rollback_during_a_slow_approval_waits_and_the_ledger_equals_the_daemo
         assert cli("audit", "verify").returncode == 0
 
 
+def update_by_hand(service: Service, **changes: str) -> None:
+    """``docker service update`` as a person would; Swarm bumps the service's version while
+    its own rolling update moves on, so an update of a version just read may be refused as
+    "out of sequence": read it again and retry, as the docker CLI user would."""
+    for _ in range(20):
+        service.reload()
+        try:
+            service.update(**changes)
+            return
+        except docker.errors.APIError as exc:
+            if "out of sequence" not in str(exc):
+                raise
+        time.sleep(0.2)
+    raise AssertionError("Swarm refused the update by hand 20 times: out of sequence")
+
+
 def test_an_update_that_replaced_the_deployment_is_never_recorded_as_its_success(
     tmp_path: Path,
     dockyard_home: Path,
@@ -165,8 +183,7 @@ def test_an_update_that_replaced_the_deployment_is_never_recorded_as_its_success
         slow.until_swarm_updates(docker_client)
         # By hand, behind Dockyard's back, while the approval waits for its update.
         v1_image = running_image(docker_client, repo).split("@")[0] + "@" + slow.v1
-        service.reload()
-        service.update(image=v1_image)
+        update_by_hand(service, image=v1_image)
         _, approved_err = slow.approve.communicate(timeout=300)
         assert slow.approve.returncode == 1, approved_err
         assert "was changed by a change outside Dockyard" in approved_err
