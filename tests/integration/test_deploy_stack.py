@@ -150,6 +150,7 @@ def test_stack_runs_app_by_digest_beside_its_dependents_and_rolls_back_as_a_whol
         CancelToken(),
     )  # fmt: skip
     assert (release.name, release.digest, release.state) == (web, images.v1.digest, "running")
+    assert release.config_fingerprint == first.fingerprint()
     assert stack_services(docker_client) == {"web": images.v1.reference, "cache": cache_ref}
     # The app has its configuration, and reaches its dependent on the stack's network (by
     # address: the test daemon runs without iptables, so without Docker's embedded DNS).
@@ -188,9 +189,14 @@ def test_stack_runs_app_by_digest_beside_its_dependents_and_rolls_back_as_a_whol
     assert (release.digest, release.deployment_id) == (images.v1.digest, 3)
     assert stack_services(docker_client) == {"web": images.v1.reference, "cache": cache_ref}
 
-    # A dependent stopped by hand shows in what the daemon reports (status: drift).
+    assert release.config_fingerprint == first.fingerprint()
+
+    # A dependent stopped by hand shows in what the daemon reports (status: drift), and so
+    # does a hand edit of the app service's configuration.
     docker_client.services.get(resource_name(REPO, "staging") + "_cache").scale(0)
     assert eventually(lambda: deployer.inspect(REPO, "staging")[0].stopped_services) == ("cache",)
+    docker_client.services.get(web).update(env=["GREETING=changed"])
+    assert deployer.inspect(REPO, "staging")[0].config_fingerprint == ""
 
 
 def test_a_dependent_that_does_not_start_fails_the_deployment_by_name(

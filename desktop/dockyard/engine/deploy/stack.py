@@ -30,7 +30,7 @@ from dockyard.engine.deploy import swarm_objects
 from dockyard.engine.deploy.deploy_cli import run_on_file
 from dockyard.engine.deploy.dockerops import docker_errors, wait_or_cancel
 from dockyard.engine.deploy.exits import FAILED_TASK_STATES, log_output, output_phrase
-from dockyard.engine.deploy.service import SwarmServiceDeployer
+from dockyard.engine.deploy.service import SwarmServiceDeployer, spec_hash
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
 from dockyard.engine.deploy.stack_file import stack_document
 from dockyard.engine.deploy.swarm_watch import UpdateWatch, task_failure
@@ -39,6 +39,7 @@ from dockyard.engine.events import CancelToken
 
 NAMESPACE = "com.docker.stack.namespace"
 NETWORK_WAIT = 30.0
+MARK_WAIT = 30.0
 
 
 class StackDeployer(SwarmServiceDeployer):
@@ -87,6 +88,7 @@ class StackDeployer(SwarmServiceDeployer):
             else:
                 watch.until_updated(previous, deadline, cancel)
             self._until_services_run(stack, app, failed_before, deadline, cancel, log)
+            self._mark_spec(app)
 
         def remove_first() -> None:
             log(f"Removing the stack {stack}: its first release never became healthy")
@@ -113,9 +115,37 @@ class StackDeployer(SwarmServiceDeployer):
         return replace(release, stopped_services=stopped)
 
     def _live_fingerprint(self, spec: dict[str, Any], replicas: int) -> str:
-        # The CLI writes the spec, so there is no hash of it to compare with: the digest
-        # tells drift (docs/deployment.md), the label what configuration was deployed.
-        return str((spec.get("Labels") or {}).get(L.CONFIG, ""))
+        if L.SPEC not in (spec.get("Labels") or {}):  # not marked (yet): trust the label
+            return str((spec.get("Labels") or {}).get(L.CONFIG, ""))
+        return super()._live_fingerprint(spec, replicas)
+
+    def _mark_spec(self, app: str) -> None:
+        """Label the app service with a hash of the spec the CLI made of the file, as service
+        mode does before it sends one, so a later hand edit shows as drift. Only labels
+        change: Swarm restarts no task, and keeps the service's registry login."""
+        service = self._find(app)
+        if service is None:
+            return
+        spec = service.attrs["Spec"]
+        replicas = int((spec.get("Mode") or {}).get("Replicated", {}).get("Replicas", 1))
+        ports = (spec.get("EndpointSpec") or {}).get("Ports") or []
+        labels = dict(spec.get("Labels") or {})
+        labels[L.SPEC] = spec_hash(spec["TaskTemplate"]["ContainerSpec"], ports, replicas)
+        before = (service.attrs.get("UpdateStatus") or {}).get("StartedAt")
+        with docker_errors(f"label the service {app}"):
+            self.client.api.update_service(
+                service.id, service.version, labels=labels, fetch_current_spec=True
+            )
+        # Swarm still goes through an (empty) update: wait until it has, briefly.
+        deadline = time.monotonic() + MARK_WAIT
+        while time.monotonic() < deadline:
+            marked = self._find(app)
+            status = (marked.attrs.get("UpdateStatus") or {}) if marked else {}
+            if marked is None or (
+                status.get("StartedAt") != before and status.get("State") != "updating"
+            ):
+                return
+            time.sleep(self.poll)
 
     def _stack_deploy(self, stack: str, text: str, request: DeploymentRequest, log: LogFn) -> None:
         docker_cli = shutil.which("docker")
