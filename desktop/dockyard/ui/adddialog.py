@@ -102,7 +102,7 @@ class AddRepositoryDialog(QDialog):
             on_error=lambda message, _details: self._show_error(message),
         )
 
-    def _added(self, repository: object) -> None:
+    def _added(self, repository: Repository) -> None:
         self.added.emit(repository)
         self.accept()
 

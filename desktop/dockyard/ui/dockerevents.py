@@ -90,8 +90,7 @@ class DockerEventBridge(QObject):
         with self.watches.lock:
             return sorted(self.watches.open)
 
-    def _watch_all(self, endpoints: object) -> None:
-        assert isinstance(endpoints, list)
+    def _watch_all(self, endpoints: list[Endpoint]) -> None:
         for endpoint in endpoints:
             self.watch(endpoint)
 

@@ -230,7 +230,7 @@ class EnvironmentCard(QFrame):
         return panel
 
 
-class EnvironmentsView(LatestRead, QWidget):
+class EnvironmentsView(LatestRead[EnvironmentsState], QWidget):
     def __init__(
         self,
         tasks: TaskRunner,
@@ -283,8 +283,7 @@ class EnvironmentsView(LatestRead, QWidget):
         self._say("Reading environments…" if self.state is None else self.notice)
         self._read(read_environments, self.calls.service(), self.repository.location)
 
-    def _apply(self, state: object) -> None:
-        assert isinstance(state, EnvironmentsState)
+    def _apply(self, state: EnvironmentsState) -> None:
         self.show_state(state)
 
     def changeEvent(self, event: QEvent) -> None:
@@ -344,14 +343,14 @@ class EnvironmentsView(LatestRead, QWidget):
             return
         self.notice = f"Retrying the deployment to {name}…"
         self._say(self.notice)
-        self.calls.submit(
-            "retry",
-            self.repository.location,
-            name,
-            on_result=lambda outcome: self._retried(outcome),
+        location, digest = self.repository.location, env.latest.digest
+        self.calls.change(
+            "deploying",
+            # The release the card showed, nothing newer.
+            lambda service: service.retry(location, name, digest=digest),
+            on_result=self._retried,
             on_error=lambda message, _d: self._retried(None, message),
             on_waiting=self._say,
-            digest=env.latest.digest,  # the release the card showed, nothing newer
         )
 
     def _retried(self, outcome: ReleaseOutcome | None, error: str = "") -> None:
@@ -361,11 +360,11 @@ class EnvironmentsView(LatestRead, QWidget):
     def unpin(self, name: str) -> None:
         if self.repository is None:
             return
-        self.calls.submit(
-            "unpin",
-            self.repository.location,
-            name,
-            on_result=lambda _r: self.refresh(),
+        location = self.repository.location
+        self.calls.change(
+            "unpinning",
+            lambda service: service.unpin(location, name),
+            on_result=lambda _none: self.refresh(),
             on_error=lambda message, _d: self._say(message),
         )
 

@@ -206,8 +206,7 @@ class HistoryView(QWidget):
         self.loading = False
         self.chain_label.setText(f"Could not read the audit trail: {message}")
 
-    def _loaded(self, state: object) -> None:
-        assert isinstance(state, AuditState)
+    def _loaded(self, state: AuditState) -> None:
         self.loading = False
         self.state = state
         self.model.set_rows(state.rows)

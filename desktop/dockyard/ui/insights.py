@@ -105,7 +105,7 @@ class MetricTile(QFrame):
         )
 
 
-class InsightsView(LatestRead, QWidget):
+class InsightsView(LatestRead[DeliveryInsights], QWidget):
     run_requested = Signal(str)  # a timeline mark was clicked: open this run
 
     def __init__(
@@ -245,8 +245,7 @@ class InsightsView(LatestRead, QWidget):
         self.date_to.setVisible(custom)
         self.refresh()
 
-    def _apply(self, state: object) -> None:
-        assert isinstance(state, DeliveryInsights)
+    def _apply(self, state: DeliveryInsights) -> None:
         self.show_insights(state)
 
     def show_insights(self, insights: DeliveryInsights) -> None:
@@ -295,7 +294,7 @@ class InsightsView(LatestRead, QWidget):
         if self.state is not None:
             self.tasks.submit(_save_csv, self.state, path, on_result=self._exported)
 
-    def _exported(self, path: object) -> None:
+    def _exported(self, path: str) -> None:
         self._say(f"Exported to {path}.")
 
 

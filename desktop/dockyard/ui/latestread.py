@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Generic, TypeVar, TypeVarTuple
 
 from PySide6.QtWidgets import QLabel
 
 from dockyard.ui.worker import TaskRunner
 
+S = TypeVar("S")
+Ts = TypeVarTuple("Ts")
 
-class LatestRead:
-    """Mixin: ``_read(fn, ...)`` runs ``fn`` in a worker and hands its result to ``_apply``.
+
+class LatestRead(Generic[S]):
+    """Mixin: ``_read(fn, ...)`` runs ``fn`` in a worker and hands its result (the view's
+    state ``S``) to ``_apply``.
 
     A read started later makes earlier ones stale (their results are dropped), so a slow
     answer never overwrites a newer one. ``message`` says what is going on or what failed.
@@ -23,7 +27,7 @@ class LatestRead:
     loading: bool
     _generation: int
 
-    def _read(self, fn: Callable[..., Any], *args: Any) -> None:
+    def _read(self, fn: Callable[[*Ts], S], *args: *Ts) -> None:
         self._generation += 1
         generation = self._generation
         self.loading = True
@@ -34,7 +38,7 @@ class LatestRead:
             on_error=lambda message, _details: self._failed(generation, message),
         )
 
-    def _arrived(self, generation: int, state: object) -> None:
+    def _arrived(self, generation: int, state: S) -> None:
         if generation == self._generation:
             self.loading = False
             self._apply(state)
@@ -44,7 +48,7 @@ class LatestRead:
             self.loading = False
             self._say(message)
 
-    def _apply(self, state: object) -> None:
+    def _apply(self, state: S) -> None:
         raise NotImplementedError
 
     def _say(self, text: str) -> None:

@@ -110,11 +110,10 @@ class LedgerStatus(QObject):
             self.show()
             self.changed.emit()
 
-    def _reached(self, generation: int, info: object) -> None:
+    def _reached(self, generation: int, info: LedgerInfo) -> None:
         if generation != self._generation:
             return
         self._reaching = False
-        assert isinstance(info, LedgerInfo)
         self.info = info
         self.state = REACHABLE if info.team else LOCAL
         self.reason = ""

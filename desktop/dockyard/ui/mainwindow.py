@@ -30,6 +30,7 @@ from dockyard.engine.team_changes import TeamChangeListener
 from dockyard.store.repositories import Repository
 from dockyard.ui import messages, preferences
 from dockyard.ui.adddialog import AddRepositoryDialog
+from dockyard.ui.changefeed import ChangeFeed
 from dockyard.ui.dockerevents import DockerEventBridge
 from dockyard.ui.endpointstatus import EndpointStatusBar
 from dockyard.ui.environments import EnvironmentsView
@@ -43,7 +44,6 @@ from dockyard.ui.repositories import RepositoryPanel
 from dockyard.ui.rundialog import RunPipelineDialog
 from dockyard.ui.runsview import RunsView
 from dockyard.ui.settingsdialog import SettingsDialog
-from dockyard.ui.storewatch import StoreWatcher
 from dockyard.ui.theme import coloured, tones
 from dockyard.ui.tray import TrayNotifier, read_pending_approvals
 from dockyard.ui.watching import RepositoryWatcher
@@ -54,18 +54,20 @@ D = TypeVar("D", bound=QDialog)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, tasks: TaskRunner | None = None, home: Path | None = None) -> None:
+    def __init__(self, home: Path | None = None) -> None:
         super().__init__()
         self.setWindowTitle(f"Dockyard {__version__}")
         self.setWindowIcon(icon("dockyard"))
         self.setObjectName("main-window")
         self.resize(1280, 800)
-        self.tasks = tasks or TaskRunner(on_error=messages.error, parent=self)
+        self.tasks = TaskRunner(on_error=messages.error, parent=self)
         self.home = home or dockyard_home()
         # The team ledger is connected in a worker (self.ledger); the local one opens now.
         self.db = DeferredLedger(self.home)
         self.local_identity = preferences.identity()
         self.runs = RunCoordinator(self.tasks, self.home, self.db, self)
+        # What the window shows is stale: its own runs' events and the store's commits, once.
+        self.feed = ChangeFeed(self.tasks, self.db, self.runs, self)
         self.closing_after_cancel = False
         self.add_dialog: AddRepositoryDialog | None = None
         self.run_dialog: RunPipelineDialog | None = None
@@ -83,7 +85,7 @@ class MainWindow(QMainWindow):
         self.repository_title = QLabel()
         self.repository_title.setAccessibleName("Repository title")
         self.repository_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.runs_view = RunsView(self.tasks, self.db, self.home, self.runs)
+        self.runs_view = RunsView(self.tasks, self.db, self.home, self.runs, self.feed)
         self.runs_view.run_button.clicked.connect(self.show_run_pipeline)
         self.history_view = HistoryView(self.tasks, self.db)
         self.environments_view = EnvironmentsView(
@@ -143,8 +145,8 @@ class MainWindow(QMainWindow):
             calls.refusal = self.ledger.refusal
 
         self.tray = TrayNotifier(self)
-        self.runs.run_finished.connect(self._run_finished)
-        self.runs.run_changed.connect(self._run_changed)
+        self.feed.run_finished.connect(self._run_finished)
+        self.feed.run_changed.connect(self._run_changed)
         self.endpoint_status = EndpointStatusBar(self.statusBar(), self.tasks, self)
         self.endpoint_status.refresh()
         self.docker_events = DockerEventBridge(self.tasks, self.home, self)
@@ -159,14 +161,13 @@ class MainWindow(QMainWindow):
         )
         self.watcher.start()
         # Runs and approvals from elsewhere (a terminal, another window) show up live.
-        self.store_watcher = StoreWatcher(self.tasks, self.db, self)
-        self.store_watcher.changed.connect(self._store_changed)
-        self.store_watcher.reached.connect(self.ledger.reached)
-        self.store_watcher.lost.connect(self.ledger.lost)
+        self.feed.changed.connect(self._store_changed)
+        self.feed.reached.connect(self.ledger.reached)
+        self.feed.lost.connect(self.ledger.lost)
         # In team mode another machine's commit wakes a look at once (LISTEN/NOTIFY).
-        self.team_changes = TeamChangeListener(self.db, self.store_watcher.ledger_changed)
+        self.team_changes = TeamChangeListener(self.db, self.feed.ledger_changed)
         self.ledger.reach()
-        self.store_watcher.start()
+        self.feed.start()
         self.team_changes.start()
         self._read_approvals()  # the baseline: what waits already is not news
         # Work a crashed Dockyard left behind shows as interrupted, reconciled with the daemon.
@@ -271,9 +272,8 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.runs_view)
         self.runs_view.select_run_when_shown(run_id, recorded=True)
 
-    def _daemon_changed(self, locations: object) -> None:
+    def _daemon_changed(self, locations: set[str]) -> None:
         """A daemon reported changes to these repositories' containers or services."""
-        assert isinstance(locations, set)
         current = self.tabs.currentWidget()
         repository = self.current_repository()
         if current is self.overview_view:
@@ -340,7 +340,7 @@ class MainWindow(QMainWindow):
         self.db.switch()
         self.tray.forget_approvals()  # what waits in the other ledger is not news
         self.ledger.restart()
-        self.store_watcher.restart()
+        self.feed.restart()
         self.team_changes.restart()
         self._read_approvals()
         self.refresh()
@@ -359,10 +359,9 @@ class MainWindow(QMainWindow):
         worker = self.runs.start(location, ref or None, self.identity)
         self.tabs.setCurrentWidget(self.runs_view)
 
-        def first_event(run: object) -> None:
-            if isinstance(run, Run):
-                self.runs_view.select_run_when_shown(run.id)
-                worker.run_changed.disconnect(first_event)
+        def first_event(run: Run) -> None:
+            self.runs_view.select_run_when_shown(run.id)
+            worker.run_changed.disconnect(first_event)
 
         worker.run_changed.connect(first_event)
         self.statusBar().showMessage(f"Started a run of {ref}.", 5000)
@@ -382,21 +381,20 @@ class MainWindow(QMainWindow):
             recover_interrupted, self.home, self.db, self.identity, on_result=self._recovered
         )
 
-    def _recovered(self, report: object) -> None:
-        if isinstance(report, RecoveryReport) and not report.empty:
+    def _recovered(self, report: RecoveryReport) -> None:
+        if not report.empty:
             for line in report.lines():
                 messages.info(line)
             self._refresh_current_tab()
             self.repositories.refresh()
 
-    def _run_changed(self, run: object) -> None:
-        if isinstance(run, Run):
-            self.repositories.model.set_latest_status(run.repo, str(run.status))
+    def _run_changed(self, run: Run) -> None:
+        self.repositories.model.set_latest_status(run.repo, str(run.status))
 
-    def _run_finished(self, outcome: object) -> None:
-        if isinstance(outcome, PipelineOutcome):
+    def _run_finished(self, outcome: PipelineOutcome | None) -> None:
+        # The views re-read what the run committed when the feed says so (it looks now).
+        if outcome is not None:
             self.tray.run_finished(outcome.run, short_repo(outcome.run.repo))
-        self._refresh_current_tab()
         if self.closing_after_cancel and not self.runs.busy():
             self.close()
 
@@ -463,7 +461,11 @@ class MainWindow(QMainWindow):
         self.endpoint_status.timer.stop()
         self.docker_events.close()
         self.watcher.stop()
-        self.store_watcher.stop()
+        self.feed.stop()
         self.team_changes.stop()
         self.tray.hide()
+        # Tasks still on their way (a git poll, a repository load) end unheard: their
+        # answers would land in a window, and at exit in Qt objects, that are going away.
+        self.tasks.shutdown()
+        self.runs.tasks.shutdown()
         super().closeEvent(event)

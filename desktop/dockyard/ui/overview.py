@@ -87,7 +87,7 @@ def cell_lines(env: EnvironmentStatus, tone: Tones = LIGHT) -> list[str]:
     return lines
 
 
-class OverviewView(LatestRead, QWidget):
+class OverviewView(LatestRead[OverviewState], QWidget):
     """The matrix; ``review_requested(location)`` asks the window to open a repository's
     Environments tab (where Approve / Reject live)."""
 
@@ -134,8 +134,7 @@ class OverviewView(LatestRead, QWidget):
             self._say("Reading every repository's environments…")
         self._read(read_overview, self.calls.service(), self.db)
 
-    def _apply(self, state: object) -> None:
-        assert isinstance(state, OverviewState)
+    def _apply(self, state: OverviewState) -> None:
         self.state = state
         if self.message.text().startswith("Reading"):
             self._say("")
@@ -242,15 +241,19 @@ class OverviewView(LatestRead, QWidget):
     def promote(self, location: str, target: str, digest: str) -> None:
         self._say(f"Promoting {digest[:19]}… to {target}…")
 
-        def done(outcome: object) -> None:
-            if isinstance(outcome, ReleaseOutcome):
-                self._say(outcome.message)
+        def done(outcome: ReleaseOutcome) -> None:
+            self._say(outcome.message)
             self.refresh()
 
         def failed(message: str, _details: str) -> None:
             self._say(message)
 
-        self.calls.submit("promote", location, target, digest, on_result=done, on_error=failed)
+        self.calls.change(
+            "deploying",
+            lambda service: service.promote(location, target, digest),
+            on_result=done,
+            on_error=failed,
+        )
 
 
 def _escape(text: str) -> str:

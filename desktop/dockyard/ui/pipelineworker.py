@@ -30,18 +30,17 @@ MAX_PARALLEL_RUNS = 8  # more runs wait in the pool's queue
 
 
 def _run_pipeline(
-    *,
+    report: Callable[[RunChanged | StageChanged], None],
     home: Path,
     db: Database,
     location: str,
     ref: str | None,
     started_by: str,
     cancel: CancelToken,
-    progress: Callable[[object], None],
 ) -> PipelineOutcome:
     def sink(event: Event) -> None:
         if isinstance(event, RunChanged | StageChanged):
-            progress(event)
+            report(event)
 
     return run_in_child(
         home=home,
@@ -76,14 +75,14 @@ class PipelineWorker(QObject):
     def start(
         self, tasks: TaskRunner, *, home: Path, db: Database, started_by: str
     ) -> PipelineWorker:
-        tasks.submit(
+        tasks.submit_reporting(
             _run_pipeline,
-            home=home,
-            db=db,
-            location=self.location,
-            ref=self.ref,
-            started_by=started_by,
-            cancel=self.cancel_token,
+            home,
+            db,
+            self.location,
+            self.ref,
+            started_by,
+            self.cancel_token,
             on_progress=self._event,
             on_result=self._finished,
             on_error=self._failed,
@@ -93,15 +92,14 @@ class PipelineWorker(QObject):
     def cancel(self) -> None:
         self.cancel_token.cancel()
 
-    def _event(self, event: object) -> None:
+    def _event(self, event: RunChanged | StageChanged) -> None:
         if isinstance(event, RunChanged):
             self.run = event.run
             self.run_changed.emit(event.run)
-        elif isinstance(event, StageChanged):
+        else:
             self.stage_changed.emit(event.run_id, event.stage)
 
-    def _finished(self, outcome: object) -> None:
-        assert isinstance(outcome, PipelineOutcome)
+    def _finished(self, outcome: PipelineOutcome) -> None:
         self.done = True
         self.run = outcome.run
         self.run_changed.emit(outcome.run)

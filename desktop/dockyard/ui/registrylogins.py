@@ -9,7 +9,9 @@ a worker: it may ask to unlock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVarTuple
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -33,6 +35,8 @@ from dockyard.engine.endpoints.registry_auth import (
 )
 from dockyard.ui import preferences
 from dockyard.ui.worker import TaskRunner
+
+Ts = TypeVarTuple("Ts")
 
 # Where windows before the engine's list remembered the registries they logged in to.
 KNOWN_KEY = "registries/logins"
@@ -134,14 +138,13 @@ class RegistryLoginsGroup(QGroupBox):
         host = str(item.data(HOST_ROLE))
         self._submit(log_out, host, done=f"Forgot the login for {host}.")
 
-    def _submit(self, fn: object, *args: str, done: str = "") -> None:
+    def _submit(self, fn: Callable[[*Ts], list[RegistryLogin]], *args: *Ts, done: str = "") -> None:
         self.busy = True
         self._update_buttons()
 
-        def shown(logins: object) -> None:
+        def shown(logins: list[RegistryLogin]) -> None:
             self.busy = False
             self.loaded = True
-            assert isinstance(logins, list)
             self._show(logins)
             self.result_label.setText(done)
 
@@ -151,7 +154,7 @@ class RegistryLoginsGroup(QGroupBox):
             self.result_label.setText(message)
             self._update_buttons()
 
-        self.tasks.submit(fn, *args, on_result=shown, on_error=failed)  # type: ignore[arg-type]
+        self.tasks.submit(fn, *args, on_result=shown, on_error=failed)
 
     def _show(self, logins: list[RegistryLogin]) -> None:
         self.logins.clear()

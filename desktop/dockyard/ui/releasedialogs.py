@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -29,19 +29,15 @@ from PySide6.QtWidgets import (
 )
 
 from dockyard.core.releases import ApprovalRequest, Deployment
-from dockyard.engine.release.results import ReleaseChanges
+from dockyard.engine.release.results import ReleaseChanges, ReleaseOutcome
 from dockyard.engine.release.rollback import RollbackChoices
 from dockyard.engine.release.service import ReleaseService
 from dockyard.store.database import Database
 from dockyard.ui.runsmodel import format_moment
 from dockyard.ui.theme import tones
-from dockyard.ui.worker import TaskRunner
+from dockyard.ui.worker import ErrorCallback, TaskRunner
 
-# What changes releases; refused while the team ledger is away (reads are not).
-RELEASE_CHANGES = {
-    "approve": "approving", "reject": "rejecting", "rollback": "rolling back",
-    "unpin": "unpinning", "promote": "deploying", "retry": "deploying",
-}  # fmt: skip
+T = TypeVar("T")
 
 
 class ReleaseCalls:
@@ -62,36 +58,47 @@ class ReleaseCalls:
     def service(self) -> ReleaseService:
         return ReleaseService(home=self.home, db=self.db, identity=self.identity())
 
-    def submit(
+    def read(
         self,
-        method: str,
-        *args: Any,
-        on_result: Callable[[Any], None],
-        on_error: Callable[[str, str], None],
-        on_waiting: Callable[[str], None] | None = None,
-        **kwargs: Any,
+        call: Callable[[ReleaseService], T],
+        *,
+        on_result: Callable[[T], object],
+        on_error: ErrorCallback,
     ) -> None:
-        """Call ``method`` of the release service in a worker; ``on_waiting`` hears, on the
-        UI thread, when it waits for another deployment to the environment."""
-        refused = self.refusal(RELEASE_CHANGES[method]) if method in RELEASE_CHANGES else None
+        """``call(service)`` in a worker: a read, allowed while the team ledger is away."""
+        self.tasks.submit(call, self.service(), on_result=on_result, on_error=on_error)
+
+    def change(
+        self,
+        doing: str,
+        call: Callable[[ReleaseService], T],
+        *,
+        on_result: Callable[[T], object],
+        on_error: ErrorCallback,
+        on_waiting: Callable[[str], object] | None = None,
+    ) -> None:
+        """``call(service)`` in a worker, a change of releases (``doing``: "approving",
+        "rolling back"…), refused while the team ledger is away. ``on_waiting`` hears, on
+        the UI thread, when it waits for another deployment to the environment."""
+        refused = self.refusal(doing)
         if refused:
             on_error(refused, "")
             return
-        service = self.service()
-        if on_waiting is None:
-            self.tasks.submit(
-                getattr(service, method), *args, on_result=on_result, on_error=on_error, **kwargs
-            )
-            return
-
-        def waiting_told(*call_args: Any, progress: Callable[[str], None], **call: Any) -> Any:
-            service.on_wait = progress  # emitted from the worker, delivered on the UI thread
-            return getattr(service, method)(*call_args, **call)
-
-        self.tasks.submit(
-            waiting_told, *args, on_result=on_result, on_error=on_error,
-            on_progress=lambda message: on_waiting(str(message)), **kwargs,
+        self.tasks.submit_reporting(
+            _telling_waits, call, self.service(),
+            on_progress=on_waiting or _unheard, on_result=on_result, on_error=on_error,
         )  # fmt: skip
+
+
+def _telling_waits(
+    report: Callable[[str], None], call: Callable[[ReleaseService], T], service: ReleaseService
+) -> T:
+    service.on_wait = report  # called in the worker, heard on the UI thread
+    return call(service)
+
+
+def _unheard(_message: str) -> None:
+    pass
 
 
 def describe_changes(changes: ReleaseChanges) -> str:
@@ -175,22 +182,21 @@ class DecisionDialog(QDialog):
         self.error_label.hide()
         # Decide exactly the digest this dialog showed: if a newer run replaced the
         # request meanwhile, the engine refuses instead of deciding on an unseen release.
-        self.calls.submit(
-            "approve" if self.approve else "reject",
-            self.repo,
-            self.request.environment,
-            comment,
+        repo, environment, digest = self.repo, self.request.environment, self.request.digest
+        decide = ReleaseService.approve if self.approve else ReleaseService.reject
+        self.calls.change(
+            "approving" if self.approve else "rejecting",
+            lambda service: decide(service, repo, environment, comment, digest=digest),
             on_result=self._done,
             on_error=lambda message, _details: self._refused(message),
             on_waiting=self._waiting,
-            digest=self.request.digest,
         )
 
     def _waiting(self, message: str) -> None:
         self.error_label.setText(message)
         self.error_label.show()
 
-    def _done(self, _outcome: object) -> None:
+    def _done(self, _outcome: object) -> None:  # what the engine did is in the views now
         self.decided.emit()
         self.accept()
 
@@ -266,16 +272,13 @@ class RollbackDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(640, 560)
         self._update_button()
-        calls.submit(
-            "rollback_choices",
-            repo,
-            environment,
+        calls.read(
+            lambda service: service.rollback_choices(repo, environment),
             on_result=self._listed,
             on_error=lambda message, _d: self._show_error(message),
         )
 
-    def _listed(self, choices: object) -> None:
-        assert isinstance(choices, RollbackChoices)
+    def _listed(self, choices: RollbackChoices) -> None:
         self.releases = choices.releases
         self.current = choices.current
         self.loaded = True
@@ -338,21 +341,18 @@ class RollbackDialog(QDialog):
             return
         self.confirm_box.setText(f"Yes, roll {self.environment} back to {deployment.label}")
         self.changes.setPlainText("Reading what changes…")
-        self.calls.submit(
-            "changes_between",
-            self.repo,
-            self.environment,
-            deployment,
+        repo, environment = self.repo, self.environment
+        self.calls.read(
+            lambda service: service.changes_between(repo, environment, deployment),
             on_result=lambda changes: self._show_changes(deployment.id, changes),
             on_error=lambda message, _d: self.changes.setPlainText(message),
         )
         self._update_button()
 
-    def _show_changes(self, deployment_id: int, changes: object) -> None:
+    def _show_changes(self, deployment_id: int, changes: ReleaseChanges) -> None:
         chosen = self.chosen()
         if chosen is None or chosen.id != deployment_id:
             return  # another release was picked meanwhile
-        assert isinstance(changes, ReleaseChanges)
         was = f" from {self.current.label}" if self.current is not None else ""
         heading = f"Rolling {self.environment} back{was} to {chosen.label}"
         self.changes.setPlainText(f"{heading}\n{describe_changes(changes)}")
@@ -372,12 +372,10 @@ class RollbackDialog(QDialog):
         self.roll_button.setEnabled(False)
         self.roll_button.setText("Rolling back…")
         self.error_label.hide()
-        self.calls.submit(
-            "rollback",
-            self.repo,
-            self.environment,
-            str(deployment.id),
-            self.comment.text().strip(),
+        repo, environment, comment = self.repo, self.environment, self.comment.text().strip()
+        self.calls.change(
+            "rolling back",
+            lambda service: service.rollback(repo, environment, str(deployment.id), comment),
             on_result=self._done,
             on_error=lambda message, _d: self._show_error(message),
             on_waiting=self._waiting,
@@ -387,8 +385,8 @@ class RollbackDialog(QDialog):
         self.error_label.setText(message)
         self.error_label.show()
 
-    def _done(self, outcome: object) -> None:
-        self.rolled_back.emit(str(getattr(outcome, "message", "")))
+    def _done(self, outcome: ReleaseOutcome) -> None:
+        self.rolled_back.emit(outcome.message)
         self.accept()
 
     def _show_error(self, message: str) -> None:

@@ -174,8 +174,7 @@ class RepositoryPanel(QWidget):
         """Re-reads each repository's latest run state, keeping the list and selection."""
         self.tasks.submit(load_repositories, self.db, on_result=self._statuses_loaded)
 
-    def _statuses_loaded(self, rows: object) -> None:
-        assert isinstance(rows, list)
+    def _statuses_loaded(self, rows: list[RepositoryRow]) -> None:
         if [row.repository.location for row in rows] != [
             row.repository.location for row in self.model.rows
         ]:
@@ -184,8 +183,7 @@ class RepositoryPanel(QWidget):
         for row in rows:
             self.model.set_latest_status(row.repository.location, row.latest_status)
 
-    def _loaded(self, rows: object) -> None:
-        assert isinstance(rows, list)
+    def _loaded(self, rows: list[RepositoryRow]) -> None:
         current = self.current()
         wanted = self._select_after_load or (current.location if current else None)
         self._select_after_load = None
@@ -225,8 +223,7 @@ class RepositoryPanel(QWidget):
     def create_sample(self, folder: Path | None = None) -> None:
         self.sample_state.emit(True, "Creating the sample repository…")
 
-        def created(repository: object) -> None:
-            assert isinstance(repository, Repository)
+        def created(repository: Repository) -> None:
             self.sample_state.emit(False, "")
             self.refresh(select=repository.location)
 
@@ -251,7 +248,7 @@ class RepositoryPanel(QWidget):
             return
         number = self.model.row_of(repository.location)
 
-        def saved(_: object) -> None:
+        def saved(_none: None) -> None:
             if 0 <= number < len(self.model.rows):
                 row = self.model.rows[number]
                 changed = replace(row.repository, watch=watch)

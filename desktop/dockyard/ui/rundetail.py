@@ -235,7 +235,7 @@ class RunDetail(QWidget):
         run_id = self.run.id
         self.log_view.set_log(None, live=False)
 
-        def fetched(found: object) -> None:
+        def fetched(found: bool) -> None:
             if self.run is not None and self.run.id == run_id and self.shown_stage == name:
                 self.log_view.set_log(path if found else None, live=False)
 

@@ -96,8 +96,7 @@ class RunPipelineDialog(QDialog):
             list_refs, location, home, on_result=self._loaded, on_error=self._failed_to_load
         )
 
-    def _loaded(self, choices: object) -> None:
-        assert isinstance(choices, list)
+    def _loaded(self, choices: list[RefChoice]) -> None:
         typed = self.ref.currentText()
         self.ref.clear()
         for choice in choices:

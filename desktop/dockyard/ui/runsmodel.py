@@ -168,8 +168,8 @@ class RunTableModel(RecordTableModel):
             on_result=lambda page: self._refreshed(generation, page),
         )
 
-    def _refreshed(self, generation: int, page: object) -> None:
-        if generation != self._generation or not isinstance(page, list):
+    def _refreshed(self, generation: int, page: list[Run]) -> None:
+        if generation != self._generation:
             return
         for run in reversed(page):  # oldest first, so new runs end up on top in order
             self.apply_run(run)
@@ -178,10 +178,9 @@ class RunTableModel(RecordTableModel):
         self.fetching = fetching
         self.fetching_changed.emit(fetching)
 
-    def _page_arrived(self, generation: int, page: object) -> None:
+    def _page_arrived(self, generation: int, page: list[Run]) -> None:
         if generation != self._generation:
             return
-        assert isinstance(page, list)
         self._set_fetching(False)
         self.exhausted = len(page) < PAGE_SIZE
         known = {run.id for run in self.runs}

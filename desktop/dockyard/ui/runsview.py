@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from dockyard.core.model import Run, Stage
 from dockyard.store.database import Database
 from dockyard.store.repositories import Repository
+from dockyard.ui.changefeed import ChangeFeed
 from dockyard.ui.icons import icon
 from dockyard.ui.pipelineworker import RunCoordinator
 from dockyard.ui.rundetail import RunDetail
@@ -35,6 +36,7 @@ class RunsView(QWidget):
         db: Database,
         home: Path,
         runs: RunCoordinator,
+        feed: ChangeFeed,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -99,8 +101,8 @@ class RunsView(QWidget):
         self.model.rowsInserted.connect(self._rows_inserted)
         self.model.modelReset.connect(self._update_count)
         self.model.dataChanged.connect(lambda *_: self._update_buttons())
-        runs.run_changed.connect(self._run_changed)
-        runs.stage_changed.connect(self._stage_changed)
+        feed.run_changed.connect(self._run_changed)
+        feed.stage_changed.connect(self._stage_changed)
         self._update_buttons()
 
     def set_repository(self, repository: Repository | None) -> None:
@@ -135,16 +137,14 @@ class RunsView(QWidget):
 
     # ----- live updates ------------------------------------------------------------
 
-    def _run_changed(self, run: object) -> None:
-        assert isinstance(run, Run)
+    def _run_changed(self, run: Run) -> None:
         self.model.apply_run(run)
         selected = self.selected_run()
         if selected is not None and selected.id == run.id:
             self.detail.set_run(run)
         self._select_pending()
 
-    def _stage_changed(self, run_id: str, stage: object) -> None:
-        assert isinstance(stage, Stage)
+    def _stage_changed(self, run_id: str, stage: Stage) -> None:
         self.model.apply_stage(run_id, stage)
         self.detail.apply_stage(run_id, stage)
 

@@ -227,8 +227,7 @@ class SettingsDialog(QDialog):
     def reload(self) -> None:
         self.tasks.submit(list_endpoints, self.home, on_result=self._show_endpoints)
 
-    def _show_endpoints(self, endpoints: object) -> None:
-        assert isinstance(endpoints, list)
+    def _show_endpoints(self, endpoints: list[Endpoint]) -> None:
         current = self.selected_endpoint()
         self.endpoints = endpoints
         self.endpoint_list.clear()
@@ -272,7 +271,7 @@ class SettingsDialog(QDialog):
             self.result_label.setText("Give the endpoint a name and a URL.")
             return
 
-        def added(endpoints: object) -> None:
+        def added(endpoints: list[Endpoint]) -> None:
             self._show_endpoints(endpoints)
             self.select_endpoint(endpoint.name)
             for edit in self._form_edits():
@@ -302,8 +301,7 @@ class SettingsDialog(QDialog):
         self.import_button.setEnabled(False)
         self.result_label.setText("Importing Docker contexts…")
 
-        def imported(outcome: object) -> None:
-            assert isinstance(outcome, tuple)
+        def imported(outcome: tuple[list[ContextImport], list[Endpoint]]) -> None:
             results, endpoints = outcome
             self.import_button.setEnabled(True)
             self._show_endpoints(endpoints)
@@ -321,7 +319,7 @@ class SettingsDialog(QDialog):
         if endpoint is None or endpoint.name == "local":
             return
 
-        def removed(endpoints: object) -> None:
+        def removed(endpoints: list[Endpoint]) -> None:
             self._show_endpoints(endpoints)
             self.result_label.setText(f"Removed {endpoint.name}.")
             self.endpoints_changed.emit()
@@ -342,8 +340,7 @@ class SettingsDialog(QDialog):
         self.result_label.setText(f"Testing {endpoint.name}…")
         self.tasks.submit(check_endpoint, endpoint, on_result=self._tested)
 
-    def _tested(self, status: object) -> None:
-        assert isinstance(status, EndpointStatus)
+    def _tested(self, status: EndpointStatus) -> None:
         self._update_buttons()
         mark = icon_html("status-succeeded" if status.ok else "status-failed")
         state = "connected" if status.ok else "unreachable"

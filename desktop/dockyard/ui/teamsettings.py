@@ -131,9 +131,9 @@ class TeamGroup(QGroupBox):
             read_team_status, self.home, on_result=self._show_status, on_error=self._failed
         )
 
-    def _show_status(self, status: object) -> None:
+    def _show_status(self, status: TeamStatus | None) -> None:
         self.loaded = True
-        self.status_label.setText(describe_status(status))  # type: ignore[arg-type]
+        self.status_label.setText(describe_status(status))
         self._show_connected(status is not None)
 
     def _show_connected(self, connected: bool) -> None:
@@ -160,11 +160,10 @@ class TeamGroup(QGroupBox):
             on_error=self._failed,
         )
 
-    def _connected(self, connected: object) -> None:
+    def _connected(self, connected: Connected) -> None:
         self.connect_button.setEnabled(True)
         self.password_edit.clear()
-        server = getattr(connected, "server", None)
-        where = f"{server.address} as {server.user}" if server is not None else "the team ledger"
+        where = f"{connected.server.address} as {connected.server.user}"
         self.result_label.setText(
             f"Connected to {escape(where)}. The window now works on the team ledger."
         )
@@ -174,7 +173,7 @@ class TeamGroup(QGroupBox):
     def disconnect_from_team(self) -> None:
         self.disconnect_button.setEnabled(False)
 
-        def done(_none: object) -> None:
+        def done(_none: None) -> None:
             self.result_label.setText(
                 "Disconnected: the window works on this machine's ledger again (the team's "
                 "history stays on the server)."

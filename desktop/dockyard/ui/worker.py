@@ -1,19 +1,26 @@
 """The one way the window runs background work.
 
-A ``Task`` wraps a plain callable; it runs on a ``QThreadPool`` and reports back through
-signals, which Qt delivers on the UI thread. Every error goes to the notification sink
-(``messages.bus``), so no failure dies silently in a thread. The pool is injectable so
-tests can run tasks synchronously.
+``TaskRunner.submit(fn, *args, on_result=..., on_error=...)`` runs ``fn(*args)`` on a
+``QThreadPool``; its result or its error comes back to the callbacks on the UI thread
+(queued signals). The callbacks are typed by ``fn``: ``on_result`` receives what ``fn``
+returns, so no caller recovers a type by hand. Every error goes to the notification sink
+(``messages.bus``) unless the caller handles it, so no failure dies silently in a thread.
+The pool is injectable so tests can run tasks synchronously.
+
+``shutdown()`` (a closing window, the application quitting) ends the tasks that have not
+started and detaches the running ones: they finish their call, report to no one, and
+never touch a Qt object that is being destroyed.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, TypeVarTuple
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
 
 from dockyard.core.errors import DockyardError, LedgerUnreachable
 from dockyard.store.failures import store_failure
@@ -22,9 +29,14 @@ log = logging.getLogger("dockyard.ui")
 
 MIN_SHARED_THREADS = 8
 
+T = TypeVar("T")
+U = TypeVar("U")
+Ts = TypeVarTuple("Ts")
 
-class TaskSignals(QObject):
-    started = Signal()
+ErrorCallback = Callable[[str, str], object]  # one-sentence message, details
+
+
+class _TaskSignals(QObject):
     progress = Signal(object)
     result = Signal(object)
     error = Signal(str, str)  # one-sentence message, details
@@ -33,47 +45,56 @@ class TaskSignals(QObject):
 
 
 class Task(QRunnable):
-    """Runs ``fn(*args, **kwargs)``; passes ``progress=`` when ``with_progress`` is set."""
+    """Runs ``call()`` in a pool thread and reports through its signals until detached."""
 
-    def __init__(
-        self, fn: Callable[..., Any], *args: Any, with_progress: bool = False, **kwargs: Any
-    ) -> None:
+    def __init__(self, call: Callable[[Callable[[Any], None]], object]) -> None:
         super().__init__()
         # Python keeps the task (and its signals object) alive until the UI thread has seen
-        # ``finished``: a pool-deleted runnable could take its signals with it while their
-        # queued emissions are still on the way.
+        # ``finished`` (or the runner dropped a detached task that ended): a pool-deleted
+        # runnable could take its signals with it while their emissions are on the way.
         self.setAutoDelete(False)
-        self.signals = TaskSignals()
-        self.fn = fn
-        self.args = args
-        self.kwargs = kwargs
-        if with_progress:
-            self.kwargs["progress"] = self.signals.progress.emit
+        self.signals = _TaskSignals()
+        self.call = call
+        self.ended = False  # run() is over: nothing will be emitted any more
+        self._lock = threading.RLock()  # a synchronous test pool emits from the UI thread
+        self._detached = False
+
+    def detach(self) -> None:
+        """From now on the task reports nothing (its receivers are going away)."""
+        with self._lock:
+            self._detached = True
+
+    def _emit(self, signal: str, *args: object) -> None:
+        # Under the lock: detach() returns only once no emission is under way, so the UI
+        # thread may delete the receivers (and the application its objects) right after.
+        with self._lock:
+            if not self._detached:
+                getattr(self.signals, signal).emit(*args)
 
     def run(self) -> None:
-        signals = self.signals
-        signals.started.emit()
         try:
-            value = self.fn(*self.args, **self.kwargs)
+            value = self.call(lambda update: self._emit("progress", update))
         except DockyardError as exc:
             if isinstance(exc, LedgerUnreachable):
-                signals.outage.emit(exc.message)
-            signals.error.emit(exc.message, exc.details)
+                self._emit("outage", exc.message)
+            self._emit("error", exc.message, exc.details)
         except Exception as exc:
             failure = store_failure(exc)  # a full disk or a damaged database
             if failure is not None:
                 log.warning("%s", failure.message)
-                signals.error.emit(failure.message, str(exc))
-                return
-            log.exception("background task failed")
-            signals.error.emit(
-                f"Unexpected error: {exc}. Details are in the log; please report it.",
-                traceback.format_exc(),
-            )
+                self._emit("error", failure.message, str(exc))
+            else:
+                log.exception("background task failed")
+                self._emit(
+                    "error",
+                    f"Unexpected error: {exc}. Details are in the log; please report it.",
+                    traceback.format_exc(),
+                )
         else:
-            signals.result.emit(value)
+            self._emit("result", value)
         finally:
-            signals.finished.emit()
+            self._emit("finished")
+            self.ended = True
 
 
 class _Binding(QObject):
@@ -82,17 +103,23 @@ class _Binding(QObject):
     def __init__(
         self,
         runner: TaskRunner,
-        on_result: Callable[[Any], None] | None,
-        on_error: Callable[[str, str], None] | None,
-        on_progress: Callable[[Any], None] | None,
+        task: Task,
+        on_result: Callable[[Any], object] | None,
+        on_error: ErrorCallback | None,
+        on_progress: Callable[[Any], object] | None,
     ) -> None:
         super().__init__(runner)
         self.runner = runner
+        self.task = task
         self.on_result = on_result
         self.on_error = on_error
         self.on_progress = on_progress
-        self.task: Task | None = None
         self.outage = False
+        task.signals.result.connect(self.result)
+        task.signals.outage.connect(self.ledger_outage)
+        task.signals.error.connect(self.error)
+        task.signals.progress.connect(self.progress)
+        task.signals.finished.connect(self.finished)
 
     @Slot(object)
     def result(self, value: object) -> None:
@@ -118,11 +145,11 @@ class _Binding(QObject):
 
     @Slot()
     def finished(self) -> None:
-        self.runner.active -= 1
         # Released here, on the UI thread, once every queued emission has been delivered.
-        self.runner.live.discard(self)
-        self.task = None
-        self.deleteLater()
+        self.runner.release(self)
+
+    def forget(self) -> None:
+        self.on_result = self.on_error = self.on_progress = None
 
 
 class TaskRunner(QObject):
@@ -134,7 +161,7 @@ class TaskRunner(QObject):
     def __init__(
         self,
         pool: QThreadPool | None = None,
-        on_error: Callable[[str, str], None] | None = None,
+        on_error: ErrorCallback | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -145,30 +172,73 @@ class TaskRunner(QObject):
             pool.setMaxThreadCount(max(pool.maxThreadCount(), MIN_SHARED_THREADS))
         self.pool = pool
         self.on_error = on_error
-        self.active = 0
         self.live: set[_Binding] = set()
+        self.detached: set[Task] = set()  # running when shut down; kept until they end
+        self.closed = False
+        app = QCoreApplication.instance()
+        if app is not None:
+            # The application quitting destroys Qt objects that running tasks would report
+            # to: detach them first, whoever forgot to.
+            app.aboutToQuit.connect(self.shutdown)
+
+    @property
+    def active(self) -> int:
+        """Tasks started and not yet reported back."""
+        return len(self.live)
 
     def submit(
         self,
-        fn: Callable[..., Any],
-        *args: Any,
-        on_result: Callable[[Any], None] | None = None,
-        on_error: Callable[[str, str], None] | None = None,
-        on_progress: Callable[[Any], None] | None = None,
-        **kwargs: Any,
-    ) -> Task:
-        task = Task(fn, *args, with_progress=on_progress is not None, **kwargs)
-        binding = _Binding(self, on_result, on_error or self.on_error, on_progress)
-        binding.task = task
-        self.live.add(binding)
-        task.signals.result.connect(binding.result)
-        task.signals.outage.connect(binding.ledger_outage)
-        task.signals.error.connect(binding.error)
-        task.signals.progress.connect(binding.progress)
-        task.signals.finished.connect(binding.finished)
-        self.active += 1
+        fn: Callable[[*Ts], T],
+        *args: *Ts,
+        on_result: Callable[[T], object] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> None:
+        """Run ``fn(*args)`` in the pool; ``on_result`` gets its value on the UI thread,
+        ``on_error`` its failure in one sentence (the runner's sink when not given)."""
+        self._start(lambda _progress: fn(*args), on_result, on_error, None)
+
+    def submit_reporting(
+        self,
+        fn: Callable[[Callable[[U], None], *Ts], T],
+        *args: *Ts,
+        on_progress: Callable[[U], object],
+        on_result: Callable[[T], object] | None = None,
+        on_error: ErrorCallback | None = None,
+    ) -> None:
+        """Like ``submit`` for a ``fn`` that reports as it goes: it is called as
+        ``fn(report, *args)``, and each ``report(update)`` reaches ``on_progress`` on the UI
+        thread."""
+        self._start(lambda report: fn(report, *args), on_result, on_error, on_progress)
+
+    def _start(
+        self,
+        call: Callable[[Callable[[Any], None]], object],
+        on_result: Callable[[Any], object] | None,
+        on_error: ErrorCallback | None,
+        on_progress: Callable[[Any], object] | None,
+    ) -> None:
+        if self.closed:
+            return  # a callback of a closing window asked for more: nobody would listen
+        task = Task(call)
+        self.live.add(_Binding(self, task, on_result, on_error or self.on_error, on_progress))
         self.pool.start(task)
-        return task
+
+    def release(self, binding: _Binding) -> None:
+        self.live.discard(binding)
+        binding.forget()
+        binding.deleteLater()
+
+    def shutdown(self) -> None:
+        """End what has not started, detach what runs; no callback runs after this."""
+        self.closed = True
+        self.detached = {task for task in self.detached if not task.ended}
+        for binding in list(self.live):
+            task = binding.task
+            if not self.pool.tryTake(task):  # already running: let it end, unheard
+                task.detach()
+                if not task.ended:
+                    self.detached.add(task)
+            self.release(binding)
 
     def wait(self, msecs: int = -1) -> bool:
         return self.pool.waitForDone(msecs)

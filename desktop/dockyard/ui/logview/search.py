@@ -21,12 +21,12 @@ from dockyard.ui.worker import TaskRunner
 
 
 def find_matches(
+    progress: Callable[[array[int]], None],
     reader: StageLogReader,
     pattern: re.Pattern[str],
     start: int,
     stop: int,
     cancelled: threading.Event,
-    progress: Callable[[object], None],
 ) -> bool:
     """Reports the matching lines of [start, stop) step by step; False if cancelled."""
     for found, _searched_to in reader.search_steps(pattern, start, stop):
@@ -120,13 +120,12 @@ class LogSearch(QObject):
         cancel = self._cancel
         self._running = True
 
-        def found(lines: object) -> None:
+        def found(lines: array[int]) -> None:
             if cancel is self._cancel:  # else a newer search replaced this one
-                assert isinstance(lines, array)
                 self._matches.extend(lines)
                 self.changed.emit()
 
-        def done(finished: object) -> None:
+        def done(finished: bool) -> None:
             if cancel is not self._cancel or not finished:
                 return  # a newer search replaced this one
             self._searched_to = stop
@@ -141,15 +140,15 @@ class LogSearch(QObject):
                 self.error = message
                 self.changed.emit()
 
-        self._runner.submit(
+        self._runner.submit_reporting(
             find_matches,
             self._reader,
             self._pattern,
             start,
             stop,
             cancel,
+            on_progress=found,
             on_result=done,
             on_error=failed,
-            on_progress=found,
         )
         self.changed.emit()

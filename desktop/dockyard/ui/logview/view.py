@@ -347,7 +347,7 @@ class LogView(QWidget):
             return
         self.save_button.setEnabled(False)
 
-        def saved(path: object) -> None:
+        def saved(path: Path) -> None:
             self.save_button.setEnabled(True)
             self._show_status(f"Saved the log to {path}.")
 
