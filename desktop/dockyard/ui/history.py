@@ -222,8 +222,7 @@ class HistoryView(QWidget):
         if state.problems is None and not self.verifying:
             self._verify(state)
 
-    def _older_arrived(self, state: AuditState, rows: object) -> None:
-        assert isinstance(rows, list)
+    def _older_arrived(self, state: AuditState, rows: list[AuditRow]) -> None:
         if self.model.rows is state.rows:  # not replaced by a newer read meanwhile
             self.model.add_older(rows)
 
@@ -236,8 +235,7 @@ class HistoryView(QWidget):
             on_error=self._verify_failed,
         )
 
-    def _verified(self, verified: AuditState, problems: object) -> None:
-        assert isinstance(problems, list)
+    def _verified(self, verified: AuditState, problems: list[str]) -> None:
         self.verifying = False
         if self.state is not verified and self.state is not None:
             self._verify(self.state)  # entries came meanwhile: the verdict must cover them
