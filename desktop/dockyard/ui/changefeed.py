@@ -25,6 +25,8 @@ ledger each look is also the heartbeat that tells whether the server is reachabl
 
 from __future__ import annotations
 
+import threading
+
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from dockyard.core.model import Run, Stage
@@ -60,21 +62,29 @@ class ChangeFeed(QObject):
         self._generation = 0  # looks at a ledger the window switched away from are dropped
         self._looking = False
         self._look_again = False
+        # ledger_changed() emits under it, stop() sets ``_stopped`` under it: once stopped,
+        # no thread is emitting into a feed that may be destroyed with its window.
+        self._waking = threading.Lock()
+        self._stopped = True
         self.timer = QTimer(self)
         self.timer.setInterval(LOOK_EVERY_MS)
-        self.timer.timeout.connect(self.ledger_changed)
+        self.timer.timeout.connect(self._look)
         self._woken.connect(self._look)
         runs.run_changed.connect(self._run_changed)
         runs.stage_changed.connect(self._stage_changed)
         runs.run_finished.connect(self._run_finished)
 
     def start(self) -> None:
+        with self._waking:
+            self._stopped = False
         team = self._db.dialect == "postgres"
         self.timer.setInterval(TEAM_LOOK_EVERY_MS if team else LOOK_EVERY_MS)
         self.timer.start()
         self._look()  # takes the baseline
 
     def stop(self) -> None:
+        with self._waking:
+            self._stopped = True
         self.timer.stop()
         self._look_again = False
 
@@ -88,8 +98,10 @@ class ChangeFeed(QObject):
 
     def ledger_changed(self) -> None:
         """The ledger changed, or may have: look (now, or right after the look under way).
-        Safe to call from any thread."""
-        self._woken.emit()
+        Safe to call from any thread; does nothing once the feed is stopped."""
+        with self._waking:
+            if not self._stopped:
+                self._woken.emit()
 
     # ----- the window's own runs ----------------------------------------------------
 
