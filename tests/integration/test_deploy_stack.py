@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -14,7 +15,8 @@ import pytest
 from dockyard.core.errors import PipelineFailed
 from dockyard.core.locations import normalise_location
 from dockyard.core.pipeline_file import EnvironmentConfig
-from dockyard.engine.deploy import StackDeployer, resource_name
+from dockyard.core.releases import Deployment, DeploymentStatus
+from dockyard.engine.deploy import ConfigSnapshot, StackDeployer, drift_of, resource_name
 from dockyard.engine.events import CancelToken
 from dockyard.store.database import open_database
 from dockyard.store.ledger import SqliteReleaseLedger
@@ -220,6 +222,57 @@ def test_a_dependent_that_does_not_start_fails_the_deployment_by_name(
     # A first release that failed leaves nothing behind.
     assert stack_services(docker_client) == {}
     assert deployer.inspect(REPO, "staging") == []
+
+
+def test_a_dependent_changed_or_removed_by_hand_shows_as_drift(
+    deployer: StackDeployer,
+    docker_client: docker.DockerClient,
+    images: TestImages,
+    cache: PushedImage,
+) -> None:
+    env = EnvironmentConfig(
+        name="staging", mode="stack", compose="compose.deploy.yml", healthcheck=HTTP_CHECK
+    )
+    text = STACK.format(cache=cache.reference) + WORKER.format(cache=cache.reference)
+    snapshot = snapshot_of(env, {"compose.deploy.yml": text})
+    deployer.deploy(
+        request_for(images.v1, snapshot, repo=REPO, environment="staging", deployment_id=5),
+        LogLines().log,
+        CancelToken(),
+    )
+    ledger = recorded_deployment(images.v1, snapshot, 5)
+    assert drift_of(ledger, deployer.inspect(REPO, "staging")) is None
+    stack = resource_name(REPO, "staging")
+
+    # Someone points the cache at another image in production at 2 a.m.
+    docker_client.services.get(f"{stack}_cache").update(image=images.v2.reference)
+    assert settled_drift(ledger, deployer) == "configuration changed outside Dockyard"
+    # Put back as deployed, then the worker is removed by hand.
+    docker_client.services.get(f"{stack}_cache").update(image=cache.reference)
+    assert settled_drift(ledger, deployer) is None
+    docker_client.services.get(f"{stack}_worker").remove()
+    assert settled_drift(ledger, deployer) == "configuration changed outside Dockyard"
+
+
+def settled_drift(ledger: Deployment, deployer: StackDeployer) -> str | None:
+    """The drift once a service updated by hand runs again (its new task takes a moment)."""
+    deadline = time.monotonic() + 60
+    while True:
+        drift = drift_of(ledger, deployer.inspect(REPO, "staging"))
+        if drift is None or "does not run" not in drift or time.monotonic() > deadline:
+            return drift
+        time.sleep(0.5)
+
+
+def recorded_deployment(image: PushedImage, snapshot: ConfigSnapshot, id: int) -> Deployment:
+    """What the ledger keeps of a deployment made by the deployer directly."""
+    return Deployment(
+        id=id, repo=REPO, environment="staging", digest=image.digest, image=image.reference,
+        commit="c0ffee" * 6 + "c0ff", tag=None, run_id=None, config=snapshot.to_json(),
+        status=DeploymentStatus.DEPLOYED, started=datetime.now(UTC), finished=None,
+        deployed_by="dev", approved_by=(), rollback=False, rolled_back_from=None, comment="",
+        error="",
+    )  # fmt: skip
 
 
 PIPELINE = """\

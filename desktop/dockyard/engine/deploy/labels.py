@@ -32,6 +32,8 @@ SPEC = "dockyard.spec"
 SECRET_NAME = "dockyard.secret"
 CONFIG_TARGET = "dockyard.file"
 MANAGED = "dockyard.managed"
+# Stack mode, on the app service: the stack's other services, so one removed by hand shows.
+DEPENDENTS = "dockyard.dependents"
 
 LABELS = (
     REPO, ENVIRONMENT, RELEASE, COMMIT, DIGEST, RUN, DEPLOYMENT, APPROVED_BY, CONFIG, ROLLBACK,

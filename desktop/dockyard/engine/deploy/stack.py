@@ -38,6 +38,7 @@ from dockyard.engine.endpoints.registry_auth import DOCKYARD_LOGIN, registry_aut
 from dockyard.engine.events import CancelToken
 
 NAMESPACE = "com.docker.stack.namespace"
+FILE_IMAGE = "com.docker.stack.image"  # the image as the file gave it; only a deploy sets it
 NETWORK_WAIT = 30.0
 MARK_WAIT = 30.0
 
@@ -115,8 +116,11 @@ class StackDeployer(SwarmServiceDeployer):
         return replace(release, stopped_services=stopped)
 
     def _live_fingerprint(self, spec: dict[str, Any], replicas: int) -> str:
-        if L.SPEC not in (spec.get("Labels") or {}):  # not marked (yet): trust the label
-            return str((spec.get("Labels") or {}).get(L.CONFIG, ""))
+        labels = spec.get("Labels") or {}
+        if self._dependents_edited(labels):
+            return ""
+        if L.SPEC not in labels:  # not marked (yet): trust the label
+            return str(labels.get(L.CONFIG, ""))
         return super()._live_fingerprint(spec, replicas)
 
     def _mark_spec(self, app: str) -> None:
@@ -146,6 +150,24 @@ class StackDeployer(SwarmServiceDeployer):
             ):
                 return
             time.sleep(self.poll)
+
+    def _dependents_edited(self, app: Mapping[str, str]) -> bool:
+        """Whether a service of the stack besides the app runs another image than the
+        stack's file gave it (``docker service update --image``), or is gone."""
+        stack = app.get(NAMESPACE, "")
+        if not stack:
+            return False
+        found = set()
+        for service in self._services(stack):
+            spec = service.attrs["Spec"]
+            labels = spec.get("Labels") or {}
+            if labels.get(L.DEPLOYMENT):
+                continue  # the app: its digest tells drift
+            if spec["TaskTemplate"]["ContainerSpec"].get("Image") != labels.get(FILE_IMAGE):
+                return True
+            found.add(str(service.name).removeprefix(f"{stack}_"))
+        expected = app.get(L.DEPENDENTS)  # None: deployed before it was recorded
+        return expected is not None and not set(filter(None, expected.split(","))) <= found
 
     def _stack_deploy(self, stack: str, text: str, request: DeploymentRequest, log: LogFn) -> None:
         docker_cli = shutil.which("docker")

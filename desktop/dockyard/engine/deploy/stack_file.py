@@ -133,7 +133,8 @@ def stack_document(
     # On the task containers too, so the event watcher and the update watch see them.
     app["labels"] = {**_mapping(app.get("labels")), **labels}
     deploy = app.setdefault("deploy", {})
-    deploy["labels"] = {**_mapping(deploy.get("labels")), **labels}
+    dependents = ",".join(sorted(set(document["services"]) - {snapshot.stack.service}))
+    deploy["labels"] = {**_mapping(deploy.get("labels")), **labels, L.DEPENDENTS: dependents}
     deploy["replicas"] = snapshot.replicas
     seconds = f"{monitor:g}s"
     deploy["update_config"] = {
