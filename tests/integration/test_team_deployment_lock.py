@@ -131,3 +131,23 @@ def test_a_session_the_server_ended_frees_the_environment(
     mine = _take(ledger, within=2)
     assert holder.poll() is None  # its process still runs: only its session ended
     ledger.unlock_environment(mine)
+
+
+@pytest.fixture
+def idle_sessions_end(team: TeamDatabase) -> None:
+    """A server that ends sessions idle for a second (``idle_session_timeout``, as managed
+    servers often set), for the other desktop's connections made from now on."""
+    with team.admin() as admin:
+        admin.execute(
+            f'ALTER ROLE "{team.developer}" IN DATABASE "{team.name}" '
+            "SET idle_session_timeout = 1000"
+        )
+
+
+def test_a_server_ending_idle_sessions_does_not_free_an_environment_being_deployed(
+    idle_sessions_end: None, ledger: SqliteReleaseLedger, holder: subprocess.Popen[str]
+) -> None:
+    time.sleep(2.5)  # the deployment runs on the daemon; its lock's session only waits
+    lock, busy = ledger.try_lock_environment("web", "production", what="v3", taken_by="rm")
+    assert lock is None and busy is not None and busy.taken_by == "holder"
+    assert holder.poll() is None

@@ -42,9 +42,13 @@ SESSION_HELD = (
     " AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(?, 0))"
 )
 # The server notices a desktop that vanished without closing its connection (power, network)
-# after about a minute, not the operating system's two hours, and ends its session.
+# after about a minute, not the operating system's two hours, and ends its session. The
+# session is idle while the deployment runs: a server's idle_session_timeout (PostgreSQL
+# 14+, often set on managed servers) must not end it and free the environment mid-way.
 SESSION_KEEPALIVE = (
-    "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3"
+    "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3;"
+    " SELECT set_config('idle_session_timeout', '0', false)"
+    " WHERE current_setting('idle_session_timeout', true) IS NOT NULL"
 )
 
 
