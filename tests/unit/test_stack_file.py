@@ -125,8 +125,26 @@ def test_a_changed_stack_file_shows_in_the_approval_diff() -> None:
     marks = Fingerprints(b"k" * 32).marks({})
     changed = STACK.replace("redis:7", "redis:8")
     after = build_snapshot(env, {"deploy/stack.yml": changed}.get, marks, BuildConfig())
-    assert diff_snapshots(before, after) == ["~ stack deploy/stack.yml changed"]
-    assert diff_snapshots(None, before)[-1] == "+ stack deploy/stack.yml (app service web)"
+    # The approver sees what the file lets in, service by service, not only that it changed.
+    assert diff_snapshots(before, after) == [
+        "~ stack deploy/stack.yml changed",
+        "~ stack service redis: image redis:7 -> redis:8",
+    ]
+    assert diff_snapshots(None, before)[-3:] == [
+        "+ stack deploy/stack.yml (app service web)",
+        "+ stack service redis (image redis:7)",
+        "+ stack service web",
+    ]
+    grown = STACK.replace("volumes:", "  miner:\n    image: evil/miner\nvolumes:").replace(
+        'ports: ["8080:80"]', 'ports: ["8080:80"]\n    privileged: true'
+    )
+    after = build_snapshot(env, {"deploy/stack.yml": grown}.get, marks, BuildConfig())
+    assert diff_snapshots(before, after) == [
+        "~ stack deploy/stack.yml changed",
+        "+ stack service miner (image evil/miner)",
+        "~ stack service web: privileged changed",
+    ]
+    assert diff_snapshots(after, before)[1] == "- stack service miner"
 
 
 def test_a_dependent_that_does_not_run_is_drift() -> None:

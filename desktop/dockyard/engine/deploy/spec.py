@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from dockyard.core.pipeline_file import HealthcheckConfig
+from dockyard.engine.deploy.stack_diff import service_changes
 from dockyard.engine.events import CancelToken
 from dockyard.engine.secrets import NOT_SET, is_current_mark
 
@@ -175,7 +176,8 @@ def _stack_diff(was: StackFile | None, now: StackFile | None) -> list[str]:
     if now is None:
         return [f"- stack {was.source}"] if was else []
     if was is None:
-        return [f"+ stack {now.source} (app service {now.service})"]
+        added = f"+ stack {now.source} (app service {now.service})"
+        return [added, *service_changes(None, now.content)]
     lines = []
     if (was.source, was.sha256) != (now.source, now.sha256):
         moved = was.source != now.source
@@ -184,7 +186,7 @@ def _stack_diff(was: StackFile | None, now: StackFile | None) -> list[str]:
         )
     if was.service != now.service:
         lines.append(f"~ stack app service {was.service} -> {now.service}")
-    return lines
+    return lines + service_changes(was.content, now.content)
 
 
 def _union(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
