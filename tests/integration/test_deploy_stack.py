@@ -275,6 +275,30 @@ def recorded_deployment(image: PushedImage, snapshot: ConfigSnapshot, id: int) -
     )  # fmt: skip
 
 
+def test_a_first_stack_release_that_crashes_after_starting_is_not_recorded_as_deployed(
+    deployer: StackDeployer,
+    docker_client: docker.DockerClient,
+    images: TestImages,
+    cache: PushedImage,
+) -> None:
+    # No health check: the app counts as started at once, then dies a second later. Swarm's
+    # monitor period is the only gate, as in service mode.
+    env = EnvironmentConfig(name="staging", mode="stack", compose="compose.deploy.yml")
+    crashing = STACK.format(cache=cache.reference).replace(
+        "    environment: [FROM_FILE=yes]\n",
+        '    environment: [FROM_FILE=yes]\n    command: ["sh", "-c", "sleep 1; exit 5"]\n',
+    )
+    snapshot = snapshot_of(env, {"compose.deploy.yml": crashing})
+    lines = LogLines()
+    with pytest.raises(PipelineFailed, match=r"exited with code 5"):
+        deployer.deploy(
+            request_for(images.v1, snapshot, repo=REPO, environment="staging", deployment_id=5),
+            lines.log,
+            CancelToken(),
+        )
+    assert stack_services(docker_client) == {}
+
+
 PIPELINE = """\
 image: {image}
 environments:

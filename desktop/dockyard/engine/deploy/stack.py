@@ -74,11 +74,13 @@ class StackDeployer(SwarmServiceDeployer):
         app = f"{stack}_{stack_file.service}"
         secrets = swarm_objects.ensure_secrets(self.client, request, stack, log)
         configs = swarm_objects.ensure_configs(self.client, request, stack, log)
-        text = stack_document(request, secrets, configs, self._monitor(snapshot.healthcheck))
+        monitor = self._monitor(snapshot.healthcheck)
+        text = stack_document(request, secrets, configs, monitor)
         existing = self._find(app)
         previous = (existing.attrs.get("UpdateStatus") or {}).get("StartedAt") if existing else None
         failed_before = self._failed_tasks(stack)
-        watch = UpdateWatch(self.client, app, request, log, poll=self.poll)
+        # A first release has no update for Swarm to monitor: the watch holds it as long.
+        watch = UpdateWatch(self.client, app, request, log, poll=self.poll, monitor=monitor)
 
         def roll_out() -> None:
             log(f"Deploying the stack {stack} ({stack_file.source}), {app} at {request.image}")
