@@ -139,7 +139,7 @@ def in_window(scale: ScaleHome) -> dict[str, float]:
         history.filter.setText(text)
         app.processEvents()
         filters.append(time.perf_counter() - started)
-    shown = history.proxy.rowCount()
+    shown = history.model.rowCount()
     window.tasks.wait(30_000)
     window.close()
     return {

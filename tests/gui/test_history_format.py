@@ -71,7 +71,9 @@ def test_history_table_shows_date_time_readable_details_and_json_on_hover(
     assert "rolled back" not in details and "comment" not in details and "[]" not in details
     tooltip = model.index(0, 6).data(Qt.ItemDataRole.ToolTipRole)
     assert '"digest": "sha256:5b558ac09c2e4baf' in tooltip and '"rolled_back_from": null' in tooltip
-    view.tasks.wait(10_000)
+    # Every answer delivered (and its binding deleted) while the view and its runner live.
+    qtbot.waitUntil(lambda: not view.tasks.live, timeout=10_000)
+    qtbot.wait(20)
     db.close()
 
 
@@ -100,5 +102,7 @@ def test_a_long_trail_shows_its_newest_entries_then_the_older_ones_and_its_verdi
     assert model.rowCount() == 0
     view.filter.setText("DEV3@")
     assert [model.index(0, 2).data()] == ["dev3@example.test"] and model.rowCount() == 1
-    view.tasks.wait(10_000)
+    # Every answer delivered (and its binding deleted) while the view and its runner live.
+    qtbot.waitUntil(lambda: not view.tasks.live, timeout=10_000)
+    qtbot.wait(20)
     db.close()
