@@ -196,3 +196,38 @@ def test_the_server_stopped_mid_deployment_is_reconciled_from_the_daemon_when_ba
         assert listed["status"] == "interrupted"
         assert cli.json("status", clone)["recovery"] == []  # settled once
         _nothing_kept_locally(cli)
+
+
+def test_a_deployment_whose_lock_the_server_ended_is_settled_from_the_daemon_not_its_own_word(
+    tmp_path: Path,
+    team: TeamDatabase,
+    docker_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+) -> None:
+    image = f"{registry.host}/outage/lock"
+    yml = PIPELINE.format(image=image, check=HEALTHY)
+    cli, clone, repo = _developer(tmp_path, team, docker_daemon, yml)
+    with _running(cli, clone, docker_client, repo, image) as run:
+        container = wait_for_deploy_container(docker_client, repo, run)
+        deployment_id = int(container.labels[DEPLOYMENT])
+        # The server ends the session holding staging's lock (an admin, a restart, a
+        # pooler): from then on another desktop may deploy there at the same time.
+        with team.admin() as admin:
+            ended = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND granted AND objsubid = 1"
+                " AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(%s, 0)",
+                (f"dockyard.deploy\x1f{repo}\x1fstaging",),
+            ).fetchall()
+        assert ended == [(True,)]
+        _, stderr = run.communicate(timeout=300)
+        assert run.returncode == 3, stderr
+        assert "another deployment may have run" in stderr and "Traceback" not in stderr, stderr
+
+        # Not its own success: the next command records what the daemon runs.
+        status = cli.json("status", clone)
+        staging = environment(status, "staging")
+        assert staging["latest"]["id"] == deployment_id
+        assert staging["latest"]["status"] == "deployed"  # the daemon runs it, healthy
+        assert any(f"Deployment {deployment_id}" in line for line in status["recovery"])

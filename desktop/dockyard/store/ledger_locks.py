@@ -18,10 +18,12 @@ taken polls (``engine.release.deploy_lock``).
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from dockyard.core.errors import DockyardError
 from dockyard.core.model import utcnow
 from dockyard.store.columns import text_to_time, time_to_text
 from dockyard.store.database import Database
@@ -39,6 +41,12 @@ SESSION_HELD = (
     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
     " AND objsubid = 1 AND database = (SELECT oid FROM pg_database"
     " WHERE datname = current_database())"
+    " AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(?, 0))"
+)
+# Whether this session holds the lock.
+SESSION_MINE = (
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND objsubid = 1 AND pid = pg_backend_pid()"
     " AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(?, 0))"
 )
 # The server notices a desktop that vanished without closing its connection (power, network)
@@ -149,6 +157,17 @@ class SqliteLocks:
             raise
         return replace(mine, session=session), None
 
+    def holds_environment(self, lock: DeploymentLock) -> bool:
+        """Whether ``lock`` still holds its environment: on the team ledger, whether its
+        session lives (the server may have ended it: an admin, a restart, a pooler)."""
+        if lock.session is not None:
+            try:
+                return bool(lock.session.execute(SESSION_MINE, (lock.key,)).fetchone()[0])
+            except DockyardError:
+                return False  # the session is gone, and the lock with it
+        held = _held(self._db.connect(), lock.repo, lock.environment)
+        return held is not None and held.token == lock.token
+
     def unlock_environment(self, lock: DeploymentLock) -> None:
         """Release ``lock``; a lock taken over meanwhile (it was thought stale) stays."""
         try:
@@ -158,7 +177,8 @@ class SqliteLocks:
                     (lock.repo, lock.environment, lock.token),
                 )
                 if lock.session is not None:  # let go before the commit: no taker in between
-                    lock.session.execute(SESSION_UNLOCK, (lock.key,))
+                    with contextlib.suppress(DockyardError):  # its session ended: let go
+                        lock.session.execute(SESSION_UNLOCK, (lock.key,))
         finally:
             if lock.session is not None:
                 lock.session.close()

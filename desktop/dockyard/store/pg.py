@@ -79,8 +79,8 @@ class PgConnection:
     def execute(
         self, sql: str, parameters: Sequence[object] | Mapping[str, object] = ()
     ) -> psycopg.Cursor[PgRow]:
-        cursor = self.raw.cursor(row_factory=_row_factory)
         try:
+            cursor = self.raw.cursor(row_factory=_row_factory)  # raises once it is closed
             if parameters:
                 return cursor.execute(translate(sql), parameters)
             return cursor.execute(sql)

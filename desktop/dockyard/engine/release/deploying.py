@@ -15,7 +15,12 @@ from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dockyard.core.errors import DockyardError, PipelineFailed, UserInputError
+from dockyard.core.errors import (
+    DockyardError,
+    InfrastructureError,
+    PipelineFailed,
+    UserInputError,
+)
 from dockyard.core.model import Run, Stage, StageStatus, utcnow
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.redaction import redact
@@ -35,7 +40,7 @@ from dockyard.engine.release.deploy_lock import Notify, environment_locked, log_
 from dockyard.engine.secrets import NOT_SET, SecretStore
 from dockyard.store.audit import AuditLog
 from dockyard.store.database import Database
-from dockyard.store.ledger import SqliteReleaseLedger
+from dockyard.store.ledger import DeploymentLock, SqliteReleaseLedger
 from dockyard.store.logs import StageLogWriter, stage_log_path
 from dockyard.store.runs import RunStore
 from dockyard.store.shared_logs import share_log
@@ -158,7 +163,7 @@ class Deploying:
     cancel: CancelToken
     wait: bool = True  # for an environment another deployment holds; False: refuse
     on_wait: Notify = log_waiting
-    _held: set[tuple[str, str]] = field(default_factory=set, init=False)
+    _held: dict[tuple[str, str], DeploymentLock] = field(default_factory=dict, init=False)
 
     @contextmanager
     def exclusive(self, repo: str, environment: str, what: str) -> Iterator[None]:
@@ -170,12 +175,12 @@ class Deploying:
         with environment_locked(
             SqliteReleaseLedger(self.db), repo, environment, what=what, identity=self.identity,
             wait=self.wait, on_wait=self.on_wait, cancel=self.cancel,
-        ):  # fmt: skip
-            self._held.add(key)
+        ) as lock:  # fmt: skip
+            self._held[key] = lock
             try:
                 yield
             finally:
-                self._held.discard(key)
+                self._held.pop(key, None)
 
     def deploy(
         self,
@@ -244,11 +249,36 @@ class Deploying:
             failed = ledger.finish_deployment(record.id, DeploymentStatus.FAILED, reason)
             self._audit(failed, env, position, "failed", reason)
             raise PipelineFailed(reason) from exc
+        if not ledger.holds_environment(self._held[(repo, env.name)]):
+            self._lock_lost(ledger, record.id, repo, env, position, stage)
         stage(f"{env.name} runs {target.label} ({time.monotonic() - began:.1f}s).")
         stage.finish(StageStatus.SUCCEEDED, f"{target.label} deployed")
         done = ledger.finish_deployment(record.id, DeploymentStatus.DEPLOYED)
         self._audit(done, env, position, "deployed", "")
         return done
+
+    def _lock_lost(
+        self,
+        ledger: SqliteReleaseLedger,
+        deployment_id: int,
+        repo: str,
+        env: EnvironmentConfig,
+        position: int,
+        stage: DeployStage,
+    ) -> None:
+        """The environment's lock ended while it deployed (on the team ledger: the server
+        ended its session): not this deployment's own success. Left interrupted, the next
+        command records what the daemon runs, as after a crash."""
+        reason = (
+            f"This deployment lost its lock on {env.name} while it ran (the team server closed "
+            "its session, or another Dockyard took it as stale), so another deployment may "
+            f"have run there at the same time; see dockyard status {repo} for what runs."
+        )
+        stage(f"ERROR: {reason}")
+        stage.finish(StageStatus.FAILED, reason)
+        lost = ledger.finish_deployment(deployment_id, DeploymentStatus.INTERRUPTED, reason)
+        self._audit(lost, env, position, "interrupted", reason)
+        raise InfrastructureError(reason)
 
     def _require_image_route(self, repo: str, env: EnvironmentConfig, target: Release) -> None:
         """Refuse, before anything is recorded, an image without a registry for another host.
