@@ -12,6 +12,7 @@ shutdown) closes every stream and client.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -163,8 +164,8 @@ class DockerEventBridge(QObject):
 def _open_watcher(
     endpoint: Endpoint,
     watches: _Watches,
-    on_event: Any,
-    on_broken: Any,
+    on_event: Callable[[str, object], None],
+    on_broken: Callable[[str, str], None],
 ) -> str:
     """Runs in a worker: connect, subscribe, and register the watcher (or undo it if the
     window closed meanwhile)."""
