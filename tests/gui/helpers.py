@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import docker
@@ -21,6 +23,14 @@ def named(root: QWidget, kind: type[W], name: str) -> W:
     found = [w for w in root.findChildren(kind) if w.accessibleName() == name]
     assert len(found) == 1, f"one {kind.__name__} named {name!r} expected, found {len(found)}"
     return found[0]
+
+
+def save_screenshot(widget: QWidget, name: str) -> None:
+    """With ``DOCKYARD_SCREENSHOTS`` set (a folder, e.g. docs/screenshots): save what the
+    user sees there as ``name``; the docs show states that only a test reaches cheaply."""
+    folder = os.environ.get("DOCKYARD_SCREENSHOTS")
+    if folder:
+        widget.grab().save(str(Path(folder) / name))
 
 
 def remove_deployed(client: docker.DockerClient, location: str) -> None:

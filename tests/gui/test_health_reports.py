@@ -10,7 +10,7 @@ import docker
 import pytest
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import named, shown_window
+from tests.gui.helpers import named, save_screenshot, shown_window
 from tests.gui.test_release_day import decide, show_environments
 
 from dockyard.store.database import open_database
@@ -66,6 +66,7 @@ def test_the_window_shows_a_restart_loop_and_the_exit_of_a_failed_approval(
             assert health.startswith("Health: in a restart loop (restarted ")
             assert "last exit code 4" in health
             assert "restart loop" in named(view, QLabel, "Drift staging").text()
+            save_screenshot(main, "restart-loop.png")
 
             main._identity_changed(LEAD)
             dialog = decide(qtbot, view, True, "ship it")

@@ -5,7 +5,6 @@ disconnecting. A real PostgreSQL server and keyring; the window offscreen."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import named
+from tests.gui.helpers import named, save_screenshot
 
 from dockyard.ui.mainwindow import MainWindow
 from dockyard.ui.settingsdialog import SettingsDialog
@@ -21,8 +20,6 @@ from testbed.postgres import PostgresServer
 from testbed.teamdb import TeamDatabase, team_database
 
 pytestmark = [pytest.mark.gui, pytest.mark.postgres, pytest.mark.keyring]
-
-SCREENSHOTS = os.environ.get("DOCKYARD_SCREENSHOTS")  # a folder: save what the user sees
 
 
 @pytest.fixture
@@ -37,11 +34,6 @@ def _settings(qtbot: QtBot, window: MainWindow) -> SettingsDialog:
     assert dialog is not None
     qtbot.waitUntil(lambda: dialog.team.loaded, timeout=20_000)
     return dialog
-
-
-def _grab(widget: object, name: str) -> None:
-    if SCREENSHOTS:
-        widget.grab().save(str(Path(SCREENSHOTS) / name))  # type: ignore[attr-defined]
 
 
 def test_connect_from_settings_see_who_you_are_then_the_server_goes_away_and_back(
@@ -82,8 +74,8 @@ def test_connect_from_settings_see_who_you_are_then_the_server_goes_away_and_bac
     assert f"you are {rm}" in ledger.text() and "Team ledger" in ledger.text()
     assert window.identity == rm  # not DOCKYARD_USER
     dialog.show_team()
-    _grab(dialog, "settings-team.png")
-    _grab(window.statusBar(), "statusbar-team.png")
+    save_screenshot(dialog, "settings-team.png")
+    save_screenshot(window.statusBar(), "statusbar-team.png")
     dialog.close()
 
     # The server goes away: the banner says so in its sentence, approving is refused.
@@ -101,7 +93,7 @@ def test_connect_from_settings_see_who_you_are_then_the_server_goes_away_and_bac
         refused = window.environments_view.calls.refusal("approving")
         assert refused is not None and refused.startswith("team ledger unreachable:")
         assert "nothing is queued on this machine" in refused
-        _grab(window, "window-team-unreachable.png")
+        save_screenshot(window, "window-team-unreachable.png")
     finally:
         team.allow_connections(True)
     qtbot.waitUntil(lambda: not banner.isVisible(), timeout=15_000)
