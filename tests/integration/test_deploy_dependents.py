@@ -143,6 +143,34 @@ def test_a_dependent_that_exits_stops_the_release_by_name(
     )
 
 
+def test_a_release_without_a_compose_file_takes_the_dependents_away(
+    deployer: ContainerDeployer,
+    docker_client: docker.DockerClient,
+    images: TestImages,
+    cache: PushedImage,
+) -> None:
+    """Rolling back to a release from before compose: (or releasing one without it) runs
+    that release as a whole: no dependent of the later file keeps running beside it."""
+    env = EnvironmentConfig(
+        name="staging", compose="compose.deploy.yml", healthcheck=HTTP_CHECK, grace=1
+    )
+    with_worker = STACK.format(cache=cache.reference) + WORKER.format(cache=cache.reference)
+    later = snapshot_of(env, {"compose.deploy.yml": with_worker})
+    request = request_for(images.v2, later, repo=REPO, environment="staging", deployment_id=5)
+    deployer.deploy(request, LogLines().log, CancelToken())
+    assert set(project_services(docker_client)) == {"cache", "worker"}
+
+    earlier = snapshot_of(replace(env, compose=None), {})
+    back = replace(
+        request_for(images.v1, earlier, repo=REPO, environment="staging", deployment_id=6),
+        rollback=True,
+    )
+    release = deployer.deploy(back, LogLines().log, CancelToken())
+    assert (release.digest, release.state) == (images.v1.digest, "running")
+    assert project_services(docker_client) == {}
+    assert not docker_client.networks.list(names=[PROJECT])
+
+
 CONTAINER_PIPELINE = """\
 image: {image}
 environments:

@@ -62,9 +62,13 @@ class ContainerDeployer:
             with docker_errors(f"remove {leftover.name}"):
                 leftover.remove(force=True, v=True)
         cancel.raise_if_cancelled()
-        if snapshot.stack is None:
-            return self._replace(request, old, None, log, cancel)
         dependents = Dependents(self.client, self.cli_env)  # they come first, then the app
+        if snapshot.stack is None:
+            release = self._replace(request, old, None, log, cancel)
+            # A release without a compose file (a rollback to one from before it) has no
+            # dependents: those of a later file must not keep running beside it.
+            dependents.remove(request.repo, request.environment, log)
+            return release
         try:
             network = dependents.up(request, log, cancel)
             return self._replace(request, old, network, log, cancel)

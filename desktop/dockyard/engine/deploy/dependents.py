@@ -74,9 +74,9 @@ class Dependents:
             if c.status != "running"
         )
 
-    def remove(self, repo: str, environment: str) -> None:
+    def remove(self, repo: str, environment: str, log: LogFn = lambda _: None) -> None:
         project = L.resource_name(repo, environment)
-        self._remove_containers(project, lambda _: None)
+        self._remove_containers(project, log)
         with docker_errors(f"remove the network {project}"):
             for network in self.client.networks.list(names=[project]):
                 if network.name == project:
