@@ -82,4 +82,6 @@ def test_a_named_backend_that_is_not_installed_is_said_in_one_sentence(
     )
     assert result.returncode == 3, result.stderr
     assert "keyring is not available" in result.stderr and "keyrings" in result.stderr
+    assert "install the backend named in PYTHON_KEYRING_BACKEND" in result.stderr
+    assert "unlock" not in result.stderr  # unlocking cannot help a backend not installed
     assert "Traceback" not in result.stderr

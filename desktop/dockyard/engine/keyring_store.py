@@ -43,11 +43,15 @@ _OTHER_BACKENDS = ("dbus", "gi", "keyrings")
 class KeyringUnavailable(InfrastructureError):
     """The keyring could not be reached (none installed, none running, stayed locked)."""
 
-    def __init__(self, reason: object) -> None:
-        super().__init__(
-            f"The OS keyring is not available ({reason}); unlock or start your keyring "
-            "(Secret Service, e.g. gnome-keyring) and try again."
+    def __init__(self, reason: object, *, configured: bool = False) -> None:
+        # Unlocking does not help when the configured backend cannot even be loaded.
+        advice = (
+            "install the backend named in PYTHON_KEYRING_BACKEND or keyringrc.cfg, or name "
+            "another one there (or remove the setting)"
+            if configured
+            else "unlock or start your keyring (Secret Service, e.g. gnome-keyring)"
         )
+        super().__init__(f"The OS keyring is not available ({reason}); {advice} and try again.")
         self.reason = str(reason)
 
 
@@ -124,7 +128,7 @@ class _Library:
 
     def _keyring(self) -> Any:
         if self._ring is None:
-            raise KeyringUnavailable(self._broken)
+            raise KeyringUnavailable(self._broken, configured=True)
         return self._ring
 
     def get(self, service: str, key: str) -> str | None:
