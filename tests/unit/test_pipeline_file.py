@@ -633,8 +633,12 @@ def test_example_in_the_documentation_is_a_valid_pipeline_file() -> None:
     docs = Path(__file__).parents[2] / "docs" / "pipeline-file.md"
     example = docs.read_text(encoding="utf-8").split("```yaml\n", 1)[1].split("```", 1)[0]
     config = load_pipeline(example)
-    assert [environment.name for environment in config.environments] == ["staging", "production"]
+    names = [environment.name for environment in config.environments]
+    assert names == ["staging", "production", "demo"]
     assert config.environment("production").approval == ApprovalConfig(timeout=86400.0)
+    assert config.environment("production").command == ("./serve", "--workers", "4")
+    demo = config.environment("demo")
+    assert (demo.mode, demo.compose, demo.service) == ("stack", "compose.deploy.yml", "web")
 
 
 def test_build_network_timeout_and_secrets() -> None:
