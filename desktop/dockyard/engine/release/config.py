@@ -163,7 +163,14 @@ def environment_named(
     for env in environments:
         if env.name == name:
             return env
-    known = ", ".join(env.name for env in environments) or "none"
+    if not environments:
+        # Environments come from the latest run's commit: a repository never run has none yet.
+        raise UserInputError(
+            f"{repo} has no environment {name!r}: none is known until a run records its "
+            f"dockyard.yml; run its pipeline first (dockyard run {repo}), or add an "
+            "environments block to its dockyard.yml."
+        )
+    known = ", ".join(env.name for env in environments)
     raise UserInputError(
         f"{repo} has no environment {name!r} (known: {known}); check the environments "
         "block of its dockyard.yml."
