@@ -149,6 +149,9 @@ def test_approve_roll_back_and_unpin_from_the_window(
         view = show_environments(qtbot, window)
         assert "v1.0.0" in named(view, QLabel, "Release staging").text()
         assert "Awaiting approval: v1.0.0" in named(view, QLabel, "Pending production").text()
+        # Nothing runs in production yet: the commits are those of a first release.
+        first = named(view, QLabel, "Pending changes production").text()
+        assert "in this first release" in first and "since the running release" not in first
         # The tray tells about it (where there is no tray, the notice is still recorded).
         waiting = (
             "hello-dockyard: approval waiting",
@@ -178,6 +181,10 @@ def test_approve_roll_back_and_unpin_from_the_window(
         window.tabs.setCurrentWidget(window.runs_view)
         run_ref(qtbot, window, "v1.1.0")
         view = show_environments(qtbot, window)
+        assert (
+            "1 commit since the running release"
+            in named(view, QLabel, "Pending changes production").text()
+        )
         window._identity_changed("rm@example.test")
         check_approval_is_bound_to_what_was_shown(qtbot, view, dockyard_home, repository.location)
         view = show_environments(qtbot, window)

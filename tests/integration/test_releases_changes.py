@@ -43,5 +43,10 @@ def test_changes_forward_and_back(tmp_path: Path, dockyard_home: Path) -> None:
         assert forward.direction == "forward"
         assert [c.commit for c in forward.commits] == [v2, fix]
         assert forward.config_diff == ["~ env LOG_LEVEL=info -> debug"]
+
+        # Where nothing runs yet, a release brings every commit up to it: a first release.
+        first = service.changes_between(repo, "staging", new)
+        assert first.direction == "first"
+        assert [c.commit for c in first.commits] == [v2, fix, v1]
     finally:
         db.close()

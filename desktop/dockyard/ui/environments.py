@@ -104,9 +104,11 @@ class EnvironmentCard(QFrame):
         else:
             label = release.label
             kind = " (rollback)" if release.rollback else ""
+            # An untagged release is labelled by its commit already.
+            commit = f" · {release.commit[:7]}" if release.tag else ""
             layout.addWidget(
                 _label(
-                    f"<b style='font-size:large'>{label}</b>{kind} · {release.commit[:7]} · "
+                    f"<b style='font-size:large'>{label}</b>{kind}{commit} · "
                     f"{release.digest.removeprefix('sha256:')[:12]}<br>"
                     f"deployed by {release.deployed_by}, {format_moment(release.started)}"
                     f" — {release.status}",
@@ -208,12 +210,12 @@ class EnvironmentCard(QFrame):
             if more > 0:
                 commits += f"<br>&nbsp;&nbsp;… and {more} more"
             diff = "".join(f"<br>&nbsp;&nbsp;{_escape(line)}" for line in changes.config_diff)
-            relation = (
-                "the running release has that this one lacks"
-                if changes.direction == "back"
-                else "since the running release"
-            )
-            detail = f"{len(changes.commits)} commit(s) {relation}:{commits}"
+            relation = {
+                "back": "the running release has that this one lacks",
+                "first": "in this first release (nothing runs here yet)",
+            }.get(changes.direction, "since the running release")
+            count = len(changes.commits)
+            detail = f"{count} commit{'' if count == 1 else 's'} {relation}:{commits}"
             detail += f"<br>Configuration: {'changes' if diff else 'unchanged'}{diff}"
             if changes.git_error:
                 detail += f"<br>({_escape(changes.git_error)})"

@@ -1,4 +1,4 @@
-"""Settings → Registry credentials: log in to a registry, see who you are, forget it.
+"""Settings → Registries: log in to a registry, see who you are, forget it.
 
 The password goes straight to the OS keyring (``engine.endpoints.registry_auth``) and is never
 shown again: the list says only "logged in as USER". The keyring cannot list its

@@ -106,7 +106,9 @@ def describe_changes(changes: ReleaseChanges) -> str:
     ``direction`` gives (taken away going back, brought in going forward), then the
     configuration diff."""
     count = len(changes.commits)
-    verb = "it takes away" if changes.direction == "back" else "it brings"
+    verb = {"back": "it takes away", "first": "it brings (nothing runs there yet)"}.get(
+        changes.direction, "it brings"
+    )
     lines = [f"{count} commit{'' if count == 1 else 's'} {verb}:"]
     lines += [f"  {c.commit[:7]} {c.message} — {c.author.split(' <')[0]}" for c in changes.commits]
     if changes.git_error:

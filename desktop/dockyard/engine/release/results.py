@@ -50,14 +50,15 @@ class ReleaseOutcome:
 
 @dataclass(frozen=True)
 class ReleaseChanges:
-    """What a release would change: the commits it brings in (``direction`` "forward") or,
-    for a target older than what runs, the commits it takes away ("back"), newest first;
-    and the configuration diff from what runs to the target."""
+    """What a release would change: the commits it brings in (``direction`` "forward"; "first"
+    when nothing runs yet, so every commit up to it) or, for a target older than what runs,
+    the commits it takes away ("back"), newest first; and the configuration diff from what
+    runs to the target."""
 
     commits: list[ResolvedRef]
     config_diff: list[str]
     git_error: str | None
-    direction: str = "forward"  # "forward" | "back"
+    direction: str = "forward"  # "forward" | "first" | "back"
 
 
 @dataclass(frozen=True)

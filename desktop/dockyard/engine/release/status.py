@@ -254,7 +254,8 @@ def changes_between(
                 return ReleaseChanges(taken_away, config_diff, None, "back")
             return ReleaseChanges(brought_in, config_diff, None, "forward")
         if current is None:
-            return ReleaseChanges(source.commits_between(None, target.commit), config_diff, None)
+            commits = source.commits_between(None, target.commit)
+            return ReleaseChanges(commits, config_diff, None, "first")
     except DockyardError as exc:
         return ReleaseChanges([], config_diff, exc.message)
     return ReleaseChanges([], config_diff, None)
