@@ -21,6 +21,7 @@ from testbed.dockerd import NoDaemon, PrivateDaemon, start_daemon
 from testbed.gitrepos import GitRepo, make_app_repo
 from testbed.postgres import NoPostgres, PostgresServer, start_postgres
 from testbed.registry import LocalRegistry, start_registry
+from testbed.teamdb import TeamDatabase, team_database
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +75,15 @@ def stoppable_postgres_server() -> Iterator[PostgresServer]:
     if server.process.poll() is not None:
         server.come_back()  # a test failed while it was away; stop cleans up
     server.stop()
+
+
+@pytest.fixture
+def team(postgres_server: PostgresServer) -> Iterator[TeamDatabase]:
+    """A team ledger of the test's own: schema, a developer, a release manager who may
+    approve production (protected). Tests that stop the server override it with one on
+    ``stoppable_postgres_server``."""
+    with team_database(postgres_server) as made:
+        yield made
 
 
 # The team schema's rules (identity stamps, approval guards) are tested on their own in

@@ -6,7 +6,6 @@ disconnecting. A real PostgreSQL server and keyring; the window offscreen."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,9 @@ from tests.gui.helpers import named, save_screenshot
 
 from dockyard.ui.mainwindow import MainWindow
 from dockyard.ui.settingsdialog import SettingsDialog
-from testbed.postgres import PostgresServer
-from testbed.teamdb import TeamDatabase, team_database
+from testbed.teamdb import TeamDatabase
 
 pytestmark = [pytest.mark.gui, pytest.mark.postgres, pytest.mark.keyring]
-
-
-@pytest.fixture
-def team(postgres_server: PostgresServer) -> Iterator[TeamDatabase]:
-    with team_database(postgres_server) as made:
-        yield made
 
 
 def _settings(qtbot: QtBot, window: MainWindow) -> SettingsDialog:

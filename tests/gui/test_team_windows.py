@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -28,10 +27,9 @@ from dockyard.engine.deploy import deployer_for
 from dockyard.store.logs import stage_log_path
 from dockyard.ui.mainwindow import MainWindow
 from dockyard.ui.releasedialogs import DecisionDialog
-from testbed.gitrepos import make_app_repo
-from testbed.postgres import PostgresServer
+from testbed.gitrepos import clone, make_app_repo
 from testbed.registry import LocalRegistry
-from testbed.teamdb import TeamDatabase, team_database
+from testbed.teamdb import TeamDatabase
 
 pytestmark = [pytest.mark.gui, pytest.mark.docker, pytest.mark.postgres, pytest.mark.keyring]
 
@@ -47,16 +45,6 @@ environments:
     approval: {{required: 1}}
 """
 LIVE_WITHIN_MS = 2_000  # issue 10: within 2 s, without a click (the server notifies)
-
-
-@pytest.fixture
-def team(postgres_server: PostgresServer) -> Iterator[TeamDatabase]:
-    with team_database(postgres_server) as made:
-        yield made
-
-
-def _git(*args: str) -> None:
-    subprocess.run(["git", *args], check=True, capture_output=True)
 
 
 def _window(qtbot: QtBot, home: Path) -> MainWindow:
@@ -87,14 +75,14 @@ def test_a_run_and_an_approval_show_live_in_the_other_machines_window(
     source = make_app_repo(tmp_path / "source", dockyard_yml=PIPELINE.format(image=image))
     source.tag("v1.0.0")
     origin = tmp_path / "origin.git"
-    _git("clone", "--quiet", "--bare", str(source.path), str(origin))
+    clone(source.path, origin, bare=True)
     homes = {}
     for member in (team.developer, team.release_manager):
         home = tmp_path / f"home-{member}"
         team.connect_home(home, member)
         homes[member] = home
     dev_clone = tmp_path / "clone-dev"
-    _git("clone", "--quiet", str(origin), str(dev_clone))
+    clone(origin, dev_clone)
     monkeypatch.setenv("DOCKYARD_HOME", str(homes[team.release_manager]))
     monkeypatch.setenv("DOCKYARD_USER", "forged@example.test")  # means nothing to the server
 
@@ -107,7 +95,7 @@ def test_a_run_and_an_approval_show_live_in_the_other_machines_window(
         # The release manager adds their clone once: the ledger knows it by its origin, and
         # the developer's window lists it at once.
         rm_clone = tmp_path / "clone-rm"
-        _git("clone", "--quiet", str(origin), str(rm_clone))
+        clone(origin, rm_clone)
         rm_window.show_add_repository()
         adding = rm_window.add_dialog
         assert adding is not None

@@ -46,13 +46,8 @@ class Wakeups:
 
 @pytest.fixture
 def team(stoppable_postgres_server: PostgresServer) -> Iterator[TeamDatabase]:
-    server = stoppable_postgres_server
-    with team_database(server) as made:
-        try:
-            yield made
-        finally:
-            if server.process.poll() is not None:
-                server.come_back()
+    with team_database(stoppable_postgres_server) as made:
+        yield made
 
 
 def _other_machine(team: TeamDatabase) -> PgDatabase:

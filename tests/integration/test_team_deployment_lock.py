@@ -22,8 +22,7 @@ import pytest
 
 from dockyard.store.ledger import DeploymentLock, SqliteReleaseLedger
 from dockyard.store.pg import PgDatabase
-from testbed.postgres import PostgresServer
-from testbed.teamdb import TeamDatabase, team_database
+from testbed.teamdb import TeamDatabase
 
 pytestmark = pytest.mark.postgres
 
@@ -46,12 +45,6 @@ HOLDER = textwrap.dedent(
     sys.stdin.read()  # deploying, until the test ends it
     """
 )
-
-
-@pytest.fixture
-def team(postgres_server: PostgresServer) -> Iterator[TeamDatabase]:
-    with team_database(postgres_server) as made:
-        yield made
 
 
 def _dsn(team: TeamDatabase, member: str) -> str:

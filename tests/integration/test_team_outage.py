@@ -56,15 +56,8 @@ class MemberCli(Cli):
 
 @pytest.fixture
 def team(stoppable_postgres_server: PostgresServer) -> Iterator[TeamDatabase]:
-    server = stoppable_postgres_server
-    if server.process.poll() is not None:
-        server.come_back()
-    with team_database(server) as made:
-        try:
-            yield made
-        finally:
-            if server.process.poll() is not None:
-                server.come_back()  # a test that failed while it was away
+    with team_database(stoppable_postgres_server) as made:
+        yield made
 
 
 def _developer(tmp_path: Path, team: TeamDatabase, daemon: PrivateDaemon, yml: str,

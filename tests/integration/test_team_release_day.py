@@ -11,23 +11,19 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import docker
-import psycopg
 import pytest
 
 from dockyard.engine.deploy import deployer_for, resource_name
-from dockyard.store import team
 from testbed.cli import run_dockyard
 from testbed.dockerd import PrivateDaemon
-from testbed.gitrepos import make_app_repo
-from testbed.postgres import PostgresServer
+from testbed.gitrepos import clone, make_app_repo
 from testbed.registry import LocalRegistry
+from testbed.teamdb import TeamDatabase
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres, pytest.mark.keyring]
 
@@ -63,30 +59,13 @@ class Member:
         return json.loads(result.stdout)
 
 
-@pytest.fixture
-def team_database(postgres_server: PostgresServer) -> Iterator[str]:
-    name = f"day_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_server.dsn(), autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    yield name
-    with psycopg.connect(postgres_server.dsn(), autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        for role in (f"dev_{name}", f"rm_{name}"):
-            admin.execute(f"DROP ROLE IF EXISTS {role}")
-
-
-def _git(*args: str) -> None:
-    subprocess.run(["git", *args], check=True, capture_output=True)
-
-
 def _environment(status: dict[str, Any], name: str) -> dict[str, Any]:
     return next(e for e in status["environments"] if e["name"] == name)
 
 
 def test_developer_runs_release_manager_approves_on_another_machine(
     tmp_path: Path,
-    postgres_server: PostgresServer,
-    team_database: str,
+    team: TeamDatabase,
     swarm_daemon: PrivateDaemon,
     docker_client: docker.DockerClient,
     registry: LocalRegistry,
@@ -95,22 +74,12 @@ def test_developer_runs_release_manager_approves_on_another_machine(
     source = make_app_repo(tmp_path / "source", dockyard_yml=PIPELINE.format(image=image))
     source.tag("v1.0.0")
     origin = tmp_path / "origin.git"
-    _git("clone", "--quiet", "--bare", str(source.path), str(origin))
-    dev_name, rm_name = f"dev_{team_database}", f"rm_{team_database}"
-    with psycopg.connect(postgres_server.dsn(dbname=team_database), autocommit=True) as admin:
-        team.init_schema(admin)
-        team.add_member(admin, dev_name, "pw-dev")
-        team.add_member(admin, rm_name, "pw-rm")
-        team.grant_approval(admin, rm_name, "production")
-        team.protect(admin, "production")
+    clone(source.path, origin, bare=True)
+    dev_name, rm_name = team.developer, team.release_manager
     members = {}
-    for name, password in ((dev_name, "pw-dev"), (rm_name, "pw-rm")):
-        clone = tmp_path / f"clone-{name}"
-        _git("clone", "--quiet", str(origin), str(clone))
-        member = Member(name, tmp_path / f"home-{name}", clone)
-        url = postgres_server.url(user=name, database=team_database)
-        joined = run_dockyard(member.home, "team", "connect", url, stdin=password)
-        assert joined.returncode == 0, joined.stderr
+    for name in (dev_name, rm_name):
+        member = Member(name, tmp_path / f"home-{name}", clone(origin, tmp_path / f"clone-{name}"))
+        team.connect_home(member.home, name)
         members[name] = member
     dev, rm = members[dev_name], members[rm_name]
     repo = str(origin)
@@ -119,7 +88,7 @@ def test_developer_runs_release_manager_approves_on_another_machine(
     for member in (dev, rm):
         stored = run_dockyard(
             member.home, "secret", "set", str(member.clone), "production", "api_token",
-            stdin="tok-" + team_database,
+            stdin="tok-" + team.name,
         )  # fmt: skip
         assert stored.returncode == 0, stored.stderr
     try:
@@ -161,7 +130,7 @@ def test_developer_runs_release_manager_approves_on_another_machine(
         changed = rm("approve", str(rm.clone), "production")
         assert changed.returncode == 2
         assert f"Ask {dev_name} to run the pipeline again" in changed.stderr
-        set_secret("tok-" + team_database)
+        set_secret("tok-" + team.name)
         approved = rm("approve", str(rm.clone), "production", "--comment", "ship it")
         assert approved.returncode == 0, approved.stderr
         service = docker_client.services.get(resource_name(repo, "production"))
@@ -175,7 +144,7 @@ def test_developer_runs_release_manager_approves_on_another_machine(
         assert release["deployed_by"] == rm_name
         verified = dev("audit", "verify")
         assert verified.returncode == 0, verified.stderr
-        with psycopg.connect(postgres_server.dsn(dbname=team_database)) as admin:
+        with team.admin() as admin:
             actors = dict(
                 admin.execute(
                     "SELECT action, actor FROM dockyard.audit WHERE action IN"

@@ -81,6 +81,12 @@ class GitRepo:
         return commit
 
 
+def clone(source: Path, target: Path, *, bare: bool = False) -> Path:
+    """``git clone`` of ``source`` to ``target`` (an origin when bare, or a member's clone)."""
+    git.Repo.clone_from(str(source), str(target), bare=bare)
+    return target
+
+
 def make_app_repo(
     path: Path, *, dockyard_yml: str | None = None, compose_test: str | None = COMPOSE_TEST
 ) -> GitRepo:

@@ -62,7 +62,10 @@ class TeamDatabase:
 
 @contextmanager
 def team_database(server: PostgresServer) -> Iterator[TeamDatabase]:
-    """A fresh team database with its two members; dropped (with its roles) afterwards."""
+    """A fresh team database with its two members; dropped (with its roles) afterwards.
+    A server a test stopped (an outage) is brought back first, on either side."""
+    if server.process.poll() is not None:
+        server.come_back()
     made = TeamDatabase(server, f"team_{uuid.uuid4().hex[:8]}")
     with psycopg.connect(server.dsn(), autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {made.name}")
@@ -75,6 +78,8 @@ def team_database(server: PostgresServer) -> Iterator[TeamDatabase]:
     try:
         yield made
     finally:
+        if server.process.poll() is not None:
+            server.come_back()  # a test that failed while it was away
         with psycopg.connect(server.dsn(), autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {made.name} WITH (FORCE)")
             for role in (made.developer, made.release_manager):
