@@ -1,7 +1,9 @@
-"""Tiny images for the deployer tests, pushed so they deploy by ``name@digest``.
+"""Tiny images for the deployer tests, pushed so they deploy by ``name@digest``, and the
+compose files that run dependents beside them (container and stack mode).
 
 ``web`` serves its version on port 80 with busybox httpd; ``broken`` keeps running but
-serves nothing, so an HTTP health check fails; ``crashing`` exits at once.
+serves nothing, so an HTTP health check fails; ``crashing`` exits at once; ``CACHE``
+stands in for redis. The module fixtures over them are in ``integration/conftest.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import docker
 from dockyard.core.pipeline_file import EnvironmentConfig, HealthcheckConfig
 from dockyard.engine.deploy import ConfigSnapshot, DeploymentRequest, build_snapshot
 from dockyard.engine.secrets import Fingerprints
+from testbed.gitrepos import APP
 
 TEST_FINGERPRINTS = Fingerprints(b"test-key" * 4)
 
@@ -31,6 +34,36 @@ CMD ["sleep", "3600"]
 CRASHING = """\
 FROM busybox:stable
 CMD ["sh", "-c", "echo giving up; exit 3"]
+"""
+# A stand-in for redis: answers PONG on 6379.
+CACHE = """\
+FROM busybox:stable
+RUN mkdir -p /data && echo PONG > /data/index.html
+CMD ["httpd", "-f", "-p", "6379", "-h", "/data"]
+"""
+# Dependents as a deployer is given them: the app's image filled in by Dockyard.
+STACK = """\
+services:
+  web:
+    image: ${{DOCKYARD_IMAGE}}
+    environment: [FROM_FILE=yes]
+  cache:
+    image: {cache}
+"""
+APP_V2 = APP.replace("ok ", "ok v2 ")
+WORKER = """\
+  worker:
+    image: {cache}
+    command: ["sleep", "3600"]
+"""
+# As a pipeline's compose file says it: the app is the service built from the pipeline's
+# own build (.), the cache runs as written.
+DEPLOY_FILE = """\
+services:
+  web:
+    build: .
+  cache:
+    image: {cache}
 """
 
 # Fast enough for tests: the real defaults are 5 s, 3 s and 3 retries.
@@ -127,3 +160,11 @@ class LogLines(list[str]):
 
     def text(self) -> str:
         return "\n".join(self)
+
+
+def task_file(client: docker.DockerClient, service: str, path: str) -> str:
+    """A file as the running task of a Swarm service sees it."""
+    service_id = client.services.get(service).id
+    tasks = client.containers.list(filters={"label": f"com.docker.swarm.service.id={service_id}"})
+    assert tasks, f"no running task of {service}"
+    return str(tasks[0].exec_run(["cat", path]).output.decode())

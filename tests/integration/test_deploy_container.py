@@ -21,27 +21,16 @@ from integration.deploy_images import (
     LogLines,
     PushedImage,
     TestImages,
-    build_test_images,
     request_for,
     snapshot_of,
 )
 from testbed.dockerd import PrivateDaemon
 from testbed.ports import free_port
-from testbed.registry import LocalRegistry
 
 pytestmark = pytest.mark.docker
 
 REPO = "shop/web-container"
 SECRET = "s3cr3t-value-for-tests"
-
-
-@pytest.fixture(scope="module")
-def images(docker_daemon: PrivateDaemon, registry: LocalRegistry) -> TestImages:
-    client = docker_daemon.client()
-    try:
-        return build_test_images(client, registry.host)
-    finally:
-        client.close()
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -15,16 +15,17 @@ from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.engine.deploy import ContainerDeployer, resource_name
 from dockyard.engine.events import CancelToken
 from integration.deploy_images import (
+    APP_V2,
+    DEPLOY_FILE,
     HTTP_CHECK,
+    STACK,
+    WORKER,
     LogLines,
     PushedImage,
     TestImages,
-    build_test_images,
-    push_image,
     request_for,
     snapshot_of,
 )
-from integration.test_deploy_stack import APP_V2, CACHE, DEPLOY_FILE, STACK, WORKER
 from integration.test_releases import Cli, environment, outcomes
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
@@ -34,24 +35,6 @@ pytestmark = pytest.mark.docker
 
 REPO = "shop/web-dependents"
 PROJECT = resource_name(REPO, "staging")
-
-
-@pytest.fixture(scope="module")
-def images(docker_daemon: PrivateDaemon, registry: LocalRegistry) -> TestImages:
-    client = docker_daemon.client()
-    try:
-        return build_test_images(client, registry.host)
-    finally:
-        client.close()
-
-
-@pytest.fixture(scope="module")
-def cache(docker_daemon: PrivateDaemon, registry: LocalRegistry) -> PushedImage:
-    client = docker_daemon.client()
-    try:
-        return push_image(client, registry.host, "cache", CACHE)
-    finally:
-        client.close()
 
 
 @pytest.fixture

@@ -17,47 +17,17 @@ from integration.deploy_images import (
     LogLines,
     PushedImage,
     TestImages,
-    build_test_images,
     request_for,
     snapshot_of,
+    task_file,
 )
 from testbed.dockerd import PrivateDaemon
 from testbed.ports import free_port
-from testbed.registry import LocalRegistry
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("swarm_gateway_bridge")]
 
 REPO = "shop/web-service"
 NEVER_PULLED = PushedImage("registry.invalid/app@sha256:" + "0" * 64, "sha256:" + "0" * 64)
-
-
-@pytest.fixture(scope="module")
-def images(swarm_daemon: PrivateDaemon, registry: LocalRegistry) -> TestImages:
-    client = swarm_daemon.client()
-    try:
-        return build_test_images(client, registry.host)
-    finally:
-        client.close()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def swarm_gateway_bridge(swarm_daemon: PrivateDaemon) -> None:
-    """Swarm creates ``docker_gwbridge`` with the first task that publishes a port; make it
-    (as Docker documents) before any leak check looks, as it outlives every service."""
-    client = swarm_daemon.client()
-    try:
-        if not client.networks.list(names=["docker_gwbridge"]):
-            client.networks.create(
-                "docker_gwbridge",
-                driver="bridge",
-                options={
-                    "com.docker.network.bridge.name": "docker_gwbridge",
-                    "com.docker.network.bridge.enable_icc": "false",
-                    "com.docker.network.bridge.enable_ip_masquerade": "true",
-                },
-            )
-    finally:
-        client.close()
 
 
 @pytest.fixture
@@ -81,13 +51,6 @@ def our_objects(client: docker.DockerClient, environment: str) -> dict[str, set[
         "secrets": {s.name for s in client.secrets.list(filters=selector)},
         "configs": {c.name for c in client.configs.list(filters=selector)},
     }
-
-
-def task_file(client: docker.DockerClient, service: str, path: str) -> str:
-    service_id = client.services.get(service).id
-    tasks = client.containers.list(filters={"label": f"com.docker.swarm.service.id={service_id}"})
-    assert tasks, f"no running task of {service}"
-    return str(tasks[0].exec_run(["cat", path]).output.decode())
 
 
 def test_create_then_update_by_digest_with_versioned_secrets_and_configs(

@@ -21,65 +21,27 @@ from dockyard.engine.events import CancelToken
 from dockyard.store.database import open_database
 from dockyard.store.ledger import SqliteReleaseLedger
 from integration.deploy_images import (
+    APP_V2,
+    DEPLOY_FILE,
     HTTP_CHECK,
+    STACK,
+    WORKER,
     LogLines,
     PushedImage,
     TestImages,
-    build_test_images,
-    push_image,
     request_for,
     snapshot_of,
+    task_file,
 )
-from integration.test_deploy_service import swarm_gateway_bridge, task_file
 from integration.test_releases import Cli, environment, outcomes
 from testbed.dockerd import PrivateDaemon
-from testbed.gitrepos import APP, make_app_repo
+from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry
 
-pytestmark = pytest.mark.docker
-
-__all__ = ["swarm_gateway_bridge"]  # the module fixture, used here too
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("swarm_gateway_bridge")]
 
 T = TypeVar("T")
 REPO = "shop/web-stack"
-# A stand-in for redis: answers PONG on 6379.
-CACHE = """\
-FROM busybox:stable
-RUN mkdir -p /data && echo PONG > /data/index.html
-CMD ["httpd", "-f", "-p", "6379", "-h", "/data"]
-"""
-STACK = """\
-services:
-  web:
-    image: ${{DOCKYARD_IMAGE}}
-    environment: [FROM_FILE=yes]
-  cache:
-    image: {cache}
-"""
-APP_V2 = APP.replace("ok ", "ok v2 ")
-WORKER = """\
-  worker:
-    image: {cache}
-    command: ["sleep", "3600"]
-"""
-
-
-@pytest.fixture(scope="module")
-def images(swarm_daemon: PrivateDaemon, registry: LocalRegistry) -> TestImages:
-    client = swarm_daemon.client()
-    try:
-        return build_test_images(client, registry.host)
-    finally:
-        client.close()
-
-
-@pytest.fixture(scope="module")
-def cache(swarm_daemon: PrivateDaemon, registry: LocalRegistry) -> PushedImage:
-    client = swarm_daemon.client()
-    try:
-        return push_image(client, registry.host, "cache", CACHE)
-    finally:
-        client.close()
 
 
 @pytest.fixture
@@ -309,14 +271,6 @@ environments:
     environment: {{GREETING: hello}}
     healthcheck: {{test: "wget -q -O /dev/null http://127.0.0.1/", interval: 1s, retries: 5}}
     grace: 1s
-"""
-# The app is the service built from the pipeline's own build (.), the cache runs as written.
-DEPLOY_FILE = """\
-services:
-  web:
-    build: .
-  cache:
-    image: {cache}
 """
 
 

@@ -24,12 +24,10 @@ from integration.deploy_images import (
     HTTP_CHECK,
     LogLines,
     TestImages,
-    build_test_images,
     request_for,
     snapshot_of,
 )
 from testbed.dockerd import PrivateDaemon
-from testbed.registry import LocalRegistry
 
 REPO = "shop/web-reconcile"
 DIGEST_A = "sha256:" + "a" * 64
@@ -82,15 +80,6 @@ def test_drift_names_each_way_the_daemon_can_differ() -> None:
     recovered = live(restarts=1, exit_code=None)
     assert drift_of(recorded(), [recovered]) is None
     assert recovered.condition() == "running, healthy; restarted once, last exit code unknown"
-
-
-@pytest.fixture(scope="module")
-def images(swarm_daemon: PrivateDaemon, registry: LocalRegistry) -> TestImages:
-    client = swarm_daemon.client()
-    try:
-        return build_test_images(client, registry.host)
-    finally:
-        client.close()
 
 
 @pytest.mark.docker

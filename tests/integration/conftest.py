@@ -1,0 +1,50 @@
+"""Fixtures the deployer tests share: the pushed test images and the networks Docker
+keeps after a deployment (made before any leak check looks)."""
+
+from __future__ import annotations
+
+import pytest
+
+from integration.deploy_images import CACHE, PushedImage, TestImages, build_test_images, push_image
+from testbed.dockerd import PrivateDaemon
+from testbed.registry import LocalRegistry
+
+
+@pytest.fixture(scope="module")
+def images(docker_daemon: PrivateDaemon, registry: LocalRegistry) -> TestImages:
+    client = docker_daemon.client()
+    try:
+        return build_test_images(client, registry.host)
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def cache(docker_daemon: PrivateDaemon, registry: LocalRegistry) -> PushedImage:
+    """The stand-in for redis that compose files run beside the app."""
+    client = docker_daemon.client()
+    try:
+        return push_image(client, registry.host, "cache", CACHE)
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def swarm_gateway_bridge(swarm_daemon: PrivateDaemon) -> None:
+    """Swarm creates ``docker_gwbridge`` with the first task that publishes a port; make it
+    (as Docker documents) before any leak check looks, as it outlives every service. A
+    Swarm module asks for it with ``pytest.mark.usefixtures("swarm_gateway_bridge")``."""
+    client = swarm_daemon.client()
+    try:
+        if not client.networks.list(names=["docker_gwbridge"]):
+            client.networks.create(
+                "docker_gwbridge",
+                driver="bridge",
+                options={
+                    "com.docker.network.bridge.name": "docker_gwbridge",
+                    "com.docker.network.bridge.enable_icc": "false",
+                    "com.docker.network.bridge.enable_ip_masquerade": "true",
+                },
+            )
+    finally:
+        client.close()
