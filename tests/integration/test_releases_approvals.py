@@ -5,6 +5,7 @@ mode keeps it quick; Swarm is covered in test_releases.py and test_releases_heal
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from datetime import datetime
 from pathlib import Path
@@ -116,11 +117,11 @@ def test_reject_two_approvers_failed_deploy_and_expiry(
         )
         git_repo.tag("v1.2.0")
         fourth = cli.json("run", repo, "--ref", "v1.2.0")
-        pending = environment(cli.json("status", repo), "production")["pending"]
-        assert pending["run"] == fourth["id"] and pending["expires"] is not None
-        # Wait out the window the server stated (not a fixed pause: a loaded machine may
-        # take seconds between the run's end and the status read).
-        expires = datetime.fromisoformat(pending["expires"])
+        # The newest request, pending or (on a loaded machine, seconds after the run asked)
+        # already expired: its stated window is waited out, not a fixed pause.
+        requested = environment(cli.json("status", repo), "production")["last_request"]
+        assert requested["run"] == fourth["id"] and requested["expires"] is not None
+        expires = datetime.fromisoformat(requested["expires"])
         time.sleep(max(0.0, (expires - datetime.now(expires.tzinfo)).total_seconds()) + 0.5)
         production = environment(cli.json("status", repo), "production")
         assert production["pending"] is None
@@ -135,3 +136,38 @@ def test_reject_two_approvers_failed_deploy_and_expiry(
         for leftover in docker_client.images.list(name=image):
             with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                 docker_client.images.remove(leftover.id, force=True)
+
+
+def test_a_later_commit_cannot_loosen_the_rules_of_a_pending_release(
+    tmp_path: Path,
+    dockyard_home: Path,
+    docker_daemon: PrivateDaemon,
+    registry: LocalRegistry,
+) -> None:
+    """A work-in-progress commit that lets people approve their own releases, run once and
+    failed, must not let the developer approve the release waiting before it."""
+    image = f"{registry.host}/approvals/loosened"
+    strict = "image: {image}\nenvironments:\n  production:\n    mode: container\n"
+    git_repo = make_app_repo(tmp_path / "web", dockyard_yml=strict.format(image=image))
+    git_repo.tag("v1.0.0")
+    repo = normalise_location(str(git_repo.path))
+    cli = Cli(dockyard_home, docker_daemon)
+    pending = cli.json("run", repo, "--ref", "v1.0.0", user=DEV)
+    assert pending["status"] == "awaiting_approval"
+    loose = strict + "    approval: {{required: 1, self_approval: true}}\n"
+    git_repo.commit(
+        "WIP: let me approve my own releases",
+        {
+            "dockyard.yml": loose.format(image=image),
+            "Dockerfile": "FROM busybox:stable\nRUN exit 3\n",
+        },
+    )
+    wip = cli("run", repo, "--json", user=DEV)
+    assert wip.returncode == 1 and json.loads(wip.stdout)["status"] == "failed", wip.stderr
+
+    own = cli("approve", repo, "production", user=DEV)
+    assert own.returncode == 2, own.stdout
+    assert "cannot approve it (four-eyes rule for production)" in own.stderr
+    status = environment(cli.json("status", repo), "production")
+    assert status["pending"]["run"] == pending["id"] and status["release"] is None
+    assert status["pending"]["approvals_needed"] == 1

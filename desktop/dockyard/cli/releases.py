@@ -179,9 +179,7 @@ def _environment(env: EnvironmentStatus) -> dict[str, Any]:
             "requested_at": iso(pending.created),
             "expires": iso(pending.expires),
             "approvals": [a.approver for a in pending.approvals],
-            "approvals_needed": ApprovalPolicy(env.config.approval if env.config else None).missing(
-                pending
-            ),
+            "approvals_needed": ApprovalPolicy(env.pending_rules).missing(pending),
             "secrets_not_set": env.pending_not_set,
             "notes": env.pending_notes,
         },
@@ -248,7 +246,7 @@ def show_status(args: argparse.Namespace) -> int:
             print(f"    PINNED by {env.pin.pinned_by}: {env.pin.reason}")
         if env.pending is not None:
             pending = env.pending
-            needed = ApprovalPolicy(env.config.approval if env.config else None).missing(pending)
+            needed = ApprovalPolicy(env.pending_rules).missing(pending)
             print(
                 f"    waiting for approval: {pending.label} "
                 f"({pending.digest[:19]}) requested by {pending.requested_by}, "

@@ -129,6 +129,20 @@ def _after_note(env: EnvironmentConfig) -> str:
     return f" and ran in {env.after}." if env.after else "."
 
 
+def stricter(latest: ApprovalConfig | None, at_release: ApprovalConfig | None) -> ApprovalConfig:
+    """The rules a pending release is approved under: the stricter of the latest run's
+    ``dockyard.yml`` and that of the release's own commit, so that neither a later
+    commit (a work-in-progress branch that never passed its tests) nor an older one can
+    loosen the rules the other sets. The timeout is the latest's (it only sets when a new
+    request expires)."""
+    now, then = latest or ApprovalConfig(), at_release or ApprovalConfig()
+    return ApprovalConfig(
+        required=max(now.required, then.required),
+        self_approval=now.self_approval and then.self_approval,
+        timeout=now.timeout,
+    )
+
+
 class ApprovalPolicy:
     """Four-eyes, how many approvers, and whether an approval still counts."""
 

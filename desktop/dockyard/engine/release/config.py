@@ -15,13 +15,15 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from dockyard.core.errors import InfrastructureError, UserInputError
+from dockyard.core.errors import DockyardError, InfrastructureError, UserInputError
 from dockyard.core.pipeline_file import (
     ApprovalConfig,
     EnvironmentConfig,
     PipelineConfig,
 )
 from dockyard.core.pipeline_load import load_pipeline
+from dockyard.core.policy import stricter
+from dockyard.core.releases import ApprovalRequest
 from dockyard.engine.commitfiles import RepositoryFileError
 from dockyard.engine.gitsource import GitSource
 from dockyard.engine.pipelinecache import CommitPipeline, NotCached, keep, kept
@@ -127,6 +129,21 @@ def environments_of(home: Path, db: Database, repo: str) -> tuple[EnvironmentCon
                 "reading dockyard.yml of %s failed (%s); using recorded settings", repo, exc
             )
     return _recorded_environments(db, repo)
+
+
+def approval_rules(
+    home: Path, repo: str, env: EnvironmentConfig, request: ApprovalRequest
+) -> ApprovalConfig:
+    """The rules ``request`` is approved under: the stricter of ``env``'s (the latest
+    run's dockyard.yml) and those at the request's own commit (``core.policy.stricter``).
+    Where that commit cannot be read, the latest's alone, as without git."""
+    try:
+        at_release = pipeline_at(home, repo, request.commit).environments
+    except DockyardError as exc:
+        log.warning("reading dockyard.yml of %s failed (%s); latest rules apply", repo, exc)
+        return env.approval or ApprovalConfig()
+    same = next((e for e in at_release if e.name == env.name), None)
+    return stricter(env.approval, same.approval if same else None)
 
 
 def _recorded_environments(db: Database, repo: str) -> tuple[EnvironmentConfig, ...]:

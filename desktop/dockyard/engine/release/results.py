@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dockyard.core.model import Run
-from dockyard.core.pipeline_file import EnvironmentConfig
+from dockyard.core.pipeline_file import ApprovalConfig, EnvironmentConfig
 from dockyard.core.policy import Decision
 from dockyard.core.releases import ApprovalRequest, Deployment, Pin
 
@@ -34,6 +34,8 @@ class EnvironmentStatus:
     # Whether its failed approved deployment may be deployed again under its approval.
     retry: Decision = field(default_factory=lambda: Decision(False, ""))
     promotes_to: str | None = None  # where its release goes next (``Promote to …``)
+    # The rules the pending release is approved under (``config.approval_rules``).
+    pending_rules: ApprovalConfig | None = None
 
 
 @dataclass(frozen=True)

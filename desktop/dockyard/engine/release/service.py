@@ -30,6 +30,7 @@ from dockyard.engine.deploy import ConfigSnapshot, diff_snapshots
 from dockyard.engine.events import CancelToken, EventSink, ignore_events
 from dockyard.engine.pipeline.delivery import Delivered, DeliveryResult
 from dockyard.engine.release.config import (
+    approval_rules,
     environment_named,
     environments_of,
     pipeline_at,
@@ -233,7 +234,7 @@ class ReleaseService(ReleaseContext):
         environments = environments_of(self.home, self.db, repo)
         env = environment_named(environments, repo, environment)
         request = self._pending(repo, environment, digest)
-        policy = ApprovalPolicy(env.approval)
+        policy = ApprovalPolicy(approval_rules(self.home, repo, env, request))
         pin = self.ledger.pin_of(repo, environment)
         decision = policy.may_approve(request, self.identity, utcnow(), pin)
         if not decision:
@@ -365,7 +366,8 @@ class ReleaseService(ReleaseContext):
     ) -> ReleaseOutcome:
         """Deploy an approved request (the caller holds the environment's lock) and send
         the image onward; the run ends with the outcome."""
-        approvers = [a.approver for a in ApprovalPolicy(env.approval).counting(request)]
+        rules = approval_rules(self.home, request.repo, env, request)
+        approvers = [a.approver for a in ApprovalPolicy(rules).counting(request)]
         runs = RunStore(self.db)
         run = runs.get(request.run_id)
         target = request.release

@@ -34,7 +34,7 @@ from dockyard.engine.deploy.reconcile import STOPPED_STATES, short_digest
 from dockyard.engine.endpoints.registry import EndpointRegistry, open_client
 from dockyard.engine.gitsource import GitSource
 from dockyard.engine.pipeline.teststage_leftovers import remove_test_leftovers
-from dockyard.engine.release.config import environments_of
+from dockyard.engine.release.config import approval_rules, environments_of
 from dockyard.engine.release.context import ReleaseContext, ReleaseRecords
 from dockyard.engine.release.recovery_settle import end_deploy_stage, inspect_settled
 from dockyard.engine.release.results import (
@@ -93,6 +93,9 @@ def repo_status(service: ReleaseContext, repo: str) -> RepoStatus:
                 pending_notes=notes,
                 retry=service.retryable(repo, env.name),
                 promotes_to=promotes_to(environments, env.name),
+                pending_rules=None
+                if pending is None
+                else approval_rules(service.home, repo, env, pending),
             )
         )
     return RepoStatus(repo, statuses)
