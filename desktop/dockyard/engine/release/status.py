@@ -162,6 +162,27 @@ def recover_interrupted(
 
 
 def _settle(service: ReleaseRecords, deployment: Deployment) -> RecoveredDeployment:
+    """Reconcile one interrupted deployment, holding its environment's deployment lock: a
+    deployment running there now owns the daemon's side (finishing a container swap
+    would take its container away), so it is settled at a later start instead."""
+    lock, holder = service.ledger.try_lock_environment(
+        deployment.repo, deployment.environment,
+        what=f"recovery of deployment {deployment.id}", taken_by=service.identity,
+    )  # fmt: skip
+    if lock is None:
+        busy = f" ({holder.what} by {holder.describe()})" if holder is not None else ""
+        return RecoveredDeployment(
+            deployment, "unknown",
+            f"interrupted; another deployment to {deployment.environment} is in progress"
+            f"{busy}, so it is checked again at the next start.",
+        )  # fmt: skip
+    try:
+        return _settle_locked(service, deployment)
+    finally:
+        service.ledger.unlock_environment(lock)
+
+
+def _settle_locked(service: ReleaseRecords, deployment: Deployment) -> RecoveredDeployment:
     try:
         environments = environments_of(service.home, service.db, deployment.repo)
         env = next(e for e in environments if e.name == deployment.environment)
