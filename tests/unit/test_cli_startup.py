@@ -4,7 +4,8 @@
 requests, ruamel or Qt (each costs 0.1-0.3 s before any work). ``status`` asks each
 environment's daemon for drift (Docker's SDK) and parses dockyard.yml (ruamel), but reads
 a commit's dockyard.yml through GitPython only once (engine/pipelinecache.py) and never
-imports the pipeline runner, Qt or team mode's PostgreSQL client.
+imports the pipeline runner, the release service (deployments), Qt or team mode's
+PostgreSQL client.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def test_runs_imports_nothing_heavy(tmp_path: Path) -> None:
     assert roots.isdisjoint(HEAVY), roots & set(HEAVY)
 
 
-def test_status_reads_a_commit_through_git_once_and_never_imports_the_engine_or_qt(
+def test_status_reads_a_commit_through_git_once_and_never_imports_the_deployers_or_qt(
     tmp_path: Path,
 ) -> None:
     repo = make_app_repo(tmp_path / "app", dockyard_yml="environments:\n  staging: {}\n")
@@ -79,6 +80,9 @@ def test_status_reads_a_commit_through_git_once_and_never_imports_the_engine_or_
     roots = {name.split(".")[0] for name in modules}
     assert roots.isdisjoint({"git", "gitdb", "PySide6", "psycopg"}), roots
     assert "dockyard.engine.pipeline.runner" not in modules
+    # status reads through the status helpers, not the release service that deploys
+    assert "dockyard.engine.release.service" not in modules
+    assert "dockyard.engine.release.deploying" not in modules
 
 
 def test_the_dispatch_table_names_every_command() -> None:

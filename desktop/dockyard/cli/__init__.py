@@ -30,7 +30,7 @@ COMMAND_MODULES = {
     "run": "pipeline",
     "runs": "pipeline",
     "logs": "pipeline",
-    "status": "releases",
+    "status": "status",
     "approve": "releases",
     "reject": "releases",
     "rollback": "releases",

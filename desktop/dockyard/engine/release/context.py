@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard.core.pipeline_file import EnvironmentConfig
-from dockyard.core.policy import Decision
 from dockyard.core.releases import ApprovalRequest, Deployment
 from dockyard.engine.events import CancelToken, EventSink
 from dockyard.engine.release.results import ReleaseOutcome
@@ -55,9 +54,6 @@ class ReleaseContext(ReleaseRecords, ABC):
 
     @abstractmethod
     def releases(self, repo: str, environment: str) -> list[Deployment]: ...
-
-    @abstractmethod
-    def retryable(self, repo: str, environment: str) -> Decision: ...
 
     @abstractmethod
     def attach_for_request(

@@ -18,7 +18,7 @@ from dockyard.core.errors import Cancelled, DockyardError, InfrastructureError, 
 from dockyard.core.model import ImageRecord, Run, RunStatus, utcnow
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.pipeline_order import promotes_from
-from dockyard.core.policy import ApprovalPolicy, Decision, PromotionPolicy, reviewed
+from dockyard.core.policy import ApprovalPolicy, PromotionPolicy, reviewed
 from dockyard.core.releases import (
     ApprovalRequest,
     ApprovalStatus,
@@ -397,10 +397,6 @@ class ReleaseService(ReleaseContext):
         run.status, run.error = status, error
         run.finished = utcnow()
         runs.save(run)
-
-    def retryable(self, repo: str, environment: str) -> Decision:
-        """Whether ``retry`` may redeploy the environment's failed approved deployment."""
-        return check_retry(self.ledger, repo, environment, utcnow()).decision
 
     def retry(self, repo: str, environment: str, *, digest: str | None = None) -> ReleaseOutcome:
         """Deploy the failed approved release again under its approval (``engine.release.retry``);

@@ -35,7 +35,7 @@ from dockyard.engine.endpoints.registry import EndpointRegistry, open_client
 from dockyard.engine.gitsource import GitSource
 from dockyard.engine.pipeline.teststage_leftovers import remove_test_leftovers
 from dockyard.engine.release.config import approval_rules, environments_of
-from dockyard.engine.release.context import ReleaseContext, ReleaseRecords
+from dockyard.engine.release.context import ReleaseRecords
 from dockyard.engine.release.recovery_settle import end_deploy_stage, inspect_settled
 from dockyard.engine.release.results import (
     EnvironmentStatus,
@@ -44,6 +44,7 @@ from dockyard.engine.release.results import (
     ReleaseChanges,
     RepoStatus,
 )
+from dockyard.engine.release.retry import check_retry
 from dockyard.engine.secrets import NOT_SET, SecretStore
 from dockyard.store.database import Database
 from dockyard.store.runs import RunStore
@@ -61,7 +62,7 @@ def _on_host(service: ReleaseRecords, env: EnvironmentConfig, work: Callable[...
         client.close()
 
 
-def repo_status(service: ReleaseContext, repo: str) -> RepoStatus:
+def repo_status(service: ReleaseRecords, repo: str) -> RepoStatus:
     ledger = service.ledger
     statuses = []
     environments = environments_of(service.home, service.db, repo)
@@ -91,7 +92,7 @@ def repo_status(service: ReleaseContext, repo: str) -> RepoStatus:
                 last_request=ledger.latest_request(repo, env.name),
                 pending_not_set=not_set,
                 pending_notes=notes,
-                retry=service.retryable(repo, env.name),
+                retry=check_retry(ledger, repo, env.name, utcnow()).decision,
                 promotes_to=promotes_to(environments, env.name),
                 pending_rules=None
                 if pending is None
