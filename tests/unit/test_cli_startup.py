@@ -83,6 +83,7 @@ def test_status_reads_a_commit_through_git_once_and_never_imports_the_deployers_
     # status reads through the status helpers, not the release service that deploys
     assert "dockyard.engine.release.service" not in modules
     assert "dockyard.engine.release.deploying" not in modules
+    assert "dockyard.engine.pipeline.teststage" not in modules  # recovery needs its name only
 
 
 def test_the_dispatch_table_names_every_command() -> None:

@@ -1,4 +1,5 @@
-"""The real compose CLI: ``docker compose`` when the plugin exists, else ``docker-compose``."""
+"""The real compose CLI: ``docker compose`` when the plugin exists, else ``docker-compose``;
+and the project a run's test is, which recovery needs without the test stage's code."""
 
 from __future__ import annotations
 
@@ -25,3 +26,9 @@ def compose_command() -> tuple[str, ...]:
         "Neither 'docker compose' nor 'docker-compose' is installed; install the Docker "
         "Compose plugin (or Debian's docker-compose) to run compose tests."
     )
+
+
+def compose_project(run_id: str) -> str:
+    """The compose project of a run's test: its containers, network and volumes carry it
+    in the ``com.docker.compose.project`` label (recovery finds leftovers by it)."""
+    return f"dockyard-{run_id}".lower().replace("_", "-")

@@ -48,6 +48,7 @@ from dockyard.engine.gitsource import GitSource, ResolvedRef
 from dockyard.engine.pipeline import build as build
 from dockyard.engine.pipeline import deliver, teststage
 from dockyard.engine.pipeline.buildkit import BuildRequest
+from dockyard.engine.pipeline.compose import compose_project
 from dockyard.engine.pipeline.compose_endpoint import compose_environment
 from dockyard.engine.pipeline.delivery import Delivered, DeliveryHook, DeliveryResult
 from dockyard.engine.pipeline.runqueue import queued
@@ -369,7 +370,7 @@ class PipelineRunner:
                     self.config.build.target,
                 ),
                 timeout=test.timeout,
-                project=teststage.compose_project(self.run_record.id),
+                project=compose_project(self.run_record.id),
                 env=compose_environment(self._build_endpoint()),
                 ctx=ctx,
             )

@@ -32,12 +32,6 @@ def _timeout_text(seconds: float) -> str:
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s" if seconds >= 60 else f"{seconds:g}s"
 
 
-def compose_project(run_id: str) -> str:
-    """The compose project of a run's test: its containers, network and volumes carry it
-    in the ``com.docker.compose.project`` label (recovery finds leftovers by it)."""
-    return f"dockyard-{run_id}".lower().replace("_", "-")
-
-
 def run_compose_test(
     context: Path,
     *,

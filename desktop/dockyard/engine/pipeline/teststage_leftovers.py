@@ -19,7 +19,7 @@ from dockyard.core.errors import DockyardError
 from dockyard.core.model import Run
 from dockyard.engine.deploy.dockerops import docker_errors
 from dockyard.engine.endpoints.registry import EndpointRegistry, open_client
-from dockyard.engine.pipeline.teststage import compose_project
+from dockyard.engine.pipeline.compose import compose_project
 from dockyard.engine.release.config import pipeline_at
 from dockyard.store.database import Database
 from dockyard.store.runs import RunStore
