@@ -82,9 +82,13 @@ class PushedImage:
 
 
 def push_image(
-    client: docker.DockerClient, registry: str, tag: str, dockerfile: str
+    client: docker.DockerClient,
+    registry: str,
+    tag: str,
+    dockerfile: str,
+    repository: str = "deploytest/app",
 ) -> PushedImage:
-    name = f"{registry}/deploytest/app"
+    name = f"{registry}/{repository}"
     with tempfile.TemporaryDirectory(prefix="dydeploy-") as folder:
         (Path(folder) / "Dockerfile").write_text(dockerfile)
         client.images.build(path=folder, tag=f"{name}:{tag}", rm=True)

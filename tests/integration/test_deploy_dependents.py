@@ -13,9 +13,11 @@ from dockyard.core.errors import PipelineFailed
 from dockyard.core.locations import normalise_location
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.engine.deploy import ContainerDeployer, resource_name
+from dockyard.engine.deploy.pins import pin_dependents
 from dockyard.engine.events import CancelToken
 from integration.deploy_images import (
     APP_V2,
+    CACHE,
     DEPLOY_FILE,
     HTTP_CHECK,
     STACK,
@@ -23,6 +25,7 @@ from integration.deploy_images import (
     LogLines,
     PushedImage,
     TestImages,
+    push_image,
     request_for,
     snapshot_of,
 )
@@ -212,4 +215,38 @@ def test_container_release_with_dependents_through_the_cli_rolls_back_without_gi
     finally:
         ContainerDeployer(docker_client).remove(repo, "staging")
         for leftover in docker_client.images.list(name=image):
+            docker_client.images.remove(leftover.id, force=True)
+
+
+def test_a_dependent_given_by_tag_runs_the_digest_recorded_for_it(
+    deployer: ContainerDeployer,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+    images: TestImages,
+) -> None:
+    name = f"{registry.host}/pinned-dependents/cache"
+    first = push_image(docker_client, registry.host, "1", CACHE, "pinned-dependents/cache")
+    env = EnvironmentConfig(
+        name="staging", compose="compose.deploy.yml", healthcheck=HTTP_CHECK, grace=1
+    )
+    snapshot = snapshot_of(env, {"compose.deploy.yml": STACK.format(cache=f"{name}:1")})
+    assert snapshot.stack is not None
+    pinned = replace(snapshot, stack=pin_dependents(docker_client, snapshot.stack, "staging"))
+    assert pinned.stack is not None and pinned.stack.pins == {"cache": f"{name}@{first.digest}"}
+    try:
+        request = request_for(images.v1, pinned, repo=REPO, environment="staging", deployment_id=7)
+        deployer.deploy(request, LogLines().log, CancelToken())
+
+        # The tag moves; the same release deployed again (a rollback) runs what it recorded.
+        moved = push_image(docker_client, registry.host, "1", CACHE + "RUN echo MOVED\n",
+                           "pinned-dependents/cache")  # fmt: skip
+        assert moved.digest != first.digest
+        again = replace(request, deployment_id=8, rollback=True)
+        deployer.deploy(again, LogLines().log, CancelToken())
+        cache = project_services(docker_client)["cache"]
+        assert cache.attrs["Config"]["Image"] == f"{name}@{first.digest}"
+        assert cache.image.id != docker_client.images.get(f"{name}:1").id
+    finally:
+        deployer.remove(REPO, "staging")
+        for leftover in docker_client.images.list(name=name):
             docker_client.images.remove(leftover.id, force=True)

@@ -18,10 +18,12 @@ from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.releases import Deployment, DeploymentStatus
 from dockyard.engine.deploy import ConfigSnapshot, StackDeployer, drift_of, resource_name
 from dockyard.engine.events import CancelToken
+from dockyard.engine.release.service import ReleaseService
 from dockyard.store.database import open_database
 from dockyard.store.ledger import SqliteReleaseLedger
 from integration.deploy_images import (
     APP_V2,
+    CACHE,
     DEPLOY_FILE,
     HTTP_CHECK,
     STACK,
@@ -29,11 +31,12 @@ from integration.deploy_images import (
     LogLines,
     PushedImage,
     TestImages,
+    push_image,
     request_for,
     snapshot_of,
     task_file,
 )
-from integration.test_releases import Cli, environment, outcomes
+from integration.test_releases import LEAD, Cli, environment, outcomes
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry
@@ -342,3 +345,98 @@ def running_services(client: docker.DockerClient, stack: str) -> dict[str, str]:
         for s in found
         if any(t["Status"]["State"] == "running" for t in s.tasks())
     }
+
+
+PINNED_PIPELINE = """\
+image: {image}
+environments:
+  production:
+    mode: stack
+    compose: compose.deploy.yml
+    healthcheck: {{test: "wget -q -O /dev/null http://127.0.0.1/", interval: 1s, retries: 5}}
+    grace: 1s
+"""
+
+
+def test_a_dependent_runs_the_digest_its_tag_had_when_the_release_was_approved(
+    tmp_path: Path,
+    dockyard_home: Path,
+    swarm_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+) -> None:
+    image = f"{registry.host}/pinned/web"
+    cache_name = f"{registry.host}/pinned/cache"
+    first = push_image(docker_client, registry.host, "1", CACHE, "pinned/cache")
+    git_repo = make_app_repo(tmp_path / "web", dockyard_yml=PINNED_PIPELINE.format(image=image))
+    git_repo.commit(
+        "deploy file", {"compose.deploy.yml": DEPLOY_FILE.format(cache=f"{cache_name}:1")}
+    )
+    git_repo.tag("v1.0.0")
+    repo = normalise_location(str(git_repo.path))
+    cli = Cli(dockyard_home, swarm_daemon)
+    stack = resource_name(repo, "production")
+    db = open_database(dockyard_home)
+    service = ReleaseService(home=dockyard_home, db=db, identity="dev")
+    try:
+        cli.json("run", repo, "--ref", "v1.0.0")
+        approved = cli("approve", repo, "production", user=LEAD)
+        assert approved.returncode == 0, approved.stderr
+        assert running_services(docker_client, stack)["cache"] == f"{cache_name}@{first.digest}"
+        deployed = service.ledger.current_deployment(repo, "production")
+        assert deployed is not None
+
+        # The tag moves; a task restart still runs what the approver saw.
+        moved = push_image(docker_client, registry.host, "1", CACHE + "# moved\n"
+                           'RUN echo MOVED > /data/index.html\n', "pinned/cache")  # fmt: skip
+        assert moved.digest != first.digest
+        cache_service = docker_client.services.get(f"{stack}_cache")
+        before = {t["ID"] for t in cache_service.tasks()}
+        cache_service.force_update()
+        assert eventually(lambda: _restarted(docker_client, f"{stack}_cache", before))
+        assert task_file(docker_client, f"{stack}_cache", "/data/index.html") == "PONG\n"
+
+        # The same release requested again: the approver is shown the digest change.
+        cli.json("run", repo, "--ref", "v1.0.0")
+        pending = service.ledger.pending_approval(repo, "production")
+        assert pending is not None
+        assert (
+            f"~ stack service cache: image {cache_name}@{first.digest} -> "
+            f"{cache_name}@{moved.digest}"
+        ) in service.changes_between(repo, "production", pending).config_diff
+        assert cli("approve", repo, "production", user=LEAD).returncode == 0
+        assert task_file(docker_client, f"{stack}_cache", "/data/index.html") == "MOVED\n"
+
+        # A rollback runs the digests recorded with that release, not the tag's.
+        rolled = cli("rollback", repo, "production", "--to", str(deployed.id), "--comment", "x")
+        assert rolled.returncode == 0, rolled.stderr
+        assert running_services(docker_client, stack)["cache"] == f"{cache_name}@{first.digest}"
+        assert environment(cli.json("status", repo), "production")["drift"] is None
+
+        # A dependent whose image no registry has is refused when the release is requested.
+        git_repo.commit("missing", {"compose.deploy.yml": DEPLOY_FILE.format(
+            cache=f"{registry.host}/pinned/missing:1")})  # fmt: skip
+        git_repo.tag("v1.1.0")
+        refused = cli("run", repo, "--ref", "v1.1.0")
+        assert refused.returncode == 2, refused.stderr
+        assert f"The image {registry.host}/pinned/missing:1 of service cache" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    finally:
+        db.close()
+        StackDeployer(docker_client).remove(repo, "production")
+        for leftover in docker_client.images.list(name=image) + docker_client.images.list(
+            name=cache_name
+        ):
+            docker_client.images.remove(leftover.id, force=True)
+
+
+def _restarted(client: docker.DockerClient, name: str, before: set[str]) -> bool:
+    """A new task runs, and it alone."""
+    running = [
+        t
+        for t in client.services.get(name).tasks()
+        if t["DesiredState"] == "running" or t["Status"]["State"] == "running"
+    ]
+    return bool(running) and all(
+        t["ID"] not in before and t["Status"]["State"] == "running" for t in running
+    )

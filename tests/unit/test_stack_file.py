@@ -12,12 +12,14 @@ from dockyard.core.model import utcnow
 from dockyard.core.pipeline_file import BuildConfig, EnvironmentConfig, HealthcheckConfig
 from dockyard.core.releases import Deployment, DeploymentStatus
 from dockyard.engine.deploy import (
+    ConfigSnapshot,
     DeploymentRequest,
     RunningRelease,
     build_snapshot,
     diff_snapshots,
     drift_of,
 )
+from dockyard.engine.deploy.pins import pin_dependents, repository
 from dockyard.engine.deploy.stack_file import app_service, load_stack, stack_document
 from dockyard.engine.secrets import Fingerprints
 
@@ -163,3 +165,50 @@ def test_a_dependent_that_does_not_run_is_drift() -> None:
     assert (
         drift_of(recorded, [stopped]) == "its service cache, queue do not run; Dockyard deployed v1"
     )
+
+
+def test_pinned_dependents_are_deployed_recorded_and_diffed_by_digest() -> None:
+    env = EnvironmentConfig(name="prod", mode="stack", compose="deploy/stack.yml")
+    request = request_for(env)
+    unpinned = request.snapshot
+    assert unpinned.stack is not None
+    # Snapshots recorded before pins keep their JSON, so their fingerprint.
+    assert "pins" not in unpinned.to_json()["stack"]
+    first, moved = "redis@sha256:" + "1" * 64, "redis@sha256:" + "2" * 64
+    pinned = replace(unpinned, stack=replace(unpinned.stack, pins={"redis": first}))
+    assert ConfigSnapshot.from_json(pinned.to_json()) == pinned
+    assert pinned.fingerprint() != unpinned.fingerprint()
+
+    document = YAML(typ="safe").load(stack_document(replace(request, snapshot=pinned), [], [], 4))
+    assert document["services"]["redis"]["image"] == first
+
+    # The tag moved between two requests of the same file: the approver sees the digests.
+    later = replace(pinned, stack=replace(unpinned.stack, pins={"redis": moved}))
+    assert diff_snapshots(pinned, later) == [f"~ stack service redis: image {first} -> {moved}"]
+    assert diff_snapshots(unpinned, pinned) == [f"~ stack service redis: image redis:7 -> {first}"]
+
+
+@pytest.mark.parametrize(
+    ("image", "name"),
+    [
+        ("redis:7", "redis"),
+        ("127.0.0.1:5000/shop/cache:1", "127.0.0.1:5000/shop/cache"),
+        ("127.0.0.1:5000/shop/cache", "127.0.0.1:5000/shop/cache"),
+    ],
+)
+def test_a_tag_is_pinned_to_its_repository(image: str, name: str) -> None:
+    assert repository(image) == name
+
+
+def test_only_dependents_given_by_tag_are_resolved() -> None:
+    """The app, a worker on ``${DOCKYARD_IMAGE}`` and an image given by digest need no
+    registry: nothing is asked for them (the client would fail)."""
+    text = STACK.replace("redis:7", "redis@" + DIGEST).replace(
+        "volumes:\n", "  worker:\n    image: ${DOCKYARD_IMAGE}\nvolumes:\n", 1
+    )
+    env = EnvironmentConfig(name="prod", mode="stack", compose="deploy/stack.yml")
+    marks = Fingerprints(b"k" * 32).marks({})
+    stack = build_snapshot(env, {"deploy/stack.yml": text}.get, marks, BuildConfig()).stack
+    assert stack is not None
+    assert "worker:" in stack.content
+    assert pin_dependents(None, stack, "prod").pins == {}  # type: ignore[arg-type]

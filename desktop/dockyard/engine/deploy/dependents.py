@@ -22,6 +22,7 @@ from dockyard.engine.deploy.deploy_cli import run_on_file
 from dockyard.engine.deploy.dockerops import docker_errors
 from dockyard.engine.deploy.health import Unhealthy, wait_until_healthy
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn
+from dockyard.engine.deploy.stack_diff import apply_pins
 from dockyard.engine.deploy.stack_file import at_least, dump, load_stack
 from dockyard.engine.events import CancelToken
 from dockyard.engine.pipeline.compose import compose_command
@@ -45,6 +46,7 @@ class Dependents:
         document = load_stack(stack.content, stack.source, swarm=False)
         services: dict[str, Any] = document["services"]
         services.pop(stack.service)
+        apply_pins(services, stack.pins)
         for spec in services.values():
             _forget(spec, stack.service)
         if not services:

@@ -36,6 +36,9 @@ class StackFile:
     sha256: str
     content: str
     service: str
+    # Dependent service -> the image its tag pointed to when the release was requested
+    # (``name@sha256:…``, see ``pins``); empty in snapshots recorded before pins.
+    pins: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ class ConfigSnapshot:
             optional["stack"] = {
                 "source": stack.source, "sha256": stack.sha256, "content": stack.content,
                 "service": stack.service,
-            }  # fmt: skip
+            } | ({"pins": dict(sorted(stack.pins.items()))} if stack.pins else {})  # fmt: skip
         return optional | {
             "mode": self.mode,
             "replicas": int(self.replicas),
@@ -131,8 +134,9 @@ class ConfigSnapshot:
 def _stack_from_json(data: Mapping[str, Any] | None) -> StackFile | None:
     if not data:
         return None
+    pins = {str(k): str(v) for k, v in (data.get("pins") or {}).items()}
     return StackFile(
-        str(data["source"]), str(data["sha256"]), str(data["content"]), str(data["service"])
+        str(data["source"]), str(data["sha256"]), str(data["content"]), str(data["service"]), pins
     )
 
 
@@ -177,7 +181,7 @@ def _stack_diff(was: StackFile | None, now: StackFile | None) -> list[str]:
         return [f"- stack {was.source}"] if was else []
     if was is None:
         added = f"+ stack {now.source} (app service {now.service})"
-        return [added, *service_changes(None, now.content)]
+        return [added, *service_changes(None, now.content, now.pins)]
     lines = []
     if (was.source, was.sha256) != (now.source, now.sha256):
         moved = was.source != now.source
@@ -186,7 +190,7 @@ def _stack_diff(was: StackFile | None, now: StackFile | None) -> list[str]:
         )
     if was.service != now.service:
         lines.append(f"~ stack app service {was.service} -> {now.service}")
-    return lines + service_changes(was.content, now.content)
+    return lines + service_changes(was.content, now.content, was.pins, now.pins)
 
 
 def _union(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:

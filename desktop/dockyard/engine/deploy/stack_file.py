@@ -3,7 +3,8 @@
 The file is recorded with each release (``StackFile`` in the snapshot), so a rollback
 deploys the very file that release ran with, without git. Because only that file is
 recorded, it may not name files beside it. The app service is pinned to the release's
-digest and gets the environment's configuration; every other service runs as written.
+digest and gets the environment's configuration; every other service runs as written, its
+image by the digest recorded for its tag (``pins``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dockyard.core.pipeline_file import BuildConfig, HealthcheckConfig
 from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy.deploy_cli import IMAGE_VARIABLE
 from dockyard.engine.deploy.spec import DeploymentRequest
+from dockyard.engine.deploy.stack_diff import apply_pins
 
 # Swarm needs 3.x; 3.8 has everything set here (rollback_config, start_period, named volumes).
 VERSION = "3.8"
@@ -123,6 +125,7 @@ def stack_document(
     assert snapshot.stack is not None
     document = load_stack(snapshot.stack.content, snapshot.stack.source)
     document["version"] = max(str(document.get("version") or VERSION), VERSION, key=_version)
+    apply_pins(document["services"], snapshot.stack.pins)
     app: dict[str, Any] = document["services"][snapshot.stack.service]
     app.pop("build", None)
     app["image"] = request.image

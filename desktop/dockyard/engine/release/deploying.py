@@ -31,6 +31,8 @@ from dockyard.engine.deploy import (
     build_snapshot,
     deployer_for,
 )
+from dockyard.engine.deploy.pins import pin_dependents
+from dockyard.engine.deploy.spec import StackFile
 from dockyard.engine.endpoints.registry import EndpointRegistry, open_client
 from dockyard.engine.events import CancelToken, EventSink, StageChanged
 from dockyard.engine.gitsource import GitSource
@@ -82,7 +84,18 @@ def attach_from_commit(
     # A stack's app service may be the one whose build: is the pipeline's own.
     build = pipeline_at(home, repo, commit).build if env.compose else None
     snapshot = build_snapshot(env, lambda path: source.read_file(commit, path), marks, build)
+    if snapshot.stack is not None:
+        snapshot = replace(snapshot, stack=_pinned(home, env, snapshot.stack))
     return Attached(snapshot, {name: value for name, value in found.items() if value is not None})
+
+
+def _pinned(home: Path, env: EnvironmentConfig, stack: StackFile) -> StackFile:
+    """The dependents' tags resolved to digests on the environment's host (``pins``)."""
+    client = open_client(EndpointRegistry(home).get(env.host))
+    try:
+        return pin_dependents(client, stack, env.name)
+    finally:
+        client.close()
 
 
 def attach_recorded(
