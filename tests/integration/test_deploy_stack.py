@@ -404,8 +404,14 @@ def test_a_dependent_runs_the_digest_its_tag_had_when_the_release_was_approved(
             f"~ stack service cache: image {cache_name}@{first.digest} -> "
             f"{cache_name}@{moved.digest}"
         ) in service.changes_between(repo, "production", pending).config_diff
+        # The tag moves again while the release waits: the approval does not count.
+        third = push_image(docker_client, registry.host, "1", CACHE + "# third\n"
+                           'RUN echo THIRD > /data/index.html\n', "pinned/cache")  # fmt: skip
+        stale = cli("approve", repo, "production", user=LEAD)
+        assert stale.returncode == 2, stale.stderr
+        assert f"image {cache_name}@{moved.digest} -> {cache_name}@{third.digest}" in stale.stderr
         assert cli("approve", repo, "production", user=LEAD).returncode == 0
-        assert task_file(docker_client, f"{stack}_cache", "/data/index.html") == "MOVED\n"
+        assert task_file(docker_client, f"{stack}_cache", "/data/index.html") == "THIRD\n"
 
         # A rollback runs the digests recorded with that release, not the tag's.
         rolled = cli("rollback", repo, "production", "--to", str(deployed.id), "--comment", "x")
