@@ -1,11 +1,17 @@
-"""Fixtures the deployer tests share: the pushed test images and the networks Docker
-keeps after a deployment (made before any leak check looks)."""
+"""Fixtures the integration tests share: the deployer tests' pushed images and the networks
+Docker keeps after a deployment (made before any leak check looks), and a slow approval
+deploying to production."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
 import pytest
 
 from integration.deploy_images import CACHE, PushedImage, TestImages, build_test_images, push_image
+from integration.slow_approval import SlowApproval, slow_approval_deploying
 from testbed.dockerd import PrivateDaemon
 from testbed.registry import LocalRegistry
 
@@ -48,3 +54,18 @@ def swarm_gateway_bridge(swarm_daemon: PrivateDaemon) -> None:
             )
     finally:
         client.close()
+
+
+@pytest.fixture
+def slow_approval(
+    tmp_path: Path,
+    dockyard_home: Path,
+    swarm_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+) -> Iterator[SlowApproval]:
+    """``dockyard approve`` of a slow v2.0.0 deploying over v1.0.0 in production."""
+    with slow_approval_deploying(
+        tmp_path, dockyard_home, swarm_daemon, docker_client, registry
+    ) as slow:
+        yield slow
