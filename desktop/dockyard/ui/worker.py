@@ -10,6 +10,13 @@ The pool is injectable so tests can run tasks synchronously.
 ``shutdown()`` (a closing window, the application quitting) ends the tasks that have not
 started and detaches the running ones: they finish their call, report to no one, and
 never touch a Qt object that is being destroyed.
+
+A runner may also be destroyed without ``shutdown()`` (its view deleted, or a runner of a
+test dropped) while its tasks run or wait in the pool. Nothing a task uses dies with it:
+the pool holds the task (a plain callable, not a Python ``QRunnable`` that Python could free
+while the pool still points at it), the task's signals belong to its binding, and the
+binding lives on the UI thread until the task's ``finished`` arrives; only the callbacks
+are dropped with the runner.
 """
 
 from __future__ import annotations
@@ -17,10 +24,12 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar, TypeVarTuple
 
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QObject, QThreadPool, Signal, Slot
 
 from dockyard.core.errors import DockyardError, LedgerUnreachable
 from dockyard.store.failures import store_failure
@@ -44,18 +53,15 @@ class _TaskSignals(QObject):
     finished = Signal()
 
 
-class Task(QRunnable):
+class Task:
     """Runs ``call()`` in a pool thread and reports through its signals until detached."""
 
     def __init__(self, call: Callable[[Callable[[Any], None]], object]) -> None:
-        super().__init__()
-        # Python keeps the task (and its signals object) alive until the UI thread has seen
-        # ``finished`` (or the runner dropped a detached task that ended): a pool-deleted
-        # runnable could take its signals with it while their emissions are on the way.
-        self.setAutoDelete(False)
+        # Created on the UI thread, so queued emissions reach the bindings there; owned by
+        # the task's binding (deleted with it on the UI thread, never by a pool thread
+        # dropping the task's last reference).
         self.signals = _TaskSignals()
         self.call = call
-        self.ended = False  # run() is over: nothing will be emitted any more
         self._lock = threading.RLock()  # a synchronous test pool emits from the UI thread
         self._detached = False
 
@@ -72,6 +78,9 @@ class Task(QRunnable):
                 getattr(self.signals, signal).emit(*args)
 
     def run(self) -> None:
+        with self._lock:
+            if self._detached:
+                return  # shut down before it started: nobody waits for it
         try:
             value = self.call(lambda update: self._emit("progress", update))
         except DockyardError as exc:
@@ -94,11 +103,15 @@ class Task(QRunnable):
             self._emit("result", value)
         finally:
             self._emit("finished")
-            self.ended = True
+
+
+_PENDING: set[_Binding] = set()  # bindings whose task has not reported ``finished`` yet
 
 
 class _Binding(QObject):
-    """Lives on the UI thread so the callbacks run there (queued), not in the worker."""
+    """Lives on the UI thread so the callbacks run there (queued), not in the worker. It
+    outlives its runner when the runner is destroyed first (held in ``_PENDING``): the
+    task still emits to it until ``finished``."""
 
     def __init__(
         self,
@@ -108,48 +121,75 @@ class _Binding(QObject):
         on_error: ErrorCallback | None,
         on_progress: Callable[[Any], object] | None,
     ) -> None:
-        super().__init__(runner)
-        self.runner = runner
+        super().__init__()
+        self._runner = weakref.ref(runner)  # a runner dropped by its owner is gone
         self.task = task
         self.on_result = on_result
         self.on_error = on_error
         self.on_progress = on_progress
         self.outage = False
+        task.signals.setParent(self)
         task.signals.result.connect(self.result)
         task.signals.outage.connect(self.ledger_outage)
         task.signals.error.connect(self.error)
         task.signals.progress.connect(self.progress)
         task.signals.finished.connect(self.finished)
+        _PENDING.add(self)
+
+    @property
+    def runner(self) -> TaskRunner | None:
+        runner = self._runner()
+        if runner is None or not shiboken6.isValid(runner):
+            self.forget()  # its view went away: nobody listens any more
+            return None
+        return runner
 
     @Slot(object)
     def result(self, value: object) -> None:
-        if self.on_result is not None:
+        if self.runner is not None and self.on_result is not None:
             self.on_result(value)
 
     @Slot(str)
     def ledger_outage(self, message: str) -> None:
         self.outage = True
-        self.runner.ledger_unreachable.emit(message)
+        runner = self.runner
+        if runner is not None:
+            runner.ledger_unreachable.emit(message)
 
     @Slot(str, str)
     def error(self, message: str, details: str) -> None:
-        if self.outage and self.on_error is self.runner.on_error:
+        runner = self.runner
+        if runner is None:
+            return
+        if self.outage and self.on_error is runner.on_error:
             return  # one place says the ledger is away (the status bar), not a dialog per read
         if self.on_error is not None:
             self.on_error(message, details)
 
     @Slot(object)
     def progress(self, value: object) -> None:
-        if self.on_progress is not None:
+        if self.runner is not None and self.on_progress is not None:
             self.on_progress(value)
 
     @Slot()
     def finished(self) -> None:
-        # Released here, on the UI thread, once every queued emission has been delivered.
-        self.runner.release(self)
+        # Here, on the UI thread, every queued emission has been delivered.
+        runner = self.runner
+        if runner is not None:
+            runner.live.discard(self)
+        self.release()
 
     def forget(self) -> None:
         self.on_result = self.on_error = self.on_progress = None
+
+    def release(self) -> None:
+        """Never called back again; deleted (with the task's signals) once no emission
+        is under way, and none can follow."""
+        self.task.detach()
+        self.forget()
+        if self in _PENDING:
+            _PENDING.discard(self)
+            self.deleteLater()
 
 
 class TaskRunner(QObject):
@@ -173,7 +213,6 @@ class TaskRunner(QObject):
         self.pool = pool
         self.on_error = on_error
         self.live: set[_Binding] = set()
-        self.detached: set[Task] = set()  # running when shut down; kept until they end
         self.closed = False
         app = QCoreApplication.instance()
         if app is not None:
@@ -221,24 +260,14 @@ class TaskRunner(QObject):
             return  # a callback of a closing window asked for more: nobody would listen
         task = Task(call)
         self.live.add(_Binding(self, task, on_result, on_error or self.on_error, on_progress))
-        self.pool.start(task)
-
-    def release(self, binding: _Binding) -> None:
-        self.live.discard(binding)
-        binding.forget()
-        binding.deleteLater()
+        self.pool.start(task.run)
 
     def shutdown(self) -> None:
         """End what has not started, detach what runs; no callback runs after this."""
         self.closed = True
-        self.detached = {task for task in self.detached if not task.ended}
         for binding in list(self.live):
-            task = binding.task
-            if not self.pool.tryTake(task):  # already running: let it end, unheard
-                task.detach()
-                if not task.ended:
-                    self.detached.add(task)
-            self.release(binding)
+            binding.release()  # one not started yet will do nothing when its turn comes
+        self.live.clear()
 
     def wait(self, msecs: int = -1) -> bool:
         return self.pool.waitForDone(msecs)
