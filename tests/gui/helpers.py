@@ -86,3 +86,13 @@ def shown_window(qtbot: QtBot) -> Iterator[MainWindow]:
     yield main
     qtbot.waitUntil(lambda: not main.runs.busy(), timeout=120_000)
     main.tasks.wait(30_000)
+
+
+def close_window(window: MainWindow) -> None:
+    """Close ``window`` and its ledger's connections, as quitting the application does:
+    finished tasks no longer keep them alive to the end of the test process."""
+    window.tasks.wait(30_000)
+    window.close()
+    window.runs.tasks.wait(30_000)
+    window.feed.close()
+    window.db.close()

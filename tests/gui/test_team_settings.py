@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import named, save_screenshot
+from tests.gui.helpers import close_window, named, save_screenshot
 
 from dockyard.ui.mainwindow import MainWindow
 from dockyard.ui.settingsdialog import SettingsDialog
@@ -100,8 +100,7 @@ def test_connect_from_settings_see_who_you_are_then_the_server_goes_away_and_bac
     assert window.identity == "dev@example.test"
     assert not (dockyard_home / "team.json").exists()
     dialog.close()
-    window.tasks.wait(10_000)
-    window.close()
+    close_window(window)
 
 
 def test_a_window_opened_while_the_team_server_is_away_says_so_without_a_dialog(
@@ -129,8 +128,7 @@ def test_a_window_opened_while_the_team_server_is_away_says_so_without_a_dialog(
         team.allow_connections(True)
     qtbot.waitUntil(lambda: ": reachable" in ledger.text(), timeout=15_000)
     assert not banner.isVisible() and window.identity == team.developer
-    window.tasks.wait(10_000)
-    window.close()
+    close_window(window)
 
 
 def test_a_password_changed_on_the_server_is_said_once_in_the_banner(
@@ -146,5 +144,4 @@ def test_a_password_changed_on_the_server_is_said_once_in_the_banner(
     qtbot.waitUntil(banner.isVisible, timeout=15_000)
     assert "refused the login" in banner.text() and "dockyard team connect" in banner.text()
     assert not [w for w in window.findChildren(QMessageBox) if w.isVisible()]
-    window.tasks.wait(10_000)
-    window.close()
+    close_window(window)

@@ -20,7 +20,7 @@ import docker
 import pytest
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import named
+from tests.gui.helpers import close_window, named
 
 from dockyard.core.model import RunStatus
 from dockyard.engine.deploy import deployer_for
@@ -168,8 +168,7 @@ def test_a_run_and_an_approval_show_live_in_the_other_machines_window(
         assert time.monotonic() - approved < LIVE_WITHIN_MS / 1000
     finally:
         for window in (rm_window, dev_window):
-            window.tasks.wait(30_000)
-            window.close()
+            close_window(window)
         if location:
             for env_name in ("staging", "production"):
                 deployer_for("container", docker_client).remove(location, env_name)

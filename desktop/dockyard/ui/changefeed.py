@@ -88,6 +88,11 @@ class ChangeFeed(QObject):
         self.timer.stop()
         self._look_again = False
 
+    def close(self) -> None:
+        """Close the feed's own ledger connection, once stopped and no look is on its way
+        (the window's tasks have ended)."""
+        self._changes.close()
+
     def restart(self) -> None:
         """Watch the ledger anew (the window switched ledgers): a new baseline."""
         old, self._changes = self._changes, ExternalChanges(self._db)
