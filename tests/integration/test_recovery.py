@@ -5,13 +5,11 @@ Real daemon, registry and git; the CLI runs as a subprocess that is SIGKILLed.""
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
-import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import docker
 import pytest
@@ -19,11 +17,18 @@ from docker.models.containers import Container
 
 from dockyard.core.locations import normalise_location
 from dockyard.core.releases import DeploymentStatus
-from dockyard.engine.deploy import deployer_for
 from dockyard.engine.deploy.labels import DEPLOYMENT, selector
 from dockyard.engine.release.service import ReleaseService
 from dockyard.store.database import open_database
-from integration.test_releases import DESKTOP, Cli, environment
+from integration.killed_runs import (
+    HEALTHY,
+    cleanup,
+    kill,
+    run_of,
+    start_run,
+    wait_for_deploy_container,
+)
+from integration.test_releases import Cli, environment
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry
@@ -40,61 +45,11 @@ environments:
 """
 # Never passes: the deployment sits in its health gate until it is killed.
 NEVER_HEALTHY = "test -f /tmp/never-there"
-# Passes at its first probe, one interval after the start.
-HEALTHY = "wget -q -O /dev/null http://127.0.0.1/"
-
-
-def start_run(cli: Cli, repo: str) -> subprocess.Popen[str]:
-    env = dict(
-        os.environ,
-        DOCKYARD_HOME=str(cli.home),
-        DOCKYARD_USER="dev@example.test",
-        DOCKER_HOST=cli.daemon.url,
-        PYTHONPATH=str(DESKTOP),
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "dockyard", "run", repo, "--ref", "v1.0.0", "--json"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for_deploy_container(
-    client: docker.DockerClient, repo: str, run: subprocess.Popen[str], timeout: float = 240
-) -> Container:
-    """The container the deployer created for staging, as soon as it exists."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = client.containers.list(all=True, filters=selector(repo, "staging"))
-        if found:
-            return found[0]
-        if run.poll() is not None:
-            pytest.fail(
-                f"dockyard run ended before deploying: {run.stderr.read() if run.stderr else ''}"
-            )
-        time.sleep(0.1)
-    pytest.fail("dockyard run never reached the deploy stage")
 
 
 def health_of(container: Container) -> str:
     container.reload()
     return str((container.attrs["State"].get("Health") or {}).get("Status"))
-
-
-def kill(run: subprocess.Popen[str]) -> None:
-    run.send_signal(signal.SIGKILL)
-    run.wait(timeout=30)
-    if run.stderr is not None:
-        run.stderr.close()
-
-
-def cleanup(client: docker.DockerClient, repo: str, image: str) -> None:
-    deployer_for("container", client).remove(repo, "staging")
-    for leftover in client.images.list(name=image):
-        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-            client.images.remove(leftover.id, force=True)
 
 
 def make_repo(tmp_path: Path, image: str, check: str, interval: str) -> str:
@@ -105,11 +60,27 @@ def make_repo(tmp_path: Path, image: str, check: str, interval: str) -> str:
     return normalise_location(str(git_repo.path))
 
 
-def run_of(cli: Cli, repo: str) -> dict[str, Any]:
-    runs = cli.json("runs", repo)
-    assert len(runs) == 1
-    run: dict[str, Any] = runs[0]
-    return run
+@contextlib.contextmanager
+def run_deploying(
+    tmp_path: Path,
+    home: Path,
+    daemon: PrivateDaemon,
+    client: docker.DockerClient,
+    image: str,
+    check: str,
+    interval: str,
+) -> Iterator[tuple[Cli, str, subprocess.Popen[str]]]:
+    """``dockyard run`` of v1.0.0 started (its staging has ``check``); killed if it still
+    runs at the end, and its container and images removed."""
+    repo = make_repo(tmp_path, image, check, interval)
+    cli = Cli(home, daemon)
+    run = start_run(cli, repo)
+    try:
+        yield cli, repo, run
+    finally:
+        if run.poll() is None:
+            kill(run)
+        cleanup(client, repo, image)
 
 
 def test_killed_mid_deploy_shows_interrupted_not_succeeded(
@@ -120,10 +91,9 @@ def test_killed_mid_deploy_shows_interrupted_not_succeeded(
     registry: LocalRegistry,
 ) -> None:
     image = f"{registry.host}/recovery/slow"
-    repo = make_repo(tmp_path, image, NEVER_HEALTHY, "1s")
-    cli = Cli(dockyard_home, docker_daemon)
-    run = start_run(cli, repo)
-    try:
+    with run_deploying(
+        tmp_path, dockyard_home, docker_daemon, docker_client, image, NEVER_HEALTHY, "1s"
+    ) as (cli, repo, run):
         container = wait_for_deploy_container(docker_client, repo, run)
         deployment_id = int(container.labels[DEPLOYMENT])
         # While `dockyard run` is alive, another process's recovery leaves its work alone.
@@ -155,10 +125,6 @@ def test_killed_mid_deploy_shows_interrupted_not_succeeded(
         again = cli.json("status", repo)
         assert again["recovery"] == []
         assert environment(again, "staging")["latest"]["status"] == "interrupted"
-    finally:
-        if run.poll() is None:
-            kill(run)
-        cleanup(docker_client, repo, image)
 
 
 def test_killed_after_the_daemon_runs_it_healthy_recovers_as_deployed(
@@ -169,10 +135,9 @@ def test_killed_after_the_daemon_runs_it_healthy_recovers_as_deployed(
     registry: LocalRegistry,
 ) -> None:
     image = f"{registry.host}/recovery/fine"
-    repo = make_repo(tmp_path, image, HEALTHY, "3s")
-    cli = Cli(dockyard_home, docker_daemon)
-    run = start_run(cli, repo)
-    try:
+    with run_deploying(
+        tmp_path, dockyard_home, docker_daemon, docker_client, image, HEALTHY, "3s"
+    ) as (cli, repo, run):
         container = wait_for_deploy_container(docker_client, repo, run)
         # Freeze Dockyard before the first probe (3 s after start), so it cannot have seen
         # the container healthy; then let the daemon make it healthy; then kill.
@@ -196,7 +161,3 @@ def test_killed_after_the_daemon_runs_it_healthy_recovers_as_deployed(
         assert not running.name.endswith("-next")
         assert running.labels[DEPLOYMENT] == str(deployment_id)
         assert run_of(cli, repo)["status"] == "interrupted"
-    finally:
-        if run.poll() is None:
-            kill(run)
-        cleanup(docker_client, repo, image)

@@ -10,8 +10,8 @@ import docker
 import pytest
 
 from dockyard.engine.deploy import resource_name
+from integration.killed_runs import kill
 from integration.slow_approval import SlowApproval
-from integration.test_recovery import kill
 from integration.test_releases import environment
 
 pytestmark = pytest.mark.docker

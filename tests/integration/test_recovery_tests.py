@@ -11,7 +11,7 @@ import docker
 import pytest
 
 from dockyard.core.locations import normalise_location
-from integration.test_recovery import kill, run_of, start_run
+from integration.killed_runs import kill, run_of, start_run
 from integration.test_releases import Cli
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo

@@ -21,7 +21,7 @@ import docker
 import pytest
 
 from dockyard.engine.deploy.labels import DEPLOYMENT
-from integration.test_recovery import HEALTHY, cleanup, wait_for_deploy_container
+from integration.killed_runs import HEALTHY, cleanup, wait_for_deploy_container
 from integration.test_releases import Cli, environment
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import COMPOSE_TEST, make_app_repo
