@@ -21,7 +21,7 @@ from integration.test_health_reports import (
     forget,
     until_restart_loops,
 )
-from integration.test_releases import LEAD, Cli, outcomes
+from testbed.cli import LEAD, Cli, outcomes
 from testbed.dockerd import PrivateDaemon
 
 pytestmark = [pytest.mark.gui, pytest.mark.docker]

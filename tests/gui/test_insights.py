@@ -23,7 +23,7 @@ from dockyard.store.database import open_database
 from dockyard.store.repositories import RepositoryStore
 from dockyard.ui.insights import InsightsView
 from dockyard.ui.mainwindow import MainWindow
-from integration.test_releases import LEAD, Cli
+from testbed.cli import LEAD, Cli
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry

@@ -4,7 +4,6 @@ recovery tests start, wait on, kill and clean up after."""
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 import sys
@@ -17,23 +16,16 @@ from docker.models.containers import Container
 
 from dockyard.engine.deploy import deployer_for
 from dockyard.engine.deploy.labels import selector
-from integration.test_releases import DESKTOP, Cli
+from testbed.cli import DEV, Cli
 
 # A health check that passes at its first probe, one interval after the start.
 HEALTHY = "wget -q -O /dev/null http://127.0.0.1/"
 
 
 def start_run(cli: Cli, repo: str) -> subprocess.Popen[str]:
-    env = dict(
-        os.environ,
-        DOCKYARD_HOME=str(cli.home),
-        DOCKYARD_USER="dev@example.test",
-        DOCKER_HOST=cli.daemon.url,
-        PYTHONPATH=str(DESKTOP),
-    )
     return subprocess.Popen(
         [sys.executable, "-m", "dockyard", "run", repo, "--ref", "v1.0.0", "--json"],
-        env=env,
+        env=cli.environ(DEV),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

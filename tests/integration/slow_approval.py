@@ -20,7 +20,7 @@ from dockyard.core.locations import normalise_location
 from dockyard.engine.deploy import deployer_for, resource_name
 from dockyard.store.database import open_database
 from dockyard.store.ledger import SqliteReleaseLedger
-from integration.test_releases import LEAD, Cli
+from testbed.cli import LEAD, Cli
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry

@@ -29,7 +29,7 @@ from integration.deploy_images import (
     request_for,
     snapshot_of,
 )
-from integration.test_releases import Cli, environment, outcomes
+from testbed.cli import Cli, environment, outcomes
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry

@@ -36,7 +36,7 @@ from integration.deploy_images import (
     snapshot_of,
     task_file,
 )
-from integration.test_releases import LEAD, Cli, environment, outcomes
+from testbed.cli import LEAD, Cli, environment, outcomes
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry

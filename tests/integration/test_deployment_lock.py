@@ -13,7 +13,7 @@ from docker.models.services import Service
 
 from dockyard.engine.deploy import resource_name
 from integration.slow_approval import SlowApproval, running_image
-from integration.test_releases import LEAD, environment
+from testbed.cli import LEAD, environment
 
 pytestmark = pytest.mark.docker
 

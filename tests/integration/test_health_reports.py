@@ -21,7 +21,7 @@ from dockyard.engine.deploy import ContainerDeployer, deployer_for, resource_nam
 from dockyard.engine.events import CancelToken
 from dockyard.engine.secrets import SecretStore
 from integration.deploy_images import LogLines, PushedImage, push_image, request_for, snapshot_of
-from integration.test_releases import Cli, bytes_under, environment, outcomes
+from testbed.cli import Cli, bytes_under, environment, outcomes
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry

@@ -14,7 +14,7 @@ import pytest
 
 from dockyard.core.locations import normalise_location
 from dockyard.engine.deploy import deployer_for
-from integration.test_releases import LEAD, Cli, outcomes
+from testbed.cli import LEAD, Cli, outcomes
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry

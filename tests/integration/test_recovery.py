@@ -28,7 +28,7 @@ from integration.killed_runs import (
     start_run,
     wait_for_deploy_container,
 )
-from integration.test_releases import Cli, environment
+from testbed.cli import Cli, environment
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry

@@ -12,7 +12,7 @@ import pytest
 from dockyard.engine.deploy import resource_name
 from integration.killed_runs import kill
 from integration.slow_approval import SlowApproval
-from integration.test_releases import environment
+from testbed.cli import environment
 
 pytestmark = pytest.mark.docker
 

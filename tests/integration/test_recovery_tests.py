@@ -12,7 +12,7 @@ import pytest
 
 from dockyard.core.locations import normalise_location
 from integration.killed_runs import kill, run_of, start_run
-from integration.test_releases import Cli
+from testbed.cli import Cli
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 

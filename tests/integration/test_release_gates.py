@@ -14,9 +14,9 @@ import pytest
 
 from dockyard.core.locations import normalise_location
 from dockyard.engine.deploy import deployer_for
-from integration.test_releases import LEAD, Cli, environment
 from integration.test_releases_approvals import running_digest
 from integration.test_retry_deployment import failed_approval
+from testbed.cli import LEAD, Cli, environment
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import GitRepo, make_app_repo
 from testbed.registry import LocalRegistry

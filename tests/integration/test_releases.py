@@ -4,12 +4,8 @@ pins, audit, and secrets that never leak. Real daemon, registry, keyring and git
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import secrets
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +17,12 @@ from dockyard.engine.deploy import ConfigSnapshot, deployer_for, resource_name
 from dockyard.engine.secrets import SecretStore
 from dockyard.store.database import open_database
 from dockyard.store.ledger import SqliteReleaseLedger
+from testbed.cli import DEV, LEAD, Cli, bytes_under, environment, outcomes
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry
 
 pytestmark = pytest.mark.docker
-
-DESKTOP = Path(__file__).resolve().parents[2] / "desktop"
-DEV = "dev@example.test"
-LEAD = "lead@example.test"
 
 PIPELINE = """\
 image: {image}
@@ -53,57 +46,6 @@ environments:
 """
 
 
-class Cli:
-    def __init__(self, home: Path, daemon: PrivateDaemon) -> None:
-        self.home = home
-        self.daemon = daemon
-
-    def environ(self, user: str) -> dict[str, str]:
-        return dict(
-            os.environ,
-            DOCKYARD_HOME=str(self.home),
-            DOCKYARD_USER=user,
-            DOCKER_HOST=self.daemon.url,
-            PYTHONPATH=str(DESKTOP),
-        )
-
-    def __call__(
-        self, *args: str, user: str = DEV, stdin: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "dockyard", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=self.environ(user),
-            timeout=600,
-            check=False,
-        )
-
-    def start(self, *args: str, user: str = DEV) -> subprocess.Popen[str]:
-        """The command as a process of its own, running while the test goes on."""
-        return subprocess.Popen(
-            [sys.executable, "-m", "dockyard", *args],
-            env=self.environ(user),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def json(self, *args: str, user: str = DEV) -> Any:
-        result = self(*args, "--json", user=user)
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
-
-
-def environment(status: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(e for e in status["environments"] if e["name"] == name)
-
-
-def outcomes(run: dict[str, Any]) -> dict[str, str]:
-    return {d["environment"]: d["status"] for d in run["deployments"]}
-
-
 def service_spec(client: docker.DockerClient, repo: str) -> dict[str, Any]:
     service = client.services.get(resource_name(repo, "production"))
     spec: dict[str, Any] = service.attrs["Spec"]
@@ -112,12 +54,6 @@ def service_spec(client: docker.DockerClient, repo: str) -> dict[str, Any]:
 
 def without_secrets(config: dict[str, object]) -> dict[str, object]:
     return {key: value for key, value in config.items() if key != "secrets"}
-
-
-def bytes_under(path: Path) -> bytes:
-    if path.is_file():
-        return path.read_bytes()
-    return b"".join(p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file())
 
 
 def test_release_goes_staging_approval_production_then_rolls_back(

@@ -16,7 +16,7 @@ import pytest
 from dockyard.core.locations import normalise_location
 from dockyard.engine.deploy import deployer_for
 from dockyard.engine.deploy.labels import selector
-from integration.test_releases import DEV, LEAD, Cli, environment
+from testbed.cli import DEV, LEAD, Cli, environment
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry

@@ -14,7 +14,7 @@ import pytest
 from dockyard.core.locations import normalise_location
 from dockyard.engine.deploy import deployer_for, resource_name
 from dockyard.engine.deploy.labels import selector
-from integration.test_releases import LEAD, Cli, environment, outcomes
+from testbed.cli import LEAD, Cli, environment, outcomes
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry

@@ -19,7 +19,7 @@ from dockyard.core.locations import normalise_location
 from dockyard.engine.deploy import deployer_for
 from dockyard.store.audit import AuditLog
 from dockyard.store.database import open_database
-from integration.test_releases import DEV, LEAD, Cli, environment
+from testbed.cli import DEV, LEAD, Cli, environment
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 from testbed.ports import wait_for_port

@@ -24,7 +24,7 @@ from dockyard.engine.pipeline.runprocess import run_in_child
 from dockyard.engine.secrets import SecretStore, legacy_fingerprint
 from dockyard.store.database import open_database
 from integration.deploy_images import task_file
-from integration.test_releases import DEV, LEAD, Cli, bytes_under, environment, outcomes
+from testbed.cli import DEV, LEAD, Cli, bytes_under, environment, outcomes
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry

@@ -22,7 +22,7 @@ import pytest
 
 from dockyard.engine.deploy.labels import DEPLOYMENT
 from integration.killed_runs import HEALTHY, cleanup, wait_for_deploy_container
-from integration.test_releases import Cli, environment
+from testbed.cli import Cli, environment
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import COMPOSE_TEST, make_app_repo
 from testbed.postgres import PostgresServer

@@ -1,13 +1,23 @@
-"""The real ``dockyard`` command as a subprocess, and cleanup of the images runs leave."""
+"""The real ``dockyard`` command as a subprocess (``run_dockyard``, or ``Cli`` for one home
+on one daemon), what its ``--json`` answers are read with, and cleanup of the images runs
+leave."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import docker
+
+from .dockerd import PrivateDaemon
+
+DESKTOP = Path(__file__).resolve().parents[2] / "desktop"
+DEV = "dev@example.test"
+LEAD = "lead@example.test"
 
 
 def run_dockyard(
@@ -39,3 +49,54 @@ def remove_images(client: docker.DockerClient, *prefixes: str) -> None:
         for tag in image.tags:
             if tag.startswith(prefixes):
                 client.images.remove(tag, force=True)
+
+
+class Cli:
+    """``dockyard`` as a user runs it from a shell: this home, this daemon, a user."""
+
+    def __init__(self, home: Path, daemon: PrivateDaemon) -> None:
+        self.home = home
+        self.daemon = daemon
+
+    def environ(self, user: str) -> dict[str, str]:
+        return dict(
+            os.environ,
+            DOCKYARD_HOME=str(self.home),
+            DOCKYARD_USER=user,
+            DOCKER_HOST=self.daemon.url,
+            PYTHONPATH=str(DESKTOP),
+        )
+
+    def __call__(
+        self, *args: str, user: str = DEV, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return run_dockyard(self.home, *args, stdin=stdin, env=self.environ(user), user=user)
+
+    def start(self, *args: str, user: str = DEV) -> subprocess.Popen[str]:
+        """The command as a process of its own, running while the test goes on."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "dockyard", *args],
+            env=self.environ(user),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def json(self, *args: str, user: str = DEV) -> Any:
+        result = self(*args, "--json", user=user)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+def environment(status: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(e for e in status["environments"] if e["name"] == name)
+
+
+def outcomes(run: dict[str, Any]) -> dict[str, str]:
+    return {d["environment"]: d["status"] for d in run["deployments"]}
+
+
+def bytes_under(path: Path) -> bytes:
+    if path.is_file():
+        return path.read_bytes()
+    return b"".join(p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file())
