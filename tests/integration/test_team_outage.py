@@ -179,12 +179,8 @@ def test_the_server_stopped_mid_deployment_is_reconciled_from_the_daemon_when_ba
         assert container.status == "running"
 
         team.server.come_back()
-        status = cli.json("status", clone)
-        staging = environment(status, "staging")
-        assert staging["latest"]["id"] == deployment_id
-        assert staging["latest"]["status"] == "deployed"  # what the daemon runs, healthy
+        staging = _recorded_from_the_daemon(cli, clone, deployment_id)
         assert staging["release"]["id"] == deployment_id and staging["drift"] is None
-        assert any(f"Deployment {deployment_id}" in line for line in status["recovery"])
         (listed,) = cli.json("runs", clone)
         assert listed["status"] == "interrupted"
         assert cli.json("status", clone)["recovery"] == []  # settled once
@@ -219,8 +215,15 @@ def test_a_deployment_whose_lock_the_server_ended_is_settled_from_the_daemon_not
         assert "another deployment may have run" in stderr and "Traceback" not in stderr, stderr
 
         # Not its own success: the next command records what the daemon runs.
-        status = cli.json("status", clone)
-        staging = environment(status, "staging")
-        assert staging["latest"]["id"] == deployment_id
-        assert staging["latest"]["status"] == "deployed"  # the daemon runs it, healthy
-        assert any(f"Deployment {deployment_id}" in line for line in status["recovery"])
+        _recorded_from_the_daemon(cli, clone, deployment_id)
+
+
+def _recorded_from_the_daemon(cli: MemberCli, clone: str, deployment_id: int) -> dict[str, Any]:
+    """Staging in the next ``status``: the interrupted deployment recorded as deployed
+    because the daemon runs it healthy, and recovery saying so."""
+    status = cli.json("status", clone)
+    staging = environment(status, "staging")
+    assert staging["latest"]["id"] == deployment_id
+    assert staging["latest"]["status"] == "deployed"  # the daemon runs it, healthy
+    assert any(f"Deployment {deployment_id}" in line for line in status["recovery"])
+    return staging
