@@ -8,17 +8,21 @@ stands in for redis. The module fixtures over them are in ``integration/conftest
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docker
 
 from dockyard.core.pipeline_file import EnvironmentConfig, HealthcheckConfig
 from dockyard.engine.deploy import ConfigSnapshot, DeploymentRequest, build_snapshot
 from dockyard.engine.secrets import Fingerprints
-from testbed.gitrepos import APP
+from testbed.cli import Cli, outcomes
+from testbed.cli import environment as environment_of
+from testbed.gitrepos import APP, GitRepo
 
 TEST_FINGERPRINTS = Fingerprints(b"test-key" * 4)
 
@@ -64,6 +68,12 @@ services:
     build: .
   cache:
     image: {cache}
+"""
+# An app (app.sh of a test repository) that cannot start: it says why and exits 3.
+DYING_APP = """\
+#!/bin/sh
+echo "fatal: no database"
+exit 3
 """
 
 # Fast enough for tests: the real defaults are 5 s, 3 s and 3 retries.
@@ -120,6 +130,11 @@ def build_test_images(client: docker.DockerClient, registry: str) -> TestImages:
     )
 
 
+def marked_file(cache: PushedImage, marker: str) -> str:
+    """DEPLOY_FILE with its cache marked (``MARKER=…``), so which file's definition runs shows."""
+    return DEPLOY_FILE.format(cache=cache.reference) + f"    environment: [MARKER={marker}]\n"
+
+
 def snapshot_of(
     env: EnvironmentConfig,
     files: Mapping[str, str] | None = None,
@@ -172,3 +187,32 @@ def task_file(client: docker.DockerClient, service: str, path: str) -> str:
     tasks = client.containers.list(filters={"label": f"com.docker.swarm.service.id={service_id}"})
     assert tasks, f"no running task of {service}"
     return str(tasks[0].exec_run(["cat", path]).output.decode())
+
+
+@dataclass(frozen=True)
+class BrokenRelease:
+    """v1.0.0 deployed, then v1.1.0 (cache marked ``two``, a worker added, an app that
+    exits 3) failed: what the test checks the environment against."""
+
+    v1: str  # v1.0.0's digest
+    released: dict[str, Any]  # the environment's release in ``status --json`` after v1.0.0
+    failed: subprocess.CompletedProcess[str]  # ``run --ref v1.1.0 --json``
+
+
+def release_then_break(
+    cli: Cli, git_repo: GitRepo, repo: str, environment: str, cache: PushedImage
+) -> BrokenRelease:
+    """Release v1.0.0 of ``git_repo`` (its cache marked ``one``), then a v1.1.0 that fails."""
+    git_repo.commit("deploy file", {"compose.deploy.yml": marked_file(cache, "one")})
+    git_repo.tag("v1.0.0")
+    first = cli.json("run", repo, "--ref", "v1.0.0")
+    assert outcomes(first) == {environment: "deployed"}, first
+    released = environment_of(cli.json("status", repo), environment)["release"]
+    changed = marked_file(cache, "two") + WORKER.format(cache=cache.reference)
+    git_repo.commit("break", {"compose.deploy.yml": changed, "app.sh": DYING_APP})
+    git_repo.tag("v1.1.0")
+    failed = cli("run", repo, "--ref", "v1.1.0", "--json")
+    assert failed.returncode == 1, failed.stderr
+    assert "exited with code 3" in failed.stderr and "fatal: no database" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    return BrokenRelease(first["image"]["digest"], released, failed)

@@ -26,6 +26,7 @@ from integration.deploy_images import (
     PushedImage,
     TestImages,
     push_image,
+    release_then_break,
     request_for,
     snapshot_of,
 )
@@ -216,6 +217,78 @@ def test_container_release_with_dependents_through_the_cli_rolls_back_without_gi
         ContainerDeployer(docker_client).remove(repo, "staging")
         for leftover in docker_client.images.list(name=image):
             docker_client.images.remove(leftover.id, force=True)
+
+
+def test_a_failed_release_puts_the_earlier_dependents_back_as_a_whole(
+    tmp_path: Path,
+    dockyard_home: Path,
+    docker_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+    cache: PushedImage,
+) -> None:
+    image = f"{registry.host}/whole-dependents/web"
+    git_repo = make_app_repo(tmp_path / "web", dockyard_yml=CONTAINER_PIPELINE.format(image=image))
+    repo = normalise_location(str(git_repo.path))
+    project = resource_name(repo, "staging")
+    cli = Cli(dockyard_home, docker_daemon)
+    try:
+        # v1.1.0 changes the cache's definition and adds a worker; its app dies at start.
+        broken = release_then_break(cli, git_repo, repo, "staging", cache)
+        v1, failed = broken.v1, broken.failed
+
+        # The cache runs v1.0.0's definition again, the worker is gone, the app is v1.0.0.
+        dependents = {
+            c.labels["com.docker.compose.service"]: c
+            for c in docker_client.containers.list(
+                filters={"label": f"com.docker.compose.project={project}"}
+            )
+        }
+        assert set(dependents) == {"cache"}
+        assert "MARKER=one" in dependents["cache"].attrs["Config"]["Env"]
+        assert docker_client.containers.get(project).attrs["Config"]["Image"].endswith("@" + v1)
+        staging = environment(cli.json("status", repo), "staging")
+        assert staging["release"] == broken.released and staging["drift"] is None
+        assert "v1.0.0 was put back as a whole" in failed.stderr
+        assert staging["latest"]["status"] == "failed"
+        assert "v1.0.0 was put back as a whole" in staging["latest"]["error"]
+    finally:
+        ContainerDeployer(docker_client).remove(repo, "staging")
+        for leftover in docker_client.images.list(name=image):
+            docker_client.images.remove(leftover.id, force=True)
+
+
+def test_a_put_back_that_fails_too_says_what_runs_and_what_to_do(
+    deployer: ContainerDeployer,
+    docker_client: docker.DockerClient,
+    images: TestImages,
+    cache: PushedImage,
+) -> None:
+    env = EnvironmentConfig(
+        name="staging", compose="compose.deploy.yml", healthcheck=HTTP_CHECK, grace=1
+    )
+    running = snapshot_of(env, {"compose.deploy.yml": STACK.format(cache=cache.reference)})
+    earlier = request_for(images.v1, running, repo=REPO, environment="staging", deployment_id=9)
+    deployer.deploy(earlier, LogLines().log, CancelToken())
+
+    # Since it started, the earlier release's cache cannot start any more (here: its
+    # recorded definition exits), and the new release's app fails its health gate.
+    gone = STACK.format(cache=cache.reference) + '    command: ["sh", "-c", "exit 4"]\n'
+    broken = replace(earlier, snapshot=snapshot_of(env, {"compose.deploy.yml": gone}))
+    new = replace(
+        request_for(images.broken, running, repo=REPO, environment="staging", deployment_id=10),
+        replaces=broken,
+    )
+    lines = LogLines()
+    with pytest.raises(PipelineFailed) as failed:
+        deployer.deploy(new, lines.log, CancelToken())
+    message = failed.value.message
+    assert "did not become healthy" in message and "the previous release keeps running" in message
+    assert "Putting 0123456789ab back as a whole failed too: The service cache" in message
+    assert f"the services of the compose project {PROJECT} may run either" in message
+    assert f"dockyard rollback {REPO} staging --to 9 --comment REASON" in message
+    assert "The release failed; putting back 0123456789ab as a whole" in lines.text()
+    assert deployer.inspect(REPO, "staging")[0].digest == images.v1.digest
 
 
 def test_a_dependent_given_by_tag_runs_the_digest_recorded_for_it(

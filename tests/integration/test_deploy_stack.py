@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -32,6 +33,7 @@ from integration.deploy_images import (
     PushedImage,
     TestImages,
     push_image,
+    release_then_break,
     request_for,
     snapshot_of,
     task_file,
@@ -335,6 +337,65 @@ def test_stack_release_is_recorded_shown_and_rolled_back_through_the_cli(
         StackDeployer(docker_client).remove(repo, "production")
         for leftover in docker_client.images.list(name=image):
             docker_client.images.remove(leftover.id, force=True)
+
+
+def test_a_failed_stack_release_puts_the_earlier_one_back_as_a_whole(
+    tmp_path: Path,
+    dockyard_home: Path,
+    swarm_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+    cache: PushedImage,
+) -> None:
+    image = f"{registry.host}/whole/web"
+    git_repo = make_app_repo(tmp_path / "web", dockyard_yml=PIPELINE.format(image=image))
+    repo = normalise_location(str(git_repo.path))
+    cli = Cli(dockyard_home, swarm_daemon)
+    stack = resource_name(repo, "production")
+    try:
+        # v1.1.0 changes the cache's definition and adds a worker; its app dies at start.
+        broken = release_then_break(cli, git_repo, repo, "production", cache)
+        v1, failed = broken.v1, broken.failed
+
+        # Every service runs as v1.0.0's file had it: the cache its definition, no worker,
+        # the app v1.0.0's digest; the ledger says v1.0.0 runs, and the daemon agrees.
+        services = eventually(lambda: settled_services(docker_client, stack))
+        assert set(services) == {"web", "cache"} and services["web"].endswith("@" + v1)
+        assert eventually(lambda: task_env(docker_client, f"{stack}_cache") == ["MARKER=one"])
+        production = environment(cli.json("status", repo), "production")
+        assert production["release"] == broken.released and production["drift"] is None
+        assert "v1.0.0 was put back as a whole" in failed.stderr
+        latest = production["latest"]
+        assert latest["status"] == "failed" and latest["tag"] == "v1.1.0"
+        assert "exited with code 3" in latest["error"]
+        assert "v1.0.0 was put back as a whole" in latest["error"]
+        log = cli("logs", json.loads(failed.stdout)["id"], "--stage", "deploy-production")
+        assert "The release failed; putting back v1.0.0 as a whole" in log.stdout
+    finally:
+        StackDeployer(docker_client).remove(repo, "production")
+        for leftover in docker_client.images.list(name=image):
+            docker_client.images.remove(leftover.id, force=True)
+
+
+def task_env(client: docker.DockerClient, service: str) -> list[str]:
+    """The MARKER of every running task of ``service`` (one per task)."""
+    service_id = client.services.get(service).id
+    tasks = client.containers.list(filters={"label": f"com.docker.swarm.service.id={service_id}"})
+    return sorted(
+        line for task in tasks for line in task.attrs["Config"]["Env"] if line.startswith("MARKER=")
+    )
+
+
+def settled_services(client: docker.DockerClient, stack: str) -> dict[str, str]:
+    """The stack's services once each runs exactly one task (a replaced one has stopped)."""
+    found = client.services.list(filters={"label": f"com.docker.stack.namespace={stack}"})
+    running = {s: [t for t in s.tasks() if t["Status"]["State"] == "running"] for s in found}
+    if any(len(tasks) != 1 for tasks in running.values()):
+        return {}
+    return {
+        s.name.removeprefix(stack + "_"): s.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+        for s in found
+    }
 
 
 def running_services(client: docker.DockerClient, stack: str) -> dict[str, str]:

@@ -8,8 +8,9 @@ container stops first and is started again if the new one fails.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import docker
@@ -29,6 +30,7 @@ from dockyard.engine.deploy.dockerops import (
     mounts,
 )
 from dockyard.engine.deploy.health import Unhealthy, wait_until_healthy
+from dockyard.engine.deploy.put_back import put_back
 from dockyard.engine.deploy.restarts import RESTARTING, container_restarts
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
 from dockyard.engine.events import CancelToken
@@ -72,11 +74,38 @@ class ContainerDeployer:
         try:
             network = dependents.up(request, log, cancel)
             return self._replace(request, old, network, log, cancel)
-        except BaseException:
-            if old is None:
-                log("Removing the dependent services: the first release did not start")
-                dependents.remove(request.repo, request.environment)
+        except PipelineFailed as exc:
+            if old is not None and request.replaces is not None:
+                done = self._put_back(request.replaces, dependents, log, cancel)
+                raise PipelineFailed(f"{exc.message} {done}") from exc
+            self._remove_first(old, dependents, request, log)
             raise
+        except BaseException:
+            self._remove_first(old, dependents, request, log)
+            raise
+
+    def _remove_first(
+        self, old: Container | None, dependents: Dependents, request: DeploymentRequest, log: LogFn
+    ) -> None:
+        if old is None:
+            log("Removing the dependent services: the first release did not start")
+            dependents.remove(request.repo, request.environment)
+
+    def _put_back(
+        self, earlier: DeploymentRequest, dependents: Dependents, log: LogFn, cancel: CancelToken
+    ) -> str:
+        """The dependents of the release that ran before, as its recorded file had them
+        (none without one); its app container kept running, or was started again."""
+        stack = earlier.snapshot.stack
+        deploy: Callable[[], object]
+        if stack is None:
+            what = "no dependent service, as it had no compose file"
+            deploy = partial(dependents.remove, earlier.repo, earlier.environment, log)
+        else:
+            what = f"its dependent services as its {stack.source} had them, beside its app"
+            deploy = partial(dependents.up, earlier, log, cancel)
+        project = L.resource_name(earlier.repo, earlier.environment)
+        return put_back(earlier, what, deploy, lambda: _mixed(project), log)
 
     def _replace(
         self,
@@ -242,6 +271,10 @@ class ContainerDeployer:
         except docker.errors.APIError as exc:
             return f"starting the previous release again failed too ({exc.explanation or exc})."
         return "the previous release was started again."
+
+
+def _mixed(project: str) -> str:
+    return f"the services of the compose project {project} may run either release's definition"
 
 
 def _seconds(grace: float) -> int:

@@ -83,9 +83,10 @@ class SwarmServiceDeployer:
                     self.client.api.update_service(existing.id, existing.version, name=name, **spec)
                 watch.until_updated(previous, self._deadline(), cancel)
 
-        def remove_first() -> None:
+        def remove_first() -> str:
             log(f"Removing {name}: its first release never became healthy")
             self._remove_service(name)
+            return ""
 
         return self._settled(request, name, roll_out, None if existing else remove_first, log)
 
@@ -94,17 +95,19 @@ class SwarmServiceDeployer:
         request: DeploymentRequest,
         name: str,
         roll_out: Callable[[], None],
-        remove_first: Callable[[], None] | None,
+        after_failure: Callable[[], str] | None,
         log: LogFn,
     ) -> RunningRelease:
-        """Roll out and wait; a first release that failed is removed (``remove_first``); the
-        secret and config versions no service uses any more go either way."""
+        """Roll out and wait; when that failed, ``after_failure`` removes a first release or
+        puts the earlier one back, and returns a sentence for the failure when it has one;
+        the secret and config versions no service uses any more go either way."""
         try:
             roll_out()
-        except PipelineFailed:
-            if remove_first is not None:
-                remove_first()
+        except PipelineFailed as exc:
+            done = after_failure() if after_failure is not None else ""
             swarm_objects.remove_unused(self.client, request.repo, request.environment, log)
+            if done:
+                raise PipelineFailed(f"{exc.message} {done}") from exc
             raise
         except Cancelled:
             log("Stopped waiting; Swarm carries on with the update by itself")

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from dockyard.core.pipeline_file import HealthcheckConfig
+from dockyard.core.releases import release_label
 from dockyard.engine.deploy.stack_diff import service_changes
 from dockyard.engine.events import CancelToken
 from dockyard.engine.secrets import NOT_SET, is_current_mark
@@ -246,6 +247,14 @@ class DeploymentRequest:
     snapshot: ConfigSnapshot
     # name -> value, from the keyring; never logged or stored
     secret_values: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # The release the ledger says runs (its own deployment id and labels): put back as a
+    # whole when this one fails (stack mode, container mode's dependents). None: a first
+    # release, or one in another mode.
+    replaces: DeploymentRequest | None = None
+
+    @property
+    def label(self) -> str:
+        return release_label(self.tag, self.commit)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,19 @@ import docker
 import docker.errors
 from docker.models.services import Service
 
-from dockyard.core.errors import InfrastructureError, PipelineFailed, UserInputError
+from dockyard.core.errors import (
+    DockyardError,
+    InfrastructureError,
+    PipelineFailed,
+    UserInputError,
+)
 from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy import swarm_objects
 from dockyard.engine.deploy.deploy_cli import run_on_file
 from dockyard.engine.deploy.dockerops import docker_errors, wait_or_cancel
 from dockyard.engine.deploy.exits import FAILED_TASK_STATES, log_output, output_phrase
+from dockyard.engine.deploy.put_back import put_back
+from dockyard.engine.deploy.reconcile import short_digest
 from dockyard.engine.deploy.service import SwarmServiceDeployer, spec_hash
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
 from dockyard.engine.deploy.stack_file import stack_document
@@ -72,6 +80,35 @@ class StackDeployer(SwarmServiceDeployer):
         self._require_manager(request.environment)
         stack = L.resource_name(request.repo, request.environment)
         app = f"{stack}_{stack_file.service}"
+        after_failure = self._after_failure(request, stack, app, log, cancel)
+        roll_out = partial(self._roll_out, request, stack, log, cancel)
+        return self._settled(request, app, roll_out, after_failure, log)
+
+    def _after_failure(
+        self, request: DeploymentRequest, stack: str, app: str, log: LogFn, cancel: CancelToken
+    ) -> Callable[[], str] | None:
+        """What follows a failure: the release that ran before is put back as a whole; a
+        first release is removed; else Swarm's rollback of the app is all there is."""
+        earlier = request.replaces
+        if earlier is not None and earlier.snapshot.stack is not None and self._services(stack):
+            return lambda: self._put_back(earlier, stack, log, cancel)
+        if self._find(app) is not None:
+            return None
+
+        def remove_first() -> str:
+            log(f"Removing the stack {stack}: its first release never became healthy")
+            self._remove_stack(stack)
+            return ""
+
+        return remove_first
+
+    def _roll_out(
+        self, request: DeploymentRequest, stack: str, log: LogFn, cancel: CancelToken
+    ) -> None:
+        """Deploy the release's file as the stack and wait until it runs (or fails)."""
+        snapshot = request.snapshot
+        assert snapshot.stack is not None
+        app = f"{stack}_{snapshot.stack.service}"
         secrets = swarm_objects.ensure_secrets(self.client, request, stack, log)
         configs = swarm_objects.ensure_configs(self.client, request, stack, log)
         monitor = self._monitor(snapshot.healthcheck)
@@ -81,23 +118,43 @@ class StackDeployer(SwarmServiceDeployer):
         failed_before = self._failed_tasks(stack)
         # A first release has no update for Swarm to monitor: the watch holds it as long.
         watch = UpdateWatch(self.client, app, request, log, poll=self.poll, monitor=monitor)
+        log(f"Deploying the stack {stack} ({snapshot.stack.source}), {app} at {request.image}")
+        self._stack_deploy(stack, text, request, log)
+        deadline = self._deadline()
+        if existing is None:
+            watch.until_created(deadline, cancel)
+        else:
+            watch.until_updated(previous, deadline, cancel)
+        self._until_services_run(stack, app, failed_before, deadline, cancel, log)
+        self._mark_spec(app)
 
-        def roll_out() -> None:
-            log(f"Deploying the stack {stack} ({stack_file.source}), {app} at {request.image}")
-            self._stack_deploy(stack, text, request, log)
-            deadline = self._deadline()
-            if existing is None:
-                watch.until_created(deadline, cancel)
-            else:
-                watch.until_updated(previous, deadline, cancel)
-            self._until_services_run(stack, app, failed_before, deadline, cancel, log)
-            self._mark_spec(app)
+    def _put_back(
+        self, earlier: DeploymentRequest, stack: str, log: LogFn, cancel: CancelToken
+    ) -> str:
+        """The release that ran before, deployed again from its recorded file: its services
+        as that file had them (``--prune`` removes the ones it did not have)."""
+        assert earlier.snapshot.stack is not None
+        source, service = earlier.snapshot.stack.source, earlier.snapshot.stack.service
+        app = f"{stack}_{service}"
+        what = (
+            f"{app} at {short_digest(earlier.digest)}, every other service as its {source} had it"
+        )
 
-        def remove_first() -> None:
-            log(f"Removing the stack {stack}: its first release never became healthy")
-            self._remove_stack(stack)
+        def runs_now() -> str:
+            try:
+                found = {str(s.name).removeprefix(f"{stack}_"): s for s in self._services(stack)}
+            except DockyardError:
+                return f"what runs in the stack {stack} could not be read"
+            spec = found[service].attrs["Spec"] if service in found else {}
+            image = str((spec.get("TaskTemplate") or {}).get("ContainerSpec", {}).get("Image", ""))
+            others = ", ".join(sorted(set(found) - {service})) or "none"
+            return (
+                f"{app} runs {short_digest(L.digest_of(image, {}))}, and the stack's other "
+                f"services ({others}) may run either release's definition"
+            )
 
-        return self._settled(request, app, roll_out, None if existing else remove_first, log)
+        deploy = partial(self._roll_out, earlier, stack, log, cancel)
+        return put_back(earlier, what, deploy, runs_now, log)
 
     def remove(self, repo: str, environment: str) -> None:
         if not self._is_manager():

@@ -36,18 +36,22 @@ def object_name(service: str, what: str, version: str) -> str:
 def ensure_secrets(
     client: docker.DockerClient, request: DeploymentRequest, service: str, log: LogFn
 ) -> list[docker.types.SecretReference]:
+    """A version that exists is used without its value (putting back an earlier release
+    needs none); one to create needs it."""
     references = []
     for secret in sorted(request.snapshot.secrets):
+        mark = request.snapshot.secrets[secret]
+        name = object_name(service, secret, hashlib.sha256(mark.encode()).hexdigest())
         value = request.secret_values.get(secret)
-        if value is None:
+        object_id = _existing(client.secrets, name)
+        if object_id is None and value is None:
             raise UserInputError(
                 f"Secret {secret!r} has no value for {request.environment}; set it with: "
                 f"dockyard secret set {request.repo} {request.environment} {secret}"
             )
-        mark = request.snapshot.secrets[secret]
-        name = object_name(service, secret, hashlib.sha256(mark.encode()).hexdigest())
-        labels = {**_owner(request), L.SECRET_NAME: secret}
-        object_id = _ensure(client.secrets, name, value.encode(), labels, log)
+        if object_id is None:
+            labels = {**_owner(request), L.SECRET_NAME: secret}
+            object_id = _create(client.secrets, name, (value or "").encode(), labels, log)
         references.append(
             docker.types.SecretReference(object_id, name, filename=secret, mode=0o444)
         )
@@ -61,7 +65,9 @@ def ensure_configs(
     for target, file in sorted(request.snapshot.configs.items()):
         name = object_name(service, target.rsplit("/", 1)[-1], file.sha256)
         labels = {**_owner(request), L.CONFIG_TARGET: target}
-        object_id = _ensure(client.configs, name, file.content.encode(), labels, log)
+        object_id = _existing(client.configs, name) or _create(
+            client.configs, name, file.content.encode(), labels, log
+        )
         references.append(
             docker.types.ConfigReference(object_id, name, filename=target, mode=0o444)
         )
@@ -104,13 +110,17 @@ def _owner(request: DeploymentRequest) -> dict[str, str]:
     return {L.REPO: request.repo, L.ENVIRONMENT: request.environment, L.MANAGED: "true"}
 
 
-def _ensure(collection: Any, name: str, data: bytes, labels: dict[str, str], log: LogFn) -> str:
-    """The id of the version called ``name``, created when missing."""
+def _existing(collection: Any, name: str) -> str | None:
+    """The id of the version called ``name``, if there is one."""
     with docker_errors(f"look up {name}"):
         # The name filter matches prefixes too: compare exactly.
         for item in collection.list(filters={"name": name}):
             if item.name == name:
                 return str(item.id)
+    return None
+
+
+def _create(collection: Any, name: str, data: bytes, labels: dict[str, str], log: LogFn) -> str:
     with docker_errors(f"create {name}"):
         created = collection.create(name=name, data=data, labels=labels)
     log(f"Created {name}")

@@ -320,10 +320,12 @@ class Deploying:
         log: Callable[[str], None],
     ) -> None:
         endpoint = EndpointRegistry(self.home).get(env.host)
+        replaces = self._running_before(repo, env, attached)
         # A compose file is deployed by the docker/compose CLI on the same endpoint, as
         # compose tests are. The release's own snapshot says so: a rollback while git
         # cannot be read knows the environment only from the audit trail.
-        cli_env = compose_environment(endpoint) if attached.snapshot.stack else None
+        with_file = attached.snapshot.stack or (replaces and replaces.snapshot.stack)
+        cli_env = compose_environment(endpoint) if with_file else None
         client = open_client(endpoint)
         try:
             request = DeploymentRequest(
@@ -331,11 +333,39 @@ class Deploying:
                 commit=target.commit, tag=target.tag, run_id=target.run_id,
                 deployment_id=deployment_id, deployed_by=self.identity,
                 approved_by=tuple(approved_by), rollback=rollback, snapshot=attached.snapshot,
-                secret_values=attached.secret_values,
+                secret_values=attached.secret_values, replaces=replaces,
             )  # fmt: skip
             deployer_for(env.mode, client, cli_env).deploy(request, log, self.cancel)
         finally:
             client.close()
+
+    def _running_before(
+        self, repo: str, env: EnvironmentConfig, attached: Attached
+    ) -> DeploymentRequest | None:
+        """The release the ledger records as running, to be put back as a whole if this one
+        fails: as it was deployed and approved (its snapshot, deployment id and labels), so
+        nothing unapproved runs and the ledger and the daemon agree on it afterwards. Only
+        in the same mode: another mode's deployer does not know its objects."""
+        current = SqliteReleaseLedger(self.db).current_deployment(repo, env.name)
+        if current is None or not current.config:
+            return None
+        snapshot = ConfigSnapshot.from_json(current.config)
+        if snapshot.mode != env.mode:
+            return None
+        # Secret versions are named by their value's fingerprint: the earlier ones exist
+        # while it runs; a value is passed on only where it is the very one recorded.
+        values = {
+            name: value
+            for name, value in attached.secret_values.items()
+            if snapshot.secrets.get(name) == attached.snapshot.secrets.get(name)
+        }
+        return DeploymentRequest(
+            repo=repo, environment=env.name, image=current.image, digest=current.digest,
+            commit=current.commit, tag=current.tag, run_id=current.run_id,
+            deployment_id=current.id, deployed_by=current.deployed_by,
+            approved_by=current.approved_by, rollback=current.rollback, snapshot=snapshot,
+            secret_values=values,
+        )  # fmt: skip
 
     def _audit(
         self,
