@@ -30,7 +30,7 @@ import threading
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from dockyard.core.model import Run, Stage
-from dockyard.engine.pipeline.start import PipelineOutcome
+from dockyard.engine.pipeline.outcome import PipelineOutcome
 from dockyard.store.changes import ExternalChanges
 from dockyard.store.database import Database
 from dockyard.ui.pipelineworker import RunCoordinator

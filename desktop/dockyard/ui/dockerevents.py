@@ -14,26 +14,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import docker
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from dockyard.engine.deploy import DockerEventWatcher
-from dockyard.engine.deploy.labels import REPO
-from dockyard.engine.endpoints.registry import Endpoint, EndpointRegistry, open_client
+from dockyard.engine.endpoints.record import Endpoint
+from dockyard.ui.endpointcalls import list_endpoints
 from dockyard.ui.worker import TaskRunner
+
+if TYPE_CHECKING:  # the Docker SDK and the deploy engine are imported by the workers
+    import docker
+
+    from dockyard.engine.deploy import DockerEventWatcher
 
 DEBOUNCE_MS = 400
 RECONNECT_MS = (2_000, 5_000, 15_000, 60_000)  # waits before opening a broken stream again
 CLOSE_TIMEOUT = 2.0
-
-
-def repo_of(event: dict[str, Any]) -> str | None:
-    """The repository a Docker event is about (its ``dockyard.repo`` label), if any."""
-    attributes = (event.get("Actor") or {}).get("Attributes") or {}
-    value = attributes.get(REPO)
-    return str(value) if value else None
 
 
 class _Watches:
@@ -59,7 +55,7 @@ class DockerEventBridge(QObject):
     repositories_changed = Signal(object)  # set[str] of repository locations
     endpoint_failed = Signal(str, str)  # endpoint name, one sentence
     endpoint_listening = Signal(str)  # endpoint name
-    _event = Signal(str, object)  # endpoint name, event (from a watcher thread)
+    _event = Signal(str, str)  # endpoint name, repository location (from a watcher thread)
     _broken = Signal(str, str)  # endpoint name, reason (from a watcher thread)
 
     def __init__(self, tasks: TaskRunner, home: Path, parent: QObject | None = None) -> None:
@@ -82,7 +78,8 @@ class DockerEventBridge(QObject):
     def start(self) -> None:
         """Watches every configured endpoint (reading the list is a worker's job)."""
         self.tasks.submit(
-            lambda: EndpointRegistry(self.home).list(),
+            list_endpoints,
+            self.home,
             on_result=self._watch_all,
             on_error=lambda message, _d: self.endpoint_failed.emit("local", message),
         )
@@ -127,12 +124,7 @@ class DockerEventBridge(QObject):
 
     # ----- events --------------------------------------------------------------------
 
-    def _received(self, _endpoint: str, event: object) -> None:
-        if not isinstance(event, dict):
-            return
-        repo = repo_of(event)
-        if repo is None:
-            return
+    def _received(self, _endpoint: str, repo: str) -> None:
         self.changed.add(repo)
         if not self.debounce.isActive():
             self.debounce.start()
@@ -164,16 +156,27 @@ class DockerEventBridge(QObject):
 def _open_watcher(
     endpoint: Endpoint,
     watches: _Watches,
-    on_event: Callable[[str, object], None],
+    on_event: Callable[[str, str], None],
     on_broken: Callable[[str, str], None],
 ) -> str:
     """Runs in a worker: connect, subscribe, and register the watcher (or undo it if the
     window closed meanwhile)."""
+    from dockyard.engine.deploy import DockerEventWatcher
+    from dockyard.engine.deploy.labels import REPO
+    from dockyard.engine.endpoints.registry import open_client
+
     client = open_client(endpoint)
     name = endpoint.name
+
+    def received(event: dict[str, Any]) -> None:
+        # Only the repository an event is about (its dockyard.repo label) crosses threads.
+        attributes = (event.get("Actor") or {}).get("Attributes") or {}
+        if attributes.get(REPO):
+            on_event(name, str(attributes[REPO]))
+
     watcher = DockerEventWatcher(
         client,
-        lambda event: on_event(name, event),
+        received,
         on_error=lambda exc: on_broken(name, str(exc) or type(exc).__name__),
     )
     with watches.lock:

@@ -4,25 +4,21 @@ marked at once when its Docker event stream breaks or comes back."""
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from dockyard.engine.endpoints.registry import (
-    Endpoint,
-    EndpointRegistry,
-    EndpointStatus,
-    check_endpoint,
-)
+from dockyard.engine.endpoints.record import Endpoint
 from dockyard.engine.home import dockyard_home
+from dockyard.ui.endpointcalls import check_endpoint, list_endpoints
 from dockyard.ui.icons import icon_html
 from dockyard.ui.worker import TaskRunner
 
+if TYPE_CHECKING:
+    from dockyard.engine.endpoints.registry import EndpointStatus
+
 CHECK_INTERVAL_MS = 15_000
-
-
-def _endpoints() -> list[Endpoint]:
-    return EndpointRegistry(dockyard_home()).list()
 
 
 class EndpointStatusBar:
@@ -40,7 +36,9 @@ class EndpointStatusBar:
         self.statuses: dict[str, EndpointStatus] = {}
 
     def refresh(self) -> None:
-        self.tasks.submit(_endpoints, on_result=self._check, on_error=self._failed)
+        self.tasks.submit(
+            list_endpoints, dockyard_home(), on_result=self._check, on_error=self._failed
+        )
 
     def _check(self, endpoints: list[Endpoint]) -> None:
         # One task per endpoint: a host that takes its 10 s to time out delays only its badge.

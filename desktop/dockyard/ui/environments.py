@@ -30,12 +30,11 @@ from dockyard.engine.release.results import (
     ReleaseOutcome,
     RepoStatus,
 )
-from dockyard.engine.release.service import ReleaseService
 from dockyard.store.database import Database
 from dockyard.store.repositories import Repository
 from dockyard.ui.icons import icon_html
 from dockyard.ui.latestread import LatestRead
-from dockyard.ui.releasedialogs import DecisionDialog, ReleaseCalls, RollbackDialog
+from dockyard.ui.releasedialogs import DecisionDialog, ReleaseCalls, RollbackDialog, ServiceFor
 from dockyard.ui.runsmodel import format_moment
 from dockyard.ui.theme import coloured, is_dark, is_palette_change, tones
 from dockyard.ui.widgets import discard
@@ -48,7 +47,8 @@ class EnvironmentsState:
     changes: dict[str, ReleaseChanges]  # per environment with a pending approval
 
 
-def read_environments(service: ReleaseService, location: str) -> EnvironmentsState:
+def read_environments(made: ServiceFor, location: str) -> EnvironmentsState:
+    service = made.open()
     status = service.status(location)
     changes = {
         env.name: service.changes_between(location, env.name, env.pending)

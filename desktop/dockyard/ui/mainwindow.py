@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -23,13 +23,11 @@ from dockyard import __version__
 from dockyard.core.model import Run
 from dockyard.engine.home import dockyard_home
 from dockyard.engine.ledger_source import DeferredLedger
-from dockyard.engine.pipeline.start import PipelineOutcome
+from dockyard.engine.pipeline.outcome import PipelineOutcome
 from dockyard.engine.release.results import RecoveryReport
-from dockyard.engine.release.service import recover_interrupted
 from dockyard.engine.team_changes import TeamChangeListener
 from dockyard.store.repositories import Repository
 from dockyard.ui import messages, preferences
-from dockyard.ui.adddialog import AddRepositoryDialog
 from dockyard.ui.changefeed import ChangeFeed
 from dockyard.ui.dockerevents import DockerEventBridge
 from dockyard.ui.endpointstatus import EndpointStatusBar
@@ -41,16 +39,31 @@ from dockyard.ui.ledgerstatus import LedgerStatus
 from dockyard.ui.overview import OverviewView
 from dockyard.ui.pipelineworker import RunCoordinator
 from dockyard.ui.repositories import RepositoryPanel
-from dockyard.ui.rundialog import RunPipelineDialog
 from dockyard.ui.runsview import RunsView
-from dockyard.ui.settingsdialog import SettingsDialog
 from dockyard.ui.theme import coloured, tones
 from dockyard.ui.tray import TrayNotifier, read_pending_approvals
 from dockyard.ui.watching import RepositoryWatcher
 from dockyard.ui.welcome import WelcomePage
 from dockyard.ui.worker import TaskRunner
 
+if TYPE_CHECKING:  # dialogs are imported when first opened (settings imports the Docker SDK)
+    from dockyard.ui.adddialog import AddRepositoryDialog
+    from dockyard.ui.rundialog import RunPipelineDialog
+    from dockyard.ui.settingsdialog import SettingsDialog
+
 D = TypeVar("D", bound=QDialog)
+
+# Docker and git work starts at the latest this long after the window was built, when no
+# repository's runs are read first (none selected, or the ledger is away).
+STARTUP_GRACE_MS = 1500
+
+
+def _recover_interrupted(home: Path, db: DeferredLedger, identity: str) -> RecoveryReport:
+    """In a worker: the deploy engine (docker and the rest) is imported there, not before
+    the window shows."""
+    from dockyard.engine.release.status import recover_interrupted
+
+    return recover_interrupted(home, db, identity)
 
 
 class MainWindow(QMainWindow):
@@ -148,18 +161,15 @@ class MainWindow(QMainWindow):
         self.feed.run_finished.connect(self._run_finished)
         self.feed.run_changed.connect(self._run_changed)
         self.endpoint_status = EndpointStatusBar(self.statusBar(), self.tasks, self)
-        self.endpoint_status.refresh()
         self.docker_events = DockerEventBridge(self.tasks, self.home, self)
         self.docker_events.repositories_changed.connect(self._daemon_changed)
         self.docker_events.endpoint_failed.connect(
             lambda name, reason: self.endpoint_status.mark(name, False, reason)
         )
         self.docker_events.endpoint_listening.connect(lambda _name: self.endpoint_status.refresh())
-        self.docker_events.start()
         self.watcher = RepositoryWatcher(
             self.tasks, self.home, self.db, self.start_watched_run, self
         )
-        self.watcher.start()
         # Runs and approvals from elsewhere (a terminal, another window) show up live.
         self.feed.changed.connect(self._store_changed)
         self.feed.reached.connect(self.ledger.reached)
@@ -171,10 +181,12 @@ class MainWindow(QMainWindow):
         self.team_changes.start()
         self._read_approvals()  # the baseline: what waits already is not news
         # Work a crashed Dockyard left behind shows as interrupted, reconciled with the daemon.
-        # (In team mode once the server answered: it says who you are.)
         self._recovery_due = True
-        if not self.db.team:
-            self._recover()
+        # What reaches Docker and git (and imports their libraries in the workers) starts
+        # once the selected repository's first runs are shown, not while they are read.
+        self._daemons_watched = False
+        self.runs_view.model.fetching_changed.connect(self._first_runs_read)
+        QTimer.singleShot(STARTUP_GRACE_MS, self, self._watch_daemons)
         messages.bus.error.connect(self.show_error)
         # A bound method, not a lambda: the bus outlives windows, and Qt drops a connection
         # to a method of a destroyed window by itself (a lambda would call into a dead one).
@@ -182,6 +194,23 @@ class MainWindow(QMainWindow):
         self._repository_selected(None)
         self._restore_state()
         self.repositories.refresh()
+
+    def _first_runs_read(self, fetching: bool) -> None:
+        if not fetching:  # the page is read; it is shown when this event is done
+            QTimer.singleShot(0, self, self._watch_daemons)
+
+    def _watch_daemons(self) -> None:
+        """Once: Docker endpoints' badges and events, watched repositories, recovery."""
+        if self._daemons_watched:
+            return
+        self._daemons_watched = True
+        self.runs_view.model.fetching_changed.disconnect(self._first_runs_read)
+        self.endpoint_status.refresh()
+        self.docker_events.start()
+        self.watcher.start()
+        # (In team mode once the server answered: it says who you are.)
+        if self._recovery_due and (not self.db.team or self.ledger.state == "reachable"):
+            self._recover()
 
     @property
     def identity(self) -> str:
@@ -289,6 +318,8 @@ class MainWindow(QMainWindow):
     # ----- dialogs -----------------------------------------------------------------
 
     def show_add_repository(self) -> None:
+        from dockyard.ui.adddialog import AddRepositoryDialog
+
         dialog = AddRepositoryDialog(self.tasks, self.db, self.home, self)
         dialog.added.connect(lambda repo: self.repositories.refresh(select=repo.location))
         self.add_dialog = self._replace(self.add_dialog, dialog)
@@ -297,11 +328,15 @@ class MainWindow(QMainWindow):
         repo = self.current_repository()
         if repo is None:
             return
+        from dockyard.ui.rundialog import RunPipelineDialog
+
         dialog = RunPipelineDialog(self.tasks, self.home, repo.location, repo.name, self)
         dialog.run_requested.connect(self.start_run)
         self.run_dialog = self._replace(self.run_dialog, dialog)
 
     def show_settings(self) -> None:
+        from dockyard.ui.settingsdialog import SettingsDialog
+
         dialog = SettingsDialog(self.tasks, self.home, self)
         dialog.identity_changed.connect(self._identity_changed)
         dialog.ledger_switched.connect(self.ledger_switched)
@@ -328,7 +363,7 @@ class MainWindow(QMainWindow):
 
     def _ledger_changed(self) -> None:
         state = self.ledger.state
-        if state == "reachable" and self._recovery_due:
+        if state == "reachable" and self._recovery_due and self._daemons_watched:
             self._recover()
         if state == "reachable" and self._was_away:
             self.refresh()  # what changed while the server was away
@@ -378,7 +413,7 @@ class MainWindow(QMainWindow):
     def _recover(self) -> None:
         self._recovery_due = False
         self.tasks.submit(
-            recover_interrupted, self.home, self.db, self.identity, on_result=self._recovered
+            _recover_interrupted, self.home, self.db, self.identity, on_result=self._recovered
         )
 
     def _recovered(self, report: RecoveryReport) -> None:

@@ -26,12 +26,11 @@ from PySide6.QtWidgets import (
 
 from dockyard.core.errors import DockyardError
 from dockyard.engine.release.results import EnvironmentStatus, ReleaseOutcome, RepoStatus
-from dockyard.engine.release.service import ReleaseService
 from dockyard.store.database import Database
 from dockyard.store.repositories import Repository, RepositoryStore
 from dockyard.ui.icons import icon_html
 from dockyard.ui.latestread import LatestRead
-from dockyard.ui.releasedialogs import ReleaseCalls
+from dockyard.ui.releasedialogs import ReleaseCalls, ServiceFor
 from dockyard.ui.theme import LIGHT, Tones, coloured, is_dark, is_palette_change, tones
 from dockyard.ui.widgets import discard
 from dockyard.ui.worker import TaskRunner
@@ -50,7 +49,8 @@ class OverviewState:
     environments: list[str]  # the columns, in promotion order as first seen
 
 
-def read_overview(service: ReleaseService, db: Database) -> OverviewState:
+def read_overview(made: ServiceFor, db: Database) -> OverviewState:
+    service = made.open()
     rows: list[OverviewRow] = []
     columns: list[str] = []
     for repository in RepositoryStore(db).list():

@@ -21,8 +21,8 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from dockyard.core.model import Run
 from dockyard.engine.events import CancelToken, Event, RunChanged, StageChanged
+from dockyard.engine.pipeline.outcome import PipelineOutcome
 from dockyard.engine.pipeline.runprocess import run_in_child
-from dockyard.engine.pipeline.start import PipelineOutcome
 from dockyard.store.database import Database
 from dockyard.ui.worker import TaskRunner
 

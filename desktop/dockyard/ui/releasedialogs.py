@@ -9,8 +9,9 @@ rollback may go to, what it changes); they never work them out themselves.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -30,14 +31,31 @@ from PySide6.QtWidgets import (
 
 from dockyard.core.releases import ApprovalRequest, Deployment
 from dockyard.engine.release.results import ReleaseChanges, ReleaseOutcome
-from dockyard.engine.release.rollback import RollbackChoices
-from dockyard.engine.release.service import ReleaseService
 from dockyard.store.database import Database
 from dockyard.ui.runsmodel import format_moment
 from dockyard.ui.theme import tones
 from dockyard.ui.worker import ErrorCallback, TaskRunner
 
+if TYPE_CHECKING:
+    from dockyard.engine.release.rollback import RollbackChoices
+    from dockyard.engine.release.service import ReleaseService
+
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ServiceFor:
+    """The release engine as ``identity``, made in the worker that calls it: its module
+    imports the deploy engine and the Docker SDK, which the window does not need to show."""
+
+    home: Path
+    db: Database
+    identity: str
+
+    def open(self) -> ReleaseService:
+        from dockyard.engine.release.service import ReleaseService
+
+        return ReleaseService(home=self.home, db=self.db, identity=self.identity)
 
 
 class ReleaseCalls:
@@ -55,8 +73,9 @@ class ReleaseCalls:
         self.identity = identity
         self.refusal: Callable[[str], str | None] = lambda _what: None
 
-    def service(self) -> ReleaseService:
-        return ReleaseService(home=self.home, db=self.db, identity=self.identity())
+    def service(self) -> ServiceFor:
+        """Who acts is read now, on the UI thread; the service is made in the worker."""
+        return ServiceFor(self.home, self.db, self.identity())
 
     def read(
         self,
@@ -66,7 +85,7 @@ class ReleaseCalls:
         on_error: ErrorCallback,
     ) -> None:
         """``call(service)`` in a worker: a read, allowed while the team ledger is away."""
-        self.tasks.submit(call, self.service(), on_result=on_result, on_error=on_error)
+        self.tasks.submit(_calling, call, self.service(), on_result=on_result, on_error=on_error)
 
     def change(
         self,
@@ -90,9 +109,14 @@ class ReleaseCalls:
         )  # fmt: skip
 
 
+def _calling(call: Callable[[ReleaseService], T], made: ServiceFor) -> T:
+    return call(made.open())
+
+
 def _telling_waits(
-    report: Callable[[str], None], call: Callable[[ReleaseService], T], service: ReleaseService
+    report: Callable[[str], None], call: Callable[[ReleaseService], T], made: ServiceFor
 ) -> T:
+    service = made.open()
     service.on_wait = report  # called in the worker, heard on the UI thread
     return call(service)
 
@@ -185,10 +209,12 @@ class DecisionDialog(QDialog):
         # Decide exactly the digest this dialog showed: if a newer run replaced the
         # request meanwhile, the engine refuses instead of deciding on an unseen release.
         repo, environment, digest = self.repo, self.request.environment, self.request.digest
-        decide = ReleaseService.approve if self.approve else ReleaseService.reject
+        approve = self.approve
         self.calls.change(
-            "approving" if self.approve else "rejecting",
-            lambda service: decide(service, repo, environment, comment, digest=digest),
+            "approving" if approve else "rejecting",
+            lambda service: (service.approve if approve else service.reject)(
+                repo, environment, comment, digest=digest
+            ),
             on_result=self._done,
             on_error=lambda message, _details: self._refused(message),
             on_waiting=self._waiting,

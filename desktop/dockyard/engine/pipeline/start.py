@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from dockyard.core.errors import DockyardError
-from dockyard.core.model import Run
-from dockyard.core.releases import DeploymentOutcome
 from dockyard.engine.events import CancelToken, EventSink, ignore_events
+from dockyard.engine.pipeline.outcome import PipelineOutcome
 from dockyard.engine.pipeline.runner import PipelineRunner
 from dockyard.engine.release.deploy_lock import Notify
 from dockyard.engine.release.service import ReleaseService
 from dockyard.engine.secrets import SecretStore
 from dockyard.store.database import Database
-
-
-@dataclass
-class PipelineOutcome:
-    run: Run
-    error: DockyardError | None
-    deployments: tuple[DeploymentOutcome, ...] = ()
 
 
 def start_pipeline(
