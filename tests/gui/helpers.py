@@ -89,10 +89,9 @@ def shown_window(qtbot: QtBot) -> Iterator[MainWindow]:
 
 
 def close_window(window: MainWindow) -> None:
-    """Close ``window`` and its ledger's connections, as quitting the application does:
-    finished tasks no longer keep them alive to the end of the test process."""
+    """Close ``window`` and wait until its ledger's connections are closed (closing does
+    that in a worker, once the window's tasks have ended)."""
     window.tasks.wait(30_000)
     window.close()
     window.runs.tasks.wait(30_000)
-    window.feed.close()
-    window.db.close()
+    window.tasks.wait(30_000)

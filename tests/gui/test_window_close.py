@@ -4,6 +4,9 @@ The window starts reading at once (repositories, git polls of watched repositori
 daemons, the store). Closed within a second, it used to print ``RuntimeError: Signal
 source has been deleted`` tracebacks: tasks still running reported to Qt objects the
 application had already destroyed.
+
+A closed window also lets go of its ledger: its connections (in team mode, sessions on
+the server) close once its tasks have ended, not when the process ends.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
+from tests.gui.helpers import named
 
 from dockyard.store.database import open_database
 from dockyard.store.repositories import RepositoryStore
@@ -23,6 +28,7 @@ from dockyard.ui import messages
 from dockyard.ui.mainwindow import MainWindow
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
+from testbed.teamdb import TeamDatabase
 
 pytestmark = pytest.mark.gui
 
@@ -102,3 +108,50 @@ def test_a_closed_window_hears_nothing_from_a_task_still_running(
     assert answered == []
     assert errors == []
     assert window.tasks.active == 0
+
+
+def _sessions(team: TeamDatabase, member: str) -> int:
+    with team.admin() as admin:
+        row = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND usename = %s",
+            (team.name, member),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+@pytest.mark.postgres
+def test_a_closed_team_window_leaves_no_session_on_the_server(
+    qtbot: QtBot, tmp_path: Path, team: TeamDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    team.connect_home(home, team.developer)
+    monkeypatch.setenv("DOCKYARD_HOME", str(home))
+    window = MainWindow(home=home)
+    qtbot.addWidget(window)
+    window.show()
+    ledger = named(window, QLabel, "Ledger")
+    qtbot.waitUntil(lambda: ": reachable" in ledger.text(), timeout=20_000)
+    qtbot.waitUntil(lambda: window.repositories.loaded, timeout=20_000)
+    # Its reads, its look at the change marker and its notification listener are sessions.
+    qtbot.waitUntil(lambda: _sessions(team, team.developer) >= 3, timeout=10_000)
+
+    window.close()
+
+    qtbot.waitUntil(lambda: _sessions(team, team.developer) == 0, timeout=10_000)
+
+
+def test_a_closed_window_closes_its_local_ledger(
+    qtbot: QtBot, dockyard_home: Path, tmp_path: Path
+) -> None:
+    _watched_repositories(dockyard_home, tmp_path, 1)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.repositories.loaded, timeout=10_000)
+    wal = dockyard_home / "dockyard.db-wal"
+    assert wal.exists()  # SQLite keeps it while a connection is open
+
+    window.close()
+
+    # The last connection to close checkpoints the log into the database and removes it.
+    qtbot.waitUntil(lambda: not wal.exists(), timeout=10_000)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -52,10 +55,20 @@ if TYPE_CHECKING:  # dialogs are imported when first opened (settings imports th
     from dockyard.ui.settingsdialog import SettingsDialog
 
 D = TypeVar("D", bound=QDialog)
+log = logging.getLogger("dockyard.ui")
 
 # Docker and git work starts at the latest this long after the window was built, when no
 # repository's runs are read first (none selected, or the ledger is away).
 STARTUP_GRACE_MS = 1500
+
+
+def _close_ledger(close_feed: Callable[[], None], db: DeferredLedger) -> None:
+    """In a pool thread, once the closed window's tasks have ended."""
+    try:
+        close_feed()
+        db.close()
+    except Exception:  # nobody is left to tell: the window is gone, the process may end
+        log.warning("closing the window's ledger connections failed", exc_info=True)
 
 
 def _recover_interrupted(home: Path, db: DeferredLedger, identity: str) -> RecoveryReport:
@@ -503,4 +516,7 @@ class MainWindow(QMainWindow):
         # answers would land in a window, and at exit in Qt objects, that are going away.
         self.tasks.shutdown()
         self.runs.tasks.shutdown()
+        # The ledger's connections (in team mode, sessions on the server) close once no task
+        # of the window uses them any more, not when the process ends.
+        self.tasks.after_tasks(functools.partial(_close_ledger, self.feed.close, self.db))
         super().closeEvent(event)

@@ -9,7 +9,10 @@ The pool is injectable so tests can run tasks synchronously.
 
 ``shutdown()`` (a closing window, the application quitting) ends the tasks that have not
 started and detaches the running ones: they finish their call, report to no one, and
-never touch a Qt object that is being destroyed.
+never touch a Qt object that is being destroyed. ``after_tasks(fn)`` runs ``fn`` in a pool
+thread once every task started so far has returned (a closing window closes its ledger's
+connections that way: no task of its is using them any more, and the UI thread does not
+wait for them).
 
 A runner may also be destroyed without ``shutdown()`` (its view deleted, or a runner of a
 test dropped) while its tasks run or wait in the pool. Nothing a task uses dies with it:
@@ -21,6 +24,7 @@ are dropped with the runner.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import traceback
@@ -103,6 +107,39 @@ class Task:
             self._emit("result", value)
         finally:
             self._emit("finished")
+
+
+class _Outstanding:
+    """A runner's tasks that have not returned from their thread yet, and what to run in a
+    pool thread once none has. Plain Python: tasks count down after their runner is gone."""
+
+    def __init__(self, pool: QThreadPool) -> None:
+        self._pool = pool
+        self._lock = threading.Lock()
+        self._count = 0
+        self._then: list[Callable[[], object]] = []
+
+    def run(self, task: Task) -> None:
+        try:
+            task.run()
+        finally:
+            with self._lock:
+                self._count -= 1
+                then, self._then = (self._then, []) if self._count == 0 else ([], self._then)
+            for fn in then:
+                fn()
+
+    def start(self, task: Task) -> None:
+        with self._lock:
+            self._count += 1
+        self._pool.start(functools.partial(self.run, task))
+
+    def then(self, fn: Callable[[], object]) -> None:
+        with self._lock:
+            if self._count:
+                self._then.append(fn)
+                return
+        self._pool.start(fn)
 
 
 _PENDING: set[_Binding] = set()  # bindings whose task has not reported ``finished`` yet
@@ -212,6 +249,7 @@ class TaskRunner(QObject):
             pool.setMaxThreadCount(max(pool.maxThreadCount(), MIN_SHARED_THREADS))
         self.pool = pool
         self.on_error = on_error
+        self._outstanding = _Outstanding(pool)
         self.live: set[_Binding] = set()
         self.closed = False
         app = QCoreApplication.instance()
@@ -260,7 +298,13 @@ class TaskRunner(QObject):
             return  # a callback of a closing window asked for more: nobody would listen
         task = Task(call)
         self.live.add(_Binding(self, task, on_result, on_error or self.on_error, on_progress))
-        self.pool.start(task.run)
+        self._outstanding.start(task)
+
+    def after_tasks(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` in a pool thread once every task started so far has returned (now if
+        none runs); after ``shutdown()`` no task starts any more, so none of them uses what
+        ``fn`` closes."""
+        self._outstanding.then(fn)
 
     def shutdown(self) -> None:
         """End what has not started, detach what runs; no callback runs after this."""
