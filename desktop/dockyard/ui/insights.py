@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, QEvent, Qt, Signal
 from PySide6.QtGui import QImage
@@ -32,7 +33,6 @@ from PySide6.QtWidgets import (
 from dockyard.core.errors import UserInputError
 from dockyard.core.model import utcnow
 from dockyard.engine.insights.measures import Period
-from dockyard.engine.insights.report import DeliveryInsights, delivery_insights
 from dockyard.engine.insights.texts import (
     TITLES,
     based_on_text,
@@ -48,6 +48,9 @@ from dockyard.ui.latestread import LatestRead
 from dockyard.ui.theme import coloured, is_palette_change, tones
 from dockyard.ui.timeline import ReleaseTimeline
 from dockyard.ui.worker import TaskRunner
+
+if TYPE_CHECKING:
+    from dockyard.engine.insights.report import DeliveryInsights
 
 PERIODS = (("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90), ("From – to", 0))
 DEFAULT_PERIOD = 1  # 30 days
@@ -105,7 +108,7 @@ class MetricTile(QFrame):
         )
 
 
-class InsightsView(LatestRead[DeliveryInsights], QWidget):
+class InsightsView(LatestRead["DeliveryInsights"], QWidget):
     run_requested = Signal(str)  # a timeline mark was clicked: open this run
 
     def __init__(
@@ -236,7 +239,7 @@ class InsightsView(LatestRead[DeliveryInsights], QWidget):
         environment = self.environment.currentText() or None
         self._say("Reading the ledger…" if self.state is None else "")
         self._read(
-            delivery_insights, self.home, self.db, self.repository.location, period, environment
+            _read_insights, self.home, self.db, self.repository.location, period, environment
         )
 
     def _period_chosen(self, _index: int) -> None:
@@ -296,6 +299,16 @@ class InsightsView(LatestRead[DeliveryInsights], QWidget):
 
     def _exported(self, path: str) -> None:
         self._say(f"Exported to {path}.")
+
+
+def _read_insights(
+    home: Path, db: Database, location: str, period: Period, environment: str | None
+) -> DeliveryInsights:
+    """In a worker: the report module reads dockyard.yml and git, whose libraries the
+    window does not need before insights are read."""
+    from dockyard.engine.insights.report import delivery_insights
+
+    return delivery_insights(home, db, location, period, environment)
 
 
 def _bars(insights: DeliveryInsights, name: str) -> tuple[list[Bar], str]:

@@ -22,7 +22,6 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from dockyard.core.model import Run
 from dockyard.engine.events import CancelToken, Event, RunChanged, StageChanged
 from dockyard.engine.pipeline.outcome import PipelineOutcome
-from dockyard.engine.pipeline.runprocess import run_in_child
 from dockyard.store.database import Database
 from dockyard.ui.worker import TaskRunner
 
@@ -38,6 +37,10 @@ def _run_pipeline(
     started_by: str,
     cancel: CancelToken,
 ) -> PipelineOutcome:
+    # Imported by the worker: runprocess imports the pipeline runner and the deploy engine
+    # (Docker's SDK, GitPython), which the window does not need to show its runs.
+    from dockyard.engine.pipeline.runprocess import run_in_child
+
     def sink(event: Event) -> None:
         if isinstance(event, RunChanged | StageChanged):
             report(event)

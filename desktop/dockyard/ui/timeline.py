@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
@@ -27,9 +28,11 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from dockyard.engine.insights.measures import Period
-from dockyard.engine.insights.report import TimelineMark
 from dockyard.ui.runsmodel import format_moment
 from dockyard.ui.theme import tones
+
+if TYPE_CHECKING:
+    from dockyard.engine.insights.report import TimelineMark
 
 LANE_LABELS = 110
 RADIUS = 5.0

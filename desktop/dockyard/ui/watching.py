@@ -10,19 +10,33 @@ import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from dockyard.engine.pipeline.triggers import RefChange, RefWatcher
 from dockyard.store.database import Database
 from dockyard.store.repositories import RepositoryStore
 from dockyard.ui.worker import TaskRunner
+
+if TYPE_CHECKING:
+    from dockyard.engine.pipeline.triggers import RefChange, RefWatcher
 
 TICK_MS = 1000
 
 
 def _watched_locations(db: Database) -> list[str]:
     return [repo.location for repo in RepositoryStore(db).list() if repo.watch]
+
+
+def _poll(
+    watcher: RefWatcher | None, location: str, home: Path
+) -> tuple[RefWatcher, list[RefChange]]:
+    """In a worker; the first poll of a repository makes its watcher (the trigger module
+    imports the YAML reader and git's, which the window does not need to show)."""
+    from dockyard.engine.pipeline.triggers import RefWatcher
+
+    watcher = watcher or RefWatcher(location, home)
+    return watcher, watcher.poll()
 
 
 class RepositoryWatcher(QObject):
@@ -43,7 +57,8 @@ class RepositoryWatcher(QObject):
         self.home = home
         self.db = db
         self.start_run = start_run
-        self.watchers: dict[str, RefWatcher] = {}
+        self.watched: set[str] = set()
+        self.watchers: dict[str, RefWatcher] = {}  # made by their first poll
         self.next_poll: dict[str, float] = {}
         self.polling: set[str] = set()
         self.timer = QTimer(self)
@@ -62,27 +77,30 @@ class RepositoryWatcher(QObject):
 
     def _schedule(self, locations: list[str]) -> None:
         now = time.monotonic()
-        for gone in set(self.watchers) - set(locations):
+        self.watched = set(locations)
+        for gone in set(self.watchers) - self.watched:
             del self.watchers[gone]
             self.next_poll.pop(gone, None)
         for location in locations:
-            watcher = self.watchers.setdefault(location, RefWatcher(location, self.home))
             if location in self.polling or now < self.next_poll.get(location, 0.0):
                 continue
             self.polling.add(location)
             self.tasks.submit(
-                watcher.poll,
+                _poll,
+                self.watchers.get(location),
+                location,
+                self.home,
                 on_result=functools.partial(self._polled, location),
                 on_error=functools.partial(self._failed, location),
             )
 
-    def _polled(self, location: str, changes: list[RefChange]) -> None:
+    def _polled(self, location: str, polled: tuple[RefWatcher, list[RefChange]]) -> None:
         self.polling.discard(location)
-        watcher = self.watchers.get(location)
-        interval = watcher.trigger.interval if watcher else 60.0
-        self.next_poll[location] = time.monotonic() + interval
-        if location not in self.watchers:
-            return
+        watcher, changes = polled
+        if location not in self.watched:
+            return  # no longer watched
+        self.watchers[location] = watcher
+        self.next_poll[location] = time.monotonic() + watcher.trigger.interval
         for change in changes:
             self.start_run(change.repo, change.ref)
         if changes:

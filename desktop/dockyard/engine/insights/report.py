@@ -21,6 +21,7 @@ from dockyard.engine.insights.metrics import (
     DeliveryMetrics,
     EnvironmentRecord,
 )
+from dockyard.engine.release.config import environments_of
 from dockyard.store.database import Database
 from dockyard.store.ledger import DeploymentEntry, SqliteReleaseLedger
 from dockyard.store.runs import RunStore
@@ -139,10 +140,6 @@ def _environment_names(
     home: Path, db: Database, repo: str, entries: list[DeploymentEntry]
 ) -> tuple[str, ...]:
     """Promotion order from the pipeline file; environments only the ledger knows last."""
-    # Imported here: it reads dockyard.yml (the YAML reader), which the window does not
-    # need until insights are read, in a worker.
-    from dockyard.engine.release.config import environments_of
-
     names: list[str] = []
     if entries or RunStore(db).count(repo):
         try:

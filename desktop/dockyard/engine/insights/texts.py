@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TYPE_CHECKING
 
 from dockyard.core.model import iso
 from dockyard.engine.insights.measures import Measure, Trend
 from dockyard.engine.insights.metrics import DeliveryMetrics
-from dockyard.engine.insights.report import DeliveryInsights
+
+if TYPE_CHECKING:  # the window formats with these before it reads any (report reads git)
+    from dockyard.engine.insights.report import DeliveryInsights
 
 NOT_ENOUGH = "not enough data"
 TITLES = {

@@ -34,6 +34,8 @@ from dockyard.core.releases import DeploymentOutcome
 from dockyard.engine.events import CancelToken, Event, EventSink, RunChanged, StageChanged
 from dockyard.engine.ledger_source import open_ledger
 from dockyard.engine.pipeline.outcome import PipelineOutcome
+from dockyard.engine.pipeline.start import start_pipeline
+from dockyard.engine.release.status import recover_interrupted
 from dockyard.store.database import Database
 from dockyard.store.failures import store_failure
 
@@ -199,9 +201,6 @@ def run_in_child(
         raise AssertionError("unreachable: events() ends with an outcome or raises")
     except DockyardError:
         if child.process.poll() not in (None, 0):  # it died: settle what it left running
-            # Imported here: the window's side needs the deploy engine only after a crash.
-            from dockyard.engine.release.status import recover_interrupted
-
             with contextlib.suppress(Exception):
                 recover_interrupted(home, db, started_by)
         raise
@@ -290,8 +289,6 @@ def _run_requested(
             emit("run", run=event.run.to_json(precise=True))
         elif isinstance(event, StageChanged):
             emit("stage", run_id=event.run_id, stage=event.stage.to_json(precise=True))
-
-    from dockyard.engine.pipeline.start import start_pipeline  # the child's side only
 
     home = Path(request["home"])
     db = open_ledger(home)

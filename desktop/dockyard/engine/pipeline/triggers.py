@@ -20,6 +20,7 @@ from pathlib import Path
 from dockyard.core.errors import DockyardError
 from dockyard.core.locations import normalise_location
 from dockyard.core.pipeline_file import TriggerConfig
+from dockyard.core.pipeline_load import load_pipeline
 from dockyard.engine.gitsource import GitSource
 from dockyard.store.database import machine_database
 from dockyard.store.machine import MachineSettings, Refs
@@ -63,9 +64,6 @@ class RefWatcher:
         return changes
 
     def _trigger_of(self, source: GitSource) -> TriggerConfig:
-        # The YAML reader is imported by the poll (a worker), not by the window that shows.
-        from dockyard.core.pipeline_load import load_pipeline
-
         head = source.resolve(None)
         try:
             text = source.read_file(head.commit, "dockyard.yml")
