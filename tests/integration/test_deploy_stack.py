@@ -191,6 +191,45 @@ def test_a_dependent_that_does_not_start_fails_the_deployment_by_name(
     assert deployer.inspect(REPO, "staging") == []
 
 
+def test_a_dependent_that_does_not_start_puts_the_earlier_release_back_as_a_whole(
+    deployer: StackDeployer,
+    docker_client: docker.DockerClient,
+    images: TestImages,
+    cache: PushedImage,
+) -> None:
+    env = EnvironmentConfig(
+        name="staging", mode="stack", compose="compose.deploy.yml", healthcheck=HTTP_CHECK
+    )
+    first = snapshot_of(env, {"compose.deploy.yml": STACK.format(cache=cache.reference)})
+    earlier = request_for(images.v1, first, repo=REPO, environment="staging", deployment_id=11)
+    deployer.deploy(earlier, LogLines().log, CancelToken())
+
+    # The next release's app is fine, but its cache exits at once, and it adds a worker.
+    crashing = STACK.format(cache=cache.reference) + '    command: ["sh", "-c", "exit 4"]\n'
+    second = snapshot_of(env, {"compose.deploy.yml": crashing + WORKER.format(
+        cache=cache.reference)})  # fmt: skip
+    new = replace(
+        request_for(images.v2, second, repo=REPO, environment="staging", deployment_id=12),
+        replaces=earlier,
+    )
+    lines = LogLines()
+    with pytest.raises(PipelineFailed, match=r"_cache of the stack .* did not start") as failed:
+        deployer.deploy(new, lines.log, CancelToken())
+    assert "0123456789ab was put back as a whole" in failed.value.message
+    assert "The release failed; putting back 0123456789ab as a whole" in lines.text()
+
+    # The app went back from v2 to the earlier digest, the cache to its earlier command.
+    assert stack_services(docker_client) == {"web": images.v1.reference, "cache": cache.reference}
+    stack = resource_name(REPO, "staging")
+    assert eventually(lambda: task_file(docker_client, f"{stack}_cache", "/data/index.html"))
+    # Once Swarm has gone through the label-only update that marks the spec, it runs.
+    running = eventually(
+        lambda: [r for r in deployer.inspect(REPO, "staging") if r.state == "running"]
+    )
+    assert [(r.digest, r.deployment_id) for r in running] == [(images.v1.digest, 11)]
+    assert drift_of(recorded_deployment(images.v1, first, 11), running) is None
+
+
 def test_a_dependent_changed_or_removed_by_hand_shows_as_drift(
     deployer: StackDeployer,
     docker_client: docker.DockerClient,
