@@ -360,6 +360,7 @@ class PipelineRunner:
         else:
             assert test.compose is not None
             teststage.run_compose_test(
+                client,
                 workdir / "src",
                 compose_file=test.compose,
                 service=test.service,

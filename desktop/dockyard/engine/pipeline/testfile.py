@@ -49,6 +49,9 @@ class TestFile:
     version1: bool = False
     tested: list[str] = field(default_factory=list)  # services that run the tested image
     built: list[str] = field(default_factory=list)  # services compose builds itself
+    # Those of them without image:, whose images compose names itself: the test's own,
+    # removed with it (``compose down --rmi local``).
+    unnamed: list[str] = field(default_factory=list)
 
 
 def prepare_test_file(compose_file: Path, image: str, build: PipelineBuild) -> TestFile:
@@ -76,6 +79,8 @@ def prepare_test_file(compose_file: Path, image: str, build: PipelineBuild) -> T
             result.tested.append(str(name))
         else:
             result.built.append(str(name))
+            if "image" not in spec:
+                result.unnamed.append(str(name))
     if result.tested:
         result.path = compose_file.with_name(GENERATED_PREFIX + compose_file.name)
         with result.path.open("w") as out:

@@ -19,11 +19,13 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from dockyard.core.errors import PipelineFailed, UserInputError
+from dockyard.core.errors import DockyardError, PipelineFailed, UserInputError
+from dockyard.engine.deploy.dockerops import docker_errors
 from dockyard.engine.pipeline.compose import compose_command
 from dockyard.engine.pipeline.pipes import follow, log_chunks
 from dockyard.engine.pipeline.stagecontext import StageContext
 from dockyard.engine.pipeline.testfile import PipelineBuild, TestFile, prepare_test_file
+from dockyard.engine.pipeline.testproject import built_image_names, remove_test_project
 
 log = logging.getLogger("dockyard.test")
 
@@ -33,6 +35,7 @@ def _timeout_text(seconds: float) -> str:
 
 
 def run_compose_test(
+    client: docker.DockerClient,
     context: Path,
     *,
     compose_file: str,
@@ -72,7 +75,10 @@ def run_compose_test(
         stdin=subprocess.DEVNULL,
     ) as process:
         output = ComposeOutput()
-        code = _follow(process, timeout, base, context, environment, ctx, output)
+        try:
+            code = follow(process, timeout=timeout, ctx=ctx, observe=output)
+        finally:
+            _teardown(client, project, test_file, ctx)
     ctx.cancel.raise_if_cancelled()
     if code is None:
         raise PipelineFailed(
@@ -99,30 +105,16 @@ def _describe(test_file: TestFile, name: str, ctx: StageContext) -> None:
         ctx.log(f"Built by compose from their own Dockerfile: {', '.join(test_file.built)}")
 
 
-def _follow(
-    process: subprocess.Popen[bytes],
-    timeout: float,
-    base: list[str],
-    context: Path,
-    environment: Mapping[str, str],
-    ctx: StageContext,
-    output: ComposeOutput,
-) -> int | None:
-    """Stream compose's output into the log; None when the timeout stopped it."""
+def _teardown(
+    client: docker.DockerClient, project: str, test_file: TestFile, ctx: StageContext
+) -> None:
+    """Remove the test project (``compose up`` has stopped it, or was stopped itself)."""
+    images = built_image_names(project, test_file.unnamed)
     try:
-        return follow(process, timeout=timeout, ctx=ctx, observe=output)
-    finally:
-        _teardown(base, context, environment, ctx)
-
-
-def _teardown(base: list[str], context: Path, env: Mapping[str, str], ctx: StageContext) -> None:
-    # --rmi local: the images compose built for the test (not the tested one, which is named).
-    down = [*base, "down", "--volumes", "--remove-orphans", "--rmi", "local", "--timeout", "5"]
-    result = subprocess.run(
-        down, cwd=context, env=dict(env), capture_output=True, text=True, timeout=300
-    )
-    if result.returncode != 0:
-        ctx.log(f"WARNING: compose down failed: {result.stdout}{result.stderr}".strip())
+        with docker_errors(f"remove the test project {project} (containers, networks, volumes)"):
+            list(remove_test_project(client, project, images))
+    except DockyardError as exc:
+        ctx.warn(exc.message)
 
 
 def run_command_test(

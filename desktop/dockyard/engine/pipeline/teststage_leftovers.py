@@ -20,11 +20,11 @@ from dockyard.core.model import Run
 from dockyard.engine.deploy.dockerops import docker_errors
 from dockyard.engine.endpoints.registry import EndpointRegistry, open_client
 from dockyard.engine.pipeline.compose import compose_project
+from dockyard.engine.pipeline.testproject import remove_test_project
 from dockyard.engine.release.config import pipeline_at
 from dockyard.store.database import Database
 from dockyard.store.runs import RunStore
 
-COMPOSE_PROJECT = "com.docker.compose.project"
 TIMEOUT = 30
 REMOVED = "interrupted; Dockyard removed the test containers it left behind"
 NOTHING_LEFT = "interrupted: Dockyard stopped before this stage finished (nothing was left behind)"
@@ -73,19 +73,9 @@ def _remove(home: Path, host: str, run: Run) -> list[str]:
 
 
 def _teardown(client: docker.DockerClient, run: Run) -> Iterator[str]:
-    project = {"label": f"{COMPOSE_PROJECT}={compose_project(run.id)}"}
+    yield from remove_test_project(client, compose_project(run.id))
     command = {"label": [f"dockyard.run={run.id}", "dockyard.stage=test"]}
-    containers = [*client.containers.list(all=True, filters=project)]
-    containers += client.containers.list(all=True, filters=command)
-    for container in containers:
+    for container in client.containers.list(all=True, filters=command):
         with contextlib.suppress(docker.errors.NotFound):
             container.remove(force=True, v=True)
             yield f"container {container.name}"
-    for network in client.networks.list(filters=project):
-        with contextlib.suppress(docker.errors.NotFound):
-            network.remove()
-            yield f"network {network.name}"
-    for volume in client.volumes.list(filters=project):
-        with contextlib.suppress(docker.errors.NotFound):
-            volume.remove(force=True)
-            yield f"volume {volume.name}"
