@@ -72,6 +72,9 @@ class _Progress:
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
+    from dockyard.engine.pipeline.tools import probe_tools
+
+    probe_tools()  # other processes: they run while this one imports the engine
     from dockyard.engine.pipeline.start import start_pipeline  # docker and git: only for a run
 
     cancel = CancelToken()

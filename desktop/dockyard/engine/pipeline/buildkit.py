@@ -12,7 +12,6 @@ build secrets over as 0600 files in a private folder removed right after the bui
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import re
 import shutil
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from dockyard.core.durations import format_duration
 from dockyard.core.errors import PipelineFailed
+from dockyard.core.once import once
 from dockyard.engine.pipeline.pipes import follow
 from dockyard.engine.pipeline.stagecontext import StageContext
 
@@ -70,7 +70,7 @@ def _probe(command: list[str]) -> subprocess.CompletedProcess[str] | None:
         return None
 
 
-@functools.cache
+@once
 def buildkit_cli() -> BuildCli | None:
     """The docker CLI that builds with BuildKit here, or None (then the legacy builder)."""
     clis = _docker_clis()

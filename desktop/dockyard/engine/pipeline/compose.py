@@ -3,14 +3,14 @@ and the project a run's test is, which recovery needs without the test stage's c
 
 from __future__ import annotations
 
-import functools
 import shutil
 import subprocess
 
 from dockyard.core.errors import InfrastructureError
+from dockyard.core.once import once
 
 
-@functools.cache
+@once
 def compose_command() -> tuple[str, ...]:
     docker = shutil.which("docker")
     if docker:

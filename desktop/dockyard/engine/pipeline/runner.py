@@ -54,6 +54,7 @@ from dockyard.engine.pipeline.delivery import Delivered, DeliveryHook, DeliveryR
 from dockyard.engine.pipeline.runqueue import queued
 from dockyard.engine.pipeline.stagecontext import StageContext
 from dockyard.engine.pipeline.testfile import PipelineBuild
+from dockyard.engine.pipeline.tools import probe_tools
 from dockyard.engine.release.config import require_image_route
 from dockyard.engine.secrets import SecretStore
 from dockyard.store.database import Database
@@ -119,6 +120,7 @@ class PipelineRunner:
 
     def run(self) -> Run:
         run = self.run_record
+        probe_tools()  # in the background, while the checkout runs
         keep_reserve(self.home)  # room to record the failure should this run fill the disk
         self.runs.create(run)
         self.sink(RunChanged(deepcopy(run)))

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import docker
 import docker.errors
+import requests.exceptions
 
-from dockyard.core.errors import DockyardError, PipelineFailed, UserInputError
-from dockyard.engine.deploy.dockerops import docker_errors
+from dockyard.core.errors import PipelineFailed, UserInputError
 from dockyard.engine.pipeline.compose import compose_command
 from dockyard.engine.pipeline.pipes import follow, log_chunks
 from dockyard.engine.pipeline.stagecontext import StageContext
@@ -111,10 +111,13 @@ def _teardown(
     """Remove the test project (``compose up`` has stopped it, or was stopped itself)."""
     images = built_image_names(project, test_file.unnamed)
     try:
-        with docker_errors(f"remove the test project {project} (containers, networks, volumes)"):
-            list(remove_test_project(client, project, images))
-    except DockyardError as exc:
-        ctx.warn(exc.message)
+        list(remove_test_project(client, project, images))
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        reason = exc.explanation if isinstance(exc, docker.errors.APIError) else exc
+        ctx.warn(
+            f"the test's containers, networks and volumes could not all be removed ({reason}); "
+            f"remove what is left with: docker compose -p {project} down --volumes"
+        )
 
 
 def run_command_test(
