@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -208,3 +210,49 @@ def test_a_million_lines_open_without_freezing(
     assert max(gaps) < 250, f"the window froze for {max(gaps)} ms"
     table = widget(view, QTableView, "Log lines")
     assert table.model().index(999_999, 0).data() == "0999999 compiling module_277.c ok"
+
+
+# The window's start-up (ui/app.py) before its first paint, then a log view painted.
+_PAINTED_ALONE = """
+import glob, sys, time
+from pathlib import Path
+from dockyard.ui.app import prefer_ui_thread
+prefer_ui_thread()
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from dockyard.ui.logview import LogView
+
+def threads():
+    return len(glob.glob("/proc/self/task/*"))
+
+view = LogView()
+view.resize(1400, 900)
+view.set_log(Path(sys.argv[1]), live=False)
+deadline = time.monotonic() + 30
+while view.model.rowCount() == 0 and time.monotonic() < deadline:
+    app.processEvents()
+    time.sleep(0.01)
+before = threads()  # the window's own (its task pool's threads among them)
+view.show()
+view.grab()
+print(view.model.rowCount(), threads() - before)
+"""
+
+
+def test_the_window_paints_a_log_without_helper_threads(tmp_path: Path) -> None:
+    # Qt would split a large fill over helper threads and wait for them; with pipelines
+    # keeping both CPUs busy those waits froze the window for tens of milliseconds.
+    log = tmp_path / "build.log"
+    write_lines(log, [f"\x1b[32mstep {n}\x1b[0m compiling module_{n}" for n in range(2000)])
+    env = {k: v for k, v in os.environ.items() if k != "QT_NO_GUI_THREADPOOL"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PAINTED_ALONE, str(log)],
+        env={**env, "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    rows, new_threads = map(int, done.stdout.split())
+    assert rows == 2000
+    assert new_threads == 0

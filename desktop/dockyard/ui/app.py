@@ -23,8 +23,14 @@ UI_SWITCH_INTERVAL_S = 0.001
 
 
 def prefer_ui_thread() -> None:
-    """Lets the UI thread get the interpreter back soon when worker threads compute."""
+    """Lets the UI thread get the interpreter back soon when worker threads compute, and
+    paint without waiting for other threads (call it before the first paint)."""
     sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
+    # Qt splits large fills (a log view's background) over a pool of helper threads and
+    # the UI thread waits for them. When the CPUs are busy (pipelines streaming) the helpers
+    # wait for a CPU, and so does the paint: up to 60 ms of a frame measured on 2 cores
+    # (bench_ui_heartbeat), for fills that take a fraction of a millisecond on one thread.
+    os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 
 
 def _has_display() -> bool:
