@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from dockyard.core.errors import PipelineFailed
+from dockyard.core.errors import Cancelled, PipelineFailed
 from dockyard.core.locations import normalise_location
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.engine.deploy import ContainerDeployer, resource_name
@@ -39,6 +39,10 @@ pytestmark = pytest.mark.docker
 
 REPO = "shop/web-dependents"
 PROJECT = resource_name(REPO, "staging")
+# The environment the deployer tests deploy to: the app behind an HTTP health check.
+STAGING = EnvironmentConfig(
+    name="staging", compose="compose.deploy.yml", healthcheck=HTTP_CHECK, grace=1
+)
 
 
 @pytest.fixture
@@ -66,9 +70,7 @@ def test_dependents_run_on_the_environment_network_and_roll_back_with_the_releas
     images: TestImages,
     cache: PushedImage,
 ) -> None:
-    env = EnvironmentConfig(
-        name="staging", compose="compose.deploy.yml", healthcheck=HTTP_CHECK, grace=1
-    )
+    env = STAGING
     first = snapshot_of(env, {"compose.deploy.yml": STACK.format(cache=cache.reference)})
     request = request_for(images.v1, first, repo=REPO, environment="staging", deployment_id=1)
     release = deployer.deploy(request, LogLines().log, CancelToken())
@@ -138,9 +140,7 @@ def test_a_release_without_a_compose_file_takes_the_dependents_away(
 ) -> None:
     """Rolling back to a release from before compose: (or releasing one without it) runs
     that release as a whole: no dependent of the later file keeps running beside it."""
-    env = EnvironmentConfig(
-        name="staging", compose="compose.deploy.yml", healthcheck=HTTP_CHECK, grace=1
-    )
+    env = STAGING
     with_worker = STACK.format(cache=cache.reference) + WORKER.format(cache=cache.reference)
     later = snapshot_of(env, {"compose.deploy.yml": with_worker})
     request = request_for(images.v2, later, repo=REPO, environment="staging", deployment_id=5)
@@ -264,9 +264,7 @@ def test_a_put_back_that_fails_too_says_what_runs_and_what_to_do(
     images: TestImages,
     cache: PushedImage,
 ) -> None:
-    env = EnvironmentConfig(
-        name="staging", compose="compose.deploy.yml", healthcheck=HTTP_CHECK, grace=1
-    )
+    env = STAGING
     running = snapshot_of(env, {"compose.deploy.yml": STACK.format(cache=cache.reference)})
     earlier = request_for(images.v1, running, repo=REPO, environment="staging", deployment_id=9)
     deployer.deploy(earlier, LogLines().log, CancelToken())
@@ -291,6 +289,44 @@ def test_a_put_back_that_fails_too_says_what_runs_and_what_to_do(
     assert deployer.inspect(REPO, "staging")[0].digest == images.v1.digest
 
 
+def test_a_cancelled_release_puts_the_earlier_dependents_back_too(
+    deployer: ContainerDeployer,
+    docker_client: docker.DockerClient,
+    images: TestImages,
+    cache: PushedImage,
+) -> None:
+    env = STAGING
+
+    def marked(marker: str) -> str:
+        return STACK.format(cache=cache.reference) + f"    environment: [MARKER={marker}]\n"
+
+    first = snapshot_of(env, {"compose.deploy.yml": marked("one")})
+    earlier = request_for(images.v1, first, repo=REPO, environment="staging", deployment_id=13)
+    deployer.deploy(earlier, LogLines().log, CancelToken())
+
+    # The next release's dependents are up (a changed cache, a worker) when its app's
+    # health gate is cancelled.
+    second = snapshot_of(env, {"compose.deploy.yml": marked("two") + WORKER.format(
+        cache=cache.reference)})  # fmt: skip
+    new = replace(
+        request_for(images.v2, second, repo=REPO, environment="staging", deployment_id=14),
+        replaces=earlier,
+    )
+    cancel, lines = CancelToken(), LogLines()
+
+    def log(line: str) -> None:
+        lines.append(line)
+        if line.startswith(f"Starting {PROJECT}-next"):
+            cancel.cancel()
+
+    with pytest.raises(Cancelled, match=r"cancelled\. 0123456789ab was put back as a whole"):
+        deployer.deploy(new, log, cancel)
+    services = project_services(docker_client)
+    assert set(services) == {"cache"}
+    assert "MARKER=one" in services["cache"].attrs["Config"]["Env"]
+    assert [r.digest for r in deployer.inspect(REPO, "staging")] == [images.v1.digest]
+
+
 def test_a_dependent_given_by_tag_runs_the_digest_recorded_for_it(
     deployer: ContainerDeployer,
     docker_client: docker.DockerClient,
@@ -299,9 +335,7 @@ def test_a_dependent_given_by_tag_runs_the_digest_recorded_for_it(
 ) -> None:
     name = f"{registry.host}/pinned-dependents/cache"
     first = push_image(docker_client, registry.host, "1", CACHE, "pinned-dependents/cache")
-    env = EnvironmentConfig(
-        name="staging", compose="compose.deploy.yml", healthcheck=HTTP_CHECK, grace=1
-    )
+    env = STAGING
     snapshot = snapshot_of(env, {"compose.deploy.yml": STACK.format(cache=f"{name}:1")})
     assert snapshot.stack is not None
     pinned = replace(snapshot, stack=pin_dependents(docker_client, snapshot.stack, "staging"))

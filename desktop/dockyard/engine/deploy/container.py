@@ -17,7 +17,7 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from dockyard.core.errors import PipelineFailed, UserInputError
+from dockyard.core.errors import Cancelled, PipelineFailed, UserInputError
 from dockyard.core.pipeline_sections import container_secrets_refused
 from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy.dependents import Dependents
@@ -74,12 +74,15 @@ class ContainerDeployer:
         try:
             network = dependents.up(request, log, cancel)
             return self._replace(request, old, network, log, cancel)
-        except PipelineFailed as exc:
-            if old is not None and request.replaces is not None:
-                done = self._put_back(request.replaces, dependents, log, cancel)
-                raise PipelineFailed(f"{exc.message} {done}") from exc
-            self._remove_first(old, dependents, request, log)
-            raise
+        except (PipelineFailed, Cancelled) as exc:
+            if old is None or request.replaces is None:
+                self._remove_first(old, dependents, request, log)
+                raise
+            # Cancelled too: nothing carries on by itself here, so the earlier release goes
+            # back as the ledger records it (a short wait: its dependents' health gate).
+            again = CancelToken() if cancel.cancelled else cancel
+            done = self._put_back(request.replaces, dependents, log, again)
+            raise type(exc)(f"{exc.message} {done}") from exc
         except BaseException:
             self._remove_first(old, dependents, request, log)
             raise
