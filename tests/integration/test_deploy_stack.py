@@ -198,30 +198,38 @@ def test_a_dependent_that_does_not_start_puts_the_earlier_release_back_as_a_whol
     cache: PushedImage,
 ) -> None:
     env = EnvironmentConfig(
-        name="staging", mode="stack", compose="compose.deploy.yml", healthcheck=HTTP_CHECK
-    )
-    first = snapshot_of(env, {"compose.deploy.yml": STACK.format(cache=cache.reference)})
-    earlier = request_for(images.v1, first, repo=REPO, environment="staging", deployment_id=11)
+        name="staging", mode="stack", compose="compose.deploy.yml", healthcheck=HTTP_CHECK,
+        secrets=("db_password",),
+    )  # fmt: skip
+    first = snapshot_of(env, {"compose.deploy.yml": STACK.format(cache=cache.reference)},
+                        {"db_password": "before"})  # fmt: skip
+    earlier = request_for(images.v1, first, repo=REPO, environment="staging", deployment_id=11,
+                          secrets={"db_password": "before"})  # fmt: skip
     deployer.deploy(earlier, LogLines().log, CancelToken())
 
-    # The next release's app is fine, but its cache exits at once, and it adds a worker.
+    # The next release rotates the secret and adds a worker; its app is fine, but its
+    # cache exits at once.
     crashing = STACK.format(cache=cache.reference) + '    command: ["sh", "-c", "exit 4"]\n'
-    second = snapshot_of(env, {"compose.deploy.yml": crashing + WORKER.format(
-        cache=cache.reference)})  # fmt: skip
+    files = {"compose.deploy.yml": crashing + WORKER.format(cache=cache.reference)}
+    second = snapshot_of(env, files, {"db_password": "after"})
     new = replace(
-        request_for(images.v2, second, repo=REPO, environment="staging", deployment_id=12),
-        replaces=earlier,
-    )
+        request_for(images.v2, second, repo=REPO, environment="staging", deployment_id=12,
+                    secrets={"db_password": "after"}),
+        # As the release layer gives it: no value for a secret that changed since.
+        replaces=replace(earlier, secret_values={}),
+    )  # fmt: skip
     lines = LogLines()
     with pytest.raises(PipelineFailed, match=r"_cache of the stack .* did not start") as failed:
         deployer.deploy(new, lines.log, CancelToken())
     assert "0123456789ab was put back as a whole" in failed.value.message
     assert "The release failed; putting back 0123456789ab as a whole" in lines.text()
 
-    # The app went back from v2 to the earlier digest, the cache to its earlier command.
+    # The app went back from v2 to the earlier digest and secret version, the cache to its
+    # earlier command, and the worker is gone.
     assert stack_services(docker_client) == {"web": images.v1.reference, "cache": cache.reference}
     stack = resource_name(REPO, "staging")
     assert eventually(lambda: task_file(docker_client, f"{stack}_cache", "/data/index.html"))
+    assert task_file(docker_client, f"{stack}_web", "/run/secrets/db_password") == "before"
     # Once Swarm has gone through the label-only update that marks the spec, it runs.
     running = eventually(
         lambda: [r for r in deployer.inspect(REPO, "staging") if r.state == "running"]
