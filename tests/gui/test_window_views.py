@@ -12,12 +12,18 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QPushButton, QTabl
 from pytestqt.qtbot import QtBot
 from tests.gui.helpers import named
 
+from dockyard.core.model import Run, RunStatus
+from dockyard.core.releases import ApprovalRequest, ApprovalStatus
+from dockyard.engine.release.results import EnvironmentStatus, RepoStatus
 from dockyard.store.audit import AuditLog
 from dockyard.store.database import open_database
-from dockyard.store.repositories import RepositoryStore
-from dockyard.ui import preferences
+from dockyard.store.repositories import Repository, RepositoryStore
+from dockyard.store.runs import RunStore
+from dockyard.ui import environments, preferences
+from dockyard.ui.environments import EnvironmentsState, EnvironmentsView
 from dockyard.ui.mainwindow import MainWindow
 from dockyard.ui.runsmodel import PAGE_SIZE
+from dockyard.ui.worker import TaskRunner
 from testbed.dockerd import PrivateDaemon
 from testbed.endpoints import saved_endpoints
 
@@ -189,3 +195,94 @@ def test_runs_table_fetches_100000_runs_a_page_at_a_time(
     assert time.perf_counter() - began < 2.0
     assert "change 98800" in str(model.index(6 * PAGE_SIZE - 1, 1).data())
     main.tasks.wait(10_000)
+
+
+def test_a_refresh_updates_only_the_runs_that_changed(
+    qtbot: QtBot, dockyard_home: Path, tmp_path: Path
+) -> None:
+    # The window re-reads the newest runs after every commit it notices (a run streaming
+    # commits every stage): rows that are as they were are left alone, not repainted.
+    db = open_database(dockyard_home)
+    location = RepositoryStore(db).add(str(tmp_path / "app")).location
+    runs = RunStore(db)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    made = [
+        Run(f"2025010100000{n}-00000{n}", location, "main", f"{n:040x}", RunStatus.SUCCEEDED,
+            start + timedelta(minutes=n), author="Dev <dev@example.test>")
+        for n in range(5)
+    ]  # fmt: skip
+    for run in made:
+        runs.create(run)
+    running = made[2]
+    running.status = RunStatus.RUNNING
+    runs.save(running)
+    main = open_window(qtbot)
+    model = main.runs_view.model
+    qtbot.waitUntil(lambda: model.rowCount() == 5, timeout=10_000)
+    changed: list[int] = []
+    inserted: list[tuple[int, int]] = []
+    model.dataChanged.connect(
+        lambda first, last, _roles: changed.extend(range(first.row(), last.row() + 1))
+    )
+    model.rowsInserted.connect(lambda _parent, first, last: inserted.append((first, last)))
+
+    # Elsewhere (a terminal) the running run finishes and a new one starts.
+    running.status = RunStatus.FAILED
+    running.finished = start + timedelta(hours=1)
+    runs.save(running)
+    runs.create(
+        Run(
+            "20250101010000-000009",
+            location,
+            "v2",
+            "f" * 40,
+            RunStatus.RUNNING,
+            start + timedelta(hours=1),
+        )
+    )
+    db.close()
+    main.refresh()
+
+    qtbot.waitUntil(lambda: model.rowCount() == 6, timeout=10_000)
+    assert inserted == [(0, 0)]
+    assert model.index(0, 0).data() == "v2"
+    assert changed == [2]  # the finished run's row (row 2 then; row 3 now), and no other
+    assert model.run_at(3).status == RunStatus.FAILED
+    main.tasks.wait(10_000)
+
+
+def test_a_refresh_that_reads_the_same_environments_keeps_their_cards(
+    qtbot: QtBot, dockyard_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The window re-reads the Environments tab after every commit it notices, every few
+    # seconds while a run streams: a card the user is about to click must stay as it is.
+    request = ApprovalRequest(
+        id=1, repo="/srv/shop", environment="production", run_id="r1",
+        digest="sha256:" + "ab" * 32, image="shop@sha256:" + "ab" * 32, commit="3f2a1b9" * 5,
+        tag="v1.1.0", config_fingerprint="f", config={}, requested_by="dev@example.test",
+        created=datetime(2026, 1, 1, tzinfo=UTC), expires=None, status=ApprovalStatus.PENDING,
+    )  # fmt: skip
+    env = EnvironmentStatus("production", None, None, request, None, None)
+    monkeypatch.setattr(
+        environments,
+        "read_environments",
+        lambda _made, location: EnvironmentsState(RepoStatus(location, [env]), {}),
+    )
+    db = open_database(dockyard_home)
+    view = EnvironmentsView(TaskRunner(), db, dockyard_home, lambda: "rm@example.test")
+    qtbot.addWidget(view)
+    view.show()
+    view.set_repository(Repository(1, "shop", "/srv/shop", False, datetime(2026, 1, 1, tzinfo=UTC)))
+    view.refresh()
+    qtbot.waitUntil(lambda: view.state is not None, timeout=10_000)
+    approve = named(view, QPushButton, "Approve production")
+    approve.setFocus()
+
+    for _ in range(2):
+        view.refresh()
+        qtbot.waitUntil(lambda: not view.loading, timeout=10_000)
+
+    assert named(view, QPushButton, "Approve production") is approve
+    assert approve.hasFocus()
+    view.tasks.wait(10_000)
+    db.close()

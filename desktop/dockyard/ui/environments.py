@@ -286,7 +286,10 @@ class EnvironmentsView(LatestRead[EnvironmentsState], QWidget):
         self._read(read_environments, self.calls.service(), self.repository.location)
 
     def _apply(self, state: EnvironmentsState) -> None:
-        self.show_state(state)
+        # Re-read after every commit the window notices (every stage of a streaming run):
+        # cards that would show the same are kept, with the focus and hover they have.
+        if state != self.state:
+            self.show_state(state)
 
     def changeEvent(self, event: QEvent) -> None:
         # Cards carry palette-derived colours: rebuild them when light/dark flips.

@@ -135,6 +135,8 @@ class OverviewView(LatestRead[OverviewState], QWidget):
         self._read(read_overview, self.calls.service(), self.db)
 
     def _apply(self, state: OverviewState) -> None:
+        if state == self.state:
+            return  # re-read after a commit elsewhere: the same grid is kept as it is
         self.state = state
         if self.message.text().startswith("Reading"):
             self._say("")

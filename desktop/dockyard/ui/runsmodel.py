@@ -171,8 +171,22 @@ class RunTableModel(RecordTableModel):
     def _refreshed(self, generation: int, page: list[Run]) -> None:
         if generation != self._generation:
             return
-        for run in reversed(page):  # oldest first, so new runs end up on top in order
-            self.apply_run(run)
+        # A look after each commit re-reads the newest runs, most of them as they were:
+        # only the rows that changed are replaced (and repainted), new runs go on top.
+        rows = {run.id: number for number, run in enumerate(self.runs)}
+        fresh = []
+        for run in page:
+            number = rows.get(run.id)
+            if number is None:
+                fresh.append(run)
+            elif self.runs[number] != run:
+                self.runs[number] = run
+                self._row_changed(number)
+        if fresh:
+            self.beginInsertRows(QModelIndex(), 0, len(fresh) - 1)
+            self.runs[0:0] = fresh  # the page's order: newest first
+            self.endInsertRows()
+        self._update_ticker()
 
     def _set_fetching(self, fetching: bool) -> None:
         self.fetching = fetching
