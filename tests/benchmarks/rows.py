@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 ROW_PREFIX = "BENCH-ROW "
 QUICK_ENV = "DOCKYARD_BENCH_QUICK"
@@ -40,6 +41,16 @@ def quick() -> bool:
 def sized(full: int, small: int) -> int:
     """``full`` for ``make bench``, ``small`` in quick mode."""
     return small if quick() else full
+
+
+def as_installed(env: dict[str, str], bytecode: Path) -> dict[str, str]:
+    """``env`` for a command that starts as an installed Dockyard does, with its modules'
+    bytecode (written under ``bytecode`` by a first start, not measured): the test
+    runner's environment forbids writing it, and compiling every module at each start
+    would be measured instead."""
+    installed = {key: value for key, value in env.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    installed["PYTHONPYCACHEPREFIX"] = str(bytecode)
+    return installed
 
 
 def report(rows: list[Row]) -> None:

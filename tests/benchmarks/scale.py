@@ -68,7 +68,8 @@ def seed_scale(folder: Path, repos: int, runs: int, releases: int, audit: int) -
         store.add(location)
     deployments = record_history(db, locations[0], found)
     heads = {locations[0]: history_head, **dict.fromkeys(locations[1:], template_head)}
-    _spread_runs(db, heads, runs - releases)
+    _spread_runs(db, heads, runs - releases - 1)
+    _run_of_head(db, locations[0], history_head)
     _audit_chain(db, locations, audit)
     db.close()
     return ScaleHome(home, locations[0], locations, runs, deployments, audit)
@@ -116,6 +117,20 @@ def _spread_runs(db: Database, heads: dict[str, str], wanted: int) -> None:
             " VALUES (?, ?, ?, ?, ?, ?)",
             stages,
         )
+
+
+def _run_of_head(db: Database, repo: str, head: str) -> None:
+    """The released repository's newest run, of its head: its releases were recorded at
+    older commits, which have no dockyard.yml, and status shows the environments of the
+    latest run's commit."""
+    now = time_to_text(utcnow())
+    with db.transaction() as connection:
+        connection.execute(
+            "INSERT INTO runs (id, repo, ref, commit_sha, status, created, finished, author,"
+            " message, started_by) VALUES (?, ?, 'main', ?, 'succeeded', ?, ?, ?, ?, ?)",
+            (f"{utcnow():%Y%m%dT%H%M%S}-head", repo, head, now, now, "Dev <dev@example.test>",
+             "pipeline", "dev@example.test"),
+        )  # fmt: skip
 
 
 def _audit_chain(db: Database, locations: list[str], wanted: int) -> None:

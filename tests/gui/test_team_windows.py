@@ -23,7 +23,7 @@ from pytestqt.qtbot import QtBot
 from tests.gui.helpers import close_window, named
 
 from dockyard.core.model import RunStatus
-from dockyard.engine.deploy import deployer_for
+from dockyard.engine.deploy.deployers import deployer_for
 from dockyard.store.logs import stage_log_path
 from dockyard.ui.mainwindow import MainWindow
 from dockyard.ui.releasedialogs import DecisionDialog

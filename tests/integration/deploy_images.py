@@ -8,6 +8,7 @@ stands in for redis. The module fixtures over them are in ``integration/conftest
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
@@ -18,10 +19,15 @@ from typing import Any
 import docker
 
 from dockyard.core.pipeline_file import EnvironmentConfig, HealthcheckConfig
-from dockyard.engine.deploy import ConfigSnapshot, DeploymentRequest, build_snapshot
+from dockyard.engine.deploy import ConfigSnapshot, DeploymentRequest, RunningRelease, build_snapshot
+from dockyard.engine.deploy.deployers import deployer_for
+from dockyard.engine.deploy.live import running_in
+from dockyard.engine.endpoints.reading import reading
+from dockyard.engine.endpoints.record import Endpoint
 from dockyard.engine.secrets import Fingerprints
 from testbed.cli import Cli, outcomes
 from testbed.cli import environment as environment_of
+from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import APP, GitRepo
 
 TEST_FINGERPRINTS = Fingerprints(b"test-key" * 4)
@@ -216,3 +222,24 @@ def release_then_break(
     assert "exited with code 3" in failed.stderr and "fatal: no database" in failed.stderr
     assert "Traceback" not in failed.stderr
     return BrokenRelease(first["image"]["digest"], released, failed)
+
+
+def read_as_status_does(
+    daemon: PrivateDaemon, mode: str, repo: str, environment: str
+) -> list[RunningRelease]:
+    """What ``dockyard status`` reads of an environment: the daemon's socket without
+    Docker's SDK; the deployers' ``inspect`` must say the same through the SDK."""
+    with reading(Endpoint(name="test", url=daemon.url), timeout=30) as reader:
+        return running_in(reader, mode, repo, environment)
+
+
+def forget(repo: str, client: docker.DockerClient) -> None:
+    """Remove what the runs of ``repo`` deployed (both environments, either mode) and built."""
+    deployer_for("container", client).remove(repo, "staging")
+    deployer_for("container", client).remove(repo, "production")
+    if client.info().get("Swarm", {}).get("ControlAvailable"):
+        for name in ("staging", "production"):
+            deployer_for("service", client).remove(repo, name)
+    for image in client.images.list(filters={"label": f"dockyard.repo={repo}"}):
+        with contextlib.suppress(docker.errors.APIError):
+            client.images.remove(image.id, force=True)

@@ -14,7 +14,7 @@ import docker
 import pytest
 from docker.models.containers import Container
 
-from dockyard.engine.deploy import deployer_for
+from dockyard.engine.deploy.deployers import deployer_for
 from dockyard.engine.deploy.labels import selector
 from testbed.cli import DEV, Cli
 

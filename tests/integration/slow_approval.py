@@ -17,7 +17,8 @@ import docker.errors
 import pytest
 
 from dockyard.core.locations import normalise_location
-from dockyard.engine.deploy import deployer_for, resource_name
+from dockyard.engine.deploy import resource_name
+from dockyard.engine.deploy.deployers import deployer_for
 from dockyard.store.database import open_database
 from dockyard.store.ledger import SqliteReleaseLedger
 from testbed.cli import LEAD, Cli

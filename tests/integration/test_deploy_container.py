@@ -13,8 +13,9 @@ import pytest
 
 from dockyard.core.errors import Cancelled, PipelineFailed, UserInputError
 from dockyard.core.pipeline_file import EnvironmentConfig
-from dockyard.engine.deploy import LABELS, ContainerDeployer, RunningRelease, resource_name
+from dockyard.engine.deploy import LABELS, RunningRelease, resource_name
 from dockyard.engine.deploy.container import NETWORK
+from dockyard.engine.deploy.deployers import ContainerDeployer
 from dockyard.engine.events import CancelToken
 from integration.deploy_images import (
     HTTP_CHECK,

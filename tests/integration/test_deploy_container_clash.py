@@ -9,8 +9,9 @@ import pytest
 
 from dockyard.core.errors import PipelineFailed
 from dockyard.core.pipeline_file import EnvironmentConfig
-from dockyard.engine.deploy import ContainerDeployer, resource_name
-from dockyard.engine.deploy.container import TEMPORARY_SUFFIX
+from dockyard.engine.deploy import resource_name
+from dockyard.engine.deploy.deployers import ContainerDeployer
+from dockyard.engine.deploy.live import TEMPORARY_SUFFIX
 from dockyard.engine.events import CancelToken
 from integration.deploy_images import (
     HTTP_CHECK,

@@ -12,7 +12,8 @@ import pytest
 from dockyard.core.errors import Cancelled, PipelineFailed
 from dockyard.core.locations import normalise_location
 from dockyard.core.pipeline_file import EnvironmentConfig
-from dockyard.engine.deploy import ContainerDeployer, resource_name
+from dockyard.engine.deploy import resource_name
+from dockyard.engine.deploy.deployers import ContainerDeployer
 from dockyard.engine.deploy.pins import pin_dependents
 from dockyard.engine.events import CancelToken
 from integration.deploy_images import (
@@ -26,6 +27,7 @@ from integration.deploy_images import (
     PushedImage,
     TestImages,
     push_image,
+    read_as_status_does,
     release_then_break,
     request_for,
     snapshot_of,
@@ -66,6 +68,7 @@ def address_on_project(container: docker.models.containers.Container) -> str:
 
 def test_dependents_run_on_the_environment_network_and_roll_back_with_the_release(
     deployer: ContainerDeployer,
+    docker_daemon: PrivateDaemon,
     docker_client: docker.DockerClient,
     images: TestImages,
     cache: PushedImage,
@@ -108,6 +111,9 @@ def test_dependents_run_on_the_environment_network_and_roll_back_with_the_releas
     assert deployer.inspect(REPO, "staging")[0].stopped_services == ()
     project_services(docker_client)["cache"].stop(timeout=1)
     assert deployer.inspect(REPO, "staging")[0].stopped_services == ("cache",)
+    # `dockyard status` reads the same from the socket, without Docker's SDK.
+    running = read_as_status_does(docker_daemon, "container", REPO, "staging")
+    assert running == deployer.inspect(REPO, "staging")
 
 
 def test_a_dependent_that_exits_stops_the_release_by_name(

@@ -10,13 +10,15 @@ import pytest
 
 from dockyard.core.errors import PipelineFailed, UserInputError
 from dockyard.core.pipeline_file import EnvironmentConfig
-from dockyard.engine.deploy import SwarmServiceDeployer, resource_name
+from dockyard.engine.deploy import resource_name
+from dockyard.engine.deploy.deployers import SwarmServiceDeployer
 from dockyard.engine.events import CancelToken
 from integration.deploy_images import (
     HTTP_CHECK,
     LogLines,
     PushedImage,
     TestImages,
+    read_as_status_does,
     request_for,
     snapshot_of,
     task_file,
@@ -111,7 +113,10 @@ def test_create_then_update_by_digest_with_versioned_secrets_and_configs(
 
 
 def test_an_environment_command_runs_in_the_service_and_counts_as_its_configuration(
-    deployer: SwarmServiceDeployer, docker_client: docker.DockerClient, images: TestImages
+    deployer: SwarmServiceDeployer,
+    swarm_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+    images: TestImages,
 ) -> None:
     serve = "echo commanded > /www/index.html && exec httpd -f -p 80 -h /www"
     env = EnvironmentConfig(
@@ -131,6 +136,9 @@ def test_an_environment_command_runs_in_the_service_and_counts_as_its_configurat
     service = docker_client.services.get(name)
     service.update(args=["sh", "-c", "exec httpd -f -p 80 -h /www"])
     assert deployer.inspect(REPO, "staging")[0].config_fingerprint == ""
+    # `dockyard status` reads the same from the socket, without Docker's SDK.
+    running = read_as_status_does(swarm_daemon, "service", REPO, "staging")
+    assert running == deployer.inspect(REPO, "staging")
 
 
 def test_failing_health_check_makes_swarm_roll_back_and_the_deployment_fail(

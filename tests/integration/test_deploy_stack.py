@@ -17,7 +17,8 @@ from dockyard.core.errors import PipelineFailed
 from dockyard.core.locations import normalise_location
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.releases import Deployment, DeploymentStatus
-from dockyard.engine.deploy import ConfigSnapshot, StackDeployer, drift_of, resource_name
+from dockyard.engine.deploy import ConfigSnapshot, drift_of, resource_name
+from dockyard.engine.deploy.deployers import StackDeployer
 from dockyard.engine.events import CancelToken
 from dockyard.engine.release.service import ReleaseService
 from dockyard.store.database import open_database
@@ -33,6 +34,7 @@ from integration.deploy_images import (
     PushedImage,
     TestImages,
     push_image,
+    read_as_status_does,
     release_then_break,
     request_for,
     snapshot_of,
@@ -91,6 +93,7 @@ def cache_address(client: docker.DockerClient) -> str:
 
 def test_stack_runs_app_by_digest_beside_its_dependents_and_rolls_back_as_a_whole(
     deployer: StackDeployer,
+    swarm_daemon: PrivateDaemon,
     docker_client: docker.DockerClient,
     images: TestImages,
     cache: PushedImage,
@@ -166,6 +169,9 @@ def test_stack_runs_app_by_digest_beside_its_dependents_and_rolls_back_as_a_whol
     assert eventually(lambda: deployer.inspect(REPO, "staging")[0].stopped_services) == ("cache",)
     docker_client.services.get(web).update(env=["GREETING=changed"])
     assert deployer.inspect(REPO, "staging")[0].config_fingerprint == ""
+    # `dockyard status` reads the same from the socket, without Docker's SDK.
+    running = read_as_status_does(swarm_daemon, "stack", REPO, "staging")
+    assert running == deployer.inspect(REPO, "staging")
 
 
 def test_a_dependent_that_does_not_start_fails_the_deployment_by_name(

@@ -4,7 +4,6 @@ keyring and git."""
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import time
 from collections.abc import Iterator
@@ -17,10 +16,19 @@ import pytest
 from dockyard.core.errors import PipelineFailed
 from dockyard.core.locations import normalise_location
 from dockyard.core.pipeline_file import EnvironmentConfig
-from dockyard.engine.deploy import ContainerDeployer, deployer_for, resource_name
+from dockyard.engine.deploy import resource_name
+from dockyard.engine.deploy.deployers import ContainerDeployer
 from dockyard.engine.events import CancelToken
 from dockyard.engine.secrets import SecretStore
-from integration.deploy_images import LogLines, PushedImage, push_image, request_for, snapshot_of
+from integration.deploy_images import (
+    LogLines,
+    PushedImage,
+    forget,
+    push_image,
+    read_as_status_does,
+    request_for,
+    snapshot_of,
+)
 from testbed.cli import Cli, bytes_under, environment, outcomes
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
@@ -42,18 +50,6 @@ def committed_app(path: Path, pipeline: str, app: str) -> str:
     git_repo = make_app_repo(path, dockyard_yml=pipeline)
     git_repo.commit("the app under test", {"app.sh": app})
     return normalise_location(str(git_repo.path))
-
-
-def forget(repo: str, client: docker.DockerClient) -> None:
-    """Remove what the runs of ``repo`` deployed and built."""
-    deployer_for("container", client).remove(repo, "staging")
-    deployer_for("container", client).remove(repo, "production")
-    if client.info().get("Swarm", {}).get("ControlAvailable"):
-        for name in ("staging", "production"):
-            deployer_for("service", client).remove(repo, name)
-    for image in client.images.list(filters={"label": f"dockyard.repo={repo}"}):
-        with contextlib.suppress(docker.errors.APIError):
-            client.images.remove(image.id, force=True)
 
 
 # Exits 6 once, three seconds after its gate passed; restarted, it keeps running.
@@ -101,7 +97,10 @@ def test_a_crash_in_the_container_gate_reports_the_exit_code_and_last_20_lines(
 
 
 def test_a_container_running_again_after_a_crash_still_says_how_it_ended(
-    deployer: ContainerDeployer, docker_client: docker.DockerClient, images: dict[str, PushedImage]
+    deployer: ContainerDeployer,
+    docker_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+    images: dict[str, PushedImage],
 ) -> None:
     """Docker forgets the exit code when it restarts a container; its "die" event keeps it."""
     snapshot = snapshot_of(EnvironmentConfig(name="staging", grace=1))
@@ -119,6 +118,8 @@ def test_a_container_running_again_after_a_crash_still_says_how_it_ended(
     (live,) = deployer.inspect(REPO, "staging")
     assert (live.state, live.healthy, live.restarts, live.exit_code) == ("restarting", False, 1, 6)
     assert live.condition() == "in a restart loop (restarted once, last exit code 6)"
+    # `dockyard status` reads the same (the exit code from the events) without the SDK.
+    assert read_as_status_does(docker_daemon, "container", REPO, "staging") == [live]
 
 
 def test_a_swarm_task_that_exits_reports_its_code_and_output_with_the_secret_masked(

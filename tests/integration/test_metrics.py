@@ -13,7 +13,7 @@ import docker
 import pytest
 
 from dockyard.core.locations import normalise_location
-from dockyard.engine.deploy import deployer_for
+from dockyard.engine.deploy.deployers import deployer_for
 from testbed.cli import LEAD, Cli, outcomes
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo

@@ -12,13 +12,8 @@ import pytest
 
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.releases import Deployment, DeploymentStatus
-from dockyard.engine.deploy import (
-    DockerEventWatcher,
-    RunningRelease,
-    SwarmServiceDeployer,
-    drift_of,
-    resource_name,
-)
+from dockyard.engine.deploy import DockerEventWatcher, RunningRelease, drift_of, resource_name
+from dockyard.engine.deploy.deployers import SwarmServiceDeployer
 from dockyard.engine.events import CancelToken
 from integration.deploy_images import (
     HTTP_CHECK,

@@ -18,7 +18,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from dockyard.engine.deploy import deployer_for
+from dockyard.engine.deploy.deployers import deployer_for
 from dockyard.engine.endpoints.registry_auth import forget_login
 from testbed.cli import remove_images
 from testbed.cli import run_dockyard as dockyard

@@ -13,7 +13,7 @@ import docker
 import pytest
 
 from dockyard.core.locations import normalise_location
-from dockyard.engine.deploy import deployer_for
+from dockyard.engine.deploy.deployers import deployer_for
 from integration.test_releases_approvals import running_digest
 from integration.test_retry_deployment import failed_approval
 from testbed.cli import LEAD, Cli, environment

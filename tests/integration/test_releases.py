@@ -13,7 +13,8 @@ import docker
 import pytest
 
 from dockyard.core.locations import normalise_location
-from dockyard.engine.deploy import ConfigSnapshot, deployer_for, resource_name
+from dockyard.engine.deploy import ConfigSnapshot, resource_name
+from dockyard.engine.deploy.deployers import deployer_for
 from dockyard.engine.secrets import SecretStore
 from dockyard.store.database import open_database
 from dockyard.store.ledger import SqliteReleaseLedger

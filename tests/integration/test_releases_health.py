@@ -12,7 +12,8 @@ import docker
 import pytest
 
 from dockyard.core.locations import normalise_location
-from dockyard.engine.deploy import deployer_for, resource_name
+from dockyard.engine.deploy import resource_name
+from dockyard.engine.deploy.deployers import deployer_for
 from dockyard.engine.deploy.labels import selector
 from testbed.cli import LEAD, Cli, environment, outcomes
 from testbed.dockerd import PrivateDaemon

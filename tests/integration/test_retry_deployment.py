@@ -16,7 +16,7 @@ import docker
 import pytest
 
 from dockyard.core.locations import normalise_location
-from dockyard.engine.deploy import deployer_for
+from dockyard.engine.deploy.deployers import deployer_for
 from dockyard.store.audit import AuditLog
 from dockyard.store.database import open_database
 from testbed.cli import DEV, LEAD, Cli, environment

@@ -18,7 +18,8 @@ import pytest
 
 from dockyard.core.locations import normalise_location
 from dockyard.core.model import RunStatus
-from dockyard.engine.deploy import ConfigSnapshot, deployer_for, resource_name
+from dockyard.engine.deploy import ConfigSnapshot, resource_name
+from dockyard.engine.deploy.deployers import deployer_for
 from dockyard.engine.events import CancelToken, Event
 from dockyard.engine.pipeline.runprocess import run_in_child
 from dockyard.engine.secrets import SecretStore, legacy_fingerprint

@@ -8,7 +8,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from dockyard.engine.deploy import deployer_for
+from dockyard.engine.deploy.deployers import deployer_for
 from testbed.cli import remove_images
 from testbed.cli import run_dockyard as dockyard
 from testbed.gitrepos import make_app_repo

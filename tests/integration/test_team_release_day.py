@@ -18,7 +18,8 @@ from typing import Any
 import docker
 import pytest
 
-from dockyard.engine.deploy import deployer_for, resource_name
+from dockyard.engine.deploy import resource_name
+from dockyard.engine.deploy.deployers import deployer_for
 from testbed.cli import run_dockyard
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import clone, make_app_repo

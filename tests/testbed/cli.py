@@ -88,6 +88,26 @@ class Cli:
         return json.loads(result.stdout)
 
 
+_LISTING_MODULES = """
+import json, sys
+from dockyard.__main__ import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def modules_imported_by(env: dict[str, str], *args: str) -> tuple[int, str, set[str]]:
+    """``dockyard ARGS`` in a fresh interpreter: its exit code, what it printed and every
+    module it imported (to guard what a command loads, which is how long it takes)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LISTING_MODULES, *args],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    *printed, listing = done.stdout.splitlines()
+    result = json.loads(listing)
+    return result["code"], "\n".join(printed), set(result["modules"])
+
+
 def environment(status: dict[str, Any], name: str) -> dict[str, Any]:
     return next(e for e in status["environments"] if e["name"] == name)
 

@@ -1,20 +1,18 @@
 """The command line starts at once: a command imports only what it needs.
 
 ``dockyard --version`` and ``dockyard runs`` must not import Docker's SDK, GitPython,
-requests, ruamel or Qt (each costs 0.1-0.3 s before any work). ``status`` asks each
-environment's daemon for drift (Docker's SDK) and parses dockyard.yml (ruamel), but reads
-a commit's dockyard.yml through GitPython only once (engine/pipelinecache.py) and never
-imports the pipeline runner, the release service (deployments), Qt or team mode's
-PostgreSQL client.
+requests, ruamel or Qt (each costs 0.1-0.3 s before any work). ``status`` parses
+dockyard.yml (ruamel) and asks each environment's daemon for drift, a local one through
+its socket without Docker's SDK (tests/integration/test_status_reader.py asks a real
+one); it reads a commit's dockyard.yml through GitPython only once
+(engine/pipelinecache.py) and never imports the pipeline runner, the deployers, the
+release service (deployments), Qt or team mode's PostgreSQL client.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from dockyard.cli import COMMAND_MODULES, build_parser
@@ -22,25 +20,16 @@ from dockyard.core.model import Run, RunStatus, utcnow
 from dockyard.store.database import open_database
 from dockyard.store.repositories import RepositoryStore
 from dockyard.store.runs import RunStore
+from testbed.cli import modules_imported_by
 from testbed.gitrepos import make_app_repo
 
 HEAVY = ("docker", "git", "requests", "ruamel", "PySide6", "keyring", "psycopg")
 
-_PROBE = """
-import json, sys
-from dockyard.__main__ import main
-code = main(sys.argv[1:])
-print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
-"""
-
 
 def _loaded(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, set[str]]:
     env = env or {**os.environ, "DOCKYARD_HOME": str(tmp_path / "home"), "DOCKYARD_USER": "t@x"}
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, *args], env=env, capture_output=True, text=True, check=True
-    )
-    result = json.loads(done.stdout.splitlines()[-1])
-    return result["code"], set(result["modules"])
+    code, _printed, modules = modules_imported_by(env, *args)
+    return code, modules
 
 
 def _imported(tmp_path: Path, *args: str) -> tuple[int, set[str]]:
@@ -79,6 +68,9 @@ def test_status_reads_a_commit_through_git_once_and_never_imports_the_deployers_
     assert (first, code) == (0, 0)
     roots = {name.split(".")[0] for name in modules}
     assert roots.isdisjoint({"git", "gitdb", "PySide6", "psycopg"}), roots
+    # a local socket is read without Docker's SDK, also when nothing listens there
+    assert roots.isdisjoint({"docker", "requests", "urllib3"}), roots
+    assert "dockyard.engine.deploy.deployers" not in modules
     assert "dockyard.engine.pipeline.runner" not in modules
     # status reads through the status helpers, not the release service that deploys
     assert "dockyard.engine.release.service" not in modules

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.core.errors import InfrastructureError
+from dockyard.engine.endpoints.client import check_endpoint
 from dockyard.engine.endpoints.contexts import import_contexts
-from dockyard.engine.endpoints.registry import Endpoint, EndpointRegistry, check_endpoint
+from dockyard.engine.endpoints.registry import Endpoint, EndpointRegistry
 from dockyard.engine.endpoints.tls import set_key_passphrase
 from dockyard.engine.home import dockyard_home
 

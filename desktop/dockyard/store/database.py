@@ -49,8 +49,8 @@ class SqliteDatabase:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = self.connect()
             self._refuse_damage(connection)  # before the migrations could write into it
-            self._migrate(connection)
-            self._refuse_damage(connection)
+            if self._migrate(connection):
+                self._refuse_damage(connection)
             _checked.add(self.path)
         except BaseException as error:
             self.close()
@@ -158,8 +158,13 @@ class SqliteDatabase:
         if damage:
             raise damaged_error(self.path, damage)
 
-    def _migrate(self, connection: sqlite3.Connection) -> None:
+    def _migrate(self, connection: sqlite3.Connection) -> bool:
+        """Apply the migrations the file lacks; whether it lacked any. An unchanged file
+        needs no second damage check: quick_check reads every page (~30 ms at 30 MB)."""
         newest = len(MIGRATIONS)
+        if int(connection.execute("PRAGMA user_version").fetchone()[0]) == newest:
+            return False  # a file's schema only moves forward
+        migrated = False
         for version, script in enumerate(MIGRATIONS, start=1):
             with self.transaction():
                 # Read inside the write lock: another process may have migrated meanwhile.
@@ -174,6 +179,8 @@ class SqliteDatabase:
                 for statement in split_statements(script):
                     connection.execute(statement)
                 connection.execute(f"PRAGMA user_version = {version}")
+                migrated = True
+        return migrated
 
 
 def split_statements(script: str) -> Iterator[str]:

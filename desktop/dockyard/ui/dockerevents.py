@@ -163,7 +163,7 @@ def _open_watcher(
     window closed meanwhile)."""
     from dockyard.engine.deploy import DockerEventWatcher
     from dockyard.engine.deploy.labels import REPO
-    from dockyard.engine.endpoints.registry import open_client
+    from dockyard.engine.endpoints.client import open_client
 
     client = open_client(endpoint)
     name = endpoint.name

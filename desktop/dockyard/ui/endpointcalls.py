@@ -1,4 +1,4 @@
-"""Endpoint reads the window's workers make. The endpoint registry imports the Docker SDK
+"""Endpoint reads the window's workers make. Checking an endpoint imports the Docker SDK
 (~0.15 s), so it is imported by the first worker that needs it, not before the window
 shows its runs."""
 
@@ -20,6 +20,6 @@ def list_endpoints(home: Path) -> list[Endpoint]:
 
 
 def check_endpoint(endpoint: Endpoint) -> EndpointStatus:
-    from dockyard.engine.endpoints.registry import check_endpoint as check
+    from dockyard.engine.endpoints.client import check_endpoint as check
 
     return check(endpoint)

@@ -30,13 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dockyard.engine.endpoints.client import check_endpoint
 from dockyard.engine.endpoints.contexts import ContextImport, import_contexts
-from dockyard.engine.endpoints.registry import (
-    Endpoint,
-    EndpointRegistry,
-    EndpointStatus,
-    check_endpoint,
-)
+from dockyard.engine.endpoints.registry import Endpoint, EndpointRegistry, EndpointStatus
 from dockyard.engine.ledger_source import in_team_mode
 from dockyard.ui import preferences
 from dockyard.ui.icons import icon_html

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.engine.endpoints.client import check_endpoint
 from dockyard.engine.endpoints.contexts import import_contexts
-from dockyard.engine.endpoints.registry import LOCAL, Endpoint, EndpointRegistry, check_endpoint
+from dockyard.engine.endpoints.registry import LOCAL, Endpoint, EndpointRegistry
 from dockyard.engine.endpoints.registry_auth import DOCKER_CLI_LOGIN, forget_login, registry_auth
 from dockyard.engine.pipeline.compose_endpoint import compose_environment
 

@@ -17,7 +17,7 @@ import docker
 import docker.errors
 import pytest
 
-from dockyard.engine.deploy import deployer_for
+from dockyard.engine.deploy.deployers import deployer_for
 from testbed.cli import run_dockyard as dockyard
 from testbed.gitrepos import GitRepo, make_app_repo
 from testbed.registry import LocalRegistry

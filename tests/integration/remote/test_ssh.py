@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.engine.endpoints.registry import Endpoint, check_endpoint, open_client
+from dockyard.engine.endpoints.client import check_endpoint, open_client
+from dockyard.engine.endpoints.registry import Endpoint
 from dockyard.engine.endpoints.sshtunnel import ssh_command
 from dockyard.engine.pipeline.compose_endpoint import compose_environment
 

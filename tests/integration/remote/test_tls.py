@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from dockyard.core.errors import InfrastructureError
-from dockyard.engine.endpoints.registry import Endpoint, check_endpoint, open_client
+from dockyard.engine.endpoints.client import check_endpoint, open_client
+from dockyard.engine.endpoints.registry import Endpoint
 from dockyard.engine.endpoints.tls import delete_key_passphrase, set_key_passphrase
 from testbed.cli import run_dockyard as dockyard
 from testbed.endpoints import saved_endpoints

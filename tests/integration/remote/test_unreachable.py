@@ -7,12 +7,8 @@ import time
 import pytest
 
 from dockyard.core.errors import InfrastructureError
-from dockyard.engine.endpoints.registry import (
-    CONNECT_TIMEOUT,
-    Endpoint,
-    check_endpoint,
-    open_client,
-)
+from dockyard.engine.endpoints.client import check_endpoint, open_client
+from dockyard.engine.endpoints.registry import CONNECT_TIMEOUT, Endpoint
 from testbed.ports import free_port
 
 from .pki import RemotePKI

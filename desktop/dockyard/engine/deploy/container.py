@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -30,15 +29,19 @@ from dockyard.engine.deploy.dockerops import (
     mounts,
 )
 from dockyard.engine.deploy.health import Unhealthy, wait_until_healthy
+from dockyard.engine.deploy.live import (
+    TEMPORARY_SUFFIX,
+    container_release,
+    containers_running,
+    environment_containers,
+)
 from dockyard.engine.deploy.put_back import put_back
-from dockyard.engine.deploy.restarts import RESTARTING, container_restarts
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
+from dockyard.engine.endpoints.sdk_reader import SdkReader
 from dockyard.engine.events import CancelToken
 
 NETWORK = "dockyard"
-TEMPORARY_SUFFIX = "-next"
 RESTART_POLICY = {"Name": "unless-stopped"}
-SWARM_TASK_LABEL = "com.docker.swarm.service.id"
 
 
 class ContainerDeployer:
@@ -48,6 +51,7 @@ class ContainerDeployer:
         self, client: docker.DockerClient, cli_env: Mapping[str, str] | None = None
     ) -> None:
         self.client = client
+        self.reader = SdkReader(client)
         self.cli_env = dict(cli_env or {})  # DOCKER_HOST & co. for compose (dependents)
 
     def deploy(self, request: DeploymentRequest, log: LogFn, cancel: CancelToken) -> RunningRelease:
@@ -158,7 +162,7 @@ class ContainerDeployer:
             new.reload()
         self._require_image(new, request)
         log(f"{name} runs {request.image}")
-        return _release_of(new)
+        return container_release(new.attrs, self.reader)
 
     def _require_image(self, container: Container, request: DeploymentRequest) -> None:
         """Success is recorded only when the container runs this deployment's image."""
@@ -171,9 +175,7 @@ class ContainerDeployer:
             )
 
     def inspect(self, repo: str, environment: str) -> list[RunningRelease]:
-        found = self._containers(repo, environment)
-        stopped = Dependents(self.client, self.cli_env).stopped(repo, environment) if found else ()
-        return [replace(_release_of(c), stopped_services=stopped) for c in found]
+        return containers_running(self.reader, repo, environment)
 
     def remove(self, repo: str, environment: str) -> None:
         for container in self._containers(repo, environment):
@@ -182,10 +184,8 @@ class ContainerDeployer:
         Dependents(self.client, self.cli_env).remove(repo, environment)
 
     def _containers(self, repo: str, environment: str) -> list[Container]:
-        with docker_errors("list containers"):
-            found = self.client.containers.list(all=True, filters=L.selector(repo, environment))
-        # Swarm task containers carry the labels too; they belong to service mode.
-        return [c for c in found if SWARM_TASK_LABEL not in c.labels]
+        found = environment_containers(self.reader, repo, environment)
+        return [self.client.containers.prepare_model(attrs) for attrs in found]
 
     def _create(
         self, request: DeploymentRequest, name: str, log: LogFn, network: str | None
@@ -282,29 +282,3 @@ def _mixed(project: str) -> str:
 
 def _seconds(grace: float) -> int:
     return max(1, math.ceil(grace))
-
-
-def _release_of(container: Container) -> RunningRelease:
-    state = container.attrs.get("State") or {}
-    health = (state.get("Health") or {}).get("Status")
-    status = str(state.get("Status") or container.status)
-    if status == "running" and (
-        (container.name or "").endswith(TEMPORARY_SUFFIX) or health == "starting"
-    ):
-        # In (or interrupted in) its health gate, or its health check has no verdict yet:
-        # not released, whatever its uptime.
-        status = "starting"
-    restarts = container_restarts(container)
-    return L.release_from(
-        container.labels,
-        image=str(container.attrs.get("Config", {}).get("Image") or ""),
-        config_fingerprint=container.labels.get(L.CONFIG, ""),
-        state=RESTARTING if restarts.looping else status,
-        healthy=False
-        if restarts.looping
-        else {"healthy": True, "unhealthy": False}.get(str(health)),
-        since=L.parse_time(state.get("StartedAt")),
-        name=container.name or "",
-        restarts=restarts.count,
-        exit_code=restarts.exit_code,
-    )

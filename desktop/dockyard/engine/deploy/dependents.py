@@ -21,13 +21,13 @@ from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy.deploy_cli import run_on_file
 from dockyard.engine.deploy.dockerops import docker_errors
 from dockyard.engine.deploy.health import Unhealthy, wait_until_healthy
+from dockyard.engine.deploy.live import COMPOSE_PROJECT, COMPOSE_SERVICE, project_containers
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn
 from dockyard.engine.deploy.stack_diff import apply_pins
 from dockyard.engine.deploy.stack_file import at_least, dump, load_stack
+from dockyard.engine.endpoints.sdk_reader import SdkReader
 from dockyard.engine.events import CancelToken
 from dockyard.engine.pipeline.compose import compose_command
-
-PROJECT = "com.docker.compose.project"
 
 
 class Dependents:
@@ -58,7 +58,7 @@ class Dependents:
         log(f"Starting {', '.join(services)} of {stack.source} (compose project {project})")
         self._compose(project, dump(document), request, log)
         for container in self._containers(project):
-            name = container.labels.get("com.docker.compose.service", container.name)
+            name = container.labels.get(COMPOSE_SERVICE, container.name)
             try:
                 wait_until_healthy(container, grace=request.snapshot.grace, cancel=cancel, log=log)
             except Unhealthy as exc:
@@ -67,14 +67,6 @@ class Dependents:
                     f"release was not deployed, see docker-compose -p {project} ps."
                 ) from exc
         return network
-
-    def stopped(self, repo: str, environment: str) -> tuple[str, ...]:
-        """The project's services that do not run (none without a compose file)."""
-        return tuple(
-            str(c.labels.get("com.docker.compose.service", c.name))
-            for c in self._containers(L.resource_name(repo, environment))
-            if c.status != "running"
-        )
 
     def remove(self, repo: str, environment: str, log: LogFn = lambda _: None) -> None:
         project = L.resource_name(repo, environment)
@@ -87,15 +79,13 @@ class Dependents:
     def _network(self, project: str) -> str:
         with docker_errors(f"set up the network {project}"):
             if not any(n.name == project for n in self.client.networks.list(names=[project])):
-                labels = {L.MANAGED: "true", PROJECT: project}
+                labels = {L.MANAGED: "true", COMPOSE_PROJECT: project}
                 self.client.networks.create(project, driver="bridge", labels=labels)
         return project
 
     def _containers(self, project: str) -> list[Container]:
-        with docker_errors(f"list the containers of {project}"):
-            return list(
-                self.client.containers.list(all=True, filters={"label": f"{PROJECT}={project}"})
-            )
+        found = project_containers(SdkReader(self.client), project)
+        return [self.client.containers.prepare_model(attrs) for attrs in found]
 
     def _remove_containers(self, project: str, log: LogFn) -> None:
         for container in self._containers(project):

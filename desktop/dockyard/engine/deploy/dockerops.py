@@ -16,6 +16,7 @@ import docker.types
 import requests.exceptions
 
 from dockyard.core.errors import DockyardError, InfrastructureError, UserInputError
+from dockyard.engine.endpoints.daemon_reader import refused, unanswered
 from dockyard.engine.endpoints.registry_auth import (
     is_login_refusal,
     login_refused_message,
@@ -30,23 +31,16 @@ _PORT = re.compile(
 
 @contextmanager
 def docker_errors(action: str) -> Iterator[None]:
-    """Turn what docker-py raises into one clear sentence (InfrastructureError)."""
+    """Turn what docker-py raises into one clear sentence (InfrastructureError), worded
+    as ``daemon_errors`` words what a reader raises."""
     try:
         yield
     except DockyardError:
         raise
     except docker.errors.APIError as exc:
-        reason = str(exc.explanation or exc).strip()
-        raise InfrastructureError(
-            f"Docker refused to {action}: {reason}; check the host and try again.",
-            details=str(exc),
-        ) from exc
+        raise refused(action, str(exc.explanation or exc), str(exc)) from exc
     except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
-        raise InfrastructureError(
-            f"Docker did not answer while trying to {action} ({exc}); check that the daemon "
-            "runs and is reachable.",
-            details=str(exc),
-        ) from exc
+        raise unanswered(action, exc, str(exc)) from exc
 
 
 def ensure_image(client: docker.DockerClient, image: str, log: Callable[[str], None]) -> None:

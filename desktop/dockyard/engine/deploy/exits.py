@@ -16,9 +16,6 @@ import docker.errors
 import requests.exceptions
 from docker.models.containers import Container
 
-# How a Swarm task ends on its own; "complete" is an exit with code 0, which a service
-# must not do either.
-FAILED_TASK_STATES = ("failed", "rejected", "complete")
 TAIL_LINES = 20
 LINE_LIMIT = 200  # characters kept of one line
 OUTPUT_LIMIT = 2000  # characters kept of the joined lines, from the end

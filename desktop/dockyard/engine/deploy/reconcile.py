@@ -11,13 +11,14 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any
-
-import docker
+from typing import TYPE_CHECKING, Any
 
 from dockyard.core.releases import Deployment
 from dockyard.engine.deploy.labels import REPO
 from dockyard.engine.deploy.spec import ConfigSnapshot, RunningRelease
+
+if TYPE_CHECKING:
+    import docker
 
 log = logging.getLogger("dockyard.deploy")
 

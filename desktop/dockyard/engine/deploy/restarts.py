@@ -12,14 +12,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import docker
-import docker.errors
-import requests.exceptions
-from docker.models.containers import Container
-
 from dockyard.core.model import utcnow
 from dockyard.engine.deploy import labels as L
-from dockyard.engine.deploy.exits import FAILED_TASK_STATES
+from dockyard.engine.endpoints.daemon_reader import (
+    Attrs,
+    DaemonReader,
+    DaemonRefused,
+    DaemonUnanswered,
+)
+
+# How a Swarm task ends on its own; "complete" is an exit with code 0, which a service
+# must not do either.
+FAILED_TASK_STATES = ("failed", "rejected", "complete")
 
 # A restart this recent means it is still looping: Docker waits at most a minute between
 # two restarts of a container, Swarm 5 s (its default restart delay) between tasks.
@@ -37,39 +41,35 @@ class Restarts:
 NONE = Restarts()
 
 
-def container_restarts(container: Container) -> Restarts:
+def container_restarts(container: Attrs, reader: DaemonReader) -> Restarts:
     """Docker counts restarts since the container was last started by hand (our deploy)."""
-    count = int(container.attrs.get("RestartCount") or 0)
+    count = int(container.get("RestartCount") or 0)
     if count == 0:
         return NONE
-    state: dict[str, Any] = container.attrs.get("State") or {}
+    state: dict[str, Any] = container.get("State") or {}
     if state.get("Running") and not state.get("Restarting"):
         # Running again: Docker reset ExitCode at the start, the last "die" event keeps it.
         started = L.parse_time(state.get("StartedAt"))
         recent = started is not None and utcnow() - started < LOOP_WINDOW
-        return Restarts(count, _last_exit_code(container), recent)
+        return Restarts(count, _last_exit_code(container, reader), recent)
     code = state.get("ExitCode")
     return Restarts(count, None if code is None else int(code), bool(state.get("Restarting")))
 
 
-def _last_exit_code(container: Container) -> int | None:
+def _last_exit_code(container: Attrs, reader: DaemonReader) -> int | None:
     """From the daemon's recent events (it keeps a few hundred); None once they are gone."""
-    client = container.client
-    if client is None:
-        return None
     try:
-        now = client.info().get("SystemTime")  # the daemon's clock: no wait for "until"
+        now = reader.info().get("SystemTime")  # the daemon's clock: no wait for "until"
         until = L.parse_time(now)
-        events = client.api.events(
-            since=_timestamp(container.attrs.get("Created")),
+        events = reader.events(
+            since=_timestamp(container.get("Created")),
             # The daemon's "now" to the microsecond: a later "until" would hold the answer.
-            until=f"{until.timestamp():.6f}" if until else int(time.time()),
-            filters={"container": container.id, "event": "die"},
-            decode=True,
+            until=f"{until.timestamp():.6f}" if until else str(int(time.time())),
+            filters={"container": container["Id"], "event": "die"},
         )
-        codes = [e.get("Actor", {}).get("Attributes", {}).get("exitCode") for e in events]
-    except (docker.errors.APIError, requests.exceptions.RequestException):
+    except (DaemonRefused, DaemonUnanswered):
         return None
+    codes = [e.get("Actor", {}).get("Attributes", {}).get("exitCode") for e in events]
     known = [c for c in codes if c is not None and str(c).lstrip("-").isdigit()]
     return int(known[-1]) if known else None
 

@@ -7,8 +7,6 @@ spec back when the new tasks fail their health check during ``monitor``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import time
 from collections.abc import Callable
@@ -30,10 +28,16 @@ from dockyard.engine.deploy.dockerops import (
     mounts,
     service_ports,
 )
-from dockyard.engine.deploy.restarts import RESTARTING, service_restarts
+from dockyard.engine.deploy.live_swarm import (
+    is_manager,
+    service_release,
+    services_running,
+    spec_hash,
+)
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
 from dockyard.engine.deploy.swarm_watch import UpdateWatch
 from dockyard.engine.endpoints.registry_auth import registry_auth
+from dockyard.engine.endpoints.sdk_reader import SdkReader
 from dockyard.engine.events import CancelToken
 
 REMOVAL_WAIT = 60.0
@@ -55,6 +59,7 @@ class SwarmServiceDeployer:
         poll: float = 1.0,
     ) -> None:
         self.client = client
+        self.reader = SdkReader(client)
         self.monitor = monitor
         self.timeout = timeout
         self.poll = poll
@@ -116,14 +121,10 @@ class SwarmServiceDeployer:
         service = self._find(name)
         if service is None:
             raise PipelineFailed(f"The service {name} disappeared during the deployment.")
-        return self._release_of(service)
+        return service_release(service.attrs, self.reader, stack=self.mode == "stack")
 
     def inspect(self, repo: str, environment: str) -> list[RunningRelease]:
-        if not self._is_manager():
-            return []
-        with docker_errors("list services"):
-            services = self.client.services.list(filters=L.selector(repo, environment))
-        return [self._release_of(s) for s in services]
+        return services_running(self.reader, repo, environment, stack=self.mode == "stack")
 
     def remove(self, repo: str, environment: str) -> None:
         if not self._is_manager():
@@ -160,9 +161,7 @@ class SwarmServiceDeployer:
         return time.monotonic() + self.timeout
 
     def _is_manager(self) -> bool:
-        with docker_errors("read the Swarm state"):
-            swarm = self.client.info().get("Swarm") or {}
-        return bool(swarm.get("ControlAvailable"))
+        return is_manager(self.reader)
 
     def _require_manager(self, environment: str) -> None:
         if not self._is_manager():
@@ -243,69 +242,3 @@ class SwarmServiceDeployer:
                 if time.monotonic() > deadline:
                     break
                 time.sleep(0.3)
-
-    def _release_of(self, service: Service) -> RunningRelease:
-        spec = service.attrs["Spec"]
-        labels = spec.get("Labels") or {}
-        container = spec["TaskTemplate"]["ContainerSpec"]
-        replicas = int((spec.get("Mode") or {}).get("Replicated", {}).get("Replicas", 1))
-        with docker_errors(f"list the tasks of {service.name}"):
-            every_task = service.tasks()
-        tasks = [t for t in every_task if t.get("DesiredState") == "running"]
-        running = sum(1 for t in tasks if t["Status"]["State"] == "running")
-        restarts = service_restarts(labels, every_task)
-        update = (service.attrs.get("UpdateStatus") or {}).get("State", "")
-        if update in ("updating", "rollback_started"):
-            state = "updating"
-        elif restarts.looping:
-            state = RESTARTING
-        elif running >= replicas:
-            state = "running"
-        else:
-            state = "starting" if tasks else "failed"
-        return L.release_from(
-            labels,
-            image=str(container.get("Image", "")),
-            config_fingerprint=self._live_fingerprint(spec, replicas),
-            state=state,
-            healthy=running >= replicas and state != RESTARTING,
-            since=L.parse_time(service.attrs.get("UpdatedAt") or service.attrs.get("CreatedAt")),
-            name=service.name or "",
-            restarts=restarts.count,
-            exit_code=restarts.exit_code,
-        )
-
-    def _live_fingerprint(self, spec: dict[str, Any], replicas: int) -> str:
-        """The recorded configuration's fingerprint, or "" when the live spec was edited."""
-        labels = spec.get("Labels") or {}
-        container = spec["TaskTemplate"]["ContainerSpec"]
-        live = spec_hash(container, (spec.get("EndpointSpec") or {}).get("Ports") or [], replicas)
-        return str(labels.get(L.CONFIG, "")) if live == labels.get(L.SPEC) else ""
-
-
-def spec_hash(container: dict[str, Any], ports: list[dict[str, Any]], replicas: int) -> str:
-    """A hash of the parts of a service a hand edit would change (env, files, mounts, ports)."""
-    projection = {
-        "env": sorted(container.get("Env") or []),
-        "secrets": sorted(
-            (s.get("SecretName"), (s.get("File") or {}).get("Name"))
-            for s in container.get("Secrets") or []
-        ),
-        "configs": sorted(
-            (c.get("ConfigName"), (c.get("File") or {}).get("Name"))
-            for c in container.get("Configs") or []
-        ),
-        "mounts": sorted(
-            (m.get("Type"), m.get("Source") or "", m.get("Target"), bool(m.get("ReadOnly")))
-            for m in container.get("Mounts") or []
-        ),
-        "health": (container.get("Healthcheck") or {}).get("Test"),
-        "ports": sorted(
-            (p.get("TargetPort"), p.get("PublishedPort") or 0, p.get("Protocol") or "tcp")
-            for p in ports
-        ),
-        "replicas": replicas,
-    }
-    if container.get("Args"):  # only when set: services deployed before keep their hash
-        projection["args"] = list(container["Args"])
-    return hashlib.sha256(json.dumps(projection, sort_keys=True).encode()).hexdigest()[:16]

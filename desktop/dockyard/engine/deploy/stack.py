@@ -16,10 +16,8 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import docker
 import docker.errors
@@ -35,18 +33,18 @@ from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy import swarm_objects
 from dockyard.engine.deploy.deploy_cli import run_on_file
 from dockyard.engine.deploy.dockerops import docker_errors, wait_or_cancel
-from dockyard.engine.deploy.exits import FAILED_TASK_STATES, log_output, output_phrase
+from dockyard.engine.deploy.exits import log_output, output_phrase
+from dockyard.engine.deploy.live_swarm import NAMESPACE, spec_hash, stack_services
 from dockyard.engine.deploy.put_back import put_back
 from dockyard.engine.deploy.reconcile import short_digest
-from dockyard.engine.deploy.service import SwarmServiceDeployer, spec_hash
+from dockyard.engine.deploy.restarts import FAILED_TASK_STATES
+from dockyard.engine.deploy.service import SwarmServiceDeployer
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
 from dockyard.engine.deploy.stack_file import stack_document
 from dockyard.engine.deploy.swarm_watch import UpdateWatch, task_failure
 from dockyard.engine.endpoints.registry_auth import DOCKYARD_LOGIN, registry_auth, registry_of
 from dockyard.engine.events import CancelToken
 
-NAMESPACE = "com.docker.stack.namespace"
-FILE_IMAGE = "com.docker.stack.image"  # the image as the file gave it; only a deploy sets it
 NETWORK_WAIT = 30.0
 MARK_WAIT = 30.0
 
@@ -162,26 +160,6 @@ class StackDeployer(SwarmServiceDeployer):
         self._remove_stack(L.resource_name(repo, environment))
         super().remove(repo, environment)
 
-    def _release_of(self, service: Service) -> RunningRelease:
-        release = super()._release_of(service)
-        stack = str((service.attrs["Spec"].get("Labels") or {}).get(NAMESPACE, ""))
-        if not stack:
-            return release
-        stopped = tuple(
-            str(s.name).removeprefix(stack + "_")
-            for s in self._services(stack)
-            if s.name != service.name and not _runs(s)
-        )
-        return replace(release, stopped_services=stopped)
-
-    def _live_fingerprint(self, spec: dict[str, Any], replicas: int) -> str:
-        labels = spec.get("Labels") or {}
-        if self._dependents_edited(labels):
-            return ""
-        if L.SPEC not in labels:  # not marked (yet): trust the label
-            return str(labels.get(L.CONFIG, ""))
-        return super()._live_fingerprint(spec, replicas)
-
     def _mark_spec(self, app: str) -> None:
         """Label the app service with a hash of the spec the CLI made of the file, as service
         mode does before it sends one, so a later hand edit shows as drift. Only labels
@@ -210,24 +188,6 @@ class StackDeployer(SwarmServiceDeployer):
                 return
             time.sleep(self.poll)
 
-    def _dependents_edited(self, app: Mapping[str, str]) -> bool:
-        """Whether a service of the stack besides the app runs another image than the
-        stack's file gave it (``docker service update --image``), or is gone."""
-        stack = app.get(NAMESPACE, "")
-        if not stack:
-            return False
-        found = set()
-        for service in self._services(stack):
-            spec = service.attrs["Spec"]
-            labels = spec.get("Labels") or {}
-            if labels.get(L.DEPLOYMENT):
-                continue  # the app: its digest tells drift
-            if spec["TaskTemplate"]["ContainerSpec"].get("Image") != labels.get(FILE_IMAGE):
-                return True
-            found.add(str(service.name).removeprefix(f"{stack}_"))
-        expected = app.get(L.DEPENDENTS)  # None: deployed before it was recorded
-        return expected is not None and not set(filter(None, expected.split(","))) <= found
-
     def _stack_deploy(self, stack: str, text: str, request: DeploymentRequest, log: LogFn) -> None:
         docker_cli = shutil.which("docker")
         if docker_cli is None:
@@ -250,8 +210,8 @@ class StackDeployer(SwarmServiceDeployer):
         )  # fmt: skip
 
     def _services(self, stack: str) -> list[Service]:
-        with docker_errors(f"list the services of the stack {stack}"):
-            return list(self.client.services.list(filters={"label": f"{NAMESPACE}={stack}"}))
+        found = stack_services(self.reader, stack)
+        return [self.client.services.prepare_model(attrs) for attrs in found]
 
     def _failed_tasks(self, stack: str) -> set[str]:
         failed = set()
@@ -354,15 +314,6 @@ class StackDeployer(SwarmServiceDeployer):
                 for item in collection.list(filters=namespace):
                     with contextlib.suppress(docker.errors.NotFound):
                         item.remove()
-
-
-def _runs(service: Service) -> bool:
-    """Whether the service runs its replicas, at least one (scaled to 0 by hand, it does not)."""
-    mode = service.attrs["Spec"].get("Mode") or {}
-    replicas = max(1, int((mode.get("Replicated") or {}).get("Replicas", 1)))
-    with docker_errors(f"list the tasks of {service.name}"):
-        tasks = service.tasks(filters={"desired-state": "running"})
-    return sum(1 for t in tasks if t["Status"]["State"] == "running") >= replicas
 
 
 def _registry_config(image: str, folder: Path) -> dict[str, str]:

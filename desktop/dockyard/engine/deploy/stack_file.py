@@ -12,9 +12,8 @@ from __future__ import annotations
 import io
 import posixpath
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import docker.types
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -26,6 +25,9 @@ from dockyard.engine.deploy.spec import DeploymentRequest
 from dockyard.engine.deploy.stack_diff import apply_pins
 
 # Swarm needs 3.x; 3.8 has everything set here (rollback_config, start_period, named volumes).
+if TYPE_CHECKING:
+    import docker.types
+
 VERSION = "3.8"
 FILE_MODE = 0o444
 

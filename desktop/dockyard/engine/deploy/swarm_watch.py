@@ -20,13 +20,13 @@ from dockyard.core.errors import PipelineFailed
 from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy.dockerops import docker_errors
 from dockyard.engine.deploy.exits import (
-    FAILED_TASK_STATES,
     exit_phrase,
     last_probe,
     log_output,
     output_phrase,
     task_logs,
 )
+from dockyard.engine.deploy.restarts import FAILED_TASK_STATES
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn
 from dockyard.engine.events import CancelToken, wait_or_cancel
 

@@ -7,7 +7,6 @@ printed) several exceptions deep; this walks the chain and names the cause.
 from __future__ import annotations
 
 import socket
-import ssl
 import sys
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -91,7 +90,7 @@ def explain(url: str, exc: BaseException, *, ca: str = "", timeout: float = 0) -
     text = " ".join(str(e) for e in chain).lower()
     host = _host(url)
     hostport = _hostport(url)
-    verify_failed = any(isinstance(e, ssl.SSLCertVerificationError) for e in chain)
+    verify_failed = any(isinstance(e, _verify_errors()) for e in chain)
     if verify_failed or "certificate_verify_failed" in text:
         if "mismatch" in text or "doesn't match" in text or "not valid for" in text:
             return (
@@ -134,3 +133,10 @@ def _requests_timeout() -> tuple[type[BaseException], ...]:
     importing it to ask would cost ~0.1 s)."""
     exceptions = sys.modules.get("requests.exceptions")
     return (exceptions.Timeout,) if exceptions is not None else ()
+
+
+def _verify_errors() -> tuple[type[BaseException], ...]:
+    """ssl's certificate error, when ssl is loaded (only TLS endpoints load it, and only
+    they can fail so; a local socket is read without it)."""
+    ssl = sys.modules.get("ssl")
+    return (ssl.SSLCertVerificationError,) if ssl is not None else ()

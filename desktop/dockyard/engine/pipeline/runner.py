@@ -36,7 +36,8 @@ from dockyard.core.pipeline_load import load_pipeline
 from dockyard.core.redaction import redact
 from dockyard.core.releases import DeploymentOutcome, release_label
 from dockyard.engine.commitfiles import referenced_files
-from dockyard.engine.endpoints.registry import Endpoint, EndpointRegistry, open_client
+from dockyard.engine.endpoints.client import open_client
+from dockyard.engine.endpoints.registry import Endpoint, EndpointRegistry
 from dockyard.engine.events import (
     CancelToken,
     EventSink,

@@ -8,24 +8,14 @@ recoveries do not look again.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
-
-import docker
-import docker.errors
 
 from dockyard.core.errors import DockyardError
 from dockyard.core.model import Run
-from dockyard.engine.deploy.dockerops import docker_errors
-from dockyard.engine.endpoints.registry import EndpointRegistry, open_client
-from dockyard.engine.pipeline.compose import compose_project
-from dockyard.engine.pipeline.testproject import remove_test_project
 from dockyard.engine.release.config import pipeline_at
 from dockyard.store.database import Database
 from dockyard.store.runs import RunStore
 
-TIMEOUT = 30
 REMOVED = "interrupted; Dockyard removed the test containers it left behind"
 NOTHING_LEFT = "interrupted: Dockyard stopped before this stage finished (nothing was left behind)"
 
@@ -37,8 +27,12 @@ def remove_test_leftovers(home: Path, db: Database) -> list[str]:
     lines = []
     for run in runs.interrupted_in_stage("test"):
         host = _build_host(home, run)
+        # Docker's SDK (0.1 s to import) only when a run did leave its test behind: every
+        # start, `dockyard status` too, settles recovery first.
+        from dockyard.engine.pipeline.teststage_teardown import remove_left_behind
+
         try:
-            removed = _remove(home, host, run)
+            removed = remove_left_behind(home, host, run)
         except DockyardError as exc:
             lines.append(
                 f"Run {run.id}: could not remove what its test left on {host} ({exc.message}); "
@@ -61,21 +55,3 @@ def _build_host(home: Path, run: Run) -> str:
         return pipeline_at(home, run.repo, run.commit).build.host if run.commit else "local"
     except DockyardError:
         return "local"
-
-
-def _remove(home: Path, host: str, run: Run) -> list[str]:
-    client = open_client(EndpointRegistry(home).get(host), timeout=TIMEOUT)
-    try:
-        with docker_errors(f"remove the test containers of run {run.id}"):
-            return list(_teardown(client, run))
-    finally:
-        client.close()
-
-
-def _teardown(client: docker.DockerClient, run: Run) -> Iterator[str]:
-    yield from remove_test_project(client, compose_project(run.id))
-    command = {"label": [f"dockyard.run={run.id}", "dockyard.stage=test"]}
-    for container in client.containers.list(all=True, filters=command):
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True, v=True)
-            yield f"container {container.name}"

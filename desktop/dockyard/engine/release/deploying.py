@@ -25,15 +25,12 @@ from dockyard.core.model import Run, Stage, StageStatus, utcnow
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.redaction import redact
 from dockyard.core.releases import Deployment, DeploymentStatus, Release
-from dockyard.engine.deploy import (
-    ConfigSnapshot,
-    DeploymentRequest,
-    build_snapshot,
-    deployer_for,
-)
+from dockyard.engine.deploy import ConfigSnapshot, DeploymentRequest, build_snapshot
+from dockyard.engine.deploy.deployers import deployer_for
 from dockyard.engine.deploy.pins import pin_dependents
 from dockyard.engine.deploy.spec import StackFile
-from dockyard.engine.endpoints.registry import EndpointRegistry, open_client
+from dockyard.engine.endpoints.client import open_client
+from dockyard.engine.endpoints.registry import EndpointRegistry
 from dockyard.engine.events import CancelToken, EventSink, StageChanged
 from dockyard.engine.gitsource import GitSource
 from dockyard.engine.pipeline.compose_endpoint import compose_environment

@@ -13,12 +13,17 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker.errors
-
 from dockyard.core.errors import DockyardError
 from dockyard.engine.deploy import labels as L
-from dockyard.engine.deploy.container import SWARM_TASK_LABEL
-from dockyard.engine.endpoints.registry import EndpointRegistry, open_client
+from dockyard.engine.deploy.live import SWARM_TASK_LABEL, labels_of, name_of
+from dockyard.engine.endpoints.daemon_reader import (
+    DaemonReader,
+    DaemonRefused,
+    DaemonUnanswered,
+    Filters,
+)
+from dockyard.engine.endpoints.reading import reading
+from dockyard.engine.endpoints.registry import EndpointRegistry
 
 log = logging.getLogger("dockyard.releases")
 LOOK_TIMEOUT = 15
@@ -38,30 +43,18 @@ class LabelledDeployment:
 
 def labelled_deployments(home: Path, repo: str | None = None) -> list[LabelledDeployment]:
     """What every reachable endpoint runs with Dockyard's labels (of ``repo``, or of any)."""
-    selector = f"{L.REPO}={repo}" if repo else L.REPO
+    selector = {"label": f"{L.REPO}={repo}" if repo else L.REPO}
     found: list[LabelledDeployment] = []
     for endpoint in EndpointRegistry(home).list():
         try:
-            client = open_client(endpoint, timeout=LOOK_TIMEOUT)
+            with reading(endpoint, timeout=LOOK_TIMEOUT) as reader:
+                objects = _labelled(reader, selector)
         except DockyardError as exc:
             log.info("not asking %s for labelled deployments: %s", endpoint.name, exc)
             continue
-        try:
-            objects = [
-                (c.name, c.labels)
-                for c in client.containers.list(filters={"label": selector})
-                if SWARM_TASK_LABEL not in c.labels
-            ]
-            try:
-                services = client.services.list(filters={"label": selector})
-            except docker.errors.APIError:
-                services = []  # not a Swarm manager
-            objects += [(s.name, s.attrs["Spec"].get("Labels", {})) for s in services]
-        except docker.errors.DockerException as exc:
+        except (DaemonRefused, DaemonUnanswered) as exc:
             log.info("could not list what %s runs: %s", endpoint.name, exc)
             continue
-        finally:
-            client.close()
         found += [
             LabelledDeployment(
                 labels.get(L.REPO, ""),
@@ -73,3 +66,19 @@ def labelled_deployments(home: Path, repo: str | None = None) -> list[LabelledDe
             for name, labels in objects
         ]
     return found
+
+
+def _labelled(reader: DaemonReader, selector: Filters) -> list[tuple[str, dict[str, str]]]:
+    """Running containers (not Swarm tasks) and services with the labels, by name."""
+    objects = [
+        (name_of(c), labels_of(c))
+        for c in reader.containers(selector)
+        if (c.get("State") or {}).get("Running") and SWARM_TASK_LABEL not in labels_of(c)
+    ]
+    try:
+        services = reader.services(selector)
+    except DaemonRefused:
+        services = []  # not a Swarm manager
+    return objects + [
+        (str(s["Spec"].get("Name", "")), s["Spec"].get("Labels", {})) for s in services
+    ]
