@@ -32,7 +32,7 @@ def _poll(
     watcher: RefWatcher | None, location: str, home: Path
 ) -> tuple[RefWatcher, list[RefChange]]:
     """In a worker; the first poll of a repository makes its watcher (the trigger module
-    imports the YAML reader and git's, which the window does not need to show)."""
+    imports the YAML reader, which the window does not need to show its runs)."""
     from dockyard.engine.pipeline.triggers import RefWatcher
 
     watcher = watcher or RefWatcher(location, home)
