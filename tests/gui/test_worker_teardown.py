@@ -4,6 +4,9 @@ queued never crashes the window and never calls back into what is gone."""
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -50,3 +53,26 @@ def test_runners_torn_down_in_any_order_with_their_tasks_never_crash(qtbot: QtBo
             gc.collect()
         qtbot.wait(round_ % 2)
     assert heard_after_teardown == []
+
+
+# A script (a benchmark, a tool) that ends without the event loop's quit: the application
+# is destroyed while a task still runs, and nobody shut the runner down.
+_ENDS_WHILE_A_TASK_RUNS = """
+import time
+from PySide6.QtWidgets import QApplication
+from dockyard.ui.worker import TaskRunner
+app = QApplication([])
+TaskRunner().submit(time.sleep, 0.3, on_result=lambda _slept: None)
+"""
+
+
+def test_an_application_ending_while_a_task_runs_prints_nothing() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _ENDS_WHILE_A_TASK_RUNS],
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0
+    assert "Traceback" not in done.stderr, done.stderr

@@ -79,7 +79,12 @@ class Task:
         # thread may delete the receivers (and the application its objects) right after.
         with self._lock:
             if not self._detached:
-                getattr(self.signals, signal).emit(*args)
+                try:
+                    getattr(self.signals, signal).emit(*args)
+                except RuntimeError:
+                    # "Signal source has been deleted": the application ended without
+                    # quitting (a script), so nobody listens any more.
+                    self._detached = True
 
     def run(self) -> None:
         with self._lock:
