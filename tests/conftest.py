@@ -17,7 +17,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from dockyard.store.database import Database, open_database
 from testbed.baseimage import ensure_busybox
-from testbed.dockerd import NoDaemon, PrivateDaemon, start_daemon
+from testbed.dockerd import NoDaemon, PrivateDaemon, ensure_swarm_gateway, start_daemon
 from testbed.gitrepos import GitRepo, make_app_repo
 from testbed.postgres import NoPostgres, PostgresServer, start_postgres
 from testbed.registry import LocalRegistry, start_registry
@@ -49,6 +49,17 @@ def swarm_daemon(docker_daemon: PrivateDaemon) -> PrivateDaemon:
     if not docker_daemon.swarm:
         pytest.skip("the daemon named by DOCKYARD_TEST_DOCKER_HOST is not a Swarm manager")
     return docker_daemon
+
+
+@pytest.fixture(scope="module")
+def swarm_gateway_bridge(swarm_daemon: PrivateDaemon) -> None:
+    """``docker_gwbridge`` made before any leak check looks (it outlives every service); a
+    Swarm module asks for it with ``pytest.mark.usefixtures("swarm_gateway_bridge")``."""
+    client = swarm_daemon.client()
+    try:
+        ensure_swarm_gateway(client)
+    finally:
+        client.close()
 
 
 def _postgres_or_fail() -> PostgresServer:

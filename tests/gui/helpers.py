@@ -1,4 +1,6 @@
-"""Finding widgets the way a user (or a screen reader) names them, and cleaning up."""
+"""Finding widgets the way a user (or a screen reader) names them, the steps a user takes
+in the window that several tests share (run a ref, open Environments, approve), and
+cleaning up."""
 
 from __future__ import annotations
 
@@ -6,16 +8,23 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 import docker
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLineEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
+from dockyard.core.model import RunStatus
+from dockyard.core.releases import ApprovalRequest, ApprovalStatus, Pin
+from dockyard.engine.release.results import EnvironmentStatus, RepoStatus
+from dockyard.ui.environments import EnvironmentsState, EnvironmentsView
 from dockyard.ui.mainwindow import MainWindow
+from dockyard.ui.releasedialogs import DecisionDialog
 
 W = TypeVar("W", bound=QWidget)
+NOW = datetime(2026, 11, 26, 6, 54, 38, tzinfo=UTC)
 
 
 def named(root: QWidget, kind: type[W], name: str) -> W:
@@ -58,25 +67,6 @@ def _leftover_networks(client: docker.DockerClient) -> list[docker.models.networ
     return client.networks.list(filters={"label": "dockyard.managed=true"})
 
 
-def ensure_swarm_gateway(client: docker.DockerClient) -> None:
-    """Create ``docker_gwbridge`` as Docker documents it, before a test takes its snapshot.
-
-    The daemon creates it for the first Swarm task with published ports and keeps it
-    while the ingress sandbox lives: daemon infrastructure, not something a test leaks.
-    """
-    if client.networks.list(names=["docker_gwbridge"]):
-        return
-    client.networks.create(
-        "docker_gwbridge",
-        driver="bridge",
-        options={
-            "com.docker.network.bridge.name": "docker_gwbridge",
-            "com.docker.network.bridge.enable_icc": "false",
-            "com.docker.network.bridge.enable_ip_masquerade": "true",
-        },
-    )
-
-
 def shown_window(qtbot: QtBot) -> Iterator[MainWindow]:
     """A shown main window; afterwards waits for its runs and tasks to end."""
     main = MainWindow()
@@ -95,3 +85,52 @@ def close_window(window: MainWindow) -> None:
     window.close()
     window.runs.tasks.wait(30_000)
     window.tasks.wait(30_000)
+
+
+def run_ref(qtbot: QtBot, main: MainWindow, ref: str) -> None:
+    count = main.runs_view.model.rowCount()
+    main.run_action.trigger()
+    dialog = main.run_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.loaded, timeout=20_000)
+    dialog.select_ref(ref)
+    named(dialog, QPushButton, "Run").click()
+    model = main.runs_view.model
+    qtbot.waitUntil(lambda: model.rowCount() == count + 1, timeout=20_000)
+    qtbot.waitUntil(lambda: model.runs[0].status.finished, timeout=300_000)
+    assert model.runs[0].status == RunStatus.AWAITING_APPROVAL, model.runs[0].error
+
+
+def show_environments(qtbot: QtBot, main: MainWindow) -> EnvironmentsView:
+    view = main.environments_view
+    main.tabs.setCurrentWidget(view)
+    main.refresh_action.trigger()
+    qtbot.waitUntil(lambda: not view.loading and view.state is not None, timeout=60_000)
+    return view
+
+
+def decide(qtbot: QtBot, view: EnvironmentsView, approve: bool, comment: str) -> DecisionDialog:
+    dialog = open_decision(view, approve)
+    named(dialog, QLineEdit, "Decision comment").setText(comment)
+    named(dialog, QPushButton, "Approve" if approve else "Reject").click()
+    return dialog
+
+
+def open_decision(view: EnvironmentsView, approve: bool) -> DecisionDialog:
+    named(view, QPushButton, f"{'Approve' if approve else 'Reject'} production").click()
+    dialog = view.dialog
+    assert isinstance(dialog, DecisionDialog)
+    return dialog
+
+
+def waiting_production() -> EnvironmentsState:
+    """What the engine says of /srv/shop: production waits for approval, pinned, drifted."""
+    request = ApprovalRequest(
+        id=1, repo="/srv/shop", environment="production", run_id="r1",
+        digest="sha256:" + "ab" * 32, image="shop@sha256:" + "ab" * 32, commit="3f2a1b9" * 5,
+        tag="v1.1.0", config_fingerprint="f", config={}, requested_by="dev@example.test",
+        created=NOW, expires=None, status=ApprovalStatus.PENDING,
+    )  # fmt: skip
+    pin = Pin("/srv/shop", "production", "ops@example.test", "rolled back", NOW)
+    env = EnvironmentStatus("production", None, None, request, pin, drift="runs nginx:latest")
+    return EnvironmentsState(RepoStatus("/srv/shop", [env]), {})

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import named
-from tests.gui.test_dark_palette import waiting_production
+from tests.gui.helpers import named, waiting_production
 
 from dockyard.store.database import open_database
 from dockyard.ui.environments import EnvironmentsState, EnvironmentsView

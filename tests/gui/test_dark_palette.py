@@ -4,7 +4,6 @@ text, and a light/dark switch while the window is open repaints them."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,19 +11,16 @@ from PySide6.QtCore import QEvent, QPoint
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QFrame, QLabel
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import named
+from tests.gui.helpers import named, waiting_production
 
-from dockyard.core.releases import ApprovalRequest, ApprovalStatus, Pin
-from dockyard.engine.release.results import EnvironmentStatus, RepoStatus
 from dockyard.store.database import open_database
-from dockyard.ui.environments import EnvironmentsState, EnvironmentsView
+from dockyard.ui.environments import EnvironmentsView
 from dockyard.ui.history import AuditState, HistoryView
 from dockyard.ui.messages import error
 from dockyard.ui.theme import DARK, LIGHT, dark_palette
 from dockyard.ui.worker import TaskRunner
 
 pytestmark = pytest.mark.gui
-NOW = datetime(2026, 11, 26, 6, 54, 38, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -33,18 +29,6 @@ def dark_app(qapp: QApplication) -> Iterator[QApplication]:
     qapp.setPalette(dark_palette())
     yield qapp
     qapp.setPalette(light)
-
-
-def waiting_production() -> EnvironmentsState:
-    request = ApprovalRequest(
-        id=1, repo="/srv/shop", environment="production", run_id="r1",
-        digest="sha256:" + "ab" * 32, image="shop@sha256:" + "ab" * 32, commit="3f2a1b9" * 5,
-        tag="v1.1.0", config_fingerprint="f", config={}, requested_by="dev@example.test",
-        created=NOW, expires=None, status=ApprovalStatus.PENDING,
-    )  # fmt: skip
-    pin = Pin("/srv/shop", "production", "ops@example.test", "rolled back", NOW)
-    env = EnvironmentStatus("production", None, None, request, pin, drift="runs nginx:latest")
-    return EnvironmentsState(RepoStatus("/srv/shop", [env]), {})
 
 
 def shown_environments(qtbot: QtBot, dockyard_home: Path) -> EnvironmentsView:

@@ -10,18 +10,12 @@ import docker
 import pytest
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import named, save_screenshot, shown_window
-from tests.gui.test_release_day import decide, show_environments
+from tests.gui.helpers import decide, named, save_screenshot, show_environments, shown_window
 
 from dockyard.store.database import open_database
 from dockyard.store.repositories import RepositoryStore
-from integration.test_health_reports import (
-    CRASH_LATER,
-    committed_app,
-    forget,
-    until_restart_loops,
-)
-from testbed.cli import LEAD, Cli, outcomes
+from integration.restart_loops import CRASH_LATER, restart_loop
+from testbed.cli import LEAD, Cli
 from testbed.dockerd import PrivateDaemon
 
 pytestmark = [pytest.mark.gui, pytest.mark.docker]
@@ -48,12 +42,11 @@ def test_the_window_shows_a_restart_loop_and_the_exit_of_a_failed_approval(
     docker_daemon: PrivateDaemon,
     docker_client: docker.DockerClient,
 ) -> None:
-    repo = committed_app(tmp_path / "flaky", PIPELINE, APP)
     cli = Cli(dockyard_home, docker_daemon)
-    try:
-        run = cli.json("run", repo)
-        assert outcomes(run) == {"staging": "deployed", "production": "awaiting_approval"}
-        until_restart_loops(cli, repo, ("staging",))
+    waiting = {"staging": "deployed", "production": "awaiting_approval"}
+    with restart_loop(
+        cli, docker_client, tmp_path / "flaky", PIPELINE, APP, waiting, ("staging",)
+    ) as (repo, _):
         db = open_database(dockyard_home)
         RepositoryStore(db).add(repo)
         db.close()
@@ -80,5 +73,3 @@ def test_the_window_shows_a_restart_loop_and_the_exit_of_a_failed_approval(
             dialog.reject()
         finally:
             next(windows, None)
-    finally:
-        forget(repo, docker_client)

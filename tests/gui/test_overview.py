@@ -9,8 +9,7 @@ import docker
 import pytest
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QTableView, QTabWidget
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import ensure_swarm_gateway, named, remove_deployed
-from tests.gui.test_release_day import run_ref
+from tests.gui.helpers import named, remove_deployed, run_ref
 
 from dockyard.engine.release.service import ReleaseService
 from dockyard.ui.mainwindow import MainWindow
@@ -55,13 +54,8 @@ def test_first_start_explains_dockyard_instead_of_an_empty_runs_table(
 
 @pytest.fixture
 def swarm_window(
-    qtbot: QtBot, swarm_daemon: PrivateDaemon, dockyard_home: Path
+    qtbot: QtBot, swarm_daemon: PrivateDaemon, swarm_gateway_bridge: None, dockyard_home: Path
 ) -> Iterator[MainWindow]:
-    client = swarm_daemon.client()
-    try:
-        ensure_swarm_gateway(client)
-    finally:
-        client.close()
     main = open_window(qtbot)
     yield main
     qtbot.waitUntil(lambda: not main.runs.active(), timeout=120_000)

@@ -17,7 +17,15 @@ from PySide6.QtWidgets import (
     QTreeWidget,
 )
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import ensure_swarm_gateway, named, remove_deployed, shown_window
+from tests.gui.helpers import (
+    decide,
+    named,
+    open_decision,
+    remove_deployed,
+    run_ref,
+    show_environments,
+    shown_window,
+)
 
 from dockyard.core.model import RunStatus
 from dockyard.engine.release.service import ReleaseService
@@ -25,60 +33,15 @@ from dockyard.store.database import open_database
 from dockyard.store.runs import RunStore
 from dockyard.ui.environments import EnvironmentsView
 from dockyard.ui.mainwindow import MainWindow
-from dockyard.ui.releasedialogs import DecisionDialog, RollbackDialog
+from dockyard.ui.releasedialogs import RollbackDialog
 from testbed.dockerd import PrivateDaemon
 
 pytestmark = [pytest.mark.gui, pytest.mark.swarm]
 
 
 @pytest.fixture
-def swarm_gateway(swarm_daemon: PrivateDaemon) -> None:
-    client = swarm_daemon.client()
-    try:
-        ensure_swarm_gateway(client)
-    finally:
-        client.close()
-
-
-@pytest.fixture
 def window(qtbot: QtBot, swarm_daemon: PrivateDaemon, dockyard_home: Path) -> Iterator[MainWindow]:
     yield from shown_window(qtbot)
-
-
-def run_ref(qtbot: QtBot, main: MainWindow, ref: str) -> None:
-    count = main.runs_view.model.rowCount()
-    main.run_action.trigger()
-    dialog = main.run_dialog
-    assert dialog is not None
-    qtbot.waitUntil(lambda: dialog.loaded, timeout=20_000)
-    dialog.select_ref(ref)
-    named(dialog, QPushButton, "Run").click()
-    model = main.runs_view.model
-    qtbot.waitUntil(lambda: model.rowCount() == count + 1, timeout=20_000)
-    qtbot.waitUntil(lambda: model.runs[0].status.finished, timeout=300_000)
-    assert model.runs[0].status == RunStatus.AWAITING_APPROVAL, model.runs[0].error
-
-
-def show_environments(qtbot: QtBot, main: MainWindow) -> EnvironmentsView:
-    view = main.environments_view
-    main.tabs.setCurrentWidget(view)
-    main.refresh_action.trigger()
-    qtbot.waitUntil(lambda: not view.loading and view.state is not None, timeout=60_000)
-    return view
-
-
-def decide(qtbot: QtBot, view: EnvironmentsView, approve: bool, comment: str) -> DecisionDialog:
-    dialog = open_decision(view, approve)
-    named(dialog, QLineEdit, "Decision comment").setText(comment)
-    named(dialog, QPushButton, "Approve" if approve else "Reject").click()
-    return dialog
-
-
-def open_decision(view: EnvironmentsView, approve: bool) -> DecisionDialog:
-    named(view, QPushButton, f"{'Approve' if approve else 'Reject'} production").click()
-    dialog = view.dialog
-    assert isinstance(dialog, DecisionDialog)
-    return dialog
 
 
 def check_approval_is_bound_to_what_was_shown(
@@ -135,7 +98,7 @@ def check_rollback_dialog(qtbot: QtBot, rollback: RollbackDialog) -> None:
 
 def test_approve_roll_back_and_unpin_from_the_window(
     qtbot: QtBot,
-    swarm_gateway: None,
+    swarm_gateway_bridge: None,
     window: MainWindow,
     docker_client: docker.DockerClient,
     dockyard_home: Path,

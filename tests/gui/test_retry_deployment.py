@@ -16,7 +16,7 @@ from dockyard.store.ledger import SqliteReleaseLedger
 from dockyard.store.repositories import RepositoryStore
 from dockyard.ui.environments import EnvironmentsView
 from dockyard.ui.mainwindow import MainWindow
-from integration.test_retry_deployment import failed_approval
+from integration.failed_approval import failed_approval
 from testbed.dockerd import PrivateDaemon
 
 pytestmark = [pytest.mark.gui, pytest.mark.docker]

@@ -1,6 +1,5 @@
-"""Fixtures the integration tests share: the deployer tests' pushed images and the networks
-Docker keeps after a deployment (made before any leak check looks), and a slow approval
-deploying to production."""
+"""Fixtures the integration tests share: the deployer tests' pushed images, and a slow
+approval deploying to production."""
 
 from __future__ import annotations
 
@@ -31,27 +30,6 @@ def cache(docker_daemon: PrivateDaemon, registry: LocalRegistry) -> PushedImage:
     client = docker_daemon.client()
     try:
         return push_image(client, registry.host, "cache", CACHE)
-    finally:
-        client.close()
-
-
-@pytest.fixture(scope="module")
-def swarm_gateway_bridge(swarm_daemon: PrivateDaemon) -> None:
-    """Swarm creates ``docker_gwbridge`` with the first task that publishes a port; make it
-    (as Docker documents) before any leak check looks, as it outlives every service. A
-    Swarm module asks for it with ``pytest.mark.usefixtures("swarm_gateway_bridge")``."""
-    client = swarm_daemon.client()
-    try:
-        if not client.networks.list(names=["docker_gwbridge"]):
-            client.networks.create(
-                "docker_gwbridge",
-                driver="bridge",
-                options={
-                    "com.docker.network.bridge.name": "docker_gwbridge",
-                    "com.docker.network.bridge.enable_icc": "false",
-                    "com.docker.network.bridge.enable_ip_masquerade": "true",
-                },
-            )
     finally:
         client.close()
 

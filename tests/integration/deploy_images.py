@@ -4,6 +4,7 @@ compose files that run dependents beside them (container and stack mode).
 ``web`` serves its version on port 80 with busybox httpd; ``broken`` keeps running but
 serves nothing, so an HTTP health check fails; ``crashing`` exits at once; ``CACHE``
 stands in for redis. The module fixtures over them are in ``integration/conftest.py``.
+``running_digest`` reads what a container-mode production runs.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import docker
 from dockyard.core.pipeline_file import EnvironmentConfig, HealthcheckConfig
 from dockyard.engine.deploy import ConfigSnapshot, DeploymentRequest, RunningRelease, build_snapshot
 from dockyard.engine.deploy.deployers import deployer_for
+from dockyard.engine.deploy.labels import selector
 from dockyard.engine.deploy.live import running_in
 from dockyard.engine.endpoints.reading import reading
 from dockyard.engine.endpoints.record import Endpoint
@@ -243,3 +245,9 @@ def forget(repo: str, client: docker.DockerClient) -> None:
     for image in client.images.list(filters={"label": f"dockyard.repo={repo}"}):
         with contextlib.suppress(docker.errors.APIError):
             client.images.remove(image.id, force=True)
+
+
+def running_digest(client: docker.DockerClient, repo: str) -> str:
+    """The digest production's container runs (container mode)."""
+    (container,) = client.containers.list(filters=selector(repo, "production"))
+    return str(container.labels["dockyard.digest"])

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import docker
 import pytest
-from tests.integration.test_pipeline import log_of, run
 
 from dockyard.core.model import RunStatus
+from integration.pipeline_runs import log_of, run
 from testbed.cli import remove_images
 from testbed.gitrepos import make_app_repo
 

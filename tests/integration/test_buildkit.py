@@ -18,12 +18,12 @@ from pathlib import Path
 
 import docker
 import pytest
-from tests.integration.test_pipeline import log_of, run
 
 from dockyard.core.locations import normalise_location
 from dockyard.core.model import RunStatus, StageStatus
 from dockyard.core.pipeline_file import BUILD_SECRETS_SCOPE
 from dockyard.engine.secrets import SecretStore
+from integration.pipeline_runs import log_of, run
 from testbed.cli import remove_images
 from testbed.cli import run_dockyard as dockyard
 from testbed.gitrepos import GitRepo, make_app_repo

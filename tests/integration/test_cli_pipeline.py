@@ -18,6 +18,7 @@ from dockyard.core.releases import OutcomeStatus
 from dockyard.engine.secrets import SecretStore
 from dockyard.store.database import open_database
 from dockyard.store.repositories import RepositoryStore
+from integration.pipeline_runs import run
 from testbed.cli import remove_images
 from testbed.cli import run_dockyard as dockyard
 from testbed.gitrepos import make_app_repo
@@ -113,16 +114,7 @@ def test_secret_values_are_redacted_from_logs(
     )
     assert stored.returncode == 0, stored.stderr
     try:
-        from dockyard.engine.pipeline.start import start_pipeline
-        from dockyard.store.database import open_database
-
-        outcome = start_pipeline(
-            home=dockyard_home,
-            db=open_database(dockyard_home),
-            location=str(repo.path),
-            ref=None,
-            started_by="dev@example.test",
-        )
+        outcome = run(dockyard_home, repo)
         log = dockyard(dockyard_home, "logs", outcome.run.id, "--stage", "test").stdout
         assert "the password is •••" in log
         every_log = b"".join(p.read_bytes() for p in (dockyard_home / "logs").rglob("*.log"))
@@ -139,8 +131,6 @@ def test_second_run_of_the_same_ref_queues(
 ) -> None:
     from dockyard.core.model import RunStatus
     from dockyard.engine.events import Event, RunChanged
-    from dockyard.engine.pipeline.start import start_pipeline
-    from dockyard.store.database import open_database
 
     slow = "services:\n  sut:\n    image: ${DOCKYARD_IMAGE}\n    command: [sleep, '3']\n"
     repo = make_app_repo(tmp_path / "queue", compose_test=slow)
@@ -153,14 +143,7 @@ def test_second_run_of_the_same_ref_queues(
                 seen.append((event.run.id, event.run.status))
 
     def one() -> None:
-        start_pipeline(
-            home=dockyard_home,
-            db=open_database(dockyard_home),
-            location=str(repo.path),
-            ref="main",
-            started_by="dev@example.test",
-            sink=sink,
-        )
+        run(dockyard_home, repo, "main", sink=sink)
 
     try:
         threads = [threading.Thread(target=one) for _ in range(2)]

@@ -8,13 +8,11 @@ import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import docker
 import pytest
 
 from dockyard.core.errors import PipelineFailed
-from dockyard.core.locations import normalise_location
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.engine.deploy import resource_name
 from dockyard.engine.deploy.deployers import ContainerDeployer
@@ -29,9 +27,9 @@ from integration.deploy_images import (
     request_for,
     snapshot_of,
 )
-from testbed.cli import Cli, bytes_under, environment, outcomes
+from integration.restart_loops import CRASH_LATER, committed_app, restart_loop
+from testbed.cli import Cli, bytes_under, environment
 from testbed.dockerd import PrivateDaemon
-from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry
 
 pytestmark = [pytest.mark.docker, pytest.mark.keyring]
@@ -43,13 +41,6 @@ CHATTY_CRASH = """\
 FROM busybox:stable
 CMD ["sh", "-c", "for i in $(seq 25); do echo line $i; done; echo 'fatal: no database'; exit 7"]
 """
-
-
-def committed_app(path: Path, pipeline: str, app: str) -> str:
-    """A repository whose app.sh is ``app``; returns its location."""
-    git_repo = make_app_repo(path, dockyard_yml=pipeline)
-    git_repo.commit("the app under test", {"app.sh": app})
-    return normalise_location(str(git_repo.path))
 
 
 # Exits 6 once, three seconds after its gate passed; restarted, it keeps running.
@@ -164,17 +155,6 @@ def test_a_swarm_task_that_exits_reports_its_code_and_output_with_the_secret_mas
         SecretStore().delete(repo, "staging", "api_token")
 
 
-# Up for 10 s (past both health gates), then it exits 4; restarted in the same container
-# (container mode) it finds its marker and exits at once, again and again. Swarm starts a
-# fresh task each time, which runs 10 s again.
-CRASH_LATER = """\
-if [ -f /tmp/started ]; then echo "crashed again"; exit 4; fi
-touch /tmp/started
-echo "app starting"
-sleep 10
-echo "lost the database"
-exit 4
-"""
 CRASH_LATER_PIPELINE = """\
 environments:
   staging:
@@ -189,33 +169,17 @@ environments:
 """
 
 
-def until_restart_loops(
-    cli: Cli, repo: str, names: tuple[str, ...] = ("staging", "production"), timeout: float = 120.0
-) -> dict[str, Any]:
-    """The status once each of ``names`` restarted twice at least."""
-    deadline = time.monotonic() + timeout
-    while True:
-        status = cli.json("status", repo)
-        running = [environment(status, name)["running"] for name in names]
-        if all(live and live[0]["restarts"] >= 2 for live in running):
-            return status
-        assert time.monotonic() < deadline, status
-        time.sleep(1)
-
-
 def test_a_release_that_keeps_exiting_after_its_gate_shows_as_a_restart_loop(
     tmp_path: Path,
     dockyard_home: Path,
     swarm_daemon: PrivateDaemon,
     docker_client: docker.DockerClient,
 ) -> None:
-    repo = committed_app(tmp_path / "flaky", CRASH_LATER_PIPELINE, CRASH_LATER)
     cli = Cli(dockyard_home, swarm_daemon)
-    try:
-        run = cli.json("run", repo)
-        assert outcomes(run) == {"staging": "deployed", "production": "deployed"}
-
-        status = until_restart_loops(cli, repo)
+    deployed = {"staging": "deployed", "production": "deployed"}
+    with restart_loop(
+        cli, docker_client, tmp_path / "flaky", CRASH_LATER_PIPELINE, CRASH_LATER, deployed
+    ) as (repo, status):
         for name in ("staging", "production"):
             env = environment(status, name)
             (live,) = env["running"]
@@ -227,5 +191,3 @@ def test_a_release_that_keeps_exiting_after_its_gate_shows_as_a_restart_loop(
         text = cli("status", repo).stdout
         assert text.count("DRIFT: is in a restart loop: restarted ") == 2, text
         assert "last exit code 4" in text
-    finally:
-        forget(repo, docker_client)

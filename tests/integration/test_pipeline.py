@@ -11,33 +11,14 @@ import pytest
 
 from dockyard.core.model import RunStatus, StageStatus
 from dockyard.engine.events import CancelToken, Event, StageChanged
-from dockyard.engine.pipeline.start import start_pipeline
 from dockyard.store.database import open_database
 from dockyard.store.images import ImageStore
-from dockyard.store.logs import StageLogReader, stage_log_path
+from integration.pipeline_runs import log_of, run
 from testbed.cli import remove_images
-from testbed.gitrepos import GitRepo, make_app_repo
+from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry
 
 pytestmark = pytest.mark.docker
-
-
-def run(home: Path, repo: GitRepo | str, ref: str | None = None, **kwargs: object):
-    location = repo if isinstance(repo, str) else str(repo.path)
-    return start_pipeline(
-        home=home,
-        db=open_database(home),
-        location=location,
-        ref=ref,
-        started_by="dev@example.test",
-        **kwargs,  # type: ignore[arg-type]
-    )
-
-
-def log_of(home: Path, run_id: str, stage: str) -> str:
-    reader = StageLogReader(stage_log_path(home, run_id, stage))
-    reader.refresh()
-    return "\n".join(reader.iter_lines())
 
 
 def test_passing_run_builds_tests_and_delivers_by_digest(

@@ -14,8 +14,8 @@ import pytest
 
 from dockyard.core.locations import normalise_location
 from dockyard.engine.deploy.deployers import deployer_for
-from integration.test_releases_approvals import running_digest
-from integration.test_retry_deployment import failed_approval
+from integration.deploy_images import running_digest
+from integration.failed_approval import failed_approval
 from testbed.cli import LEAD, Cli, environment
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import GitRepo, make_app_repo

@@ -16,6 +16,7 @@ import pytest
 from dockyard.core.locations import normalise_location
 from dockyard.engine.deploy.deployers import deployer_for
 from dockyard.engine.deploy.labels import selector
+from integration.deploy_images import running_digest
 from testbed.cli import DEV, LEAD, Cli, environment
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
@@ -34,11 +35,6 @@ environments:
     approval: {{required: 2, timeout: {timeout}}}
     healthcheck: {{test: "{check}", interval: 500ms, timeout: 2s, retries: 2}}
 """
-
-
-def running_digest(client: docker.DockerClient, repo: str) -> str:
-    (container,) = client.containers.list(filters=selector(repo, "production"))
-    return str(container.labels["dockyard.digest"])
 
 
 def test_reject_two_approvers_failed_deploy_and_expiry(

@@ -12,11 +12,11 @@ from pathlib import Path
 import docker
 import docker.errors
 import pytest
-from tests.integration.test_pipeline import log_of, run
 
 from dockyard.core.model import RunStatus
 from dockyard.engine.events import Event, RunChanged
 from dockyard.engine.pipeline.compose import compose_project
+from integration.pipeline_runs import log_of, run
 from testbed.cli import remove_images
 from testbed.gitrepos import make_app_repo
 

@@ -152,3 +152,22 @@ def start_daemon(tls_args: list[str] | None = None, *, swarm: bool = True) -> Pr
         daemon.stop()
         raise
     return daemon
+
+
+def ensure_swarm_gateway(client: docker.DockerClient) -> None:
+    """Create ``docker_gwbridge`` as Docker documents it, before a test takes its snapshot.
+
+    The daemon creates it for the first Swarm task with published ports and keeps it
+    while the ingress sandbox lives: daemon infrastructure, not something a test leaks.
+    """
+    if client.networks.list(names=["docker_gwbridge"]):
+        return
+    client.networks.create(
+        "docker_gwbridge",
+        driver="bridge",
+        options={
+            "com.docker.network.bridge.name": "docker_gwbridge",
+            "com.docker.network.bridge.enable_icc": "false",
+            "com.docker.network.bridge.enable_ip_masquerade": "true",
+        },
+    )

@@ -1,4 +1,5 @@
-"""Certificates for the TLS tests: a CA, a daemon certificate and client certificates."""
+"""Certificates for the TLS tests: a CA, a daemon certificate and client certificates, and
+the endpoint a user would add with them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from dockyard.engine.endpoints.record import Endpoint
 
 Key = ec.EllipticCurvePrivateKey
 
@@ -117,6 +120,20 @@ class RemotePKI:
     foreign_client: Issued  # signed by a CA the daemon does not trust
     wrong_name_server: Issued  # valid only for example.invalid
     passphrase: str
+
+    def endpoint(
+        self, name: str, url: str, client: Issued | None = None, ca: Path | None = None
+    ) -> Endpoint:
+        """A TLS endpoint at ``url`` that trusts ``ca`` (this CA unless named) and presents
+        ``client`` (the trusted client certificate unless named)."""
+        client = client or self.client
+        return Endpoint(
+            name=name,
+            url=url,
+            tls_ca=str(ca or self.ca),
+            tls_cert=str(client.cert),
+            tls_key=str(client.key),
+        )
 
 
 def make_pki(folder: Path) -> RemotePKI:

@@ -16,10 +16,10 @@ from dockyard.engine.endpoints.contexts import import_contexts
 from dockyard.engine.endpoints.registry import LOCAL, Endpoint, EndpointRegistry
 from dockyard.engine.endpoints.registry_auth import DOCKER_CLI_LOGIN, forget_login, registry_auth
 from dockyard.engine.pipeline.compose_endpoint import compose_environment
+from testbed.cli import run_dockyard as dockyard
 
 from .conftest import TlsDaemon
 from .pki import RemotePKI
-from .test_tls import dockyard, tls_endpoint
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_user_ssh")]
 
@@ -74,7 +74,7 @@ def test_import_contexts_and_local_follows_the_current_one(
 def test_local_follows_docker_host_with_tls_variables(
     tls_daemon: TlsDaemon, pki: RemotePKI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = compose_environment(tls_endpoint(tls_daemon, pki))
+    env = compose_environment(pki.endpoint("tls", tls_daemon.url))
     cert_dir = Path(env["DOCKER_CERT_PATH"])
     assert sorted(p.name for p in cert_dir.iterdir()) == ["ca.pem", "cert.pem", "key.pem"]
     assert env["DOCKER_HOST"] == tls_daemon.url and env["DOCKER_TLS_VERIFY"] == "1"

@@ -12,7 +12,6 @@ import pytest
 
 from dockyard.core.errors import InfrastructureError
 from dockyard.engine.endpoints.client import check_endpoint, open_client
-from dockyard.engine.endpoints.registry import Endpoint
 from dockyard.engine.endpoints.tls import delete_key_passphrase, set_key_passphrase
 from testbed.cli import run_dockyard as dockyard
 from testbed.endpoints import saved_endpoints
@@ -21,16 +20,6 @@ from .conftest import TlsDaemon
 from .pki import RemotePKI
 
 pytestmark = pytest.mark.docker
-
-
-def tls_endpoint(daemon: TlsDaemon, pki: RemotePKI, name: str = "tls") -> Endpoint:
-    return Endpoint(
-        name=name,
-        url=daemon.url,
-        tls_ca=str(pki.ca),
-        tls_cert=str(pki.client.cert),
-        tls_key=str(pki.client.key),
-    )
 
 
 def test_hosts_test_reports_the_tls_daemon(
@@ -67,7 +56,7 @@ def test_build_and_run_through_the_tls_endpoint(tls_daemon: TlsDaemon, pki: Remo
         info.size = len(dockerfile)
         tar.addfile(info, io.BytesIO(dockerfile))
     context.seek(0)
-    client = open_client(tls_endpoint(tls_daemon, pki))
+    client = open_client(pki.endpoint("tls", tls_daemon.url))
     try:
         chunks = list(
             client.api.build(fileobj=context, custom_context=True, tag=tag, decode=True, rm=True)
@@ -84,13 +73,7 @@ def test_encrypted_key_uses_the_passphrase_from_the_keyring(
     tls_daemon: TlsDaemon, pki: RemotePKI
 ) -> None:
     name = f"enc-{uuid.uuid4().hex[:8]}"
-    endpoint = Endpoint(
-        name=name,
-        url=tls_daemon.url,
-        tls_ca=str(pki.ca),
-        tls_cert=str(pki.client_encrypted.cert),
-        tls_key=str(pki.client_encrypted.key),
-    )
+    endpoint = pki.endpoint(name, tls_daemon.url, pki.client_encrypted)
     missing = check_endpoint(endpoint)
     assert not missing.ok
     assert "passphrase is not in the keyring" in missing.message
@@ -104,13 +87,7 @@ def test_encrypted_key_uses_the_passphrase_from_the_keyring(
 def test_client_certificate_from_another_ca_is_refused(
     tls_daemon: TlsDaemon, pki: RemotePKI
 ) -> None:
-    endpoint = Endpoint(
-        name="foreign",
-        url=tls_daemon.url,
-        tls_ca=str(pki.ca),
-        tls_cert=str(pki.foreign_client.cert),
-        tls_key=str(pki.foreign_client.key),
-    )
+    endpoint = pki.endpoint("foreign", tls_daemon.url, pki.foreign_client)
     with pytest.raises(InfrastructureError) as caught:
         open_client(endpoint)
     assert "the daemon refused the client certificate" in caught.value.message
@@ -120,13 +97,7 @@ def test_client_certificate_from_another_ca_is_refused(
 def test_server_certificate_for_another_name_is_refused(
     wrong_name_server: int, pki: RemotePKI
 ) -> None:
-    endpoint = Endpoint(
-        name="wrong-name",
-        url=f"tcp://127.0.0.1:{wrong_name_server}",
-        tls_ca=str(pki.ca),
-        tls_cert=str(pki.client.cert),
-        tls_key=str(pki.client.key),
-    )
+    endpoint = pki.endpoint("wrong-name", f"tcp://127.0.0.1:{wrong_name_server}")
     status = check_endpoint(endpoint)
     assert not status.ok
     assert "the daemon's certificate is not valid for 127.0.0.1" in status.message
@@ -134,13 +105,7 @@ def test_server_certificate_for_another_name_is_refused(
 
 def test_server_signed_by_another_ca_is_refused(tls_daemon: TlsDaemon, pki: RemotePKI) -> None:
     other_ca = pki.foreign_client.cert.parent / "other-ca.pem"
-    endpoint = Endpoint(
-        name="other-ca",
-        url=tls_daemon.url,
-        tls_ca=str(other_ca),
-        tls_cert=str(pki.client.cert),
-        tls_key=str(pki.client.key),
-    )
+    endpoint = pki.endpoint("other-ca", tls_daemon.url, ca=other_ca)
     status = check_endpoint(endpoint)
     assert not status.ok
     assert "not signed by the endpoint's CA" in status.message

@@ -16,19 +16,9 @@ from .pki import RemotePKI
 pytestmark = pytest.mark.docker
 
 
-def tls_endpoint(url: str, pki: RemotePKI) -> Endpoint:
-    return Endpoint(
-        name="far",
-        url=url,
-        tls_ca=str(pki.ca),
-        tls_cert=str(pki.client.cert),
-        tls_key=str(pki.client.key),
-    )
-
-
 def test_closed_port_is_refused_at_once(pki: RemotePKI) -> None:
     started = time.monotonic()
-    status = check_endpoint(tls_endpoint(f"tcp://127.0.0.1:{free_port()}", pki))
+    status = check_endpoint(pki.endpoint("far", f"tcp://127.0.0.1:{free_port()}"))
     assert not status.ok
     assert "connection refused" in status.message
     assert time.monotonic() - started < 2
@@ -39,7 +29,7 @@ def test_blackholed_address_times_out_within_the_connect_timeout(
 ) -> None:
     started = time.monotonic()
     with pytest.raises(InfrastructureError) as caught:
-        open_client(tls_endpoint(f"tcp://{blackholed_address}:2376", pki))
+        open_client(pki.endpoint("far", f"tcp://{blackholed_address}:2376"))
     elapsed = time.monotonic() - started
     assert f"{blackholed_address}:2376 did not answer within 10 s" in caught.value.message
     assert CONNECT_TIMEOUT - 1 < elapsed < CONNECT_TIMEOUT + 3

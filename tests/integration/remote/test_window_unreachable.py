@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
-from dockyard.engine.endpoints.registry import Endpoint, EndpointRegistry
+from dockyard.engine.endpoints.registry import EndpointRegistry
 from dockyard.ui.mainwindow import MainWindow
 
 from .pki import RemotePKI
@@ -20,15 +20,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.gui]
 def test_unreachable_endpoint_is_shown_and_the_window_keeps_painting(
     qtbot: QtBot, blackholed_address: str, pki: RemotePKI, dockyard_home: Path
 ) -> None:
-    EndpointRegistry(dockyard_home).add(
-        Endpoint(
-            name="far",
-            url=f"tcp://{blackholed_address}:2376",
-            tls_ca=str(pki.ca),
-            tls_cert=str(pki.client.cert),
-            tls_key=str(pki.client.key),
-        )
-    )
+    EndpointRegistry(dockyard_home).add(pki.endpoint("far", f"tcp://{blackholed_address}:2376"))
     gaps: list[float] = []
     last = [time.monotonic()]
 
