@@ -115,12 +115,7 @@ def test_a_session_the_server_ended_frees_the_environment(
     team: TeamDatabase, ledger: SqliteReleaseLedger, holder: subprocess.Popen[str]
 ) -> None:
     assert ledger.environment_lock("web", "production") is not None
-    with team.admin() as admin:
-        ended = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
-            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        ).fetchall()
-    assert ended == [(True,)]
+    assert team.end_lock_session("web", "production") == [(True,)]
     mine = _take(ledger, within=2)
     assert holder.poll() is None  # its process still runs: only its session ended
     ledger.unlock_environment(mine)

@@ -202,14 +202,7 @@ def test_a_deployment_whose_lock_the_server_ended_is_settled_from_the_daemon_not
         deployment_id = int(container.labels[DEPLOYMENT])
         # The server ends the session holding staging's lock (an admin, a restart, a
         # pooler): from then on another desktop may deploy there at the same time.
-        with team.admin() as admin:
-            ended = admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
-                " AND granted AND objsubid = 1"
-                " AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(%s, 0)",
-                (f"dockyard.deploy\x1f{repo}\x1fstaging",),
-            ).fetchall()
-        assert ended == [(True,)]
+        assert team.end_lock_session(repo, "staging") == [(True,)]
         _, stderr = run.communicate(timeout=300)
         assert run.returncode == 3, stderr
         assert "another deployment may have run" in stderr and "Traceback" not in stderr, stderr

@@ -13,6 +13,8 @@ from pathlib import Path
 import psycopg
 
 from dockyard.store import team
+from dockyard.store.ledger_locks import SESSION_HOLDERS, lock_key
+from dockyard.store.pg import translate
 
 from .cli import run_dockyard
 from .postgres import PostgresServer
@@ -46,6 +48,13 @@ class TeamDatabase:
             home, "team", "connect", self.url(member), stdin=self.password(member)
         )
         assert joined.returncode == 0, joined.stderr
+
+    def end_lock_session(self, repo: str, environment: str) -> list[tuple[bool]]:
+        """The server ends the session that holds the environment's deployment lock (an
+        admin, a restart, a pooler); what ``pg_terminate_backend`` said of each ended."""
+        holders = translate(f"SELECT pg_terminate_backend(pid) FROM ({SESSION_HOLDERS}) AS h")
+        with self.admin() as admin:
+            return admin.execute(holders, (lock_key(repo, environment),)).fetchall()
 
     def allow_connections(self, allowed: bool) -> None:
         """Stand-in for the server going away and coming back: new logins are refused

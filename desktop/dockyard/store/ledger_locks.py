@@ -37,12 +37,14 @@ REMOTE_LOCK_LIFETIME = timedelta(minutes=30)
 # single-bigint key shows in pg_locks as its high (classid) and low (objid) halves.
 SESSION_LOCK = "SELECT pg_try_advisory_lock(hashtextextended(?, 0))"
 SESSION_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(?, 0))"
-SESSION_HELD = (
-    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+# The sessions that hold it (one at most), in pg_locks.
+SESSION_HOLDERS = (
+    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
     " AND objsubid = 1 AND database = (SELECT oid FROM pg_database"
     " WHERE datname = current_database())"
-    " AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(?, 0))"
+    " AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(?, 0)"
 )
+SESSION_HELD = f"SELECT EXISTS ({SESSION_HOLDERS})"
 # Whether this session holds the lock.
 SESSION_MINE = (
     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
@@ -58,6 +60,11 @@ SESSION_KEEPALIVE = (
     " SELECT set_config('idle_session_timeout', '0', false)"
     " WHERE current_setting('idle_session_timeout', true) IS NOT NULL"
 )
+
+
+def lock_key(repo: str, environment: str) -> str:
+    """The team ledger's advisory-lock key of an environment (``SESSION_LOCK`` hashes it)."""
+    return f"dockyard.deploy\x1f{repo}\x1f{environment}"
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,7 @@ class DeploymentLock:
 
     @property
     def key(self) -> str:
-        return f"dockyard.deploy\x1f{self.repo}\x1f{self.environment}"
+        return lock_key(self.repo, self.environment)
 
     def describe(self) -> str:
         return f"process {self.owner.pid}/{self.taken_by}"
