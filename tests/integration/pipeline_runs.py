@@ -4,14 +4,16 @@ recorded: what the pipeline tests share."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from dockyard.engine.pipeline.outcome import PipelineOutcome
 from dockyard.engine.pipeline.start import start_pipeline
 from dockyard.store.database import open_database
 from dockyard.store.logs import StageLogReader, stage_log_path
 from testbed.gitrepos import GitRepo
 
 
-def run(home: Path, repo: GitRepo | str, ref: str | None = None, **kwargs: object):
+def run(home: Path, repo: GitRepo | str, ref: str | None = None, **kwargs: Any) -> PipelineOutcome:
     location = repo if isinstance(repo, str) else str(repo.path)
     return start_pipeline(
         home=home,
@@ -19,7 +21,7 @@ def run(home: Path, repo: GitRepo | str, ref: str | None = None, **kwargs: objec
         location=location,
         ref=ref,
         started_by="dev@example.test",
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 
