@@ -11,8 +11,10 @@ import pytest
 
 from dockyard.core.errors import Cancelled, PipelineFailed
 from dockyard.core.locations import normalise_location
+from dockyard.core.model import utcnow
 from dockyard.core.pipeline_file import EnvironmentConfig
-from dockyard.engine.deploy import resource_name
+from dockyard.core.releases import Deployment, DeploymentStatus
+from dockyard.engine.deploy import drift_of, resource_name
 from dockyard.engine.deploy.deployers import ContainerDeployer
 from dockyard.engine.deploy.pins import pin_dependents
 from dockyard.engine.events import CancelToken
@@ -114,6 +116,40 @@ def test_dependents_run_on_the_environment_network_and_roll_back_with_the_releas
     # `dockyard status` reads the same from the socket, without Docker's SDK.
     running = read_as_status_does(docker_daemon, "container", REPO, "staging")
     assert running == deployer.inspect(REPO, "staging")
+
+
+def test_a_dependent_re_created_by_hand_with_another_command_shows_as_drift(
+    deployer: ContainerDeployer,
+    docker_client: docker.DockerClient,
+    images: TestImages,
+    cache: PushedImage,
+) -> None:
+    snapshot = snapshot_of(STAGING, {"compose.deploy.yml": STACK.format(cache=cache.reference)})
+    request = request_for(images.v1, snapshot, repo=REPO, environment="staging", deployment_id=15)
+    deployer.deploy(request, LogLines().log, CancelToken())
+    ledger = Deployment(
+        id=15, repo=REPO, environment="staging", digest=images.v1.digest,
+        image=images.v1.reference, commit=request.commit, tag="v1.0.0", run_id=None,
+        config=snapshot.to_json(), status=DeploymentStatus.DEPLOYED, started=utcnow(),
+        finished=None, deployed_by="dev", approved_by=(), rollback=False,
+        rolled_back_from=None, comment="", error="",
+    )  # fmt: skip
+    assert drift_of(ledger, deployer.inspect(REPO, "staging")) is None
+
+    # Docker restarting the cache is no drift.
+    project_services(docker_client)["cache"].restart(timeout=1)
+    assert drift_of(ledger, deployer.inspect(REPO, "staging")) is None
+    # Someone re-creates it as it was, labels and network, but with another command.
+    was = project_services(docker_client)["cache"]
+    was.remove(force=True)
+    docker_client.containers.run(
+        was.attrs["Config"]["Image"], ["sh", "-c", "sleep 3600"], detach=True,
+        name=was.name, labels=was.labels, network=PROJECT,
+    )  # fmt: skip
+    assert drift_of(ledger, deployer.inspect(REPO, "staging")) == (
+        "its service cache was changed or removed outside Dockyard; put v1.0.0 back as "
+        f"deployed with: dockyard rollback {REPO} staging --to 15 --comment REASON"
+    )
 
 
 def test_a_dependent_that_exits_stops_the_release_by_name(

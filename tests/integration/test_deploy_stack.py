@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -246,6 +248,7 @@ def test_a_dependent_that_does_not_start_puts_the_earlier_release_back_as_a_whol
 
 def test_a_dependent_changed_or_removed_by_hand_shows_as_drift(
     deployer: StackDeployer,
+    swarm_daemon: PrivateDaemon,
     docker_client: docker.DockerClient,
     images: TestImages,
     cache: PushedImage,
@@ -263,15 +266,38 @@ def test_a_dependent_changed_or_removed_by_hand_shows_as_drift(
     ledger = recorded_deployment(images.v1, snapshot, 5)
     assert drift_of(ledger, deployer.inspect(REPO, "staging")) is None
     stack = resource_name(REPO, "staging")
+    changed = (
+        "its service {} was changed or removed outside Dockyard; put c0ffeec0ffee back as "
+        f"deployed with: dockyard rollback {REPO} staging --to 5 --comment REASON"
+    )
 
-    # Someone points the cache at another image in production at 2 a.m.
+    # Swarm restarting the cache (a new task, the same definition) is no drift.
+    before = {t["ID"] for t in docker_client.services.get(f"{stack}_cache").tasks()}
+    docker_cli(swarm_daemon, "service", "update", "--force", f"{stack}_cache")
+    assert eventually(lambda: _restarted(docker_client, f"{stack}_cache", before))
+    assert settled_drift(ledger, deployer) is None
+    # Someone gives the cache another environment at 2 a.m.; then takes it back.
+    docker_cli(swarm_daemon, "service", "update", "--env-add", "MAXMEMORY=1g", f"{stack}_cache")
+    assert settled_drift(ledger, deployer) == changed.format("cache")
+    docker_cli(swarm_daemon, "service", "update", "--env-rm", "MAXMEMORY", f"{stack}_cache")
+    assert settled_drift(ledger, deployer) is None
+    # Or points it at another image; put back as deployed, then the worker is removed.
     docker_client.services.get(f"{stack}_cache").update(image=images.v2.reference)
-    assert settled_drift(ledger, deployer) == "configuration changed outside Dockyard"
-    # Put back as deployed, then the worker is removed by hand.
+    assert settled_drift(ledger, deployer) == changed.format("cache")
     docker_client.services.get(f"{stack}_cache").update(image=cache.reference)
     assert settled_drift(ledger, deployer) is None
     docker_client.services.get(f"{stack}_worker").remove()
-    assert settled_drift(ledger, deployer) == "configuration changed outside Dockyard"
+    assert settled_drift(ledger, deployer) == changed.format("worker")
+
+
+def docker_cli(daemon: PrivateDaemon, *args: str) -> str:
+    """The docker CLI on the test daemon, as an operator types it (it waits for the update)."""
+    done = subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "DOCKER_HOST": daemon.url},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def settled_drift(ledger: Deployment, deployer: StackDeployer) -> str | None:
@@ -381,6 +407,20 @@ def test_stack_release_is_recorded_shown_and_rolled_back_through_the_cli(
         assert history[0].config["stack"] == history[2].config["stack"]
         production = environment(cli.json("status", repo), "production")
         assert production["release"]["rollback"] is True and production["drift"] is None
+
+        # A dependent edited by hand is drift, named, with how to put the release back.
+        docker_cli(swarm_daemon, "service", "update", "--env-add", "X=1", f"{stack}_cache")
+        shown = cli("status", repo)
+        assert shown.returncode == 0, shown.stderr
+        drift = (
+            "its service cache was changed or removed outside Dockyard; put v1.0.0 back as "
+            f"deployed with: dockyard rollback {repo} production --to {history[0].id} "
+            "--comment REASON"
+        )
+        assert f"DRIFT: {drift}" in shown.stdout
+        assert environment(cli.json("status", repo), "production")["drift"] == drift
+        docker_cli(swarm_daemon, "service", "update", "--env-rm", "X", f"{stack}_cache")
+        assert environment(cli.json("status", repo), "production")["drift"] is None
 
         # The daemon is the truth: an app moved to another image by hand shows as drift.
         docker_client.services.get(f"{stack}_web").update(image=f"{image}@{v2}")

@@ -19,7 +19,7 @@ from docker.models.containers import Container
 from dockyard.core.errors import Cancelled, PipelineFailed, UserInputError
 from dockyard.core.pipeline_sections import container_secrets_refused
 from dockyard.engine.deploy import labels as L
-from dockyard.engine.deploy.dependents import Dependents
+from dockyard.engine.deploy.dependents import Dependents, marks
 from dockyard.engine.deploy.dockerops import (
     container_ports,
     docker_errors,
@@ -77,7 +77,8 @@ class ContainerDeployer:
             return release
         try:
             network = dependents.up(request, log, cancel)
-            return self._replace(request, old, network, log, cancel)
+            members = dependents.members(request.repo, request.environment)
+            return self._replace(request, old, network, log, cancel, marks(members))
         except (PipelineFailed, Cancelled) as exc:
             if old is None or request.replaces is None:
                 self._remove_first(old, dependents, request, log)
@@ -121,11 +122,13 @@ class ContainerDeployer:
         network: str | None,
         log: LogFn,
         cancel: CancelToken,
+        marks: Mapping[str, str] | None = None,
     ) -> RunningRelease:
-        """Start the new release beside ``old`` and swap once it passed its health gate."""
+        """Start the new release beside ``old`` and swap once it passed its health gate;
+        ``marks``: labels recording its dependents' definitions."""
         name = L.resource_name(request.repo, request.environment)
         snapshot = request.snapshot
-        new = self._create(request, name + TEMPORARY_SUFFIX, log, network)
+        new = self._create(request, name + TEMPORARY_SUFFIX, log, network, marks or {})
         stopped_old = False
         try:
             if old is not None and snapshot.ports and old.status == "running":
@@ -188,13 +191,18 @@ class ContainerDeployer:
         return [self.client.containers.prepare_model(attrs) for attrs in found]
 
     def _create(
-        self, request: DeploymentRequest, name: str, log: LogFn, network: str | None
+        self,
+        request: DeploymentRequest,
+        name: str,
+        log: LogFn,
+        network: str | None,
+        marks: Mapping[str, str],
     ) -> Container:
         """``network``: the compose project's, where the app is known by its service name."""
         snapshot = request.snapshot
         kwargs: dict[str, Any] = {
             "name": name,
-            "labels": L.labels_for(request),
+            "labels": {**L.labels_for(request), **marks},
             "environment": dict(snapshot.env),
             # No restarts during the health gate, so a crash shows with its exit code;
             # unless-stopped is set once the release passed.

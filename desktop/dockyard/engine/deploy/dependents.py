@@ -17,6 +17,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from dockyard.core.errors import PipelineFailed
+from dockyard.engine.deploy import definitions
 from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy.deploy_cli import run_on_file
 from dockyard.engine.deploy.dockerops import docker_errors
@@ -68,6 +69,10 @@ class Dependents:
                 ) from exc
         return network
 
+    def members(self, repo: str, environment: str) -> list[dict[str, Any]]:
+        """The project's containers as the daemon reports them (none without a compose file)."""
+        return project_containers(SdkReader(self.client), L.resource_name(repo, environment))
+
     def remove(self, repo: str, environment: str, log: LogFn = lambda _: None) -> None:
         project = L.resource_name(repo, environment)
         self._remove_containers(project, log)
@@ -106,6 +111,11 @@ class Dependents:
             image=request.image,
             log=log,
         )  # fmt: skip
+
+
+def marks(members: list[dict[str, Any]]) -> dict[str, str]:
+    """The label recording ``members``' definitions, for the app deployed beside them."""
+    return {L.DEPENDENT_SPECS: definitions.marks_text(definitions.containers_by_service(members))}
 
 
 def _forget(spec: dict[str, Any], app: str) -> None:

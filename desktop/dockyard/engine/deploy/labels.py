@@ -34,6 +34,9 @@ CONFIG_TARGET = "dockyard.file"
 MANAGED = "dockyard.managed"
 # Stack mode, on the app service: the stack's other services, so one removed by hand shows.
 DEPENDENTS = "dockyard.dependents"
+# On the app (service or container): a hash of each dependent's definition once the release
+# ran (``definitions``), so a dependent changed by hand shows as drift.
+DEPENDENT_SPECS = "dockyard.dependents.spec"
 
 LABELS = (
     REPO, ENVIRONMENT, RELEASE, COMMIT, DIGEST, RUN, DEPLOYMENT, APPROVED_BY, CONFIG, ROLLBACK,

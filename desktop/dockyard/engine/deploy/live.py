@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dockyard.core.errors import UserInputError
+from dockyard.engine.deploy import definitions
 from dockyard.engine.deploy import labels as L
+from dockyard.engine.deploy.definitions import COMPOSE_SERVICE
 from dockyard.engine.deploy.live_swarm import services_running
 from dockyard.engine.deploy.restarts import RESTARTING, container_restarts
 from dockyard.engine.deploy.spec import RunningRelease
@@ -20,7 +22,6 @@ from dockyard.engine.endpoints.daemon_reader import Attrs, DaemonReader, daemon_
 TEMPORARY_SUFFIX = "-next"  # a container mode release in its health gate
 SWARM_TASK_LABEL = "com.docker.swarm.service.id"
 COMPOSE_PROJECT = "com.docker.compose.project"
-COMPOSE_SERVICE = "com.docker.compose.service"
 
 
 def unknown_mode(mode: str) -> UserInputError:
@@ -40,8 +41,24 @@ def running_in(
 
 def containers_running(reader: DaemonReader, repo: str, environment: str) -> list[RunningRelease]:
     found = environment_containers(reader, repo, environment)
-    stopped = stopped_dependents(reader, repo, environment) if found else ()
-    return [replace(container_release(c, reader), stopped_services=stopped) for c in found]
+    members = project_containers(reader, L.resource_name(repo, environment)) if found else []
+    stopped = tuple(
+        str(labels_of(c).get(COMPOSE_SERVICE, name_of(c)))
+        for c in members
+        if status_of(c) != "running"
+    )
+    live = definitions.containers_by_service(members)
+    return [
+        replace(
+            container_release(c, reader),
+            stopped_services=stopped,
+            # Changed or removed since this app was deployed beside them.
+            edited_services=definitions.edited(
+                definitions.recorded_marks(labels_of(c), L.DEPENDENT_SPECS), live
+            ),
+        )
+        for c in found
+    ]
 
 
 def environment_containers(reader: DaemonReader, repo: str, environment: str) -> list[Attrs]:
@@ -55,15 +72,6 @@ def project_containers(reader: DaemonReader, project: str) -> list[Attrs]:
     """The containers of a compose project: an environment's dependent services."""
     with daemon_errors(f"list the containers of {project}"):
         return reader.containers({"label": f"{COMPOSE_PROJECT}={project}"})
-
-
-def stopped_dependents(reader: DaemonReader, repo: str, environment: str) -> tuple[str, ...]:
-    """The environment's dependent services that do not run (none without a compose file)."""
-    return tuple(
-        str(labels_of(c).get(COMPOSE_SERVICE, name_of(c)))
-        for c in project_containers(reader, L.resource_name(repo, environment))
-        if status_of(c) != "running"
-    )
 
 
 def container_release(container: Attrs, reader: DaemonReader) -> RunningRelease:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from dockyard.engine.deploy import definitions
 from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy.restarts import RESTARTING, service_restarts
 from dockyard.engine.deploy.spec import RunningRelease
@@ -65,9 +66,7 @@ def service_release(service: Attrs, reader: DaemonReader, *, stack: bool) -> Run
         state = "starting" if tasks else "failed"
     namespace = str(labels.get(NAMESPACE, "")) if stack else ""
     members = stack_services(reader, namespace) if namespace else []
-    if stack and _dependents_edited(labels, members):
-        fingerprint = ""
-    elif stack and L.SPEC not in labels:  # not marked (yet): trust the label
+    if stack and L.SPEC not in labels:  # not marked (yet): trust the label
         fingerprint = str(labels.get(L.CONFIG, ""))
     else:
         fingerprint = _live_fingerprint(spec, replicas)
@@ -84,12 +83,10 @@ def service_release(service: Attrs, reader: DaemonReader, *, stack: bool) -> Run
     )
     if not namespace:
         return release
-    stopped = tuple(
-        name_of(s).removeprefix(namespace + "_")
-        for s in members
-        if name_of(s) != name and not _runs(s, reader)
-    )
-    return replace(release, stopped_services=stopped)
+    others = {name_of(s).removeprefix(namespace + "_"): s for s in members if name_of(s) != name}
+    stopped = tuple(short for short, s in others.items() if not _runs(s, reader))
+    edited = _dependents_edited(labels, {short: s["Spec"] for short, s in others.items()})
+    return replace(release, stopped_services=stopped, edited_services=edited)
 
 
 def _live_fingerprint(spec: dict[str, Any], replicas: int) -> str:
@@ -100,22 +97,25 @@ def _live_fingerprint(spec: dict[str, Any], replicas: int) -> str:
     return str(labels.get(L.CONFIG, "")) if live == labels.get(L.SPEC) else ""
 
 
-def _dependents_edited(app: Mapping[str, str], members: list[Attrs]) -> bool:
-    """Whether a service of the stack besides the app runs another image than the
-    stack's file gave it (``docker service update --image``), or is gone."""
-    if not app.get(NAMESPACE, ""):
-        return False
-    found = set()
-    for service in members:
-        spec = service["Spec"]
-        labels = spec.get("Labels") or {}
-        if labels.get(L.DEPLOYMENT):
-            continue  # the app: its digest tells drift
-        if spec["TaskTemplate"]["ContainerSpec"].get("Image") != labels.get(FILE_IMAGE):
-            return True
-        found.add(name_of(service).removeprefix(f"{app[NAMESPACE]}_"))
+def _dependents_edited(app: Mapping[str, str], others: Mapping[str, Attrs]) -> tuple[str, ...]:
+    """The stack's services besides the app (``others``: name in the file -> spec) changed
+    by hand: another image than the stack's file gave (``docker service update --image``),
+    another definition than the one recorded on the app (``--env-add``, ``--args``,
+    ``--replicas``, …), or gone. Releases deployed before a record was kept are judged by
+    what they recorded."""
+    moved = {
+        short
+        for short, spec in others.items()
+        if spec["TaskTemplate"]["ContainerSpec"].get("Image")
+        != (spec.get("Labels") or {}).get(FILE_IMAGE)
+    }
     expected = app.get(L.DEPENDENTS)  # None: deployed before it was recorded
-    return expected is not None and not set(filter(None, expected.split(","))) <= found
+    gone = set(filter(None, (expected or "").split(","))) - set(others)
+    changed = definitions.edited(
+        definitions.recorded_marks(app, L.DEPENDENT_SPECS),
+        {short: definitions.service_definition(spec) for short, spec in others.items()},
+    )
+    return tuple(sorted(moved | gone | set(changed)))
 
 
 def _runs(service: Attrs, reader: DaemonReader) -> bool:

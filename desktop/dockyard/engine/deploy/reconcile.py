@@ -46,6 +46,8 @@ def drift_of(recorded: Deployment | None, running: list[RunningRelease]) -> str 
         names = ", ".join(live.stopped_services)
         verb = "does" if len(live.stopped_services) == 1 else "do"
         return f"its service {names} {verb} not run; Dockyard deployed {_release(recorded)}"
+    if live.edited_services:
+        return _edited(recorded, live.edited_services)
     expected = _fingerprint(recorded.config)
     if expected and live.config_fingerprint != expected:
         return "configuration changed outside Dockyard"
@@ -61,6 +63,17 @@ def short_digest(digest: str) -> str:
 
 def _release(recorded: Deployment) -> str:
     return recorded.label or short_digest(recorded.digest)
+
+
+def _edited(recorded: Deployment, services: tuple[str, ...]) -> str:
+    """Dependents changed by hand: which, and how to run the release as deployed again."""
+    names = ", ".join(services)
+    verb = "was" if len(services) == 1 else "were"
+    return (
+        f"its service {names} {verb} changed or removed outside Dockyard; put "
+        f"{_release(recorded)} back as deployed with: dockyard rollback {recorded.repo} "
+        f"{recorded.environment} --to {recorded.id} --comment REASON"
+    )
 
 
 def _fingerprint(config: Mapping[str, Any]) -> str:

@@ -277,6 +277,8 @@ class RunningRelease:
     exit_code: int | None = None
     # With a compose file: the app's dependent services that do not run (stack or project).
     stopped_services: tuple[str, ...] = ()
+    # Dependent services whose definition differs from the one deployed, or that are gone.
+    edited_services: tuple[str, ...] = ()
 
     @property
     def restart_loop(self) -> bool:

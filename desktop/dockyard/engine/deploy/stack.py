@@ -29,8 +29,8 @@ from dockyard.core.errors import (
     PipelineFailed,
     UserInputError,
 )
+from dockyard.engine.deploy import definitions, swarm_objects
 from dockyard.engine.deploy import labels as L
-from dockyard.engine.deploy import swarm_objects
 from dockyard.engine.deploy.deploy_cli import run_on_file
 from dockyard.engine.deploy.dockerops import docker_errors, wait_or_cancel
 from dockyard.engine.deploy.exits import log_output, output_phrase
@@ -124,7 +124,7 @@ class StackDeployer(SwarmServiceDeployer):
         else:
             watch.until_updated(previous, deadline, cancel)
         self._until_services_run(stack, app, failed_before, deadline, cancel, log)
-        self._mark_spec(app)
+        self._mark_spec(app, stack)
 
     def _put_back(
         self, earlier: DeploymentRequest, stack: str, log: LogFn, cancel: CancelToken
@@ -160,10 +160,11 @@ class StackDeployer(SwarmServiceDeployer):
         self._remove_stack(L.resource_name(repo, environment))
         super().remove(repo, environment)
 
-    def _mark_spec(self, app: str) -> None:
+    def _mark_spec(self, app: str, stack: str) -> None:
         """Label the app service with a hash of the spec the CLI made of the file, as service
-        mode does before it sends one, so a later hand edit shows as drift. Only labels
-        change: Swarm restarts no task, and keeps the service's registry login."""
+        mode does before it sends one, and with a hash of each other service's spec as it
+        runs now, so a later hand edit of any shows as drift. Only labels change: Swarm
+        restarts no task, and keeps the service's registry login."""
         service = self._find(app)
         if service is None:
             return
@@ -172,6 +173,15 @@ class StackDeployer(SwarmServiceDeployer):
         ports = (spec.get("EndpointSpec") or {}).get("Ports") or []
         labels = dict(spec.get("Labels") or {})
         labels[L.SPEC] = spec_hash(spec["TaskTemplate"]["ContainerSpec"], ports, replicas)
+        labels[L.DEPENDENT_SPECS] = definitions.marks_text(
+            {
+                str(s.name).removeprefix(f"{stack}_"): definitions.service_definition(
+                    s.attrs["Spec"]
+                )
+                for s in self._services(stack)
+                if s.name != app
+            }
+        )
         before = (service.attrs.get("UpdateStatus") or {}).get("StartedAt")
         with docker_errors(f"label the service {app}"):
             self.client.api.update_service(
