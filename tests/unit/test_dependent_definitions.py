@@ -10,7 +10,7 @@ from dockyard.core.model import utcnow
 from dockyard.core.releases import Deployment, DeploymentStatus
 from dockyard.engine.deploy import RunningRelease, drift_of
 from dockyard.engine.deploy import definitions as D
-from dockyard.engine.deploy.dependents import edited, marks
+from dockyard.engine.deploy.labels import DEPENDENT_SPECS
 
 DIGEST = "sha256:" + "d" * 64
 # A dependent of a stack as Swarm stores it right after `docker stack deploy`.
@@ -98,9 +98,8 @@ def compose_container(**config: Any) -> dict[str, Any]:
 
 
 def test_a_compose_re_create_of_the_same_definition_is_no_edit_another_command_is() -> None:
-    deployed = marks([compose_container()])
-    app = deployed  # the app container carries them as labels
-    assert edited(app, [compose_container()]) == ()
+    app = D.containers_marks([compose_container()])  # the app container's label
+    assert D.containers_edited(app, [compose_container()]) == ()
     # compose re-created it from the same file (a put-back): another temporary file,
     # hostname, address and container number, its anonymous volume kept.
     again = compose_container(Hostname="77aa01")
@@ -109,20 +108,20 @@ def test_a_compose_re_create_of_the_same_definition_is_no_edit_another_command_i
         "com.docker.compose.replace": "4f1c2a_dy-web-1a2b3c-prod_cache_1",
     }
     again["NetworkSettings"]["Networks"]["dy-web-1a2b3c-prod"]["IPAddress"] = "10.0.0.9"
-    assert edited(app, [again]) == ()
+    assert D.containers_edited(app, [again]) == ()
     # Re-created by hand with its labels but another command; or removed.
-    assert edited(app, [compose_container(Cmd=["sleep", "3600"])]) == ("cache",)
-    assert edited(app, []) == ("cache",)
+    assert D.containers_edited(app, [compose_container(Cmd=["sleep", "3600"])]) == ("cache",)
+    assert D.containers_edited(app, []) == ("cache",)
 
 
 def test_releases_deployed_before_the_record_show_no_edit() -> None:
-    assert D.recorded_marks({}, "dockyard.dependents.spec") is None
-    assert edited({}, [compose_container(Cmd=["sleep", "3600"])]) == ()
+    assert D.recorded_marks({}) is None
+    assert D.containers_edited({}, [compose_container(Cmd=["sleep", "3600"])]) == ()
     assert D.edited(None, {"cache": "x"}) == ()
     assert D.edited({}, {"cache": "x"}) == ()  # a release without dependents
     text = D.marks_text({"worker": "2b", "cache": "1a"})
     assert text == "cache=1a,worker=2b"
-    assert D.recorded_marks({"l": text}, "l") == {"cache": "1a", "worker": "2b"}
+    assert D.recorded_marks({DEPENDENT_SPECS: text}) == {"cache": "1a", "worker": "2b"}
 
 
 def test_an_edited_dependent_is_drift_naming_it_and_how_to_put_the_release_back() -> None:

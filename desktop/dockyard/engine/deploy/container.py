@@ -19,7 +19,8 @@ from docker.models.containers import Container
 from dockyard.core.errors import Cancelled, PipelineFailed, UserInputError
 from dockyard.core.pipeline_sections import container_secrets_refused
 from dockyard.engine.deploy import labels as L
-from dockyard.engine.deploy.dependents import Dependents, marks
+from dockyard.engine.deploy.definitions import containers_marks
+from dockyard.engine.deploy.dependents import Dependents
 from dockyard.engine.deploy.dockerops import (
     container_ports,
     docker_errors,
@@ -78,7 +79,7 @@ class ContainerDeployer:
         try:
             network = dependents.up(request, log, cancel)
             members = dependents.members(request.repo, request.environment)
-            return self._replace(request, old, network, log, cancel, marks(members))
+            return self._replace(request, old, network, log, cancel, containers_marks(members))
         except (PipelineFailed, Cancelled) as exc:
             if old is None or request.replaces is None:
                 self._remove_first(old, dependents, request, log)

@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from dockyard.engine.deploy.labels import DEPENDENT_SPECS
+
 COMPOSE_SERVICE = "com.docker.compose.service"
 # Compose's own hash of the service's definition; its other labels name the run that made
 # the container (a temporary file, the container it replaced), not what runs.
@@ -96,14 +98,27 @@ def containers_by_service(containers: Iterable[Mapping[str, Any]]) -> dict[str, 
             for name, hashes in found.items()}  # fmt: skip
 
 
+def containers_edited(
+    app: Mapping[str, str], members: Iterable[Mapping[str, Any]]
+) -> tuple[str, ...]:
+    """Container mode: the dependents (``members``, the compose project's containers)
+    changed or removed since the app with the labels ``app`` was deployed beside them."""
+    return edited(recorded_marks(app), containers_by_service(members))
+
+
+def containers_marks(members: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Container mode: the label recording the dependents' definitions, for the app."""
+    return {DEPENDENT_SPECS: marks_text(containers_by_service(members))}
+
+
 def marks_text(definitions: Mapping[str, str]) -> str:
     """The label value that records them: ``cache=3f…,worker=9a…``."""
     return ",".join(f"{name}={value}" for name, value in sorted(definitions.items()))
 
 
-def recorded_marks(labels: Mapping[str, str], label: str) -> dict[str, str] | None:
-    """What the app's label recorded; None when it records nothing (deployed before)."""
-    text = labels.get(label)
+def recorded_marks(labels: Mapping[str, str]) -> dict[str, str] | None:
+    """What the app's labels recorded; None when they record nothing (deployed before)."""
+    text = labels.get(DEPENDENT_SPECS)
     if text is None:
         return None
     pairs = (item.partition("=") for item in text.split(",") if item)

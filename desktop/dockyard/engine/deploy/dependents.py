@@ -17,7 +17,6 @@ import docker.errors
 from docker.models.containers import Container
 
 from dockyard.core.errors import PipelineFailed
-from dockyard.engine.deploy import definitions
 from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy.deploy_cli import run_on_file
 from dockyard.engine.deploy.dockerops import docker_errors
@@ -111,11 +110,6 @@ class Dependents:
             image=request.image,
             log=log,
         )  # fmt: skip
-
-
-def marks(members: list[dict[str, Any]]) -> dict[str, str]:
-    """The label recording ``members``' definitions, for the app deployed beside them."""
-    return {L.DEPENDENT_SPECS: definitions.marks_text(definitions.containers_by_service(members))}
 
 
 def _forget(spec: dict[str, Any], app: str) -> None:

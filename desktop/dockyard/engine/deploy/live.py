@@ -47,15 +47,11 @@ def containers_running(reader: DaemonReader, repo: str, environment: str) -> lis
         for c in members
         if status_of(c) != "running"
     )
-    live = definitions.containers_by_service(members)
     return [
         replace(
             container_release(c, reader),
             stopped_services=stopped,
-            # Changed or removed since this app was deployed beside them.
-            edited_services=definitions.edited(
-                definitions.recorded_marks(labels_of(c), L.DEPENDENT_SPECS), live
-            ),
+            edited_services=definitions.containers_edited(labels_of(c), members),
         )
         for c in found
     ]

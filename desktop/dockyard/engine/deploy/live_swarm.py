@@ -112,7 +112,7 @@ def _dependents_edited(app: Mapping[str, str], others: Mapping[str, Attrs]) -> t
     expected = app.get(L.DEPENDENTS)  # None: deployed before it was recorded
     gone = set(filter(None, (expected or "").split(","))) - set(others)
     changed = definitions.edited(
-        definitions.recorded_marks(app, L.DEPENDENT_SPECS),
+        definitions.recorded_marks(app),
         {short: definitions.service_definition(spec) for short, spec in others.items()},
     )
     return tuple(sorted(moved | gone | set(changed)))
