@@ -48,6 +48,11 @@ class LedgerUnreachable(InfrastructureError):
     """The team ledger's server cannot be reached (or went away): nothing was recorded."""
 
 
+class LedgerClosed(InfrastructureError):
+    """The ledger was closed for good (its window closed): it opens no connection any more.
+    Whoever meets it is the window's leftover work, and ends quietly."""
+
+
 class Cancelled(DockyardError):
     """The user cancelled the work."""
 

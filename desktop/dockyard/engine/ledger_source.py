@@ -7,6 +7,7 @@ authenticated, never ``DOCKYARD_USER``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import threading
@@ -19,6 +20,7 @@ from pathlib import Path
 from dockyard.core.errors import (
     DockyardError,
     InfrastructureError,
+    LedgerClosed,
     LedgerUnreachable,
     UserInputError,
 )
@@ -49,19 +51,29 @@ class DeferredLedger:
 
     The local ledger opens at once, as before (a damaged file stops the window with its
     sentence). ``switch`` follows the home after ``dockyard team connect``/``disconnect``.
+    ``close`` is final: afterwards nothing opens a connection through it (``LedgerClosed``),
+    and one that was being made meanwhile is closed as soon as it is made, so a closed
+    window leaves no session on the team server even while a worker or the change listener
+    was reconnecting.
     """
 
     RETRY_AFTER_SECONDS = 2.0  # a failed connection is not retried by every waiting read
 
     def __init__(self, home: Path) -> None:
         self.home = home
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the state below; never held while connecting
+        self._opening = threading.Lock()  # one connection attempt at a time
         self._inner: Database | None = None
         self._failure: tuple[float, LedgerUnreachable] | None = None
+        self._closed = False
         self.team = in_team_mode(home)
         self.dialect = "postgres" if self.team else "sqlite"
         if not self.team:
             self._inner = open_database(home)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def read_only(self) -> bool:
@@ -85,40 +97,76 @@ class DeferredLedger:
     def opened(self) -> Database:
         """The ledger, connected now if it was not (in a worker: this may wait on the
         network); raises ``LedgerUnreachable`` with the server's sentence (also for a
-        refused login or a schema this client does not know)."""
+        refused login or a schema this client does not know), ``LedgerClosed`` once closed."""
         with self._lock:
+            if self._closed:
+                raise _closed()
             if self._inner is not None:
                 return self._inner
-            if self._failure is not None:
-                failed_at, failure = self._failure
-                if time.monotonic() - failed_at < self.RETRY_AFTER_SECONDS:
-                    raise failure
-            try:
-                self._inner = open_ledger(self.home)
-            except DockyardError as exc:
-                if not self.team:
-                    raise  # the local file's own sentence (a damaged database, a full disk)
-                # A refused login or a schema this client does not know: the window cannot
-                # use the team ledger either; it says so once, like an outage.
-                if isinstance(exc, LedgerUnreachable):
-                    self._failure = (time.monotonic(), exc)
-                    raise
-                failure = LedgerUnreachable(exc.message)
+        with self._opening:
+            with self._lock:
+                if self._closed:
+                    raise _closed()
+                if self._inner is not None:
+                    return self._inner  # another worker opened it meanwhile
+                if self._failure is not None:
+                    failed_at, failure = self._failure
+                    if time.monotonic() - failed_at < self.RETRY_AFTER_SECONDS:
+                        raise failure
+            made = self._open_inner()
+            with self._lock:
+                if not self._closed:
+                    self._inner, self._failure = made, None
+                    return made
+            _quietly_close(made)  # closed while it connected: it serves no one
+            raise _closed()
+
+    def _open_inner(self) -> Database:
+        try:
+            return open_ledger(self.home)
+        except DockyardError as exc:
+            if not self.team:
+                raise  # the local file's own sentence (a damaged database, a full disk)
+            # A refused login or a schema this client does not know: the window cannot
+            # use the team ledger either; it says so once, like an outage.
+            failure = exc if isinstance(exc, LedgerUnreachable) else LedgerUnreachable(exc.message)
+            with self._lock:
                 self._failure = (time.monotonic(), failure)
-                raise failure from exc
-            self._failure = None
-            return self._inner
+            if failure is exc:
+                raise
+            raise failure from exc
+
+    def _unless_closed(self, ledger: Database) -> None:
+        """After a connection was made through ``ledger``: if the ledger was closed
+        meanwhile, close everything ``ledger`` holds again (the new connection too)."""
+        if self._closed:
+            _quietly_close(ledger)
+            raise _closed()
 
     def connect(self) -> SqlConnection:
-        return self.opened().connect()
+        ledger = self.opened()
+        connection = ledger.connect()
+        self._unless_closed(ledger)
+        return connection
 
     @contextmanager
     def transaction(self) -> Iterator[SqlConnection]:
-        with self.opened().transaction() as connection:
-            yield connection
+        ledger = self.opened()
+        try:
+            with ledger.transaction() as connection:
+                yield connection
+        finally:
+            self._unless_closed(ledger)
 
     def open_private(self) -> SqlConnection:
-        return self.opened().open_private()
+        """A connection of the caller's own; the caller closes it (also one opened just
+        before ``close``), except one made while ``close`` ran, which is closed here."""
+        connection = self.opened().open_private()
+        with self._lock:
+            if not self._closed:
+                return connection
+        _quietly_close(connection)
+        raise _closed()
 
     def change_marker(self, private: SqlConnection) -> object:
         return self.opened().change_marker(private)
@@ -128,6 +176,12 @@ class DeferredLedger:
             self._inner.release()
 
     def close(self) -> None:
+        """Close every connection and open none any more (the window closed)."""
+        with self._lock:
+            self._closed = True
+        self._drop()
+
+    def _drop(self) -> None:
         with self._lock:
             inner, self._inner = self._inner, None
         if inner is not None:
@@ -136,11 +190,21 @@ class DeferredLedger:
     def switch(self) -> None:
         """After the home was connected to a team ledger or disconnected: the next use
         opens whichever ledger the home now names."""
-        self.close()
+        self._drop()
         with self._lock:
             self._failure = None
             self.team = in_team_mode(self.home)
             self.dialect = "postgres" if self.team else "sqlite"
+
+
+def _closed() -> LedgerClosed:
+    return LedgerClosed("The window closed its ledger; nothing more is read or written there.")
+
+
+def _quietly_close(closable: Database | SqlConnection) -> None:
+    # A connection that broke (the server went away) may fail to close; it is gone anyway.
+    with contextlib.suppress(Exception):
+        closable.close()
 
 
 @dataclass(frozen=True)

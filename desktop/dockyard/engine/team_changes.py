@@ -6,7 +6,9 @@ that it can be stopped); each notification calls ``on_change``: the window's one
 ledger changed" entry point, which looks at the ledger and re-reads what changed. A
 connection that is lost or comes back calls it too (the look then says "unreachable", or
 "back" and reads everything afresh); while the server is away it tries again every
-second. Nothing here reads or records: it only wakes the one who does.
+second. Nothing here reads or records: it only wakes the one who does. Once the window
+closed its ledger (``DeferredLedger.close``) the listener lets go and connects no more,
+even if it was between two tries of an outage then.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-from dockyard.core.errors import DockyardError
+from dockyard.core.errors import DockyardError, LedgerClosed
 from dockyard.engine.ledger_source import DeferredLedger
 from dockyard.store.sql import SqlConnection
 
@@ -78,14 +80,16 @@ class TeamChangeListener:
                 ledger = self._db.opened()
                 if not isinstance(ledger, Notifying):
                     return  # the local ledger: the window's timed look is all there is
-                connection = ledger.open_private()
+                connection = self._db.open_private()  # none once the ledger is closed
                 ledger.wait_for_change(connection, 0)  # listening from now on
                 if lost:
                     lost = False
                     self._tell(stop)  # back: anything may have happened meanwhile
-                while not stop.is_set():
+                while not stop.is_set() and not self._db.closed:
                     if ledger.wait_for_change(connection, WAIT_SECONDS):
                         self._tell(stop)
+            except LedgerClosed:
+                return  # the window closed its ledger: nobody is left to wake
             except DockyardError as exc:
                 if not lost:
                     log.info("team ledger notifications paused: %s", exc.message)

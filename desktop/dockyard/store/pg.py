@@ -122,15 +122,19 @@ class PgDatabase:
         return self._threads.get()
 
     def open_private(self) -> PgConnection:
+        raw: psycopg.Connection[Any] | None = None
         try:
             raw = self._connect()
+            raw.autocommit = True
+            raw.execute("SET search_path TO dockyard, pg_catalog")
         except psycopg.OperationalError as exc:
+            # Also a server shutting down between the login and the first statement.
+            if raw is not None:
+                raw.close()
             raise LedgerUnreachable(
                 f"The team ledger {self.label} is unreachable ({server_reason(exc)}); check that "
                 "the server runs and this machine may reach it."
             ) from exc
-        raw.autocommit = True
-        raw.execute("SET search_path TO dockyard, pg_catalog")
         return PgConnection(raw, self.label)
 
     @contextmanager

@@ -35,7 +35,7 @@ from typing import Any, TypeVar, TypeVarTuple
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QThreadPool, Signal, Slot
 
-from dockyard.core.errors import DockyardError, LedgerUnreachable
+from dockyard.core.errors import DockyardError, LedgerClosed, LedgerUnreachable
 from dockyard.store.failures import store_failure
 
 log = logging.getLogger("dockyard.ui")
@@ -92,6 +92,8 @@ class Task:
                 return  # shut down before it started: nobody waits for it
         try:
             value = self.call(lambda update: self._emit("progress", update))
+        except LedgerClosed:
+            pass  # its window closed the ledger: nobody is left to tell
         except DockyardError as exc:
             if isinstance(exc, LedgerUnreachable):
                 self._emit("outage", exc.message)
