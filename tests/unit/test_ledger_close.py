@@ -55,7 +55,7 @@ class FakeLedger:
         self.server = server
         self.connections = [FakeConnection(server)]  # the login check, as PgDatabase does
 
-    def open_private(self) -> FakeConnection:
+    def open_private(self, purpose: str = "") -> FakeConnection:
         return self.server.login()
 
     def wait_for_change(self, private: object, timeout: float) -> bool:
@@ -73,7 +73,7 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServ
     (tmp_path / TEAM_SETTINGS_FILE).write_text('{"url": "postgresql://dev@127.0.0.1/team"}')
     made = FakeServer()
 
-    def open_ledger(_home: Path) -> FakeLedger:
+    def open_ledger(_home: Path, _role: str = "") -> FakeLedger:
         made.login()  # what waits on the network
         made.open -= 1  # the login above stands for the ledger's own connection
         return FakeLedger(made)

@@ -34,14 +34,15 @@ def in_team_mode(home: Path) -> bool:
     return (home / TEAM_SETTINGS_FILE).exists()
 
 
-def open_ledger(home: Path) -> Database:
-    """The team ledger when ``home`` is connected to one, else the local database."""
+def open_ledger(home: Path, role: str = "") -> Database:
+    """The team ledger when ``home`` is connected to one, else the local database.
+    ``role`` ("window", "run") names this process's sessions on the team server."""
     if not in_team_mode(home):
         return open_database(home)
     # psycopg takes about half a second to import: only team mode pays for it.
     from dockyard.engine.team import open_team_ledger
 
-    return open_team_ledger(home)
+    return open_team_ledger(home, role)
 
 
 class DeferredLedger:
@@ -123,7 +124,7 @@ class DeferredLedger:
 
     def _open_inner(self) -> Database:
         try:
-            return open_ledger(self.home)
+            return open_ledger(self.home, "window")
         except DockyardError as exc:
             if not self.team:
                 raise  # the local file's own sentence (a damaged database, a full disk)
@@ -158,10 +159,10 @@ class DeferredLedger:
         finally:
             self._unless_closed(ledger)
 
-    def open_private(self) -> SqlConnection:
+    def open_private(self, purpose: str = "") -> SqlConnection:
         """A connection of the caller's own; the caller closes it (also one opened just
         before ``close``), except one made while ``close`` ran, which is closed here."""
-        connection = self.opened().open_private()
+        connection = self.opened().open_private(purpose)
         with self._lock:
             if not self._closed:
                 return connection

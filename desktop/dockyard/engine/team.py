@@ -218,15 +218,19 @@ def team_status(home: Path) -> TeamStatus:
     return TeamStatus(server.address, True, "", version, me, admin, approves)
 
 
-def open_team_ledger(home: Path) -> PgDatabase:
-    """The team ledger as the store's database; refuses a schema this client does not know."""
+def open_team_ledger(home: Path, role: str = "") -> PgDatabase:
+    """The team ledger as the store's database; refuses a schema this client does not know.
+    Its sessions are named after the URL's ``application_name`` and ``role`` ("dockyard
+    window"), and what each connection is for ("dockyard window (listening)")."""
     server = require_server(home)
     password = _stored_password(server)
 
-    def connect_raw() -> psycopg.Connection:
+    def connect_raw(**naming: str) -> psycopg.Connection:
+        url = make_conninfo(server.url, **naming)
         try:
-            return psycopg.connect(server.url, password=password, autocommit=True)
+            return psycopg.connect(url, password=password, autocommit=True)
         except psycopg.OperationalError as exc:
             raise _connect_error(server, exc) from exc
 
-    return PgDatabase(connect_raw, server.label)
+    name = f"{server.params.get('application_name') or 'dockyard'} {role}".strip()
+    return PgDatabase(connect_raw, server.label, name)

@@ -34,7 +34,7 @@ class Notifying(Protocol):
     """A ledger whose server tells of changes (``store.pg.PgDatabase``; imported by name
     only in team mode, as psycopg takes half a second to import)."""
 
-    def open_private(self) -> SqlConnection: ...
+    def open_private(self, purpose: str = "") -> SqlConnection: ...
     def wait_for_change(self, private: SqlConnection, timeout: float) -> bool: ...
 
 
@@ -80,7 +80,7 @@ class TeamChangeListener:
                 ledger = self._db.opened()
                 if not isinstance(ledger, Notifying):
                     return  # the local ledger: the window's timed look is all there is
-                connection = self._db.open_private()  # none once the ledger is closed
+                connection = self._db.open_private("listening")  # none once it is closed
                 ledger.wait_for_change(connection, 0)  # listening from now on
                 if lost:
                     lost = False

@@ -30,7 +30,7 @@ class ExternalChanges:
     def changed(self) -> bool:
         try:
             if self._connection is None:
-                self._connection = self._db.open_private()
+                self._connection = self._db.open_private("watching")
                 if self._lost:
                     self._seen = None  # a new connection counts anew
             version = self._db.change_marker(self._connection)

@@ -123,9 +123,9 @@ class SqliteDatabase:
         """Close every connection (at shutdown, when no thread uses the database any more)."""
         self._threads.close_all()
 
-    def open_private(self) -> sqlite3.Connection:
+    def open_private(self, purpose: str = "") -> sqlite3.Connection:
         """A connection of the caller's own, not shared with this thread's (the caller
-        closes it)."""
+        closes it); a file has no one to tell its ``purpose``."""
         return self._open()
 
     def change_marker(self, private: SqlConnection) -> object:

@@ -139,7 +139,7 @@ class SqliteLocks:
         """Team ledger: the advisory lock on a connection of its own, then the row. Both
         happen inside a write transaction, which serialises every taker, so whoever finds
         the advisory lock held also finds the holder's row."""
-        session = self._db.open_private()
+        session = self._db.open_private("deployment lock")
         try:
             session.execute(SESSION_KEEPALIVE)
             with self._db.transaction() as connection:

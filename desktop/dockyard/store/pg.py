@@ -107,9 +107,14 @@ class PgDatabase:
     dialect = "postgres"
     read_only = False
 
-    def __init__(self, connect: Callable[[], psycopg.Connection[Any]], label: str) -> None:
+    def __init__(
+        self, connect: Callable[..., psycopg.Connection[Any]], label: str, name: str = ""
+    ) -> None:
         self.label = label  # "user@host:port/db", for sentences
         self._connect = connect
+        # With a name, connections are opened as ``connect(application_name=...)``: the
+        # server's admin sees who holds each session (pg_stat_activity).
+        self.name = name
         self._threads: ThreadConnections[PgConnection] = ThreadConnections(
             self.open_private, usable=lambda connection: not connection.raw.closed
         )
@@ -121,10 +126,10 @@ class PgDatabase:
     def connect(self) -> PgConnection:
         return self._threads.get()
 
-    def open_private(self) -> PgConnection:
+    def open_private(self, purpose: str = "") -> PgConnection:
         raw: psycopg.Connection[Any] | None = None
         try:
-            raw = self._connect()
+            raw = self._connect(**self._naming(purpose))
             raw.autocommit = True
             raw.execute("SET search_path TO dockyard, pg_catalog")
         except psycopg.OperationalError as exc:
@@ -136,6 +141,11 @@ class PgDatabase:
                 "the server runs and this machine may reach it."
             ) from exc
         return PgConnection(raw, self.label)
+
+    def _naming(self, purpose: str) -> dict[str, str]:
+        if not self.name:
+            return {}
+        return {"application_name": f"{self.name} ({purpose})" if purpose else self.name}
 
     @contextmanager
     def transaction(self) -> Iterator[PgConnection]:

@@ -291,7 +291,7 @@ def _run_requested(
             emit("stage", run_id=event.run_id, stage=event.stage.to_json(precise=True))
 
     home = Path(request["home"])
-    db = open_ledger(home)
+    db = open_ledger(home, "run")
     try:
         return start_pipeline(
             home=home,
