@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import docker
-from PySide6.QtWidgets import QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from dockyard.core.model import RunStatus
@@ -76,6 +76,16 @@ def shown_window(qtbot: QtBot) -> Iterator[MainWindow]:
     yield main
     qtbot.waitUntil(lambda: not main.runs.busy(), timeout=120_000)
     main.tasks.wait(30_000)
+
+
+def team_window(qtbot: QtBot, home: Path) -> MainWindow:
+    """The window of ``home`` (connected to a team ledger), shown, once the server answered."""
+    window = MainWindow(home=home)
+    qtbot.addWidget(window)
+    window.show()
+    ledger = named(window, QLabel, "Ledger")
+    qtbot.waitUntil(lambda: ": reachable" in ledger.text(), timeout=20_000)
+    return window
 
 
 def close_window(window: MainWindow) -> None:

@@ -8,7 +8,8 @@ first) used to open the ledger anew after it was closed: a session left on the t
 server for as long as the process lives. The test holds the listener at that point with
 a wrapper around the ledger's ``opened`` (the one step of the interleaving the scheduler
 would otherwise choose) and lets it go once the window is closed and the server is back.
-Real window (offscreen), real PostgreSQL stopped and started again.
+A deployment under way when the window closes is not the window's to cut: its lock's
+session stays until it ends. Real window (offscreen), real PostgreSQL stopped and started.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import named
+from tests.gui.helpers import named, team_window
 
 from dockyard.engine.team_changes import RETRY_SECONDS
 from dockyard.store.database import Database
+from dockyard.store.ledger import SqliteReleaseLedger
 from dockyard.ui import messages
 from dockyard.ui.mainwindow import MainWindow
 from testbed.postgres import PostgresServer
@@ -89,15 +91,12 @@ def test_a_team_window_closed_while_its_listener_retries_leaves_no_session(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     home = tmp_path / "home"
-    team.connect_home(home, team.developer)
     monkeypatch.setenv("DOCKYARD_HOME", str(home))
     errors: list[str] = []
     messages.bus.error.connect(lambda message, _details: errors.append(message))
-    window = MainWindow(home=home)
-    qtbot.addWidget(window)
-    window.show()
+    team.connect_home(home, team.developer)
+    window = team_window(qtbot, home)
     ledger = named(window, QLabel, "Ledger")
-    qtbot.waitUntil(lambda: ": reachable" in ledger.text(), timeout=20_000)
     # Its reads, its look at the ledger and its listener, each named for what it does.
     named_for = {"dockyard window", "dockyard window (watching)", "dockyard window (listening)"}
     qtbot.waitUntil(lambda: set(_window_sessions(team)) == named_for, timeout=10_000)
@@ -121,3 +120,44 @@ def test_a_team_window_closed_while_its_listener_retries_leaves_no_session(
     assert errors == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert not any(r.exc_info for r in caplog.records)
+
+
+def _locks(team: TeamDatabase) -> int:
+    with team.admin() as admin:
+        row = admin.execute("SELECT count(*) FROM dockyard.deployment_locks").fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_a_deployment_under_way_keeps_its_lock_when_its_window_closes(
+    qtbot: QtBot, tmp_path: Path, team: TeamDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("DOCKYARD_HOME", str(home))
+    team.connect_home(home, team.developer)
+    window = team_window(qtbot, home)
+    deploying, finish = threading.Event(), threading.Event()
+
+    def deployment() -> None:
+        """What an approval's deployment does with the window's ledger, in its task."""
+        releases = SqliteReleaseLedger(window.db)
+        lock, _holder = releases.try_lock_environment(
+            "https://git.example.test/web.git", "staging", what="v1.0.0", taken_by=team.developer
+        )
+        assert lock is not None
+        deploying.set()
+        finish.wait(30)
+        releases.unlock_environment(lock)
+
+    window.tasks.submit(deployment)
+    assert deploying.wait(10)
+
+    window.close()
+    qtbot.waitUntil(
+        lambda: "dockyard window (listening)" not in _window_sessions(team), timeout=10_000
+    )
+    # The window's close waits for the deployment: its lock holds the environment still.
+    assert "dockyard window (deployment lock)" in _window_sessions(team)
+    assert _locks(team) == 1
+    finish.set()
+    qtbot.waitUntil(lambda: _window_sessions(team) == [], timeout=10_000)
+    assert _locks(team) == 0

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import docker
 import pytest
-from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
+from PySide6.QtWidgets import QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import close_window, named
+from tests.gui.helpers import close_window, named, team_window
 
 from dockyard.core.model import RunStatus
 from dockyard.engine.deploy.deployers import deployer_for
@@ -45,15 +45,6 @@ environments:
     approval: {{required: 1}}
 """
 LIVE_WITHIN_MS = 2_000  # issue 10: within 2 s, without a click (the server notifies)
-
-
-def _window(qtbot: QtBot, home: Path) -> MainWindow:
-    window = MainWindow(home=home)
-    qtbot.addWidget(window)
-    window.show()
-    ledger = named(window, QLabel, "Ledger")
-    qtbot.waitUntil(lambda: ": reachable" in ledger.text(), timeout=20_000)
-    return window
 
 
 def _environment(window: MainWindow, name: str) -> object:
@@ -86,8 +77,8 @@ def test_a_run_and_an_approval_show_live_in_the_other_machines_window(
     monkeypatch.setenv("DOCKYARD_HOME", str(homes[team.release_manager]))
     monkeypatch.setenv("DOCKYARD_USER", "forged@example.test")  # means nothing to the server
 
-    rm_window = _window(qtbot, homes[team.release_manager])
-    dev_window = _window(qtbot, homes[team.developer])
+    rm_window = team_window(qtbot, homes[team.release_manager])
+    dev_window = team_window(qtbot, homes[team.developer])
     assert rm_window.identity == team.release_manager
     assert dev_window.identity == team.developer
     location = ""

@@ -18,9 +18,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import named
+from tests.gui.helpers import team_window
 
 from dockyard.store.database import open_database
 from dockyard.store.repositories import RepositoryStore
@@ -124,13 +123,9 @@ def test_a_closed_team_window_leaves_no_session_on_the_server(
     qtbot: QtBot, tmp_path: Path, team: TeamDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     home = tmp_path / "home"
-    team.connect_home(home, team.developer)
     monkeypatch.setenv("DOCKYARD_HOME", str(home))
-    window = MainWindow(home=home)
-    qtbot.addWidget(window)
-    window.show()
-    ledger = named(window, QLabel, "Ledger")
-    qtbot.waitUntil(lambda: ": reachable" in ledger.text(), timeout=20_000)
+    team.connect_home(home, team.developer)
+    window = team_window(qtbot, home)
     qtbot.waitUntil(lambda: window.repositories.loaded, timeout=20_000)
     # Its reads, its look at the change marker and its notification listener are sessions.
     qtbot.waitUntil(lambda: _sessions(team, team.developer) >= 3, timeout=10_000)
