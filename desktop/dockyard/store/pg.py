@@ -119,8 +119,15 @@ class PgDatabase:
             self.open_private, usable=lambda connection: not connection.raw.closed
         )
         connection = self.connect()
-        self.schema_version = check_schema(connection.raw)
-        row = connection.execute("SELECT session_user").fetchone()
+        try:
+            self.schema_version = check_schema(connection.raw)
+            row = connection.execute("SELECT session_user").fetchone()
+        except psycopg.OperationalError as exc:
+            self.close()
+            raise self._went_away(exc) from exc
+        except BaseException:
+            self.close()  # a schema this client does not know: no session left behind
+            raise
         self.identity = str(row[0]) if row else ""
 
     def connect(self) -> PgConnection:
