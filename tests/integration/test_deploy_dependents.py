@@ -14,7 +14,7 @@ from dockyard.core.locations import normalise_location
 from dockyard.core.model import utcnow
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.releases import Deployment, DeploymentStatus
-from dockyard.engine.deploy import drift_of, resource_name
+from dockyard.engine.deploy import ConfigSnapshot, drift_of, resource_name
 from dockyard.engine.deploy.deployers import ContainerDeployer
 from dockyard.engine.deploy.pins import pin_dependents
 from dockyard.engine.events import CancelToken
@@ -147,8 +147,8 @@ def test_a_dependent_re_created_by_hand_with_another_command_shows_as_drift(
         name=was.name, labels=was.labels, network=PROJECT,
     )  # fmt: skip
     assert drift_of(ledger, deployer.inspect(REPO, "staging")) == (
-        "its service cache was changed or removed outside Dockyard; put v1.0.0 back as "
-        f"deployed with: dockyard rollback {REPO} staging --to 15 --comment REASON"
+        "its service cache was changed or removed since Dockyard deployed v1.0.0; put it back "
+        f"with: dockyard rollback {REPO} staging --to 15 --comment REASON"
     )
 
 
@@ -329,6 +329,46 @@ def test_a_put_back_that_fails_too_says_what_runs_and_what_to_do(
     assert f"dockyard rollback {REPO} staging --to 9 --comment REASON" in message
     assert "The release failed; putting back 0123456789ab as a whole" in lines.text()
     assert deployer.inspect(REPO, "staging")[0].digest == images.v1.digest
+
+
+def test_dependents_a_failed_put_back_left_at_the_new_definition_show_as_drift(
+    deployer: ContainerDeployer,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+    images: TestImages,
+    cache: PushedImage,
+) -> None:
+    def marked(marker: str, image: str = cache.reference) -> ConfigSnapshot:
+        text = STACK.format(cache=image) + f"    environment: [MARKER={marker}]\n"
+        return snapshot_of(STAGING, {"compose.deploy.yml": text})
+
+    earlier = request_for(images.v1, marked("one"), repo=REPO, environment="staging",
+                          deployment_id=17, tag="v1.0.0")  # fmt: skip
+    deployer.deploy(earlier, LogLines().log, CancelToken())
+    ledger = Deployment(
+        id=17, repo=REPO, environment="staging", digest=images.v1.digest,
+        image=images.v1.reference, commit=earlier.commit, tag="v1.0.0", run_id=None,
+        config=earlier.snapshot.to_json(), status=DeploymentStatus.DEPLOYED, started=utcnow(),
+        finished=None, deployed_by="dev", approved_by=(), rollback=False,
+        rolled_back_from=None, comment="", error="",
+    )  # fmt: skip
+
+    # The next release changes the cache, and its app fails; putting v1.0.0 back fails
+    # too (here: its cache's image is gone from the registry), so the cache stays as the
+    # failed release made it, and runs.
+    gone = replace(earlier, snapshot=marked("one", f"{registry.host}/gone/cache:1"))
+    new = replace(
+        request_for(images.broken, marked("two"), repo=REPO, environment="staging",
+                    deployment_id=18),
+        replaces=gone,
+    )  # fmt: skip
+    with pytest.raises(PipelineFailed, match=r"Putting v1\.0\.0 back as a whole failed too"):
+        deployer.deploy(new, LogLines().log, CancelToken())
+    assert "MARKER=two" in project_services(docker_client)["cache"].attrs["Config"]["Env"]
+    assert drift_of(ledger, deployer.inspect(REPO, "staging")) == (
+        "its service cache was changed or removed since Dockyard deployed v1.0.0; put it back "
+        f"with: dockyard rollback {REPO} staging --to 17 --comment REASON"
+    )
 
 
 def test_a_cancelled_release_puts_the_earlier_dependents_back_too(

@@ -267,8 +267,8 @@ def test_a_dependent_changed_or_removed_by_hand_shows_as_drift(
     assert drift_of(ledger, deployer.inspect(REPO, "staging")) is None
     stack = resource_name(REPO, "staging")
     changed = (
-        "its service {} was changed or removed outside Dockyard; put c0ffeec0ffee back as "
-        f"deployed with: dockyard rollback {REPO} staging --to 5 --comment REASON"
+        "its service {} was changed or removed since Dockyard deployed c0ffeec0ffee; put it "
+        f"back with: dockyard rollback {REPO} staging --to 5 --comment REASON"
     )
 
     # Swarm restarting the cache (a new task, the same definition) is no drift.
@@ -413,9 +413,8 @@ def test_stack_release_is_recorded_shown_and_rolled_back_through_the_cli(
         shown = cli("status", repo)
         assert shown.returncode == 0, shown.stderr
         drift = (
-            "its service cache was changed or removed outside Dockyard; put v1.0.0 back as "
-            f"deployed with: dockyard rollback {repo} production --to {history[0].id} "
-            "--comment REASON"
+            "its service cache was changed or removed since Dockyard deployed v1.0.0; put it back "
+            f"with: dockyard rollback {repo} production --to {history[0].id} --comment REASON"
         )
         assert f"DRIFT: {drift}" in shown.stdout
         assert environment(cli.json("status", repo), "production")["drift"] == drift

@@ -137,7 +137,7 @@ def test_an_edited_dependent_is_drift_naming_it_and_how_to_put_the_release_back(
         name="dy-web",
     )  # fmt: skip
     assert drift_of(recorded, [replace(live, edited_services=("cache",))]) == (
-        "its service cache was changed or removed outside Dockyard; put v1 back as deployed "
+        "its service cache was changed or removed since Dockyard deployed v1; put it back "
         "with: dockyard rollback shop/web prod --to 12 --comment REASON"
     )
     both = replace(live, edited_services=("cache", "worker"))

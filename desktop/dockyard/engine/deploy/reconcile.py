@@ -66,12 +66,13 @@ def _release(recorded: Deployment) -> str:
 
 
 def _edited(recorded: Deployment, services: tuple[str, ...]) -> str:
-    """Dependents changed by hand: which, and how to run the release as deployed again."""
+    """Dependents changed or removed since (by hand, or left by a failed release): which,
+    and how to run the release as it was deployed again."""
     names = ", ".join(services)
     verb = "was" if len(services) == 1 else "were"
     return (
-        f"its service {names} {verb} changed or removed outside Dockyard; put "
-        f"{_release(recorded)} back as deployed with: dockyard rollback {recorded.repo} "
+        f"its service {names} {verb} changed or removed since Dockyard deployed "
+        f"{_release(recorded)}; put it back with: dockyard rollback {recorded.repo} "
         f"{recorded.environment} --to {recorded.id} --comment REASON"
     )
 
