@@ -109,6 +109,10 @@ def test_a_compose_re_create_of_the_same_definition_is_no_edit_another_command_i
     }
     again["NetworkSettings"]["Networks"]["dy-web-1a2b3c-prod"]["IPAddress"] = "10.0.0.9"
     assert D.containers_edited(app, [again]) == ()
+    # A one-off container of the service beside it (`docker compose run cache sh`).
+    one_off = compose_container(Cmd=["sh"])
+    one_off["Config"]["Labels"] |= {"com.docker.compose.oneoff": "True"}
+    assert D.containers_edited(app, [compose_container(), one_off]) == ()
     # Re-created by hand with its labels but another command; or removed.
     assert D.containers_edited(app, [compose_container(Cmd=["sleep", "3600"])]) == ("cache",)
     assert D.containers_edited(app, []) == ("cache",)

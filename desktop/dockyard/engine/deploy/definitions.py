@@ -25,6 +25,7 @@ COMPOSE_SERVICE = "com.docker.compose.service"
 # the container (a temporary file, the container it replaced), not what runs.
 COMPOSE_CONFIG_HASH = "com.docker.compose.config-hash"
 _COMPOSE = "com.docker.compose."
+_ONE_OFF = "com.docker.compose.oneoff"
 # Written out as its default (10 s) by some clients' updates (docker-py's): not a change.
 _UNCOUNTED = ("StopGracePeriod",)
 # What a compose file sets on the host side besides ports and mounts.
@@ -92,7 +93,8 @@ def containers_by_service(containers: Iterable[Mapping[str, Any]]) -> dict[str, 
     found: dict[str, list[str]] = {}
     for attrs in containers:
         labels = (attrs.get("Config") or {}).get("Labels") or {}
-        if COMPOSE_SERVICE in labels:
+        # A one-off container (`docker compose run cache sh`) runs beside the service.
+        if COMPOSE_SERVICE in labels and labels.get(_ONE_OFF) != "True":
             found.setdefault(str(labels[COMPOSE_SERVICE]), []).append(container_definition(attrs))
     return {name: hashes[0] if len(hashes) == 1 else _hash(sorted(hashes))
             for name, hashes in found.items()}  # fmt: skip
