@@ -99,10 +99,10 @@ def _live_fingerprint(spec: dict[str, Any], replicas: int) -> str:
 
 def _dependents_edited(app: Mapping[str, str], others: Mapping[str, Attrs]) -> tuple[str, ...]:
     """The stack's services besides the app (``others``: name in the file -> spec) changed
-    by hand: another image than the stack's file gave (``docker service update --image``),
-    another definition than the one recorded on the app (``--env-add``, ``--args``,
-    ``--replicas``, …), or gone. Releases deployed before a record was kept are judged by
-    what they recorded."""
+    since it was deployed (by hand, or left so by a failed release): another image than the
+    stack's file gave (``docker service update --image``), another definition than the one
+    recorded on the app (``--env-add``, ``--args``, ``--replicas``, …), or gone. Releases
+    deployed before a record was kept are judged by what they recorded."""
     moved = {
         short
         for short, spec in others.items()
