@@ -8,6 +8,7 @@ prints one sentence on stderr and exits 1 (pipeline failed), 2 (bad input) or
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -46,6 +47,14 @@ COMMAND_MODULES = {
 }
 
 
+# Commands that open the ledger before anything else: in team mode its login starts in the
+# background while the command's module loads (engine/ledger_source.open_ledger_soon).
+OPEN_THE_LEDGER = frozenset(
+    {"run", "runs", "logs", "status", "approve", "reject", "rollback", "unpin", "promote",
+     "audit", "watch", "metrics"}
+)  # fmt: skip
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser for argv's command alone (every command when argv names none)."""
     parser = argparse.ArgumentParser(
@@ -68,6 +77,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     redact_standard_streams()  # every line printed passes the secret redactor
+    _open_the_ledger_soon(argv)
     parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
@@ -109,3 +119,14 @@ def main(argv: list[str]) -> int:
 
             traceback.print_exc()
         return 1
+
+
+def _open_the_ledger_soon(argv: list[str]) -> None:
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    if command not in OPEN_THE_LEDGER or {"-h", "--help"} & set(argv):
+        return
+    from dockyard.engine.home import dockyard_home
+    from dockyard.engine.ledger_source import open_ledger_soon
+
+    with contextlib.suppress(DockyardError, OSError, ImportError):  # said when it opens it
+        open_ledger_soon(dockyard_home())

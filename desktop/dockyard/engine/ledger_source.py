@@ -39,10 +39,56 @@ def open_ledger(home: Path, role: str = "") -> Database:
     ``role`` ("window", "run") names this process's sessions on the team server."""
     if not in_team_mode(home):
         return open_database(home)
-    # psycopg takes about half a second to import: only team mode pays for it.
+    global _opening
+    opening, _opening = _opening, None
+    if opening is not None and opening.home == home:
+        return opening.result()
+    # psycopg takes about 0.1 s to import: only team mode pays for it.
     from dockyard.engine.team import open_team_ledger
 
     return open_team_ledger(home, role)
+
+
+class _Opening:
+    """The team ledger being opened on a thread of its own; ``result`` waits for it."""
+
+    def __init__(self, home: Path) -> None:
+        from dockyard.engine.team import open_team_ledger
+
+        self.home = home
+        self._ledger: Database | None = None
+        self._failure: Exception | None = None
+
+        def run() -> None:
+            try:
+                self._ledger = open_team_ledger(home)
+            except Exception as exc:  # noqa: BLE001 - raised where the command opens the ledger
+                self._failure = exc
+
+        self._thread = threading.Thread(target=run, name="dockyard-team-ledger", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Database:
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        assert self._ledger is not None
+        return self._ledger
+
+
+_opening: _Opening | None = None
+
+
+def open_ledger_soon(home: Path) -> None:
+    """Start opening ``home``'s team ledger in the background; ``open_ledger`` takes it.
+
+    A command calls this before it imports its own modules: the keyring read, the login
+    and the schema check then wait on D-Bus and the server while those modules load
+    (psycopg itself is imported here, on the calling thread). Nothing for a local ledger.
+    """
+    global _opening
+    if in_team_mode(home) and _opening is None:
+        _opening = _Opening(home)
 
 
 class DeferredLedger:

@@ -10,6 +10,7 @@ another Dockyard on another machine.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -116,22 +117,31 @@ class PgDatabase:
         # server's admin sees who holds each session (pg_stat_activity).
         self.name = name
         self._threads: ThreadConnections[PgConnection] = ThreadConnections(
-            self.open_private, usable=lambda connection: not connection.raw.closed
+            self._first_or_new, usable=lambda connection: not connection.raw.closed
         )
-        connection = self.connect()
+        connection = self.open_private()
         try:
             self.schema_version = check_schema(connection.raw)
             row = connection.execute("SELECT session_user").fetchone()
         except psycopg.OperationalError as exc:
-            self.close()
+            connection.close()
             raise self._went_away(exc) from exc
         except BaseException:
-            self.close()  # a schema this client does not know: no session left behind
+            connection.close()  # a schema this client does not know: no session left behind
             raise
         self.identity = str(row[0]) if row else ""
+        # Kept for the first thread that reads, which need not be this one: a command
+        # opens the ledger in the background while its modules load (engine/ledger_source).
+        self._spare: PgConnection | None = connection
+        self._spare_lock = threading.Lock()
 
     def connect(self) -> PgConnection:
         return self._threads.get()
+
+    def _first_or_new(self) -> PgConnection:
+        with self._spare_lock:
+            spare, self._spare = self._spare, None
+        return spare if spare is not None and not spare.raw.closed else self.open_private()
 
     def open_private(self, purpose: str = "") -> PgConnection:
         raw: psycopg.Connection[Any] | None = None
@@ -210,6 +220,10 @@ class PgDatabase:
         self._threads.release()
 
     def close(self) -> None:
+        with self._spare_lock:
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.close()
         self._threads.close_all()
 
 
