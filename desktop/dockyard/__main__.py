@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 
@@ -22,7 +23,13 @@ def main(argv: list[str] | None = None) -> int:
         return run_window(args)
     from dockyard.cli import main as cli_main
 
-    return cli_main(args)
+    code = cli_main(args)
+    # The process ends now and its memory with it: frozen, its objects are left out of
+    # the collections the interpreter makes as it exits, which visit every one (about
+    # 10 ms after a command, 35 ms with team mode's psycopg loaded). Still closed and
+    # flushed as usual: files, connections and whatever ``atexit`` holds.
+    gc.freeze()
+    return code
 
 
 if __name__ == "__main__":

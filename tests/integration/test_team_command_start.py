@@ -6,6 +6,7 @@ know. The suite's PostgreSQL server and keyring, the real command."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.store.team import NEWEST
-from testbed.cli import run_dockyard
+from testbed.cli import modules_imported_by, run_dockyard
 from testbed.teamdb import TeamDatabase
 
 pytestmark = [pytest.mark.postgres, pytest.mark.keyring]
@@ -56,6 +57,23 @@ def test_status_logs_in_once(tmp_path: Path, team: TeamDatabase) -> None:
     assert REPO in done[0].stdout
     # The login that checked the schema, on a thread of its own, serves the reads too.
     assert logins == 1
+
+
+def test_status_loads_no_keyring_library_cipher_or_package_metadata(
+    tmp_path: Path, team: TeamDatabase
+) -> None:
+    # The password is read over D-Bus alone; psycopg's version without importlib.metadata
+    # (store/pg_versions.py): each of them costs every team-mode command 10-40 ms.
+    home = tmp_path / "dev"
+    team.connect_home(home, team.developer)
+    env = {**os.environ, "DOCKYARD_HOME": str(home)}
+    env.pop("DOCKYARD_USER", None)
+    code, printed, modules = modules_imported_by(env, "status", REPO, "--json")
+    assert code == 0 and json.loads(printed)["repo"] == REPO
+    assert "psycopg" in modules  # the team ledger was read
+    loaded = modules | {name.split(".")[0] for name in modules}
+    unwanted = {"keyring", "secretstorage", "cryptography", "importlib.metadata"}
+    assert not unwanted & loaded, unwanted & loaded
 
 
 def test_the_early_login_refused_is_said_once(tmp_path: Path, team: TeamDatabase) -> None:

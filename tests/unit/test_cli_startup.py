@@ -78,6 +78,18 @@ def test_status_reads_a_commit_through_git_once_and_never_imports_the_deployers_
     assert "dockyard.engine.pipeline.teststage" not in modules  # recovery needs its name only
 
 
+def test_a_command_closes_its_ledger_as_it_ends(tmp_path: Path) -> None:
+    # The exit leaves the interpreter's last collections out (__main__): the ledger is
+    # closed on purpose, and SQLite folds its write-ahead log back into the file.
+    home = tmp_path / "home"
+    db = open_database(home)
+    RepositoryStore(db).add(str(tmp_path))
+    db.close()
+    code, _modules = _loaded(tmp_path, "runs", str(tmp_path))
+    assert code == 0
+    assert sorted(p.name for p in home.glob("dockyard.db*")) == ["dockyard.db"]
+
+
 def test_the_dispatch_table_names_every_command() -> None:
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

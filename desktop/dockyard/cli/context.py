@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import sys
 
 from dockyard.core.locations import is_url, normalise_location
@@ -16,12 +18,20 @@ from dockyard.store.repositories import RepositoryStore
 
 
 def database() -> Database:
-    """The ledger this home uses: the local database, or the team's when connected."""
+    """The ledger this home uses: the local database, or the team's when connected;
+    closed as the command's process ends (SQLite folds its WAL file back in, the team
+    server is told goodbye), before ``__main__`` leaves the rest to the exit."""
     db = open_ledger(dockyard_home())
+    atexit.register(_close, db)
     note = ignored_user_note(db)
     if note:
         print(f"dockyard: {note}", file=sys.stderr)
     return db
+
+
+def _close(db: Database) -> None:
+    with contextlib.suppress(Exception):  # the process ends either way
+        db.close()
 
 
 def repo_key(argument: str, db: Database | None = None) -> str:

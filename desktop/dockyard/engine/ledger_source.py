@@ -26,6 +26,7 @@ from dockyard.core.errors import (
 )
 from dockyard.core.locations import is_url, normalise_location
 from dockyard.engine.home import TEAM_SETTINGS_FILE, current_identity
+from dockyard.store import pg_versions
 from dockyard.store.database import Database, open_database
 from dockyard.store.sql import SqlConnection
 
@@ -44,6 +45,7 @@ def open_ledger(home: Path, role: str = "") -> Database:
     if opening is not None and opening.home == home:
         return opening.result()
     # psycopg takes about 0.1 s to import: only team mode pays for it.
+    pg_versions.preset()
     from dockyard.engine.team import open_team_ledger
 
     return open_team_ledger(home, role)
@@ -53,6 +55,7 @@ class _Opening:
     """The team ledger being opened on a thread of its own; ``result`` waits for it."""
 
     def __init__(self, home: Path) -> None:
+        pg_versions.preset()
         from dockyard.engine.team import open_team_ledger
 
         self.home = home
