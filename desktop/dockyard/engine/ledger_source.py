@@ -42,7 +42,7 @@ def open_ledger(home: Path, role: str = "") -> Database:
         return open_database(home)
     global _opening
     opening, _opening = _opening, None
-    if opening is not None and opening.home == home:
+    if opening is not None and (opening.home, opening.role) == (home, role):
         return opening.result()
     # psycopg takes about 0.1 s to import: only team mode pays for it.
     pg_versions.preset()
@@ -54,17 +54,17 @@ def open_ledger(home: Path, role: str = "") -> Database:
 class _Opening:
     """The team ledger being opened on a thread of its own; ``result`` waits for it."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, role: str) -> None:
         pg_versions.preset()
         from dockyard.engine.team import open_team_ledger
 
-        self.home = home
+        self.home, self.role = home, role
         self._ledger: Database | None = None
         self._failure: Exception | None = None
 
         def run() -> None:
             try:
-                self._ledger = open_team_ledger(home)
+                self._ledger = open_team_ledger(home, role)
             except Exception as exc:  # noqa: BLE001 - raised where the command opens the ledger
                 self._failure = exc
 
@@ -82,7 +82,7 @@ class _Opening:
 _opening: _Opening | None = None
 
 
-def open_ledger_soon(home: Path) -> None:
+def open_ledger_soon(home: Path, role: str = "") -> None:
     """Start opening ``home``'s team ledger in the background; ``open_ledger`` takes it.
 
     A command calls this before it imports its own modules: the keyring read, the login
@@ -91,7 +91,7 @@ def open_ledger_soon(home: Path) -> None:
     """
     global _opening
     if in_team_mode(home) and _opening is None:
-        _opening = _Opening(home)
+        _opening = _Opening(home, role)
 
 
 class DeferredLedger:
