@@ -5,10 +5,10 @@ failures and rollbacks, about 2,000 deployments) plus runs up to 10,000, written
 local SQLite ledger and copied row for row into a team ledger on a real PostgreSQL server
 of its own (Debian's package, started here). Measured: the ``dockyard status REPO --json``
 command as a user runs it (interpreter start, psycopg, the login, every query), the median
-of several runs against each ledger, each started with its modules' bytecode as an
-installed Dockyard is, the team's password in the keyring as ``dockyard team connect``
-keeps it; the status read alone, in-process; and opening the window until the
-repository's runs show. Run by ``make bench``.
+of several runs against each ledger, taking turns, each started with its modules'
+bytecode as an installed Dockyard is and the team's password in the keyring as
+``dockyard team connect`` keeps it; the status read alone, in-process; and opening the
+window until the repository's runs show. Run by ``make bench``.
 
 PYTHONPATH=desktop:tests python tests/benchmarks/bench_team_status.py
 """
@@ -74,8 +74,7 @@ def main() -> int:
         env = as_installed({**os.environ, "DOCKER_HOST": "unix:///nonexistent"}, work / "bytecode")
         # As a member connects: the password goes to the keyring, read at every command.
         _connect(team_home, server.url(database=name), server.password, env)
-        local = _command_seconds(local_home, repo, env, repeats)
-        shared = _command_seconds(team_home, repo, env, repeats)
+        local, shared = _command_seconds((local_home, team_home), repo, env, repeats)
         os.environ.update(env)
         reads = {h.name: _status_seconds(h, repo, repeats) for h in (local_home, team_home)}
         _window_seconds(local_home, repo)  # the first window pays for fonts and styles
@@ -216,21 +215,25 @@ def _connect(home: Path, url: str, password: str, env: dict[str, str]) -> None:
         raise SystemExit(f"dockyard team connect failed ({done.returncode}): {done.stderr}")
 
 
-def _command_seconds(home: Path, repo: str, env: dict[str, str], repeats: int) -> float:
-    """The median wall time of ``dockyard status REPO --json`` from ``home``."""
-    env = {**env, "DOCKYARD_HOME": str(home)}
-    env.pop("DOCKYARD_USER", None)
-    times = []
+def _command_seconds(
+    homes: tuple[Path, ...], repo: str, env: dict[str, str], repeats: int
+) -> list[float]:
+    """The median wall time of ``dockyard status REPO --json`` from each home, the homes
+    taking turns: a change of the machine's load meanwhile weighs on each alike."""
+    times: list[list[float]] = [[] for _ in homes]
     for _ in range(repeats + 1):  # the first warms the disk cache, the server, the bytecode
-        began = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "dockyard", "status", repo, "--json"],
-            env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        times.append(time.perf_counter() - began)
-        if done.returncode not in (0, 3):
-            raise SystemExit(f"dockyard status failed ({done.returncode}): {done.stderr}")
-    return statistics.median(times[1:])
+        for home, kept in zip(homes, times, strict=True):
+            command_env = {**env, "DOCKYARD_HOME": str(home)}
+            command_env.pop("DOCKYARD_USER", None)
+            began = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-m", "dockyard", "status", repo, "--json"],
+                env=command_env, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            kept.append(time.perf_counter() - began)
+            if done.returncode not in (0, 3):
+                raise SystemExit(f"dockyard status failed ({done.returncode}): {done.stderr}")
+    return [statistics.median(kept[1:]) for kept in times]
 
 
 if __name__ == "__main__":
