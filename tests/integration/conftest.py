@@ -1,5 +1,5 @@
-"""Fixtures the integration tests share: the deployer tests' pushed images, and a slow
-approval deploying to production."""
+"""Fixtures the integration tests share: the deployer tests' pushed images, a registry that
+wants a login, and a slow approval deploying to production."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from integration.deploy_images import CACHE, PushedImage, TestImages, build_test_images, push_image
 from integration.slow_approval import SlowApproval, slow_approval_deploying
 from testbed.dockerd import PrivateDaemon
-from testbed.registry import LocalRegistry
+from testbed.registry import LocalRegistry, start_auth_registry
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +32,15 @@ def cache(docker_daemon: PrivateDaemon, registry: LocalRegistry) -> PushedImage:
         return push_image(client, registry.host, "cache", CACHE)
     finally:
         client.close()
+
+
+@pytest.fixture(scope="module")
+def auth_registry(docker_daemon: PrivateDaemon) -> Iterator[LocalRegistry]:
+    """A registry that refuses anonymous access (``AUTH_USER`` and a random password);
+    stopped after the module."""
+    registry = start_auth_registry()
+    yield registry
+    registry.stop()
 
 
 @pytest.fixture

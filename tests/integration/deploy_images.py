@@ -105,13 +105,17 @@ def push_image(
     tag: str,
     dockerfile: str,
     repository: str = "deploytest/app",
+    login: tuple[str, str] | None = None,
 ) -> PushedImage:
+    """Build ``dockerfile`` and push it as ``registry/repository:tag`` (with ``login``, a
+    registry's (user, password), when it wants one)."""
     name = f"{registry}/{repository}"
     with tempfile.TemporaryDirectory(prefix="dydeploy-") as folder:
         (Path(folder) / "Dockerfile").write_text(dockerfile)
         client.images.build(path=folder, tag=f"{name}:{tag}", rm=True)
     digest = ""
-    for chunk in client.api.push(name, tag=tag, stream=True, decode=True):
+    auth = None if login is None else {"username": login[0], "password": login[1]}
+    for chunk in client.api.push(name, tag=tag, stream=True, decode=True, auth_config=auth):
         assert "error" not in chunk, chunk
         if isinstance(chunk.get("aux"), dict) and chunk["aux"].get("Digest"):
             digest = chunk["aux"]["Digest"]

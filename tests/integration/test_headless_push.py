@@ -11,8 +11,6 @@ import base64
 import json
 import os
 import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -21,21 +19,13 @@ import pytest
 from dockyard.engine.endpoints.registry_auth import dockyard_logins
 from testbed.cli import remove_images
 from testbed.cli import run_dockyard as dockyard
-from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import GitRepo, make_app_repo
-from testbed.registry import LocalRegistry, start_registry
+from testbed.registry import AUTH_USER as USER
+from testbed.registry import LocalRegistry
 
 pytestmark = pytest.mark.docker
 
-USER = "headless-ci"
 NO_KEYRING = "keyring.backends.fail.Keyring"
-
-
-@pytest.fixture(scope="module")
-def auth_registry(docker_daemon: PrivateDaemon) -> Iterator[LocalRegistry]:
-    registry = start_registry(auth=(USER, f"pw-{uuid.uuid4().hex}"))
-    yield registry
-    registry.stop()
 
 
 def headless_env(docker_config: Path | None = None) -> dict[str, str]:

@@ -11,7 +11,6 @@ import base64
 import json
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,21 +21,11 @@ from dockyard.engine.deploy.deployers import deployer_for
 from dockyard.engine.endpoints.registry_auth import forget_login
 from testbed.cli import remove_images
 from testbed.cli import run_dockyard as dockyard
-from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import GitRepo, make_app_repo
-from testbed.registry import LocalRegistry, start_registry
+from testbed.registry import AUTH_USER as USER
+from testbed.registry import LocalRegistry
 
 pytestmark = [pytest.mark.docker, pytest.mark.keyring]
-
-USER = "dockyard-ci"
-
-
-@pytest.fixture(scope="module")
-def auth_registry(docker_daemon: PrivateDaemon) -> Iterator[LocalRegistry]:
-    """A registry that demands ``USER`` and a random password; stopped after the module."""
-    registry = start_registry(auth=(USER, f"pw-{uuid.uuid4().hex}"))
-    yield registry
-    registry.stop()
 
 
 @pytest.fixture

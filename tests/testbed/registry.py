@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ http:
   addr: 127.0.0.1:{port}
 """
 
+AUTH_USER = "dockyard-ci"  # whom start_auth_registry's registry lets in
 AUTH_CONFIG = """\
 auth:
   htpasswd:
@@ -74,3 +76,8 @@ def start_registry(auth: tuple[str, str] | None = None) -> LocalRegistry:
         process.kill()
         raise RuntimeError(f"docker-registry did not listen on 127.0.0.1:{port}")
     return LocalRegistry(host=f"127.0.0.1:{port}", root=root, process=process, auth=auth)
+
+
+def start_auth_registry() -> LocalRegistry:
+    """A registry that lets in ``AUTH_USER`` with a random password only."""
+    return start_registry(auth=(AUTH_USER, f"pw-{uuid.uuid4().hex}"))

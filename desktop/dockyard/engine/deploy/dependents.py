@@ -5,6 +5,7 @@ compose as project ``dy-…-env``, without its app service, on a network of the 
 that Dockyard makes; the app container then joins that network under its service name.
 So dependents and app find each other as in ``docker compose up``, and ``--remove-orphans``
 removes services a release no longer has (a rollback puts the earlier file back whole).
+Their images are pulled first, with the registry logins Dockyard finds, so compose pulls none.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from docker.models.containers import Container
 from dockyard.core.errors import PipelineFailed
 from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy.deploy_cli import run_on_file
-from dockyard.engine.deploy.dockerops import docker_errors
+from dockyard.engine.deploy.dockerops import docker_errors, ensure_image
 from dockyard.engine.deploy.health import Unhealthy, wait_until_healthy
 from dockyard.engine.deploy.live import COMPOSE_PROJECT, COMPOSE_SERVICE, project_containers
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn
@@ -55,6 +56,7 @@ class Dependents:
         document["networks"] = {"default": {"external": True, "name": network}}
         # The first versions that name a network: 2.1 and 3.5.
         at_least(document, "3.5" if str(document.get("version", "3")).startswith("3") else "2.1")
+        self._pull(services, log)
         log(f"Starting {', '.join(services)} of {stack.source} (compose project {project})")
         self._compose(project, dump(document), request, log)
         for container in self._containers(project):
@@ -96,6 +98,18 @@ class Dependents:
             log(f"Removing {container.name}: the release has no such service")
             with docker_errors(f"remove {container.name}"):
                 container.remove(force=True, v=True)
+
+    def _pull(self, services: Mapping[str, Any], log: LogFn) -> None:
+        """Pull the dependents' images the host lacks with the registry logins Dockyard
+        finds (its own first): compose would pull them knowing only the Docker CLI's."""
+        for spec in services.values():
+            image = str(spec.get("image") or "")
+            if not image or "$" in image:
+                continue  # built, or named by a variable: compose's
+            if "@" not in image and ":" not in image.rsplit("/", 1)[-1]:
+                image += ":latest"
+            with docker_errors(f"pull {image}"):
+                ensure_image(self.client, image, log)
 
     def _compose(self, project: str, text: str, request: DeploymentRequest, log: LogFn) -> None:
         run_on_file(

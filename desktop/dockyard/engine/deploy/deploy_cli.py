@@ -2,8 +2,9 @@
 container mode's dependent services.
 
 The file is written into a private temporary folder (removed afterwards) and the CLI sees
-only what it needs of Dockyard's environment: the endpoint's ``DOCKER_HOST`` & co. and
-``${DOCKYARD_IMAGE}``, so a compose file interpolates nothing else this process holds.
+only what it needs of Dockyard's environment: the endpoint's ``DOCKER_HOST`` & co.,
+``${DOCKYARD_IMAGE}`` and what its credential helpers need, so a compose file interpolates
+nothing else this process holds.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ from dockyard.engine.deploy.spec import LogFn
 
 IMAGE_VARIABLE = "DOCKYARD_IMAGE"
 CLI_TIMEOUT = 600.0
-_PASSED = ("PATH", "HOME", "DOCKER_CONFIG")
+# What the CLI and the credential helpers of its config (secretservice, pass) need.
+_PASSED = (
+    "PATH", "HOME", "DOCKER_CONFIG", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR",
+    "GNUPGHOME", "PASSWORD_STORE_DIR",
+)  # fmt: skip
 
 
 def run_on_file(

@@ -45,14 +45,8 @@ def docker_errors(action: str) -> Iterator[None]:
 
 def ensure_image(client: docker.DockerClient, image: str, log: Callable[[str], None]) -> None:
     """Pull ``name@digest`` unless the daemon has it already (rollback works offline)."""
-    try:
-        client.images.get(image)
+    if _present(client, image):
         return
-    except docker.errors.ImageNotFound:
-        pass
-    except docker.errors.APIError as exc:
-        if exc.status_code != 404:
-            raise
     if "@" not in image and ":" not in image.rsplit("/", 1)[-1]:
         raise UserInputError(
             f"The image {image} is not on this Docker host and has no registry name; set "
@@ -72,6 +66,34 @@ def ensure_image(client: docker.DockerClient, image: str, log: Callable[[str], N
             f"Could not pull {image}: {exc.explanation or exc}; check that the registry is "
             "reachable from the Docker host and that it is logged in there."
         ) from exc
+
+
+def check_pull_login(client: docker.DockerClient, image: str) -> None:
+    """Refuse in one sentence an image the host lacks and its registry will not serve with
+    the login Dockyard has for it (or without one): Swarm's tasks would only fail with
+    "No such image". Any other answer is left to the pull itself."""
+    if _present(client, image):
+        return
+    auth = registry_auth(image)
+    try:
+        client.api.inspect_distribution(image, auth_config=auth)
+    except docker.errors.APIError as exc:
+        if is_login_refusal(str(exc.explanation or exc)):
+            raise InfrastructureError(login_refused_message(image, auth, "pull")) from exc
+    except requests.exceptions.RequestException:
+        pass
+
+
+def _present(client: docker.DockerClient, image: str) -> bool:
+    try:
+        client.images.get(image)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+    except docker.errors.APIError as exc:
+        if exc.status_code != 404:
+            raise
+        return False
 
 
 def parse_port(spec: str) -> tuple[str | None, int | None, int, str]:

@@ -15,11 +15,15 @@ import docker
 import docker.errors
 import requests
 
-from dockyard.core.errors import UserInputError
+from dockyard.core.errors import InfrastructureError, UserInputError
 from dockyard.engine.deploy.deploy_cli import IMAGE_VARIABLE
 from dockyard.engine.deploy.spec import StackFile
 from dockyard.engine.deploy.stack_file import load_stack
-from dockyard.engine.endpoints.registry_auth import registry_auth
+from dockyard.engine.endpoints.registry_auth import (
+    is_login_refusal,
+    login_refused_message,
+    registry_auth,
+)
 
 DOCKER_HUB_PREFIXES = ("docker.io/library/", "docker.io/", "index.docker.io/library/")
 
@@ -46,15 +50,30 @@ def pin_dependents(client: docker.DockerClient, stack: StackFile, environment: s
 
 
 def resolve(client: docker.DockerClient, image: str) -> str | None:
-    """``name@sha256:…`` that ``image`` (a tag) points to: the registry's manifest digest,
-    else the host's own copy's when the registry cannot be asked; None when neither."""
+    """``name@sha256:…`` that ``image`` (a tag) points to: the registry's manifest digest
+    (asked with the login Dockyard finds for it, its own first), else the host's own copy's
+    when the registry cannot be asked; None when neither. A registry that refused the
+    login, for an image the host lacks, is said in one sentence."""
     name = repository(image)
+    auth = registry_auth(image)
+    refused = None
     try:
-        found = client.api.inspect_distribution(image, auth_config=registry_auth(image))
+        found = client.api.inspect_distribution(image, auth_config=auth)
         digest = found["Descriptor"]["digest"]
         return f"{name}@{digest}"
-    except (docker.errors.APIError, requests.RequestException, KeyError, TypeError):
+    except docker.errors.APIError as exc:
+        if is_login_refusal(str(exc.explanation or exc)):
+            refused = InfrastructureError(login_refused_message(image, auth, "pull"))
+    except (requests.RequestException, KeyError, TypeError):
         pass
+    pinned = _local(client, image, name)
+    if pinned is None and refused is not None:
+        raise refused
+    return pinned
+
+
+def _local(client: docker.DockerClient, image: str, name: str) -> str | None:
+    """The host's own copy's ``name@sha256:…``, if it has one pulled from ``name``."""
     try:
         local = client.images.get(image)
     except (docker.errors.APIError, requests.RequestException):

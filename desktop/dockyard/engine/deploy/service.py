@@ -35,12 +35,15 @@ from dockyard.engine.deploy.live_swarm import (
     spec_hash,
 )
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
-from dockyard.engine.deploy.swarm_watch import UpdateWatch
+from dockyard.engine.deploy.swarm_watch import (
+    UpdateWatch,
+    await_task_containers_gone,
+    removed_while_deploying,
+)
 from dockyard.engine.endpoints.registry_auth import registry_auth
 from dockyard.engine.endpoints.sdk_reader import SdkReader
 from dockyard.engine.events import CancelToken
 
-REMOVAL_WAIT = 60.0
 DEFAULT_MONITOR = 5.0
 MIN_MONITOR = 2.0
 
@@ -120,7 +123,7 @@ class SwarmServiceDeployer:
         swarm_objects.remove_unused(self.client, request.repo, request.environment, log)
         service = self._find(name)
         if service is None:
-            raise PipelineFailed(f"The service {name} disappeared during the deployment.")
+            raise PipelineFailed(removed_while_deploying(name))
         return service_release(service.attrs, self.reader, stack=self.mode == "stack")
 
     def inspect(self, repo: str, environment: str) -> list[RunningRelease]:
@@ -233,12 +236,4 @@ class SwarmServiceDeployer:
             return
         with docker_errors(f"remove the service {name}"):
             service.remove()
-            # Its task containers stop in the background; wait so nothing is left behind.
-            deadline = time.monotonic() + REMOVAL_WAIT
-            task_filter = {"label": f"com.docker.swarm.service.id={service.id}"}
-            # The low-level list: containers.list inspects each one, and a task container
-            # removed meanwhile would fail it with "No such container".
-            while self.client.api.containers(all=True, filters=task_filter):
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.3)
+            await_task_containers_gone(self.client, f"com.docker.swarm.service.id={service.id}")

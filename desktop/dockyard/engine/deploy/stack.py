@@ -9,15 +9,11 @@ service of the stack must then run its replicas, or the deployment fails naming 
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
-import os
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
-from pathlib import Path
 
 import docker
 import docker.errors
@@ -32,7 +28,7 @@ from dockyard.core.errors import (
 from dockyard.engine.deploy import definitions, swarm_objects
 from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy.deploy_cli import run_on_file
-from dockyard.engine.deploy.dockerops import docker_errors, wait_or_cancel
+from dockyard.engine.deploy.dockerops import check_pull_login, docker_errors, wait_or_cancel
 from dockyard.engine.deploy.exits import log_output, output_phrase
 from dockyard.engine.deploy.live_swarm import NAMESPACE, spec_hash, stack_services
 from dockyard.engine.deploy.put_back import put_back
@@ -40,9 +36,9 @@ from dockyard.engine.deploy.reconcile import short_digest
 from dockyard.engine.deploy.restarts import FAILED_TASK_STATES
 from dockyard.engine.deploy.service import SwarmServiceDeployer
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
-from dockyard.engine.deploy.stack_file import stack_document
-from dockyard.engine.deploy.swarm_watch import UpdateWatch, task_failure
-from dockyard.engine.endpoints.registry_auth import DOCKYARD_LOGIN, registry_auth, registry_of
+from dockyard.engine.deploy.stack_file import service_images, stack_document
+from dockyard.engine.deploy.swarm_watch import UpdateWatch, service_removed, task_failure
+from dockyard.engine.endpoints.cli_config import config_with_logins
 from dockyard.engine.events import CancelToken
 
 NETWORK_WAIT = 30.0
@@ -111,19 +107,21 @@ class StackDeployer(SwarmServiceDeployer):
         configs = swarm_objects.ensure_configs(self.client, request, stack, log)
         monitor = self._monitor(snapshot.healthcheck)
         text = stack_document(request, secrets, configs, monitor)
+        images = service_images(text, request.image)
+        services = {f"{stack}_{name}" for name in images}
         existing = self._find(app)
         previous = (existing.attrs.get("UpdateStatus") or {}).get("StartedAt") if existing else None
         failed_before = self._failed_tasks(stack)
         # A first release has no update for Swarm to monitor: the watch holds it as long.
         watch = UpdateWatch(self.client, app, request, log, poll=self.poll, monitor=monitor)
         log(f"Deploying the stack {stack} ({snapshot.stack.source}), {app} at {request.image}")
-        self._stack_deploy(stack, text, request, log)
+        self._stack_deploy(stack, text, images.values(), request, log)
         deadline = self._deadline()
         if existing is None:
             watch.until_created(deadline, cancel)
         else:
             watch.until_updated(previous, deadline, cancel)
-        self._until_services_run(stack, app, failed_before, deadline, cancel, log)
+        self._until_services_run(stack, services - {app}, failed_before, deadline, cancel, log)
         self._mark_spec(app, stack)
 
     def _put_back(
@@ -198,7 +196,14 @@ class StackDeployer(SwarmServiceDeployer):
                 return
             time.sleep(self.poll)
 
-    def _stack_deploy(self, stack: str, text: str, request: DeploymentRequest, log: LogFn) -> None:
+    def _stack_deploy(
+        self, stack: str, text: str, images: Iterable[str], request: DeploymentRequest, log: LogFn
+    ) -> None:
+        """``docker stack deploy``, handing Swarm the registry login of every image (see
+        ``cli_config``); an image its registry refuses to this host stops it first."""
+        named = sorted({image for image in images if image and "$" not in image})
+        for image in named:
+            check_pull_login(self.client, image)
         docker_cli = shutil.which("docker")
         if docker_cli is None:
             raise InfrastructureError(
@@ -216,7 +221,7 @@ class StackDeployer(SwarmServiceDeployer):
             cli_env=self.cli_env,
             image=request.image,
             log=log,
-            extra_env=lambda folder: _registry_config(request.image, folder),
+            extra_env=lambda folder: config_with_logins(named, folder),
         )  # fmt: skip
 
     def _services(self, stack: str) -> list[Service]:
@@ -234,24 +239,29 @@ class StackDeployer(SwarmServiceDeployer):
     def _until_services_run(
         self,
         stack: str,
-        app: str,
+        dependents: set[str],
         failed_before: set[str],
         deadline: float,
         cancel: CancelToken,
         log: LogFn,
     ) -> None:
-        """Every other service of the stack runs its replicas, steadily for a monitor period
-        (as Swarm watches an update), so one that crashes right after it starts is caught;
-        one that keeps failing, or that Swarm rolled back or paused, fails it by name."""
+        """Every dependent (the stack's services besides the app) runs its replicas, steadily
+        for a monitor period (as Swarm watches an update), so one that crashes right after it
+        starts is caught; one that keeps failing, that Swarm rolled back or paused, or that
+        was removed meanwhile, fails it by name."""
         told: set[str] = set()
         steady_since: dict[str, float] = {}
         window = self._monitor(None)
         while True:
             waiting = []
             now = time.monotonic()
-            for service in self._services(stack):
+            services = self._services(stack)
+            gone = sorted(dependents - {str(s.name) for s in services})
+            if gone:
+                raise self._dependent_removed(gone[0], stack, log)
+            for service in services:
                 name = str(service.name)
-                if name == app:
+                if name not in dependents:
                     continue
                 if not self._converged(service, failed_before, stack, log):
                     steady_since.pop(name, None)
@@ -273,7 +283,10 @@ class StackDeployer(SwarmServiceDeployer):
     def _converged(self, service: Service, failed_before: set[str], stack: str, log: LogFn) -> bool:
         spec = service.attrs["Spec"]
         with docker_errors(f"list the tasks of {service.name}"):
-            tasks = service.tasks()
+            try:
+                tasks = service.tasks()
+            except docker.errors.NotFound:
+                raise self._dependent_removed(str(service.name), stack, log) from None
         update = service.attrs.get("UpdateStatus") or {}
         state = str(update.get("State", ""))
         failed = [
@@ -301,6 +314,12 @@ class StackDeployer(SwarmServiceDeployer):
         )
         return running >= replicas
 
+    def _dependent_removed(self, name: str, stack: str, log: LogFn) -> PipelineFailed:
+        return service_removed(self.client, name, log, (
+            f"The service {name} of the stack {stack} was removed while it was being deployed "
+            "(by hand or another tool), so this release is not deployed whole; deploy again."
+        ))  # fmt: skip
+
     def _remove_stack(self, stack: str) -> None:
         """What ``docker stack rm`` removes: services, then networks, secrets and configs."""
         for service in self._services(stack):
@@ -324,32 +343,3 @@ class StackDeployer(SwarmServiceDeployer):
                 for item in collection.list(filters=namespace):
                     with contextlib.suppress(docker.errors.NotFound):
                         item.remove()
-
-
-def _registry_config(image: str, folder: Path) -> dict[str, str]:
-    """A private Docker CLI config carrying Dockyard's login for the image's registry.
-
-    ``--with-registry-auth`` sends only what the CLI's own config holds; without a Dockyard
-    login the user's config is used as it is (None). The file is 0600 in a private folder
-    removed with the deployment's temporary folder. Returns the variable that points the
-    CLI at it, or nothing.
-    """
-    if "@" not in image:
-        return {}
-    auth = registry_auth(image)
-    if auth is None or auth.source != DOCKYARD_LOGIN:
-        return {}
-    own = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json"
-    try:
-        base = json.loads(own.read_text())
-        auths = {k: v for k, v in (base.get("auths") or {}).items() if v.get("auth")}
-    except (OSError, ValueError, AttributeError):
-        auths = {}
-    token = f"{auth['username']}:{auth['password']}".encode()
-    auths[registry_of(image)] = {"auth": base64.b64encode(token).decode()}
-    config = folder / "docker-config"
-    config.mkdir(mode=0o700)
-    path = config / "config.json"
-    path.touch(mode=0o600)
-    path.write_text(json.dumps({"auths": auths}))
-    return {"DOCKER_CONFIG": str(config)}

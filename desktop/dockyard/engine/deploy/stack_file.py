@@ -158,6 +158,18 @@ def stack_document(
     return dump(document)
 
 
+def service_images(text: str, image: str) -> dict[str, str]:
+    """Each service of a file ``stack_document`` made, with the image it runs ("" if none),
+    ``${DOCKYARD_IMAGE}`` being ``image``."""
+    services = YAML(typ="safe").load(text)["services"]
+    return {
+        str(name): str(spec.get("image") or "")
+        .replace(f"${{{IMAGE_VARIABLE}}}", image)
+        .replace(f"${IMAGE_VARIABLE}", image)
+        for name, spec in services.items()
+    }
+
+
 def dump(document: Mapping[str, Any]) -> str:
     out = io.StringIO()
     yaml = YAML(typ="safe")

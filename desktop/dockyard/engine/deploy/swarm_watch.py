@@ -3,7 +3,8 @@
 Swarm reports an update in ``UpdateStatus`` (``updating`` → ``completed``, or
 ``rollback_started`` → ``rollback_completed``); a freshly created service has none, so
 its tasks are watched instead. Tasks of this deployment are recognised by the
-``dockyard.deployment`` label on their container spec.
+``dockyard.deployment`` label on their container spec. A service removed meanwhile (by hand
+or another tool) fails the deployment at once.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from dockyard.engine.events import CancelToken, wait_or_cancel
 
 # An update Swarm has not picked up yet looks like the previous one for a moment.
 QUIET_PERIOD = 5.0
+# A removed service's task containers stop in the background, within their grace period.
+REMOVAL_WAIT = 60.0
+SERVICE_NAME = "com.docker.swarm.service.name"  # on every task container
 
 
 class UpdateWatch:
@@ -135,7 +139,13 @@ class UpdateWatch:
 
     def _service(self) -> Service:
         with docker_errors(f"inspect the service {self.name}"):
-            return self.client.services.get(self.name)
+            try:
+                return self.client.services.get(self.name)
+            except docker.errors.NotFound:
+                raise self._removed() from None
+
+    def _removed(self) -> PipelineFailed:
+        return service_removed(self.client, self.name, self.log)
 
     def _replicas(self) -> int:
         return self.request.snapshot.replicas
@@ -144,7 +154,10 @@ class UpdateWatch:
         """This deployment's tasks; their state changes go to the log."""
         service = service or self._service()
         with docker_errors(f"list the tasks of {self.name}"):
-            tasks = service.tasks()
+            try:
+                tasks = service.tasks()
+            except docker.errors.NotFound:
+                raise self._removed() from None
         mine = str(self.request.deployment_id)
         ours = [
             t
@@ -179,6 +192,37 @@ class UpdateWatch:
                 f"The service {self.name} did not settle in time; Swarm keeps trying by itself: "
                 f"see docker service ps {self.name}."
             )
+
+
+def service_removed(
+    client: docker.DockerClient, name: str, log: LogFn, message: str = ""
+) -> PipelineFailed:
+    """The failure of a deployment whose service ``name`` was removed meanwhile, returned
+    once its task containers are gone too."""
+    message = message or removed_while_deploying(name)
+    log(f"ERROR: {message}")
+    with docker_errors(f"list the task containers of {name}"):
+        await_task_containers_gone(client, f"{SERVICE_NAME}={name}")
+    return PipelineFailed(message)
+
+
+def removed_while_deploying(name: str) -> str:
+    return (
+        f"The service {name} was removed while it was being deployed (by hand or another "
+        "tool); nothing of this release runs; deploy again."
+    )
+
+
+def await_task_containers_gone(client: docker.DockerClient, label: str) -> None:
+    """Wait (at most ``REMOVAL_WAIT``) until no container has ``label``: a removed service's
+    task containers stop in the background, so none is left behind."""
+    deadline = time.monotonic() + REMOVAL_WAIT
+    # The low-level list: containers.list inspects each one, and a task container
+    # removed meanwhile would fail it with "No such container".
+    while client.api.containers(all=True, filters={"label": label}):
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.3)
 
 
 def task_failure(client: docker.DockerClient, task: dict[str, Any]) -> tuple[str, list[str]]:

@@ -29,6 +29,7 @@ from dockyard.store.machine import MachineSettings
 log = logging.getLogger("dockyard.docker")
 
 DOCKER_HUB = "docker.io"
+HUB_SERVER = "https://index.docker.io/v1/"  # Docker Hub's name in logins (CLI config, daemon)
 _HUB_ALIASES = {"index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 # What the daemon reports when a registry refuses a push or pull for want of a (right)
 # login: no credentials, wrong ones (distribution's UNAUTHORIZED), or no permission.
@@ -140,14 +141,15 @@ def registry_auth(image_name: str) -> RegistryAuth | None:
     registry, or when it is there to ask), then the Docker CLI's, then none.
     """
     host = registry_of(image_name)
-    found = _dockyard_login(host)
+    found = dockyard_login(host)
     if found is not None:
-        server = "https://index.docker.io/v1/" if host == DOCKER_HUB else host
+        server = HUB_SERVER if host == DOCKER_HUB else host
         return RegistryAuth({**found, "serveraddress": server}, DOCKYARD_LOGIN)
     return docker_cli_login(host)
 
 
-def _dockyard_login(host: str) -> dict[str, str] | None:
+def dockyard_login(host: str) -> dict[str, str] | None:
+    """Dockyard's login for the registry ``host`` (normalised), or None."""
     try:
         return stored_login(host)
     except keyring_store.KeyringUnavailable as exc:
