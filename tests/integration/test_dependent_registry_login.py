@@ -20,7 +20,8 @@ import docker
 import pytest
 
 from dockyard.core.locations import normalise_location
-from dockyard.engine.deploy import deployer_for, resource_name
+from dockyard.engine.deploy import resource_name
+from dockyard.engine.deploy.deployers import deployer_for
 from dockyard.engine.endpoints.registry_auth import forget_login
 from dockyard.store.database import open_database
 from dockyard.store.ledger import SqliteReleaseLedger

@@ -16,7 +16,8 @@ import pytest
 from dockyard.core.errors import PipelineFailed
 from dockyard.core.locations import normalise_location
 from dockyard.core.pipeline_file import EnvironmentConfig, HealthcheckConfig
-from dockyard.engine.deploy import StackDeployer, deployer_for, resource_name
+from dockyard.engine.deploy import resource_name
+from dockyard.engine.deploy.deployers import StackDeployer, deployer_for
 from dockyard.engine.events import CancelToken
 from integration.deploy_images import (
     STACK,
