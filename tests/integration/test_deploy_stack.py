@@ -199,6 +199,27 @@ def test_a_dependent_that_does_not_start_fails_the_deployment_by_name(
     assert deployer.inspect(REPO, "staging") == []
 
 
+def test_a_dependent_whose_image_is_not_in_its_registry_is_named_with_swarms_words(
+    deployer: StackDeployer,
+    docker_client: docker.DockerClient,
+    images: TestImages,
+    registry: LocalRegistry,
+) -> None:
+    env = EnvironmentConfig(name="staging", mode="stack", compose="compose.deploy.yml")
+    missing = f"{registry.host}/deploytest/missing@sha256:" + "0" * 64
+    snapshot = snapshot_of(env, {"compose.deploy.yml": STACK.format(cache=missing)})
+    request = request_for(images.v1, snapshot, repo=REPO, environment="staging", deployment_id=6)
+    with pytest.raises(PipelineFailed) as failure:
+        deployer.deploy(request, LogLines().log, CancelToken())
+    # Nothing ran, so no exit code: what Swarm said.
+    assert (
+        f"_cache of the stack {resource_name(REPO, 'staging')} did not start: Swarm "
+        f"could not start it (No such image: {missing})" in failure.value.message
+    )
+    assert "exited" not in failure.value.message
+    assert stack_services(docker_client) == {}
+
+
 def test_a_dependent_that_does_not_start_puts_the_earlier_release_back_as_a_whole(
     deployer: StackDeployer,
     docker_client: docker.DockerClient,

@@ -236,6 +236,8 @@ def task_failure(client: docker.DockerClient, task: dict[str, Any]) -> tuple[str
         reason = f"its health check failed{probe} (Swarm: {swarm})"
     elif code is None:
         reason = swarm
+    elif not container.get("ContainerID"):  # rejected before a container ran (no image)
+        reason = f"Swarm could not start it ({swarm})"
     else:
         reason = f"{exit_phrase(int(code))} (Swarm: {swarm})"
     return reason, task_logs(client, str(task["ID"]))
