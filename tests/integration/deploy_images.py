@@ -12,15 +12,23 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import docker
+from docker.models.containers import Container
 
+from dockyard.core.locations import normalise_location
 from dockyard.core.pipeline_file import EnvironmentConfig, HealthcheckConfig
-from dockyard.engine.deploy import ConfigSnapshot, DeploymentRequest, RunningRelease, build_snapshot
+from dockyard.engine.deploy import (
+    ConfigSnapshot,
+    DeploymentRequest,
+    RunningRelease,
+    build_snapshot,
+    resource_name,
+)
 from dockyard.engine.deploy.deployers import deployer_for
 from dockyard.engine.deploy.labels import selector
 from dockyard.engine.deploy.live import running_in
@@ -30,7 +38,7 @@ from dockyard.engine.secrets import Fingerprints
 from testbed.cli import Cli, outcomes
 from testbed.cli import environment as environment_of
 from testbed.dockerd import PrivateDaemon
-from testbed.gitrepos import APP, GitRepo
+from testbed.gitrepos import APP, GitRepo, make_app_repo
 
 TEST_FINGERPRINTS = Fingerprints(b"test-key" * 4)
 
@@ -193,12 +201,50 @@ class LogLines(list[str]):
         return "\n".join(self)
 
 
+def task_containers(client: docker.DockerClient, service: str) -> list[Container]:
+    """The containers of a Swarm service's tasks (on this one-node swarm: all of them)."""
+    service_id = client.services.get(service).id
+    return client.containers.list(filters={"label": f"com.docker.swarm.service.id={service_id}"})
+
+
 def task_file(client: docker.DockerClient, service: str, path: str) -> str:
     """A file as the running task of a Swarm service sees it."""
-    service_id = client.services.get(service).id
-    tasks = client.containers.list(filters={"label": f"com.docker.swarm.service.id={service_id}"})
+    tasks = task_containers(client, service)
     assert tasks, f"no running task of {service}"
     return str(tasks[0].exec_run(["cat", path]).output.decode())
+
+
+@dataclass(frozen=True)
+class DeployableApp:
+    """An app repository whose dockyard.yml deploys to ``environment``."""
+
+    git_repo: GitRepo
+    repo: str  # its location, as the ledger knows it
+    environment: str
+
+    @property
+    def resource(self) -> str:
+        """The container, project or stack it runs as there."""
+        return resource_name(self.repo, self.environment)
+
+
+@contextlib.contextmanager
+def deployable_app(
+    path: Path, client: docker.DockerClient, image: str, pipeline: str, mode: str,
+    environment: str, more_images: tuple[str, ...] = (),
+) -> Iterator[DeployableApp]:  # fmt: skip
+    """An app repository at ``path`` whose dockyard.yml is ``pipeline`` (given ``image``);
+    afterwards what it deployed to ``environment`` (in ``mode``) is removed, and every
+    image of ``image`` and ``more_images``."""
+    git_repo = make_app_repo(path, dockyard_yml=pipeline.format(image=image))
+    repo = normalise_location(str(git_repo.path))
+    try:
+        yield DeployableApp(git_repo, repo, environment)
+    finally:
+        deployer_for(mode, client).remove(repo, environment)
+        for name in (image, *more_images):
+            for leftover in client.images.list(name=name):
+                client.images.remove(leftover.id, force=True)
 
 
 @dataclass(frozen=True)

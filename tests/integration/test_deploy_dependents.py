@@ -10,7 +10,6 @@ import docker
 import pytest
 
 from dockyard.core.errors import Cancelled, PipelineFailed
-from dockyard.core.locations import normalise_location
 from dockyard.core.model import utcnow
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.releases import Deployment, DeploymentStatus
@@ -28,6 +27,7 @@ from integration.deploy_images import (
     LogLines,
     PushedImage,
     TestImages,
+    deployable_app,
     push_image,
     read_as_status_does,
     release_then_break,
@@ -36,7 +36,6 @@ from integration.deploy_images import (
 )
 from testbed.cli import Cli, environment, outcomes
 from testbed.dockerd import PrivateDaemon
-from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry
 
 pytestmark = pytest.mark.docker
@@ -58,8 +57,11 @@ def deployer(
     deployer.remove(REPO, "staging")
 
 
-def project_services(client: docker.DockerClient) -> dict[str, docker.models.containers.Container]:
-    found = client.containers.list(filters={"label": f"com.docker.compose.project={PROJECT}"})
+def project_services(
+    client: docker.DockerClient, project: str = PROJECT
+) -> dict[str, docker.models.containers.Container]:
+    """The compose project's containers by service."""
+    found = client.containers.list(filters={"label": f"com.docker.compose.project={project}"})
     return {c.labels["com.docker.compose.service"]: c for c in found}
 
 
@@ -220,21 +222,18 @@ def test_container_release_with_dependents_through_the_cli_rolls_back_without_gi
     cache: PushedImage,
 ) -> None:
     image = f"{registry.host}/dependents/web"
-    git_repo = make_app_repo(tmp_path / "web", dockyard_yml=CONTAINER_PIPELINE.format(image=image))
-    deploy_file = DEPLOY_FILE.format(cache=cache.reference)
-    git_repo.commit("deploy file", {"compose.deploy.yml": deploy_file})
-    git_repo.tag("v1.0.0")
-    repo = normalise_location(str(git_repo.path))
-    project = resource_name(repo, "staging")
     cli = Cli(dockyard_home, docker_daemon)
+    with deployable_app(
+        tmp_path / "web", docker_client, image, CONTAINER_PIPELINE, "container", "staging"
+    ) as made:
+        git_repo, repo, project = made.git_repo, made.repo, made.resource
+        deploy_file = DEPLOY_FILE.format(cache=cache.reference)
+        git_repo.commit("deploy file", {"compose.deploy.yml": deploy_file})
+        git_repo.tag("v1.0.0")
 
-    def dependents() -> set[str]:
-        found = docker_client.containers.list(
-            filters={"label": f"com.docker.compose.project={project}"}
-        )
-        return {c.labels["com.docker.compose.service"] for c in found}
+        def dependents() -> set[str]:
+            return set(project_services(docker_client, project))
 
-    try:
         first = cli.json("run", repo, "--ref", "v1.0.0")
         assert outcomes(first) == {"staging": "deployed"}, first
         v1 = first["image"]["digest"]
@@ -255,10 +254,6 @@ def test_container_release_with_dependents_through_the_cli_rolls_back_without_gi
         assert docker_client.containers.get(project).attrs["Config"]["Image"].endswith("@" + v1)
         assert dependents() == {"cache"}
         assert environment(cli.json("status", repo), "staging")["drift"] is None
-    finally:
-        ContainerDeployer(docker_client).remove(repo, "staging")
-        for leftover in docker_client.images.list(name=image):
-            docker_client.images.remove(leftover.id, force=True)
 
 
 def test_a_failed_release_puts_the_earlier_dependents_back_as_a_whole(
@@ -270,22 +265,17 @@ def test_a_failed_release_puts_the_earlier_dependents_back_as_a_whole(
     cache: PushedImage,
 ) -> None:
     image = f"{registry.host}/whole-dependents/web"
-    git_repo = make_app_repo(tmp_path / "web", dockyard_yml=CONTAINER_PIPELINE.format(image=image))
-    repo = normalise_location(str(git_repo.path))
-    project = resource_name(repo, "staging")
     cli = Cli(dockyard_home, docker_daemon)
-    try:
+    with deployable_app(
+        tmp_path / "web", docker_client, image, CONTAINER_PIPELINE, "container", "staging"
+    ) as made:
+        git_repo, repo, project = made.git_repo, made.repo, made.resource
         # v1.1.0 changes the cache's definition and adds a worker; its app dies at start.
         broken = release_then_break(cli, git_repo, repo, "staging", cache)
         v1, failed = broken.v1, broken.failed
 
         # The cache runs v1.0.0's definition again, the worker is gone, the app is v1.0.0.
-        dependents = {
-            c.labels["com.docker.compose.service"]: c
-            for c in docker_client.containers.list(
-                filters={"label": f"com.docker.compose.project={project}"}
-            )
-        }
+        dependents = project_services(docker_client, project)
         assert set(dependents) == {"cache"}
         assert "MARKER=one" in dependents["cache"].attrs["Config"]["Env"]
         assert docker_client.containers.get(project).attrs["Config"]["Image"].endswith("@" + v1)
@@ -294,10 +284,6 @@ def test_a_failed_release_puts_the_earlier_dependents_back_as_a_whole(
         assert "v1.0.0 was put back as a whole" in failed.stderr
         assert staging["latest"]["status"] == "failed"
         assert "v1.0.0 was put back as a whole" in staging["latest"]["error"]
-    finally:
-        ContainerDeployer(docker_client).remove(repo, "staging")
-        for leftover in docker_client.images.list(name=image):
-            docker_client.images.remove(leftover.id, force=True)
 
 
 def test_a_put_back_that_fails_too_says_what_runs_and_what_to_do(

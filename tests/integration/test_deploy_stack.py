@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -10,13 +11,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import docker
 import pytest
+from docker.models.services import Service
 
 from dockyard.core.errors import PipelineFailed
-from dockyard.core.locations import normalise_location
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.releases import Deployment, DeploymentStatus
 from dockyard.engine.deploy import ConfigSnapshot, drift_of, resource_name
@@ -35,16 +36,17 @@ from integration.deploy_images import (
     LogLines,
     PushedImage,
     TestImages,
+    deployable_app,
     push_image,
     read_as_status_does,
     release_then_break,
     request_for,
     snapshot_of,
+    task_containers,
     task_file,
 )
 from testbed.cli import LEAD, Cli, environment, outcomes
 from testbed.dockerd import PrivateDaemon
-from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("swarm_gateway_bridge")]
@@ -62,14 +64,38 @@ def deployer(
     deployer.remove(REPO, "staging")
 
 
-def stack_services(client: docker.DockerClient) -> dict[str, str]:
-    """Service (without the stack's prefix) -> its image, for this environment's stack."""
-    stack = resource_name(REPO, "staging")
+def services_of(client: docker.DockerClient, stack: str) -> dict[str, Service]:
+    """The stack's services by name (without the stack's prefix)."""
     found = client.services.list(filters={"label": f"com.docker.stack.namespace={stack}"})
+    return {s.name.removeprefix(stack + "_"): s for s in found}
+
+
+def image_of(service: Service) -> str:
+    return str(service.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"])
+
+
+def running_tasks(service: Service) -> list[dict[str, Any]]:
+    return [t for t in service.tasks() if t["Status"]["State"] == "running"]
+
+
+def stack_services(client: docker.DockerClient) -> dict[str, str]:
+    """Service -> its image, for this environment's stack."""
     return {
-        s.name.removeprefix(stack + "_"): s.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
-        for s in found
+        name: image_of(s) for name, s in services_of(client, resource_name(REPO, "staging")).items()
     }
+
+
+def settled_services(client: docker.DockerClient, stack: str) -> dict[str, str]:
+    """The stack's services once each runs exactly one task (a replaced one has stopped)."""
+    services = services_of(client, stack)
+    if any(len(running_tasks(s)) != 1 for s in services.values()):
+        return {}
+    return {name: image_of(s) for name, s in services.items()}
+
+
+def running_services(client: docker.DockerClient, stack: str) -> dict[str, str]:
+    """The stack's services that run a task, each with its image."""
+    return {name: image_of(s) for name, s in services_of(client, stack).items() if running_tasks(s)}
 
 
 def eventually(read: Callable[[], T], seconds: float = 30) -> T:
@@ -85,8 +111,7 @@ def eventually(read: Callable[[], T], seconds: float = 30) -> T:
 def cache_address(client: docker.DockerClient) -> str:
     """The running cache task's address on the stack's own network."""
     stack = resource_name(REPO, "staging")
-    service = client.services.get(f"{stack}_cache")
-    task = next(t for t in service.tasks() if t["Status"]["State"] == "running")
+    task = running_tasks(client.services.get(f"{stack}_cache"))[0]
     attached = next(
         n for n in task["NetworksAttachments"] if n["Network"]["Spec"]["Name"] == f"{stack}_default"
     )
@@ -130,10 +155,7 @@ def test_stack_runs_app_by_digest_beside_its_dependents_and_rolls_back_as_a_whol
     # address: the test daemon runs without iptables, so without Docker's embedded DNS).
     assert task_file(docker_client, web, "/etc/app/app.cfg") == "colour = blue\n"
     assert task_file(docker_client, web, "/run/secrets/db_password") == "stack-pass"
-    service_id = docker_client.services.get(web).id
-    task = docker_client.containers.list(
-        filters={"label": f"com.docker.swarm.service.id={service_id}"}
-    )[0]
+    task = task_containers(docker_client, web)[0]
     address = cache_address(docker_client)
     answer = task.exec_run(["sh", "-c", f"wget -q -O- http://{address}:6379/; env"]).output
     text = answer.decode()
@@ -388,15 +410,15 @@ def test_stack_release_is_recorded_shown_and_rolled_back_through_the_cli(
     cache: PushedImage,
 ) -> None:
     image = f"{registry.host}/stack/web"
-    git_repo = make_app_repo(tmp_path / "web", dockyard_yml=PIPELINE.format(image=image))
-    git_repo.commit(
-        "deploy file", {"compose.deploy.yml": DEPLOY_FILE.format(cache=cache.reference)}
-    )
-    git_repo.tag("v1.0.0")
-    repo = normalise_location(str(git_repo.path))
     cli = Cli(dockyard_home, swarm_daemon)
-    stack = resource_name(repo, "production")
-    try:
+    with deployable_app(
+        tmp_path / "web", docker_client, image, PIPELINE, "stack", "production"
+    ) as made:
+        git_repo, repo, stack = made.git_repo, made.repo, made.resource
+        git_repo.commit(
+            "deploy file", {"compose.deploy.yml": DEPLOY_FILE.format(cache=cache.reference)}
+        )
+        git_repo.tag("v1.0.0")
         first = cli.json("run", repo, "--ref", "v1.0.0")
         assert outcomes(first) == {"production": "deployed"}, first
         v1 = first["image"]["digest"]
@@ -446,10 +468,6 @@ def test_stack_release_is_recorded_shown_and_rolled_back_through_the_cli(
         docker_client.services.get(f"{stack}_web").update(image=f"{image}@{v2}")
         drift = environment(cli.json("status", repo), "production")["drift"]
         assert drift is not None and "Dockyard deployed sha256:" in drift
-    finally:
-        StackDeployer(docker_client).remove(repo, "production")
-        for leftover in docker_client.images.list(name=image):
-            docker_client.images.remove(leftover.id, force=True)
 
 
 def test_a_failed_stack_release_puts_the_earlier_one_back_as_a_whole(
@@ -461,11 +479,11 @@ def test_a_failed_stack_release_puts_the_earlier_one_back_as_a_whole(
     cache: PushedImage,
 ) -> None:
     image = f"{registry.host}/whole/web"
-    git_repo = make_app_repo(tmp_path / "web", dockyard_yml=PIPELINE.format(image=image))
-    repo = normalise_location(str(git_repo.path))
     cli = Cli(dockyard_home, swarm_daemon)
-    stack = resource_name(repo, "production")
-    try:
+    with deployable_app(
+        tmp_path / "web", docker_client, image, PIPELINE, "stack", "production"
+    ) as made:
+        git_repo, repo, stack = made.git_repo, made.repo, made.resource
         # v1.1.0 changes the cache's definition and adds a worker; its app dies at start.
         broken = release_then_break(cli, git_repo, repo, "production", cache)
         v1, failed = broken.v1, broken.failed
@@ -484,41 +502,16 @@ def test_a_failed_stack_release_puts_the_earlier_one_back_as_a_whole(
         assert "v1.0.0 was put back as a whole" in latest["error"]
         log = cli("logs", json.loads(failed.stdout)["id"], "--stage", "deploy-production")
         assert "The release failed; putting back v1.0.0 as a whole" in log.stdout
-    finally:
-        StackDeployer(docker_client).remove(repo, "production")
-        for leftover in docker_client.images.list(name=image):
-            docker_client.images.remove(leftover.id, force=True)
 
 
 def task_env(client: docker.DockerClient, service: str) -> list[str]:
     """The MARKER of every running task of ``service`` (one per task)."""
-    service_id = client.services.get(service).id
-    tasks = client.containers.list(filters={"label": f"com.docker.swarm.service.id={service_id}"})
     return sorted(
-        line for task in tasks for line in task.attrs["Config"]["Env"] if line.startswith("MARKER=")
+        line
+        for task in task_containers(client, service)
+        for line in task.attrs["Config"]["Env"]
+        if line.startswith("MARKER=")
     )
-
-
-def settled_services(client: docker.DockerClient, stack: str) -> dict[str, str]:
-    """The stack's services once each runs exactly one task (a replaced one has stopped)."""
-    found = client.services.list(filters={"label": f"com.docker.stack.namespace={stack}"})
-    running = {s: [t for t in s.tasks() if t["Status"]["State"] == "running"] for s in found}
-    if any(len(tasks) != 1 for tasks in running.values()):
-        return {}
-    return {
-        s.name.removeprefix(stack + "_"): s.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
-        for s in found
-    }
-
-
-def running_services(client: docker.DockerClient, stack: str) -> dict[str, str]:
-    """The stack's services that run a task, each with its image."""
-    found = client.services.list(filters={"label": f"com.docker.stack.namespace={stack}"})
-    return {
-        s.name.removeprefix(stack + "_"): s.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
-        for s in found
-        if any(t["Status"]["State"] == "running" for t in s.tasks())
-    }
 
 
 PINNED_PIPELINE = """\
@@ -542,17 +535,18 @@ def test_a_dependent_runs_the_digest_its_tag_had_when_the_release_was_approved(
     image = f"{registry.host}/pinned/web"
     cache_name = f"{registry.host}/pinned/cache"
     first = push_image(docker_client, registry.host, "1", CACHE, "pinned/cache")
-    git_repo = make_app_repo(tmp_path / "web", dockyard_yml=PINNED_PIPELINE.format(image=image))
-    git_repo.commit(
-        "deploy file", {"compose.deploy.yml": DEPLOY_FILE.format(cache=f"{cache_name}:1")}
-    )
-    git_repo.tag("v1.0.0")
-    repo = normalise_location(str(git_repo.path))
     cli = Cli(dockyard_home, swarm_daemon)
-    stack = resource_name(repo, "production")
-    db = open_database(dockyard_home)
-    service = ReleaseService(home=dockyard_home, db=db, identity="dev")
-    try:
+    with (
+        contextlib.closing(open_database(dockyard_home)) as db,
+        deployable_app(tmp_path / "web", docker_client, image, PINNED_PIPELINE, "stack",
+                       "production", more_images=(cache_name,)) as made,
+    ):  # fmt: skip
+        git_repo, repo, stack = made.git_repo, made.repo, made.resource
+        git_repo.commit(
+            "deploy file", {"compose.deploy.yml": DEPLOY_FILE.format(cache=f"{cache_name}:1")}
+        )
+        git_repo.tag("v1.0.0")
+        service = ReleaseService(home=dockyard_home, db=db, identity="dev")
         cli.json("run", repo, "--ref", "v1.0.0")
         approved = cli("approve", repo, "production", user=LEAD)
         assert approved.returncode == 0, approved.stderr
@@ -601,13 +595,6 @@ def test_a_dependent_runs_the_digest_its_tag_had_when_the_release_was_approved(
         assert refused.returncode == 2, refused.stderr
         assert f"The image {registry.host}/pinned/missing:1 of service cache" in refused.stderr
         assert "Traceback" not in refused.stderr
-    finally:
-        db.close()
-        StackDeployer(docker_client).remove(repo, "production")
-        for leftover in docker_client.images.list(name=image) + docker_client.images.list(
-            name=cache_name
-        ):
-            docker_client.images.remove(leftover.id, force=True)
 
 
 def _restarted(client: docker.DockerClient, name: str, before: set[str]) -> bool:
