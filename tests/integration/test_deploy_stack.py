@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +20,13 @@ from docker.models.services import Service
 from dockyard.core.errors import PipelineFailed
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.releases import Deployment, DeploymentStatus
-from dockyard.engine.deploy import ConfigSnapshot, drift_of, resource_name
+from dockyard.engine.deploy import (
+    ConfigSnapshot,
+    DeploymentRequest,
+    RunningRelease,
+    drift_of,
+    resource_name,
+)
 from dockyard.engine.deploy.deployers import StackDeployer
 from dockyard.engine.events import CancelToken
 from dockyard.engine.release.service import ReleaseService
@@ -62,6 +68,26 @@ def deployer(
     deployer = StackDeployer(docker_client, {"DOCKER_HOST": swarm_daemon.url}, timeout=90, poll=0.3)
     yield deployer
     deployer.remove(REPO, "staging")
+
+
+def staging(
+    image: PushedImage,
+    snapshot: ConfigSnapshot,
+    deployment_id: int,
+    secrets: Mapping[str, str] | None = None,
+) -> DeploymentRequest:
+    """The request to deploy ``image`` with ``snapshot`` to this module's staging."""
+    return request_for(
+        image, snapshot, repo=REPO, environment="staging", deployment_id=deployment_id,
+        secrets=secrets,
+    )  # fmt: skip
+
+
+def deploy(
+    deployer: StackDeployer, request: DeploymentRequest, lines: LogLines | None = None
+) -> RunningRelease:
+    """``request`` deployed, its log in ``lines`` when given."""
+    return deployer.deploy(request, (LogLines() if lines is None else lines).log, CancelToken())
 
 
 def services_of(client: docker.DockerClient, stack: str) -> dict[str, Service]:
@@ -142,12 +168,7 @@ def test_stack_runs_app_by_digest_beside_its_dependents_and_rolls_back_as_a_whol
     assert first.stack is not None and first.stack.service == "web"
     web = resource_name(REPO, "staging") + "_web"
 
-    release = deployer.deploy(
-        request_for(images.v1, first, repo=REPO, environment="staging", deployment_id=1,
-                    secrets=secrets),
-        LogLines().log,
-        CancelToken(),
-    )  # fmt: skip
+    release = deploy(deployer, staging(images.v1, first, 1, secrets))
     assert (release.name, release.digest, release.state) == (web, images.v1.digest, "running")
     assert release.config_fingerprint == first.fingerprint()
     assert stack_services(docker_client) == {"web": images.v1.reference, "cache": cache_ref}
@@ -166,22 +187,12 @@ def test_stack_runs_app_by_digest_beside_its_dependents_and_rolls_back_as_a_whol
     files_v2 = {**files, "compose.deploy.yml": files["compose.deploy.yml"] + WORKER.format(
         cache=cache_ref)}  # fmt: skip
     second = snapshot_of(env, files_v2, secrets)
-    release = deployer.deploy(
-        request_for(images.v2, second, repo=REPO, environment="staging", deployment_id=2,
-                    secrets=secrets),
-        LogLines().log,
-        CancelToken(),
-    )  # fmt: skip
+    release = deploy(deployer, staging(images.v2, second, 2, secrets))
     assert release.digest == images.v2.digest
     assert set(stack_services(docker_client)) == {"web", "cache", "worker"}
 
     # Rolling back redeploys the first release as a whole: its digest and its file.
-    back = replace(
-        request_for(images.v1, first, repo=REPO, environment="staging", deployment_id=3,
-                    secrets=secrets),
-        rollback=True,
-    )  # fmt: skip
-    release = deployer.deploy(back, LogLines().log, CancelToken())
+    release = deploy(deployer, replace(staging(images.v1, first, 3, secrets), rollback=True))
     assert (release.digest, release.deployment_id) == (images.v1.digest, 3)
     assert stack_services(docker_client) == {"web": images.v1.reference, "cache": cache_ref}
 
@@ -211,11 +222,7 @@ def test_a_dependent_that_does_not_start_fails_the_deployment_by_name(
     snapshot = snapshot_of(env, {"compose.deploy.yml": broken})
     lines = LogLines()
     with pytest.raises(PipelineFailed, match=r"_cache of the stack .* did not start: .*exit"):
-        deployer.deploy(
-            request_for(images.v1, snapshot, repo=REPO, environment="staging", deployment_id=4),
-            lines.log,
-            CancelToken(),
-        )
+        deploy(deployer, staging(images.v1, snapshot, 4), lines)
     # A first release that failed leaves nothing behind.
     assert stack_services(docker_client) == {}
     assert deployer.inspect(REPO, "staging") == []
@@ -254,9 +261,8 @@ def test_a_dependent_that_does_not_start_puts_the_earlier_release_back_as_a_whol
     )  # fmt: skip
     first = snapshot_of(env, {"compose.deploy.yml": STACK.format(cache=cache.reference)},
                         {"db_password": "before"})  # fmt: skip
-    earlier = request_for(images.v1, first, repo=REPO, environment="staging", deployment_id=11,
-                          secrets={"db_password": "before"})  # fmt: skip
-    deployer.deploy(earlier, LogLines().log, CancelToken())
+    earlier = staging(images.v1, first, 11, {"db_password": "before"})
+    deploy(deployer, earlier)
 
     # The next release rotates the secret and adds a worker; its app is fine, but its
     # cache exits at once.
@@ -264,14 +270,13 @@ def test_a_dependent_that_does_not_start_puts_the_earlier_release_back_as_a_whol
     files = {"compose.deploy.yml": crashing + WORKER.format(cache=cache.reference)}
     second = snapshot_of(env, files, {"db_password": "after"})
     new = replace(
-        request_for(images.v2, second, repo=REPO, environment="staging", deployment_id=12,
-                    secrets={"db_password": "after"}),
+        staging(images.v2, second, 12, {"db_password": "after"}),
         # As the release layer gives it: no value for a secret that changed since.
         replaces=replace(earlier, secret_values={}),
-    )  # fmt: skip
+    )
     lines = LogLines()
     with pytest.raises(PipelineFailed, match=r"_cache of the stack .* did not start") as failed:
-        deployer.deploy(new, lines.log, CancelToken())
+        deploy(deployer, new, lines)
     assert "0123456789ab was put back as a whole" in failed.value.message
     assert "The release failed; putting back 0123456789ab as a whole" in lines.text()
 
@@ -301,11 +306,7 @@ def test_a_dependent_changed_or_removed_by_hand_shows_as_drift(
     )
     text = STACK.format(cache=cache.reference) + WORKER.format(cache=cache.reference)
     snapshot = snapshot_of(env, {"compose.deploy.yml": text})
-    deployer.deploy(
-        request_for(images.v1, snapshot, repo=REPO, environment="staging", deployment_id=5),
-        LogLines().log,
-        CancelToken(),
-    )
+    deploy(deployer, staging(images.v1, snapshot, 5))
     ledger = recorded_deployment(images.v1, snapshot, 5)
     assert drift_of(ledger, deployer.inspect(REPO, "staging")) is None
     stack = resource_name(REPO, "staging")
@@ -380,11 +381,7 @@ def test_a_first_stack_release_that_crashes_after_starting_is_not_recorded_as_de
     snapshot = snapshot_of(env, {"compose.deploy.yml": crashing})
     lines = LogLines()
     with pytest.raises(PipelineFailed, match=r"exited with code 5"):
-        deployer.deploy(
-            request_for(images.v1, snapshot, repo=REPO, environment="staging", deployment_id=5),
-            lines.log,
-            CancelToken(),
-        )
+        deploy(deployer, staging(images.v1, snapshot, 5), lines)
     assert stack_services(docker_client) == {}
 
 
