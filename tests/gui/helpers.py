@@ -67,12 +67,18 @@ def _leftover_networks(client: docker.DockerClient) -> list[docker.models.networ
     return client.networks.list(filters={"label": "dockyard.managed=true"})
 
 
-def shown_window(qtbot: QtBot) -> Iterator[MainWindow]:
-    """A shown main window; afterwards waits for its runs and tasks to end."""
+def open_window(qtbot: QtBot) -> MainWindow:
+    """A shown main window, once it has read its repositories."""
     main = MainWindow()
     qtbot.addWidget(main)
     main.show()
     qtbot.waitUntil(lambda: main.repositories.loaded, timeout=10_000)
+    return main
+
+
+def shown_window(qtbot: QtBot) -> Iterator[MainWindow]:
+    """A shown main window; afterwards waits for its runs and tasks to end."""
+    main = open_window(qtbot)
     yield main
     qtbot.waitUntil(lambda: not main.runs.busy(), timeout=120_000)
     main.tasks.wait(30_000)

@@ -9,7 +9,7 @@ import docker
 import pytest
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QTableView, QTabWidget
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import named, remove_deployed, run_ref
+from tests.gui.helpers import named, open_window, remove_deployed, run_ref
 
 from dockyard.engine.release.service import ReleaseService
 from dockyard.ui.mainwindow import MainWindow
@@ -17,14 +17,6 @@ from dockyard.ui.overview import OverviewView
 from testbed.dockerd import PrivateDaemon
 
 pytestmark = pytest.mark.gui
-
-
-def open_window(qtbot: QtBot) -> MainWindow:
-    main = MainWindow()
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitUntil(lambda: main.repositories.loaded, timeout=10_000)
-    return main
 
 
 def test_first_start_explains_dockyard_instead_of_an_empty_runs_table(

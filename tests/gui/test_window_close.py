@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import team_window
+from tests.gui.helpers import open_window, team_window
 
 from dockyard.store.database import open_database
 from dockyard.store.repositories import RepositoryStore
@@ -139,10 +139,7 @@ def test_a_closed_window_closes_its_local_ledger(
     qtbot: QtBot, dockyard_home: Path, tmp_path: Path
 ) -> None:
     _watched_repositories(dockyard_home, tmp_path, 1)
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.repositories.loaded, timeout=10_000)
+    window = open_window(qtbot)
     wal = dockyard_home / "dockyard.db-wal"
     assert wal.exists()  # SQLite keeps it while a connection is open
 

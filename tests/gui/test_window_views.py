@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QPushButton, QTableView
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import named
+from tests.gui.helpers import named, open_window
 
 from dockyard.core.model import Run, RunStatus
 from dockyard.core.releases import ApprovalRequest, ApprovalStatus
@@ -28,14 +28,6 @@ from testbed.dockerd import PrivateDaemon
 from testbed.endpoints import saved_endpoints
 
 pytestmark = pytest.mark.gui
-
-
-def open_window(qtbot: QtBot) -> MainWindow:
-    main = MainWindow()
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitUntil(lambda: main.repositories.loaded, timeout=10_000)
-    return main
 
 
 @pytest.fixture
