@@ -1,6 +1,7 @@
 """Finding widgets the way a user (or a screen reader) names them, the steps a user takes
-in the window that several tests share (run a ref, open Environments, approve), and
-cleaning up."""
+in the window that several tests share (open it, make the sample, run a ref, open
+Environments, approve), an engine's answer to show (``waiting_production``), and cleaning
+up."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pytestqt.qtbot import QtBot
 from dockyard.core.model import RunStatus
 from dockyard.core.releases import ApprovalRequest, ApprovalStatus, Pin
 from dockyard.engine.release.results import EnvironmentStatus, RepoStatus
+from dockyard.store.repositories import Repository
 from dockyard.ui.environments import EnvironmentsState, EnvironmentsView
 from dockyard.ui.mainwindow import MainWindow
 from dockyard.ui.releasedialogs import DecisionDialog
@@ -74,6 +76,15 @@ def open_window(qtbot: QtBot) -> MainWindow:
     main.show()
     qtbot.waitUntil(lambda: main.repositories.loaded, timeout=10_000)
     return main
+
+
+def sample_repository(qtbot: QtBot, main: MainWindow) -> Repository:
+    """The sample repository, created from the window and shown in it."""
+    main.repositories.create_sample()
+    qtbot.waitUntil(lambda: main.current_repository() is not None, timeout=20_000)
+    repository = main.current_repository()
+    assert repository is not None
+    return repository
 
 
 def shown_window(qtbot: QtBot) -> Iterator[MainWindow]:

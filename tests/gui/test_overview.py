@@ -9,7 +9,7 @@ import docker
 import pytest
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QTableView, QTabWidget
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import named, open_window, remove_deployed, run_ref
+from tests.gui.helpers import named, open_window, remove_deployed, run_ref, sample_repository
 
 from dockyard.engine.release.service import ReleaseService
 from dockyard.ui.mainwindow import MainWindow
@@ -66,10 +66,7 @@ def test_promote_sends_stagings_digest_to_production_for_approval(
     qtbot: QtBot, swarm_window: MainWindow, docker_client: docker.DockerClient
 ) -> None:
     window = swarm_window
-    window.repositories.create_sample()
-    qtbot.waitUntil(lambda: window.current_repository() is not None, timeout=20_000)
-    repository = window.current_repository()
-    assert repository is not None
+    repository = sample_repository(qtbot, window)
     try:
         run_ref(qtbot, window, "v1.0.0")
         # The run's own request is turned down, so production waits for nothing.

@@ -23,6 +23,7 @@ from tests.gui.helpers import (
     open_decision,
     remove_deployed,
     run_ref,
+    sample_repository,
     show_environments,
     shown_window,
 )
@@ -103,10 +104,7 @@ def test_approve_roll_back_and_unpin_from_the_window(
     docker_client: docker.DockerClient,
     dockyard_home: Path,
 ) -> None:
-    window.repositories.create_sample()
-    qtbot.waitUntil(lambda: window.current_repository() is not None, timeout=20_000)
-    repository = window.current_repository()
-    assert repository is not None
+    repository = sample_repository(qtbot, window)
     try:
         run_ref(qtbot, window, "v1.0.0")
         view = show_environments(qtbot, window)
