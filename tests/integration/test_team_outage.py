@@ -60,10 +60,11 @@ def team(stoppable_postgres_server: PostgresServer) -> Iterator[TeamDatabase]:
         yield made
 
 
-def _developer(tmp_path: Path, team: TeamDatabase, daemon: PrivateDaemon, yml: str,
+def _developer(tmp_path: Path, team: TeamDatabase, daemon: PrivateDaemon, image: str,
                compose_test: str = COMPOSE_TEST) -> tuple[MemberCli, str, str]:  # fmt: skip
-    """The developer's home connected to the team, and a clone of an origin: (cli, clone,
-    the repository as the ledger knows it)."""
+    """The developer's home connected to the team, and a clone of an origin whose pipeline
+    delivers ``image`` to staging: (cli, clone, the repository as the ledger knows it)."""
+    yml = PIPELINE.format(image=image, check=HEALTHY)
     source = make_app_repo(tmp_path / "source", dockyard_yml=yml, compose_test=compose_test)
     source.tag("v1.0.0")
     origin, clone = tmp_path / "origin.git", tmp_path / "clone"
@@ -136,8 +137,7 @@ def test_the_server_stopped_mid_run_leaves_an_interrupted_run_and_nothing_to_rep
     registry: LocalRegistry,
 ) -> None:
     image = f"{registry.host}/outage/run"
-    yml = PIPELINE.format(image=image, check=HEALTHY)
-    cli, clone, repo = _developer(tmp_path, team, docker_daemon, yml, SLOW_TEST)
+    cli, clone, repo = _developer(tmp_path, team, docker_daemon, image, SLOW_TEST)
     with _running(cli, clone, docker_client, repo, image) as run:
         _wait_for("the test stage running", lambda: _stage_running(team, "test"))
         team.server.go_away()
@@ -167,8 +167,7 @@ def test_the_server_stopped_mid_deployment_is_reconciled_from_the_daemon_when_ba
     registry: LocalRegistry,
 ) -> None:
     image = f"{registry.host}/outage/deploy"
-    yml = PIPELINE.format(image=image, check=HEALTHY)
-    cli, clone, repo = _developer(tmp_path, team, docker_daemon, yml)
+    cli, clone, repo = _developer(tmp_path, team, docker_daemon, image)
     with _running(cli, clone, docker_client, repo, image) as run:
         container = wait_for_deploy_container(docker_client, repo, run)
         deployment_id = int(container.labels[DEPLOYMENT])
@@ -195,8 +194,7 @@ def test_a_deployment_whose_lock_the_server_ended_is_settled_from_the_daemon_not
     registry: LocalRegistry,
 ) -> None:
     image = f"{registry.host}/outage/lock"
-    yml = PIPELINE.format(image=image, check=HEALTHY)
-    cli, clone, repo = _developer(tmp_path, team, docker_daemon, yml)
+    cli, clone, repo = _developer(tmp_path, team, docker_daemon, image)
     with _running(cli, clone, docker_client, repo, image) as run:
         container = wait_for_deploy_container(docker_client, repo, run)
         deployment_id = int(container.labels[DEPLOYMENT])
