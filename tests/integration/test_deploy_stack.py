@@ -237,9 +237,8 @@ def test_a_dependent_whose_image_is_not_in_its_registry_is_named_with_swarms_wor
     env = EnvironmentConfig(name="staging", mode="stack", compose="compose.deploy.yml")
     missing = f"{registry.host}/deploytest/missing@sha256:" + "0" * 64
     snapshot = snapshot_of(env, {"compose.deploy.yml": STACK.format(cache=missing)})
-    request = request_for(images.v1, snapshot, repo=REPO, environment="staging", deployment_id=6)
     with pytest.raises(PipelineFailed) as failure:
-        deployer.deploy(request, LogLines().log, CancelToken())
+        deploy(deployer, staging(images.v1, snapshot, 6))
     # Nothing ran, so no exit code: what Swarm said.
     assert (
         f"_cache of the stack {resource_name(REPO, 'staging')} did not start: Swarm "
