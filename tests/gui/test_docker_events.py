@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import docker
 import pytest
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import named
+from tests.gui.helpers import named, open_window
 
 from dockyard.engine.endpoints.registry import Endpoint, EndpointRegistry
 from dockyard.ui import messages
@@ -16,6 +18,7 @@ from dockyard.ui.dockerevents import DockerEventBridge
 from dockyard.ui.mainwindow import MainWindow
 from dockyard.ui.worker import TaskRunner
 from testbed.dockerd import PrivateDaemon
+from testbed.slowdaemon import HeldEventsRelay, SilentServer
 
 pytestmark = [pytest.mark.gui, pytest.mark.docker]
 
@@ -92,3 +95,72 @@ def test_the_window_refreshes_and_marks_a_broken_endpoint(
         window.close()
         assert window.docker_events.listening() == []
         window.tasks.wait(20_000)
+
+
+# Closing is not a benchmark: it must not wait on a daemon at all. 0.5 s is far above a
+# close that waits for nothing (milliseconds, even on a loaded machine) and far below the
+# 2 s the window used to wait for each event stream the daemon had not answered yet.
+CLOSES_AT_ONCE_S = 0.5
+
+
+def _closing_time(window: MainWindow) -> float:
+    started = time.monotonic()
+    window.close()
+    return time.monotonic() - started
+
+
+def _event_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "dockyard-events" and t.is_alive()]
+
+
+def test_closing_the_window_does_not_wait_for_a_daemons_event_stream(
+    qtbot: QtBot, docker_daemon: PrivateDaemon, dockyard_home: Path
+) -> None:
+    relay = HeldEventsRelay(docker_daemon.url.removeprefix("unix://"))
+    EndpointRegistry(dockyard_home).add(Endpoint(name="far", url=relay.url))
+    errors: list[str] = []
+    messages.bus.error.connect(lambda message, _details: errors.append(message))
+    window = open_window(qtbot)
+    try:
+        events = window.docker_events
+        qtbot.waitUntil(lambda: events.listening() == ["far", "local"], timeout=20_000)
+        assert relay.subscribed.wait(20)  # far's stream waits for the daemon's answer
+
+        elapsed = _closing_time(window)
+
+        assert not window.isVisible()
+        assert elapsed < CLOSES_AT_ONCE_S, f"closing the window took {elapsed:.2f} s"
+        assert events.listening() == []
+    finally:
+        relay.close()
+    # The link drops: the stream's thread ends on its own, closing its client, unheard.
+    qtbot.waitUntil(lambda: _event_threads() == [], timeout=10_000)
+    window.tasks.wait(20_000)
+    qtbot.wait(100)  # anything posted back has been delivered by now
+    assert errors == []
+
+
+def test_an_endpoint_that_never_answers_does_not_hold_the_closing_window(
+    qtbot: QtBot, docker_daemon: PrivateDaemon, dockyard_home: Path
+) -> None:
+    silent = SilentServer()
+    EndpointRegistry(dockyard_home).add(Endpoint(name="hung", url=silent.url))
+    errors: list[str] = []
+    messages.bus.error.connect(lambda message, _details: errors.append(message))
+    window = open_window(qtbot)
+    try:
+        qtbot.waitUntil(lambda: window.docker_events.listening() == ["local"], timeout=20_000)
+        # The badge's check and the event stream both wait on "hung" (10 s to give up).
+        qtbot.waitUntil(lambda: len(silent.connections) >= 2, timeout=20_000)
+
+        elapsed = _closing_time(window)
+
+        assert not window.isVisible()
+        assert elapsed < CLOSES_AT_ONCE_S, f"closing the window took {elapsed:.2f} s"
+    finally:
+        silent.close()
+    # The waiting calls fail now, and tell no one: the window is gone.
+    assert window.tasks.wait(20_000)
+    qtbot.waitUntil(lambda: _event_threads() == [], timeout=10_000)
+    qtbot.wait(100)
+    assert errors == []

@@ -134,7 +134,8 @@ def test_event_watcher_sees_a_labelled_container_start_and_closes_cleanly(
         assert started.wait(10)
         assert any(e.get("id") == container.id for e in seen)
     finally:
-        watcher.close(timeout=10)
+        watcher.close()
+        assert watcher.join(10)
         watcher_client.close()
         if container is not None:
             container.remove(force=True)

@@ -6,7 +6,8 @@ One ``DockerEventWatcher`` per endpoint, each on its own thread with its own cli
 signal and are gathered for a moment, so a deployment that starts, stops and replaces
 several containers refreshes a view once. A stream that breaks marks its endpoint
 unreachable, with the reason, and is opened again later. ``close()`` (UI thread, on
-shutdown) closes every stream and client.
+shutdown) closes every stream without waiting: the watchers' threads wake at once, close
+their clients themselves, and signal nothing once it has returned.
 """
 
 from __future__ import annotations
@@ -22,14 +23,11 @@ from dockyard.engine.endpoints.record import Endpoint
 from dockyard.ui.endpointcalls import list_endpoints
 from dockyard.ui.worker import TaskRunner
 
-if TYPE_CHECKING:  # the Docker SDK and the deploy engine are imported by the workers
-    import docker
-
+if TYPE_CHECKING:  # the deploy engine (and the Docker SDK) is imported by the workers
     from dockyard.engine.deploy import DockerEventWatcher
 
 DEBOUNCE_MS = 400
 RECONNECT_MS = (2_000, 5_000, 15_000, 60_000)  # waits before opening a broken stream again
-CLOSE_TIMEOUT = 2.0
 
 
 class _Watches:
@@ -38,15 +36,14 @@ class _Watches:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.closed = False
-        self.open: dict[str, tuple[DockerEventWatcher, docker.DockerClient]] = {}
+        self.open: dict[str, DockerEventWatcher] = {}
 
     def close_one(self, name: str) -> None:
+        """Never waits: the watcher's thread closes its client (an ssh tunnel waits for ssh)."""
         with self.lock:
-            pair = self.open.pop(name, None)
-        if pair is not None:
-            watcher, client = pair
-            watcher.close(CLOSE_TIMEOUT)
-            client.close()
+            watcher = self.open.pop(name, None)
+        if watcher is not None:
+            watcher.close()
 
 
 class DockerEventBridge(QObject):
@@ -144,7 +141,8 @@ class DockerEventBridge(QObject):
     # ----- shutdown ------------------------------------------------------------------
 
     def close(self) -> None:
-        """Closes every stream and client; call from the UI thread on shutdown."""
+        """Closes every stream without waiting (their threads close the clients); call
+        from the UI thread on shutdown. Once it returns no watcher signals anything."""
         with self.watches.lock:
             self.watches.closed = True
             names = list(self.watches.open)
@@ -178,10 +176,11 @@ def _open_watcher(
         client,
         received,
         on_error=lambda exc: on_broken(name, str(exc) or type(exc).__name__),
+        owns_client=True,
     )
     with watches.lock:
         if not watches.closed:
-            watches.open[name] = (watcher, client)
+            watches.open[name] = watcher
             watcher.start()
             return name
     client.close()

@@ -92,9 +92,13 @@ EventCallback = Callable[[dict[str, Any]], None]
 class DockerEventWatcher:
     """Follows the daemon's events about Dockyard's objects on a thread of its own.
 
-    ``client.events()`` never times out, so the stream is closed to stop it; ``close()``
-    may be called from any thread (the UI thread on shutdown). The client should be one
-    this watcher alone uses.
+    ``client.events()`` never times out, so the stream is closed to stop it. ``close()``
+    may be called from any thread and never waits (the UI thread calls it on shutdown):
+    it shuts the stream's socket down, so the reader wakes at once, and once it returns no
+    callback runs any more, nor will. The callbacks run under the watcher's lock, so keep
+    them short. With ``owns_client`` the thread closes the client when it ends (closing an
+    ssh tunnel waits for ssh: not a job for the caller's thread). The client should be
+    one this watcher alone uses.
     """
 
     def __init__(
@@ -104,12 +108,14 @@ class DockerEventWatcher:
         *,
         on_error: Callable[[Exception], None] | None = None,
         filters: dict[str, Any] | None = None,
+        owns_client: bool = False,
     ) -> None:
         self.client = client
         self.on_event = on_event
         self.on_error = on_error
         self.filters = filters if filters is not None else {"label": REPO}
-        self._lock = threading.Lock()
+        self.owns_client = owns_client
+        self._lock = threading.RLock()  # a callback may close its own watcher
         self._stream: Any = None
         self._closed = False
         self._thread = threading.Thread(target=self._follow, name="dockyard-events", daemon=True)
@@ -123,14 +129,20 @@ class DockerEventWatcher:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self) -> None:
+        """Stop without waiting; a subscription the daemon has not answered yet ends
+        (quietly) when it answers or the connection drops."""
         with self._lock:
             self._closed = True
             stream = self._stream
         if stream is not None:
-            _close_quietly(stream)
+            _close_quietly(stream)  # shuts the socket down: no network wait
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the thread has ended (never from the UI thread); True if it has."""
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def __enter__(self) -> DockerEventWatcher:
         return self.start()
@@ -154,25 +166,36 @@ class DockerEventWatcher:
                 return
             self.listening.set()
             for event in _events(stream):
-                if self._closed:
+                if not self._deliver(self.on_event, event):
                     break
-                try:
-                    self.on_event(event)
-                except Exception:  # a bad receiver must not end the watch
-                    log.exception("a Docker event receiver failed")
         except Exception as exc:  # noqa: BLE001 - reported, unless we closed the stream
             if not self._closed:
                 log.warning("the Docker event stream ended: %s", exc)
                 if self.on_error is not None:
-                    self.on_error(exc)
+                    self._deliver(self.on_error, exc)
+        finally:
+            if self.owns_client:
+                _close_quietly(self.client)
+
+    def _deliver(self, callback: Callable[[Any], None], value: Any) -> bool:
+        """Calls ``callback`` unless closed (under the lock: close() returns only once no
+        call is under way); False once closed."""
+        with self._lock:
+            if self._closed:
+                return False
+            try:
+                callback(value)
+            except Exception:  # a bad receiver must not end the watch
+                log.exception("a Docker event receiver failed")
+            return True
 
 
 def _events(stream: Any) -> Iterator[dict[str, Any]]:
     yield from stream
 
 
-def _close_quietly(stream: Any) -> None:
+def _close_quietly(closable: Any) -> None:
     try:
-        stream.close()
+        closable.close()
     except Exception:  # closing a half-dead socket may fail; it is closed anyway
-        log.debug("closing the Docker event stream failed", exc_info=True)
+        log.debug("closing the Docker event stream or its client failed", exc_info=True)
