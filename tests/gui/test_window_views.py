@@ -126,7 +126,7 @@ def test_identity_from_settings_applies_without_restart(qtbot: QtBot, window: Ma
     identity.setText("release.manager@example.test")
     identity.editingFinished.emit()
     assert window.identity == "release.manager@example.test"
-    assert preferences.identity() == "release.manager@example.test"
+    assert preferences.configured_identity() == "release.manager@example.test"
     dialog.reject()
 
 

@@ -20,9 +20,15 @@ def dockyard_home() -> Path:
     return home
 
 
+def declared_identity() -> str:
+    """``DOCKYARD_USER`` when set, else "": asks nothing, so any thread may call it."""
+    return os.environ.get("DOCKYARD_USER", "").strip()
+
+
 def current_identity() -> str:
-    """Who is acting: ``DOCKYARD_USER``, else git's user.email, else the OS login."""
-    configured = os.environ.get("DOCKYARD_USER", "").strip()
+    """Who is acting: ``DOCKYARD_USER``, else git's user.email, else the OS login (git is a
+    subprocess: not for the UI thread)."""
+    configured = declared_identity()
     if configured:
         return configured
     try:  # the user's and the system's git settings, not a repository's (GIT_DIR: none)

@@ -3,7 +3,9 @@
 The status bar says it (local, or the team server and reachable); while the team server
 is away a banner says "team ledger unreachable: …", the views keep what they last showed,
 and approving, deploying and rolling back are refused (``refusal``) until it is back.
-The team ledger is reached in a worker: the window never waits on the network.
+The team ledger is reached in a worker: the window never waits on the network. On the
+local ledger you are the name typed in Settings, else what the CLI would use; git's
+user.email is read in a worker too (a subprocess), and acting waits until it answered.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from html import escape
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel, QStatusBar
 
+from dockyard.engine.home import current_identity, declared_identity
 from dockyard.engine.ledger_source import DeferredLedger, LedgerInfo, reach_ledger
 from dockyard.ui.icons import icon_html
 from dockyard.ui.worker import TaskRunner
@@ -41,6 +44,8 @@ class LedgerStatus(QObject):
         self.state = LOCAL
         self.reason = ""  # the server's sentence while unreachable
         self.info: LedgerInfo | None = None
+        self.default_identity = declared_identity()  # else read by _read_default_identity
+        self._reading_identity = False
         self._reaching = False
         self._generation = 0  # answers about the ledger before a switch are dropped
         self.label = QLabel()
@@ -53,14 +58,22 @@ class LedgerStatus(QObject):
         """Who acts: the team server's word for your login, else the window's identity."""
         if self.db.team:
             return self.info.identity if self.info is not None else ""
-        return self.local_identity()
+        return self.local_identity() or self.default_identity
 
     @property
     def away(self) -> bool:
         return self.db.team and self.state != REACHABLE
 
+    @property
+    def ready(self) -> bool:
+        """Work done as you (recovering interrupted work) may start: who you are is known."""
+        return self.state == REACHABLE if self.db.team else bool(self.identity)
+
     def refusal(self, what: str) -> str | None:
-        """The sentence refusing ``what`` (approving, deploying…) while the ledger is away."""
+        """The sentence refusing ``what`` (approving, deploying…) while the ledger is away,
+        or while who you are is still being read."""
+        if not self.db.team and not self.identity:
+            return f"Still reading who you are (git's user.email): {what} waits a moment."
         if not self.away:
             return None
         if self.state == CONNECTING:
@@ -79,6 +92,7 @@ class LedgerStatus(QObject):
             self.state = CONNECTING
         elif not self.db.team:
             self.state = LOCAL
+            self._read_default_identity()
         self.show()
         generation = self._generation
         self.tasks.submit(
@@ -87,6 +101,17 @@ class LedgerStatus(QObject):
             on_result=lambda info: self._reached(generation, info),
             on_error=lambda message, _details: self._failed(generation, message),
         )
+
+    def _read_default_identity(self) -> None:
+        if self.default_identity or self._reading_identity:
+            return
+        self._reading_identity = True
+        self.tasks.submit(current_identity, on_result=self._default_identity_read)
+
+    def _default_identity_read(self, name: str) -> None:
+        self.default_identity = name
+        self.show()
+        self.changed.emit()
 
     def restart(self) -> None:
         """The window switched ledgers (connected to a team, or back to the local one)."""
@@ -133,7 +158,7 @@ class LedgerStatus(QObject):
         ok, failed = icon_html("status-succeeded", 12), icon_html("status-failed", 12)
         where = self.info.where if self.info is not None and self.info.team else "the team server"
         if self.state == LOCAL:
-            text = f"Ledger: local · you are {escape(self.local_identity())}"
+            text = f"Ledger: local · you are {escape(self.identity) or '…'}"
         elif self.state == CONNECTING:
             text = f"{icon_html('status-running', 12)} Team ledger: connecting…"
         elif self.state == REACHABLE:

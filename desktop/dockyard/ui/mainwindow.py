@@ -90,7 +90,8 @@ class MainWindow(QMainWindow):
         self.home = home or dockyard_home()
         # The team ledger is connected in a worker (self.ledger); the local one opens now.
         self.db = DeferredLedger(self.home)
-        self.local_identity = preferences.identity()
+        # The name typed in Settings ("": the default, which self.ledger reads in a worker).
+        self.local_identity = preferences.configured_identity()
         self.runs = RunCoordinator(self.tasks, self.home, self.db, self)
         # What the window shows is stale: its own runs' events and the store's commits, once.
         self.feed = ChangeFeed(self.tasks, self.db, self.runs, self)
@@ -198,6 +199,7 @@ class MainWindow(QMainWindow):
         # What reaches Docker and git (and imports their libraries in the workers) starts
         # once the selected repository's first runs are shown, not while they are read.
         self._daemons_watched = False
+        self._repositories_watched = False
         self.runs_view.model.fetching_changed.connect(self._first_runs_read)
         QTimer.singleShot(STARTUP_GRACE_MS, self, self._watch_daemons)
         messages.bus.error.connect(self.show_error)
@@ -220,9 +222,16 @@ class MainWindow(QMainWindow):
         self.runs_view.model.fetching_changed.disconnect(self._first_runs_read)
         self.endpoint_status.refresh()
         self.docker_events.start()
-        self.watcher.start()
-        # (In team mode once the server answered: it says who you are.)
-        if self._recovery_due and (not self.db.team or self.ledger.state == "reachable"):
+        self._act_when_known()
+
+    def _act_when_known(self) -> None:
+        """What acts as you starts once who you are is known (git may still be reading
+        user.email; in team mode recovery waits for the server to say it)."""
+        # Not before: a new commit found meanwhile would be refused, and then never run.
+        if not self._repositories_watched and (self.db.team or self.ledger.ready):
+            self._repositories_watched = True
+            self.watcher.start()
+        if self._recovery_due and self.ledger.ready:
             self._recover()
 
     @property
@@ -367,17 +376,17 @@ class MainWindow(QMainWindow):
         new.open()
         return new
 
-    def _identity_changed(self, identity: str) -> None:
-        self.local_identity = identity
+    def _identity_changed(self, name: str) -> None:
+        self.local_identity = name
         self.ledger.show()
-        self.statusBar().showMessage(f"Acting as {identity}.", 10_000)
+        self.statusBar().showMessage(f"Acting as {self.identity}.", 10_000)
 
     # ----- the ledger ----------------------------------------------------------------
 
     def _ledger_changed(self) -> None:
         state = self.ledger.state
-        if state == "reachable" and self._recovery_due and self._daemons_watched:
-            self._recover()
+        if self._daemons_watched:
+            self._act_when_known()
         if state == "reachable" and self._was_away:
             self.refresh()  # what changed while the server was away
             self._read_approvals()

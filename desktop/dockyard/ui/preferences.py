@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 
-from dockyard.engine.home import current_identity, dockyard_home
+from dockyard.engine.home import dockyard_home
 
 IDENTITY_KEY = "identity/name"
 
@@ -20,11 +20,6 @@ def window_settings() -> QSettings:
 def configured_identity() -> str:
     """The identity typed in Settings; "" when the user did not set one."""
     return str(window_settings().value(IDENTITY_KEY, "") or "").strip()
-
-
-def identity() -> str:
-    """Who acts from this window: Settings, else what the CLI would use."""
-    return configured_identity() or current_identity()
 
 
 def set_identity(name: str) -> None:

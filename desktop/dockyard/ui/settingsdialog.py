@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from dockyard.engine.endpoints.client import check_endpoint
 from dockyard.engine.endpoints.contexts import ContextImport, import_contexts
 from dockyard.engine.endpoints.registry import Endpoint, EndpointRegistry, EndpointStatus
+from dockyard.engine.home import current_identity
 from dockyard.engine.ledger_source import in_team_mode
 from dockyard.ui import preferences
 from dockyard.ui.icons import icon_html
@@ -70,7 +71,7 @@ def import_summary(results: list[ContextImport]) -> str:
 
 
 class SettingsDialog(QDialog):
-    identity_changed = Signal(str)
+    identity_changed = Signal(str)  # the name typed ("": the default)
     endpoints_changed = Signal()
     ledger_switched = Signal()
 
@@ -162,7 +163,7 @@ class SettingsDialog(QDialog):
         group = QGroupBox("Identity")
         self.identity_edit = QLineEdit(preferences.configured_identity())
         self.identity_edit.setAccessibleName("Identity")
-        self.identity_edit.setPlaceholderText(f"default: {preferences.identity()}")
+        self.tasks.submit(current_identity, on_result=self._show_default_identity)
         self.identity_edit.editingFinished.connect(self.apply_identity)
         form = QFormLayout(group)
         form.addRow("Act as:", self.identity_edit)
@@ -347,9 +348,12 @@ class SettingsDialog(QDialog):
 
     # ----- identity ---------------------------------------------------------------
 
+    def _show_default_identity(self, name: str) -> None:
+        self.identity_edit.setPlaceholderText(f"default: {name}")
+
     def apply_identity(self) -> None:
         name = self.identity_edit.text().strip()
         if name == preferences.configured_identity():
             return
         preferences.set_identity(name)
-        self.identity_changed.emit(preferences.identity())
+        self.identity_changed.emit(name)
