@@ -6,7 +6,9 @@ dockyard.yml (ruamel) and asks each environment's daemon for drift, a local one 
 its socket without Docker's SDK (tests/integration/test_status_reader.py asks a real
 one); it reads a commit's dockyard.yml through GitPython only once
 (engine/pipelinecache.py) and never imports the pipeline runner, the deployers, the
-release service (deployments), Qt or team mode's PostgreSQL client.
+release service (deployments), Qt or team mode's PostgreSQL client. ``run`` loads its
+modules without Docker's SDK: a run opens its client on a thread of its own while the
+build runs (engine/pipeline/sdkclient.py), so the import does not delay it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,22 @@ def test_runs_imports_nothing_heavy(tmp_path: Path) -> None:
     code, roots = _imported(tmp_path, "runs", str(tmp_path))
     assert code == 0
     assert roots.isdisjoint(HEAVY), roots & set(HEAVY)
+
+
+def test_run_loads_its_modules_without_docker_s_sdk(tmp_path: Path) -> None:
+    # A folder that is no repository: the run fails at its checkout, before any build.
+    code, _printed, modules = modules_imported_by(
+        {**os.environ, "DOCKYARD_HOME": str(tmp_path / "home"), "DOCKYARD_USER": "t@x"},
+        "run",
+        str(tmp_path),
+    )
+    assert code == 2
+    assert "dockyard.engine.pipeline.runner" in modules
+    assert "dockyard.engine.pipeline.deliver" in modules
+    roots = {name.split(".")[0] for name in modules}
+    assert roots.isdisjoint({"docker", "requests", "urllib3", "PySide6", "psycopg"}), roots
+    # the release service (its deployers use the SDK) only for a run with environments
+    assert "dockyard.engine.release.service" not in modules
 
 
 def test_status_reads_a_commit_through_git_once_and_never_imports_the_deployers_or_qt(

@@ -16,12 +16,16 @@ PACKAGE = Path(dockyard.__file__).parent
 # takes half a second to import, which only team mode may pay (engine/ledger_source.py);
 # Docker's SDK takes 0.1 s, which `dockyard status` on a local daemon does not pay: it
 # reads the socket itself, and needs the SDK only for another kind of endpoint or for
-# the two rare writes its recovery may do.
+# the two rare writes its recovery may do. A run opens its SDK client on a thread of its
+# own while the build runs (engine/pipeline/sdkclient.py), and loads the release service,
+# whose deployers use the SDK, only when there is an environment to deploy to.
 LAZY_ALLOWED = {
     ("engine/ledger_source.py", "dockyard.engine.team"),
     ("engine/endpoints/reading.py", "dockyard.engine.endpoints.sdk_reader"),
     ("engine/pipeline/teststage_leftovers.py", "dockyard.engine.pipeline.teststage_teardown"),
     ("engine/release/recovery_settle.py", "dockyard.engine.release.container_swap"),
+    ("engine/pipeline/sdkclient.py", "dockyard.engine.endpoints.client"),
+    ("engine/pipeline/start.py", "dockyard.engine.release.service"),
 }
 
 

@@ -15,7 +15,7 @@ import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from dockyard.core.errors import InfrastructureError
 from dockyard.engine.endpoints.registry import CONNECT_TIMEOUT
@@ -52,6 +52,14 @@ class DaemonReader(Protocol):
 
     def events(self, since: int | None, until: str, filters: Filters) -> list[Attrs]:
         """The past events in [since, until] (``until`` in the daemon's clock)."""
+        ...
+
+    def image(self, name: str) -> Attrs | None:
+        """The image ``name`` (a reference or an id) as inspected, None when there is none."""
+        ...
+
+    def network(self, name: str) -> Attrs | None:
+        """The network ``name`` as inspected, None when there is none."""
         ...
 
     def close(self) -> None: ...
@@ -128,6 +136,20 @@ class SocketReader:
             query["since"] = str(since)
         body = self._request("/events?" + urlencode(query))
         return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+    def image(self, name: str) -> Attrs | None:
+        return self._inspect(f"/images/{quote(name, safe='/:@')}/json")
+
+    def network(self, name: str) -> Attrs | None:
+        return self._inspect(f"/networks/{quote(name, safe='')}")
+
+    def _inspect(self, path: str) -> Attrs | None:
+        try:
+            return dict(self._get(path))
+        except DaemonRefused as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     def close(self) -> None:
         """Nothing to close: each request had its own connection."""

@@ -16,9 +16,6 @@ import json
 import logging
 from collections.abc import Iterator
 
-import docker.auth
-import docker.errors
-
 from dockyard.core.errors import InfrastructureError, UserInputError
 from dockyard.core.redaction import remember_secret
 from dockyard.engine import keyring_store
@@ -57,6 +54,8 @@ class RegistryAuth(dict[str, str]):
 
 def registry_of(image_name: str) -> str:
     """The registry host of an image name: ``localhost:5000/shop/web`` → ``localhost:5000``."""
+    import docker.auth  # the SDK is imported where it is used (pipeline/sdkclient.py)
+
     registry, _ = docker.auth.resolve_repository_name(image_name)
     return normalize_registry(registry)
 
@@ -166,6 +165,9 @@ def dockyard_login(host: str) -> dict[str, str] | None:
 
 def docker_cli_login(host: str) -> RegistryAuth | None:
     """The Docker CLI's login for ``host`` (config.json, credential helpers), if any."""
+    import docker.auth
+    import docker.errors
+
     try:
         config = docker.auth.load_config()
         found = config.resolve_authconfig(None if host == DOCKER_HUB else host)

@@ -3,7 +3,7 @@ for the deployers, which hold an SDK client already."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -68,9 +68,23 @@ class SdkReader:
             )
             return list(stream)
 
+    def image(self, name: str) -> Attrs | None:
+        return _inspected(self.client.api.inspect_image, name)
+
+    def network(self, name: str) -> Attrs | None:
+        return _inspected(self.client.api.inspect_network, name)
+
     def close(self) -> None:
         if self.owned:
             self.client.close()
+
+
+def _inspected(inspect: Callable[[str], Any], name: str) -> Attrs | None:
+    with _translated():
+        try:
+            return dict(inspect(name))
+        except docker.errors.NotFound:
+            return None
 
 
 def open_sdk_reader(endpoint: Endpoint, *, timeout: float) -> SdkReader:

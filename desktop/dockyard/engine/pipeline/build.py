@@ -7,15 +7,13 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-
-import docker
-import docker.errors
-from docker.utils.build import exclude_paths
+from typing import TYPE_CHECKING
 
 from dockyard.core.errors import PipelineFailed, UserInputError
+from dockyard.engine.endpoints.daemon_reader import DaemonReader, DaemonRefused, daemon_errors
 from dockyard.engine.pipeline.buildkit import (
     BuildRequest,
     base_unavailable,
@@ -25,7 +23,11 @@ from dockyard.engine.pipeline.buildkit import (
 )
 from dockyard.engine.pipeline.stagecontext import StageContext
 
+if TYPE_CHECKING:
+    import docker
+
 log = logging.getLogger("dockyard.docker")
+# Docker's SDK is imported where it is used (``sdkclient`` says why).
 
 SECRET_PATTERNS = (
     ".env",
@@ -51,24 +53,30 @@ def read_dockerignore(context: Path) -> list[str]:
 
 def likely_secrets(context: Path, dockerfile: str) -> list[str]:
     """Files the build would send to the daemon whose names look like secrets."""
+    named = sorted(
+        os.path.relpath(os.path.join(folder, name), context)
+        for folder, _folders, names in os.walk(context)
+        for name in names
+        if any(fnmatch.fnmatch(name, pattern) for pattern in SECRET_PATTERNS)
+    )
+    if not named:  # the usual case: .dockerignore need not be read, nor the SDK imported
+        return []
+    from docker.utils.build import exclude_paths  # what the daemon is sent, as docker-py says
+
     included = exclude_paths(str(context), read_dockerignore(context), dockerfile=dockerfile)
-    found = []
-    for relative in sorted(included):
-        name = os.path.basename(relative)
-        looks_secret = any(fnmatch.fnmatch(name, pattern) for pattern in SECRET_PATTERNS)
-        if looks_secret and (context / relative).is_file():
-            found.append(relative)
-    return found
+    return [name for name in named if name in included and (context / name).is_file()]
 
 
 def build_image(
-    client: docker.DockerClient,
+    reader: DaemonReader,
+    client: Callable[[], docker.DockerClient],
     request: BuildRequest,
     *,
     endpoint_env: Mapping[str, str],
     ctx: StageContext,
 ) -> str:
-    """Build with BuildKit (docker CLI) where it can, else the legacy builder; the image id."""
+    """Build with BuildKit (docker CLI) where it can, else the legacy builder (through the
+    SDK's ``client()``); the image id."""
     context, dockerfile = request.context, request.dockerfile
     if not context.is_dir():
         raise UserInputError(f"The build context {context.name!r} is not a folder in this commit.")
@@ -85,14 +93,14 @@ def build_image(
         )
     cli = buildkit_cli()
     if cli is not None:
-        if request.network is None and not _has_default_bridge(client):
+        if request.network is None and not _has_default_bridge(reader):
             ctx.log(
                 "The Docker host has no default bridge network: RUN steps get none "
                 "(set build.network: host to give them the host's)"
             )
             request = replace(request, network="none")
         build_with_cli(cli, request, endpoint_env, ctx)
-        return _loaded_image_id(client, request.tag)
+        return _loaded_image_id(reader, request.tag)
     if request.secrets:
         raise UserInputError(
             "build.secrets needs BuildKit, and no docker CLI here can use it; install the "
@@ -103,33 +111,34 @@ def build_image(
         "building with Docker's legacy builder, which cannot run RUN --mount, COPY --chmod "
         "or heredocs; install the docker buildx plugin to use them."
     )
-    return _legacy_build(client, request, ctx)
+    return _legacy_build(client(), request, ctx)
 
 
-def _loaded_image_id(client: docker.DockerClient, tag: str) -> str:
+def _loaded_image_id(reader: DaemonReader, tag: str) -> str:
     """The id the daemon knows the built image by (a buildx builder of another driver
     reports other digests in --iidfile; --load puts the image on the daemon)."""
-    try:
-        return str(client.images.get(tag).id)
-    except docker.errors.ImageNotFound as exc:
+    with daemon_errors(f"find the built image {tag}"):
+        image = reader.image(tag)
+    if image is None:
         raise PipelineFailed(
             f"The build finished but {tag} is not on the Docker host; check that the docker "
             "CLI's builder (docker buildx ls) builds for the endpoint in build.host."
-        ) from exc
+        )
+    return str(image["Id"])
 
 
-def _has_default_bridge(client: docker.DockerClient) -> bool:
-    try:
-        client.api.inspect_network("bridge")
-    except docker.errors.NotFound:
-        return False
-    except docker.errors.APIError:
-        return True  # let the build say what is wrong
-    return True
+def _has_default_bridge(reader: DaemonReader) -> bool:
+    with daemon_errors("look for its bridge network"):
+        try:
+            return reader.network("bridge") is not None
+        except DaemonRefused:
+            return True  # let the build say what is wrong
 
 
 def _legacy_build(client: docker.DockerClient, request: BuildRequest, ctx: StageContext) -> str:
     """docker-py's build API (the daemon's legacy builder), streamed into the log."""
+    import docker.errors
+
     api = client.api
     unregister = ctx.cancel.on_cancel(api.abort_streams)
     # Closing the stream ends the build on the daemon too, as for a cancel.

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-
-import docker
-import docker.errors
+from typing import TYPE_CHECKING
 
 from dockyard.core.errors import InfrastructureError, PipelineFailed
 from dockyard.engine.endpoints.registry_auth import (
@@ -16,6 +14,9 @@ from dockyard.engine.endpoints.registry_auth import (
     registry_auth,
 )
 from dockyard.engine.pipeline.stagecontext import StageContext
+
+if TYPE_CHECKING:
+    import docker
 
 log = logging.getLogger("dockyard.docker")
 
@@ -29,6 +30,8 @@ def push_image(
     ctx: StageContext,
 ) -> str:
     """Push ``image_id`` as ``name:tag`` for each tag; returns the registry digest."""
+    import docker.errors  # with the client: the SDK is imported where it is used
+
     api = client.api
     digest = ""
     auth = registry_auth(name)

@@ -1,7 +1,8 @@
 """Runs one pipeline: checkout → build → test → deliver, recorded and streamed.
 
-The runner owns its Docker client (one per worker), writes every log line to disk as it
-arrives (redacted first), records each stage in the store and reports plain events.
+The runner owns its Docker client (one per worker; opened while the build runs,
+``sdkclient`` says why), writes every log line to disk as it arrives (redacted first),
+records each stage in the store and reports plain events.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import shutil
 from collections.abc import Callable, Sequence
 from copy import deepcopy
 from pathlib import Path
-
-import docker
 
 from dockyard.core.errors import Cancelled, DockyardError, UserInputError
 from dockyard.core.locations import default_name, normalise_location
@@ -36,8 +35,9 @@ from dockyard.core.pipeline_load import load_pipeline
 from dockyard.core.redaction import redact
 from dockyard.core.releases import DeploymentOutcome, release_label
 from dockyard.engine.commitfiles import referenced_files
-from dockyard.engine.endpoints.client import open_client
-from dockyard.engine.endpoints.registry import Endpoint, EndpointRegistry
+from dockyard.engine.endpoints.daemon_reader import DaemonReader
+from dockyard.engine.endpoints.reading import open_reader
+from dockyard.engine.endpoints.registry import CONNECT_TIMEOUT, Endpoint, EndpointRegistry
 from dockyard.engine.events import (
     CancelToken,
     EventSink,
@@ -53,6 +53,7 @@ from dockyard.engine.pipeline.compose import compose_project
 from dockyard.engine.pipeline.compose_endpoint import compose_environment
 from dockyard.engine.pipeline.delivery import Delivered, DeliveryHook, DeliveryResult
 from dockyard.engine.pipeline.runqueue import queued
+from dockyard.engine.pipeline.sdkclient import BackgroundClient
 from dockyard.engine.pipeline.stagecontext import StageContext
 from dockyard.engine.pipeline.testfile import PipelineBuild
 from dockyard.engine.pipeline.tools import probe_tools
@@ -171,9 +172,16 @@ class PipelineRunner:
     def _run_stages(self, workdir: Path) -> None:
         self._stage("checkout", lambda ctx: self._checkout(ctx, workdir))
         assert self.config is not None
-        client = open_client(self._build_endpoint())
+        endpoint = self._build_endpoint()
+        client = BackgroundClient(endpoint)
         try:
-            self._stage("build", lambda ctx: self._build(ctx, client, workdir))
+            # Unreachable: said here, before the build. A local socket is read without the SDK.
+            reader = open_reader(endpoint, timeout=CONNECT_TIMEOUT, client=client.get)
+        except BaseException:
+            client.close()
+            raise
+        try:
+            self._stage("build", lambda ctx: self._build(ctx, reader, client, workdir))
             if self.config.test is None:
                 self._skip("test", "no test configured (no compose.test.yml and no test: block)")
             else:
@@ -187,6 +195,7 @@ class PipelineRunner:
                 )
                 self._record_image(self.image_id, "", tested)
         finally:
+            reader.close()
             client.close()
         result = DeliveryResult(RunStatus.SUCCEEDED)
         if self.after_delivery is not None and self.image is not None:
@@ -308,7 +317,9 @@ class PipelineRunner:
             "dockyard.run": run.id,
         }
 
-    def _build(self, ctx: StageContext, client: docker.DockerClient, workdir: Path) -> None:
+    def _build(
+        self, ctx: StageContext, reader: DaemonReader, client: BackgroundClient, workdir: Path
+    ) -> None:
         assert self.config is not None and self.resolved is not None
         run = self.run_record
         context = (workdir / "src" / self.config.build.context).resolve()
@@ -333,7 +344,11 @@ class PipelineRunner:
             secrets={name: self._build_secret(name) for name in settings.secrets},
         )
         self.image_id = build.build_image(
-            client, request, endpoint_env=compose_environment(self._build_endpoint()), ctx=ctx
+            reader,
+            client.get,
+            request,
+            endpoint_env=compose_environment(self._build_endpoint()),
+            ctx=ctx,
         )
         ctx.log(f"Built image {self.image_id}")
 
@@ -347,13 +362,13 @@ class PipelineRunner:
             )
         return value
 
-    def _test(self, ctx: StageContext, client: docker.DockerClient, workdir: Path) -> None:
+    def _test(self, ctx: StageContext, client: BackgroundClient, workdir: Path) -> None:
         assert self.config is not None and self.config.test is not None
         test = self.config.test
         image = f"{self._image_tag_name()}:{self.run_record.commit}"
         if test.command:
             teststage.run_command_test(
-                client,
+                client.get(),
                 image=image,
                 command=test.command,
                 timeout=test.timeout,
@@ -363,7 +378,7 @@ class PipelineRunner:
         else:
             assert test.compose is not None
             teststage.run_compose_test(
-                client,
+                client.get,
                 workdir / "src",
                 compose_file=test.compose,
                 service=test.service,
@@ -380,12 +395,12 @@ class PipelineRunner:
             )
         ctx.log("Test passed.")
 
-    def _deliver(self, ctx: StageContext, client: docker.DockerClient, tested: bool) -> None:
+    def _deliver(self, ctx: StageContext, client: BackgroundClient, tested: bool) -> None:
         assert self.config is not None and self.config.image
         run = self.run_record
         tags = [run.commit] + ([run.tag] if run.tag else [])
         digest = deliver.push_image(
-            client, self.image_id, name=self.config.image, tags=tags, ctx=ctx
+            client.get(), self.image_id, name=self.config.image, tags=tags, ctx=ctx
         )
         self._record_image(digest, self.config.image, tested)
         ctx.log(f"Delivered {self.config.image}@{digest}")

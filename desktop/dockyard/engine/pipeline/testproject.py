@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
-import docker
-import docker.errors
+if TYPE_CHECKING:
+    import docker
 
 COMPOSE_PROJECT = "com.docker.compose.project"
 
@@ -28,6 +29,8 @@ def remove_test_project(
     """Remove the project's containers (with their anonymous volumes), networks, named
     volumes, then ``images`` (compose's own builds, by name); yields what it removed.
     Raises what docker-py raises when the daemon refuses or does not answer."""
+    import docker.errors  # with the client: the SDK is imported where it is used
+
     labelled = {"label": f"{COMPOSE_PROJECT}={project}"}
     for container in client.containers.list(all=True, filters=labelled):
         with contextlib.suppress(docker.errors.NotFound):

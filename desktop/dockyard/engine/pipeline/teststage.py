@@ -13,12 +13,9 @@ import logging
 import os
 import subprocess
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-
-import docker
-import docker.errors
-import requests.exceptions
+from typing import TYPE_CHECKING
 
 from dockyard.core.errors import PipelineFailed, UserInputError
 from dockyard.engine.pipeline.compose import compose_command
@@ -27,7 +24,12 @@ from dockyard.engine.pipeline.stagecontext import StageContext
 from dockyard.engine.pipeline.testfile import PipelineBuild, TestFile, prepare_test_file
 from dockyard.engine.pipeline.testproject import built_image_names, remove_test_project
 
+if TYPE_CHECKING:
+    import docker
+    import docker.models.containers
+
 log = logging.getLogger("dockyard.test")
+# Docker's SDK is imported where it is used (``sdkclient`` says why).
 
 
 def _timeout_text(seconds: float) -> str:
@@ -35,7 +37,7 @@ def _timeout_text(seconds: float) -> str:
 
 
 def run_compose_test(
-    client: docker.DockerClient,
+    client: Callable[[], docker.DockerClient],
     context: Path,
     *,
     compose_file: str,
@@ -47,7 +49,8 @@ def run_compose_test(
     env: Mapping[str, str],
     ctx: StageContext,
 ) -> None:
-    """Run the compose test; raises PipelineFailed when the verdict service fails."""
+    """Run the compose test; raises PipelineFailed when the verdict service fails. The
+    test project is removed through ``client()``, asked for once compose has ended."""
     file = context / compose_file
     if not file.is_file():
         raise UserInputError(f"The test compose file {compose_file} is not in this commit.")
@@ -78,7 +81,7 @@ def run_compose_test(
         try:
             code = follow(process, timeout=timeout, ctx=ctx, observe=output)
         finally:
-            _teardown(client, project, test_file, ctx)
+            _teardown(client(), project, test_file, ctx)
     ctx.cancel.raise_if_cancelled()
     if code is None:
         raise PipelineFailed(
@@ -109,6 +112,9 @@ def _teardown(
     client: docker.DockerClient, project: str, test_file: TestFile, ctx: StageContext
 ) -> None:
     """Remove the test project (``compose up`` has stopped it, or was stopped itself)."""
+    import docker.errors
+    import requests.exceptions
+
     images = built_image_names(project, test_file.unnamed)
     try:
         list(remove_test_project(client, project, images))
@@ -130,6 +136,8 @@ def run_command_test(
     ctx: StageContext,
 ) -> None:
     """Run ``command`` in a container of the built image; its exit code is the verdict."""
+    import docker.errors
+
     container = client.containers.create(
         image, list(command), labels=dict(labels), network_mode="none"
     )
@@ -182,5 +190,7 @@ def _follow_logs(container: docker.models.containers.Container, ctx: StageContex
 
 
 def _kill_quietly(container: docker.models.containers.Container) -> None:
+    import docker.errors
+
     with contextlib.suppress(docker.errors.APIError):
         container.kill()
