@@ -229,22 +229,20 @@ class DeferredLedger:
         """Close every connection and open none any more (the window closed)."""
         with self._lock:
             self._closed = True
-        self._drop()
-
-    def _drop(self) -> None:
-        with self._lock:
             inner, self._inner = self._inner, None
         if inner is not None:
             inner.close()
 
-    def switch(self) -> None:
+    def switch(self) -> Database | None:
         """After the home was connected to a team ledger or disconnected: the next use
-        opens whichever ledger the home now names."""
-        self._drop()
+        opens whichever ledger the home now names. Returns the ledger let go of (None if
+        none was open): the caller closes it once no thread uses it any more."""
         with self._lock:
+            inner, self._inner = self._inner, None
             self._failure = None
             self.team = in_team_mode(self.home)
             self.dialect = "postgres" if self.team else "sqlite"
+        return inner
 
 
 def _closed() -> LedgerClosed:

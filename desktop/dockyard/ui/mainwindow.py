@@ -62,13 +62,14 @@ log = logging.getLogger("dockyard.ui")
 STARTUP_GRACE_MS = 1500
 
 
-def _close_ledger(close_feed: Callable[[], None], db: DeferredLedger) -> None:
-    """In a pool thread, once the closed window's tasks have ended."""
+def _close_ledger(*closes: Callable[[], None]) -> None:
+    """In a pool thread, once the window's tasks have ended: closing connections may wait
+    on the disk (SQLite checkpoints its log) or on the team server."""
     try:
-        close_feed()
-        db.close()
-    except Exception:  # nobody is left to tell: the window is gone, the process may end
-        log.warning("closing the window's ledger connections failed", exc_info=True)
+        for close in closes:
+            close()
+    except Exception:  # nobody is left to tell: the window is gone, or the ledger left
+        log.warning("closing ledger connections failed", exc_info=True)
 
 
 def _recover_interrupted(home: Path, db: DeferredLedger, identity: str) -> RecoveryReport:
@@ -394,7 +395,9 @@ class MainWindow(QMainWindow):
 
     def ledger_switched(self) -> None:
         """Settings connected this home to a team ledger, or disconnected it."""
-        self.db.switch()
+        left = self.db.switch()
+        if left is not None:  # once the reads under way, through it, have ended
+            self.tasks.after_tasks(functools.partial(_close_ledger, left.close))
         self.tray.forget_approvals()  # what waits in the other ledger is not news
         self.ledger.restart()
         self.feed.restart()
@@ -527,5 +530,5 @@ class MainWindow(QMainWindow):
         self.runs.tasks.shutdown()
         # The ledger's connections (in team mode, sessions on the server) close once no task
         # of the window uses them any more, not when the process ends.
-        self.tasks.after_tasks(functools.partial(_close_ledger, self.feed.close, self.db))
+        self.tasks.after_tasks(functools.partial(_close_ledger, self.feed.close, self.db.close))
         super().closeEvent(event)
