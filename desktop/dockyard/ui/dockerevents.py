@@ -103,6 +103,7 @@ class DockerEventBridge(QObject):
             self._broken.emit,
             on_result=lambda _r: self._listening(endpoint),
             on_error=lambda message, _d: self._failed(endpoint, message),
+            abandon_at_exit=True,  # connecting may take 10 s to give up
         )
 
     def _listening(self, endpoint: Endpoint) -> None:

@@ -51,6 +51,7 @@ class EndpointStatusBar:
                 endpoint,
                 on_result=self._show,
                 on_error=functools.partial(self._check_failed, endpoint.name),
+                abandon_at_exit=True,
             )
 
     def _failed(self, message: str, details: str) -> None:

@@ -335,7 +335,7 @@ class SettingsDialog(QDialog):
             return
         self.test_button.setEnabled(False)
         self.result_label.setText(f"Testing {endpoint.name}…")
-        self.tasks.submit(check_endpoint, endpoint, on_result=self._tested)
+        self.tasks.submit(check_endpoint, endpoint, on_result=self._tested, abandon_at_exit=True)
 
     def _tested(self, status: EndpointStatus) -> None:
         self._update_buttons()

@@ -14,6 +14,11 @@ thread once every task started so far has returned (a closing window closes its 
 connections that way: no task of its is using them any more, and the UI thread does not
 wait for them).
 
+A task submitted with ``abandon_at_exit`` runs on a daemon thread of its own instead: a
+quitting process does not wait for it, as Qt waits for its pool. It is for reads that may
+take long to give up and leave nothing half-done (a Docker endpoint that never answers
+takes 10 s), never for a write.
+
 A runner may also be destroyed without ``shutdown()`` (its view deleted, or a runner of a
 test dropped) while its tasks run or wait in the pool. Nothing a task uses dies with it:
 the pool holds the task (a plain callable, not a Python ``QRunnable`` that Python could free
@@ -27,6 +32,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 import traceback
 import weakref
 from collections.abc import Callable
@@ -125,6 +131,7 @@ class _Outstanding:
         self._lock = threading.Lock()
         self._count = 0
         self._then: list[Callable[[], object]] = []
+        self._threads: set[threading.Thread] = set()  # tasks abandoned at exit
 
     def run(self, task: Task) -> None:
         try:
@@ -136,10 +143,31 @@ class _Outstanding:
             for fn in then:
                 fn()
 
-    def start(self, task: Task) -> None:
+    def start(self, task: Task, *, abandon_at_exit: bool = False) -> None:
         with self._lock:
             self._count += 1
-        self._pool.start(functools.partial(self.run, task))
+        if not abandon_at_exit:
+            self._pool.start(functools.partial(self.run, task))
+            return
+        thread = threading.Thread(target=self._run_alone, args=(task,), daemon=True)
+        with self._lock:
+            self._threads.add(thread)
+        thread.start()
+
+    def _run_alone(self, task: Task) -> None:
+        try:
+            self.run(task)
+        finally:
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+
+    def join_threads(self, deadline: float | None) -> bool:
+        """Wait for the tasks on threads of their own (tests and scripts, never the UI)."""
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)
 
     def then(self, fn: Callable[[], object]) -> None:
         with self._lock:
@@ -276,10 +304,12 @@ class TaskRunner(QObject):
         *args: *Ts,
         on_result: Callable[[T], object] | None = None,
         on_error: ErrorCallback | None = None,
+        abandon_at_exit: bool = False,
     ) -> None:
         """Run ``fn(*args)`` in the pool; ``on_result`` gets its value on the UI thread,
-        ``on_error`` its failure in one sentence (the runner's sink when not given)."""
-        self._start(lambda _progress: fn(*args), on_result, on_error, None)
+        ``on_error`` its failure in one sentence (the runner's sink when not given).
+        ``abandon_at_exit``: a read the process need not wait for when it quits."""
+        self._start(lambda _progress: fn(*args), on_result, on_error, None, abandon_at_exit)
 
     def submit_reporting(
         self,
@@ -300,12 +330,13 @@ class TaskRunner(QObject):
         on_result: Callable[[Any], object] | None,
         on_error: ErrorCallback | None,
         on_progress: Callable[[Any], object] | None,
+        abandon_at_exit: bool = False,
     ) -> None:
         if self.closed:
             return  # a callback of a closing window asked for more: nobody would listen
         task = Task(call)
         self.live.add(_Binding(self, task, on_result, on_error or self.on_error, on_progress))
-        self._outstanding.start(task)
+        self._outstanding.start(task, abandon_at_exit=abandon_at_exit)
 
     def after_tasks(self, fn: Callable[[], object]) -> None:
         """Run ``fn`` in a pool thread once every task started so far has returned (now if
@@ -321,4 +352,9 @@ class TaskRunner(QObject):
         self.live.clear()
 
     def wait(self, msecs: int = -1) -> bool:
-        return self.pool.waitForDone(msecs)
+        """Wait until the pool's tasks and this runner's own threads are done (tests and
+        scripts only: never on the UI thread)."""
+        deadline = None if msecs < 0 else time.monotonic() + msecs / 1000
+        alone = self._outstanding.join_threads(deadline)
+        left = -1 if deadline is None else max(0, round((deadline - time.monotonic()) * 1000))
+        return self.pool.waitForDone(left) and alone
