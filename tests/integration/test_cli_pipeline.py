@@ -19,9 +19,10 @@ from dockyard.engine.secrets import SecretStore
 from dockyard.store.database import open_database
 from dockyard.store.repositories import RepositoryStore
 from integration.pipeline_runs import run
-from testbed.cli import remove_images
+from testbed.cli import modules_imported_by, remove_images
 from testbed.cli import run_dockyard as dockyard
 from testbed.gitrepos import make_app_repo
+from testbed.registry import LocalRegistry
 
 pytestmark = pytest.mark.docker
 
@@ -52,6 +53,32 @@ def test_run_json_runs_and_logs(
         assert "tests passed" in logs.stdout
     finally:
         remove_images(docker_client, "dockyard/cliapp:")
+
+
+def test_a_run_speaks_to_a_local_daemon_without_docker_s_sdk(
+    tmp_path: Path, dockyard_home: Path, registry: LocalRegistry, docker_client: docker.DockerClient
+) -> None:
+    # Build, compose test, its teardown (the fixture fails the test for anything left
+    # behind) and push over the daemon's socket: docker-py, requests and urllib3 (~0.1 s to
+    # import, a tenth of this run) are never loaded.
+    image = f"{registry.host}/cli/nosdk"
+    repo = make_app_repo(tmp_path / "nosdk", dockyard_yml=f"image: {image}\n")
+    try:
+        code, printed, modules = modules_imported_by(
+            dict(os.environ), "run", str(repo.path), "--json"
+        )
+        assert code == 0, printed
+        data = json.loads(printed)
+        assert data["status"] == "succeeded"
+        pushed = docker_client.images.get_registry_data(f"{image}:{repo.head}")
+        assert data["image"]["digest"] == pushed.id
+        assert {name.split(".")[0] for name in modules}.isdisjoint(
+            {"docker", "requests", "urllib3"}
+        )
+        logs = dockyard(dockyard_home, "logs", data["id"], "--stage", "test").stdout
+        assert "tests passed" in logs
+    finally:
+        remove_images(docker_client, f"{image}:", f"{image}@")
 
 
 def test_exit_codes_and_messages(tmp_path: Path, dockyard_home: Path) -> None:

@@ -92,20 +92,3 @@ def test_a_daemon_that_refuses_is_worded_as_through_the_sdk(
     assert message.startswith("Docker refused to list containers: ")
     assert "bogus" in message and message.endswith("; check the host and try again.")
     assert from_the_socket.value.message == message == sdk_reader.value.message
-
-
-def test_an_image_and_a_network_read_the_same_from_the_socket_and_through_the_sdk(
-    docker_daemon: PrivateDaemon, docker_client: docker.DockerClient
-) -> None:
-    # What a run asks before its SDK client is open (the built image, the bridge network).
-    image = docker_client.images.get("busybox:stable")
-    endpoint = Endpoint(name="test", url=docker_daemon.url)
-    with reading(endpoint, timeout=30) as socket_reader:
-        for reader in (socket_reader, SdkReader(docker_client)):
-            assert reader.image("busybox:stable") == image.attrs
-            assert reader.image(image.id) == image.attrs
-            assert reader.image("nowhere.test/no/such:image") is None
-            # The test daemons have no default bridge (the build then says so): "none" it is.
-            network = reader.network("none")
-            assert network is not None and network["Name"] == "none"
-            assert reader.network("no-such-network") is None

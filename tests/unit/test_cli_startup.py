@@ -7,8 +7,8 @@ its socket without Docker's SDK (tests/integration/test_status_reader.py asks a 
 one); it reads a commit's dockyard.yml through GitPython only once
 (engine/pipelinecache.py) and never imports the pipeline runner, the deployers, the
 release service (deployments), Qt or team mode's PostgreSQL client. ``run`` loads its
-modules without Docker's SDK: a run opens its client on a thread of its own while the
-build runs (engine/pipeline/sdkclient.py), so the import does not delay it.
+modules without Docker's SDK, and on a local daemon never needs it
+(tests/integration/test_cli_pipeline.py runs one; engine/pipeline/sdkclient.py).
 """
 
 from __future__ import annotations

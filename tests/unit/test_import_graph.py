@@ -14,15 +14,14 @@ import dockyard
 PACKAGE = Path(dockyard.__file__).parent
 # The imports inside a function that are allowed, and why: team mode's PostgreSQL client
 # takes half a second to import, which only team mode may pay (engine/ledger_source.py);
-# Docker's SDK takes 0.1 s, which `dockyard status` on a local daemon does not pay: it
-# reads the socket itself, and needs the SDK only for another kind of endpoint or for
-# the two rare writes its recovery may do. A run opens its SDK client on a thread of its
-# own while the build runs (engine/pipeline/sdkclient.py), and loads the release service,
-# whose deployers use the SDK, only when there is an environment to deploy to.
+# Docker's SDK takes 0.1 s, which `dockyard status` and `dockyard run` on a local daemon
+# do not pay: they speak to its socket themselves, and need the SDK only for another
+# kind of endpoint, the rare write recovery may do, the legacy builder or a test command
+# (engine/pipeline/sdkclient.py); a run loads the release service, whose deployers use
+# the SDK, only when there is an environment to deploy to.
 LAZY_ALLOWED = {
     ("engine/ledger_source.py", "dockyard.engine.team"),
     ("engine/endpoints/reading.py", "dockyard.engine.endpoints.sdk_reader"),
-    ("engine/pipeline/teststage_leftovers.py", "dockyard.engine.pipeline.teststage_teardown"),
     ("engine/release/recovery_settle.py", "dockyard.engine.release.container_swap"),
     ("engine/pipeline/sdkclient.py", "dockyard.engine.endpoints.client"),
     ("engine/pipeline/start.py", "dockyard.engine.release.service"),

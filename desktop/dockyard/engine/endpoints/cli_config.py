@@ -26,6 +26,7 @@ from dockyard.engine.endpoints.registry_auth import (
     HUB_SERVER,
     dockyard_login,
     registry_of,
+    user_config_folder,
 )
 
 log = logging.getLogger("dockyard.docker")
@@ -64,11 +65,6 @@ def config_with_logins(images: Iterable[str], folder: Path) -> dict[str, str]:
     with os.fdopen(descriptor, "w") as file:
         json.dump(config, file)
     return {"DOCKER_CONFIG": str(private)}
-
-
-def user_config_folder() -> Path:
-    """Where the docker CLI finds its configuration: ``$DOCKER_CONFIG``, else ``~/.docker``."""
-    return Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 from dockyard.core.errors import InfrastructureError, UserInputError
 from dockyard.core.redaction import remember_secret
@@ -53,11 +55,18 @@ class RegistryAuth(dict[str, str]):
 
 
 def registry_of(image_name: str) -> str:
-    """The registry host of an image name: ``localhost:5000/shop/web`` → ``localhost:5000``."""
-    import docker.auth  # the SDK is imported where it is used (pipeline/sdkclient.py)
+    """The registry host of an image name: ``localhost:5000/shop/web`` → ``localhost:5000``.
+    As Docker reads a name: its first part names a registry when it has a dot or a colon,
+    or is ``localhost``; else the image is Docker Hub's."""
+    first, slash, _ = image_name.partition("/")
+    if not slash or ("." not in first and ":" not in first and first != "localhost"):
+        return DOCKER_HUB
+    return normalize_registry(first)
 
-    registry, _ = docker.auth.resolve_repository_name(image_name)
-    return normalize_registry(registry)
+
+def user_config_folder() -> Path:
+    """Where the docker CLI finds its configuration: ``$DOCKER_CONFIG``, else ``~/.docker``."""
+    return Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
 
 
 def normalize_registry(registry: str) -> str:
@@ -165,6 +174,12 @@ def dockyard_login(host: str) -> dict[str, str] | None:
 
 def docker_cli_login(host: str) -> RegistryAuth | None:
     """The Docker CLI's login for ``host`` (config.json, credential helpers), if any."""
+    # Where docker-py looks: without any of these files there is no login to read, nor a
+    # need of the SDK (0.1 s) to read one.
+    configs = (user_config_folder(), Path.home() / ".docker")
+    files = [folder / "config.json" for folder in configs] + [Path.home() / ".dockercfg"]
+    if not any(path.exists() for path in files):
+        return None
     import docker.auth
     import docker.errors
 

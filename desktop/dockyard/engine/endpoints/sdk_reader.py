@@ -1,9 +1,9 @@
-"""A ``DaemonReader`` over Docker's SDK: for endpoints that are not a local socket, and
-for the deployers, which hold an SDK client already."""
+"""A ``DaemonReader`` and a ``DaemonApi`` over Docker's SDK: for endpoints that are not a
+local socket, and (the reader) for the deployers, which hold an SDK client already."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,6 +19,7 @@ from dockyard.engine.endpoints.daemon_reader import (
     Filters,
 )
 from dockyard.engine.endpoints.record import Endpoint
+from dockyard.engine.endpoints.socket_http import json_of, query_values
 
 
 @contextmanager
@@ -68,24 +69,55 @@ class SdkReader:
             )
             return list(stream)
 
-    def image(self, name: str) -> Attrs | None:
-        return _inspected(self.client.api.inspect_image, name)
-
-    def network(self, name: str) -> Attrs | None:
-        return _inspected(self.client.api.inspect_network, name)
-
     def close(self) -> None:
         if self.owned:
             self.client.close()
 
 
-def _inspected(inspect: Callable[[str], Any], name: str) -> Attrs | None:
-    with _translated():
-        try:
-            return dict(inspect(name))
-        except docker.errors.NotFound:
-            return None
-
-
 def open_sdk_reader(endpoint: Endpoint, *, timeout: float) -> SdkReader:
     return SdkReader(open_client(endpoint, timeout=int(timeout)), owned=True)
+
+
+class SdkApi:
+    """Engine API requests through the SDK client's connection (its TLS, its ssh tunnel);
+    closes the client on ``close`` only when ``owned``."""
+
+    def __init__(self, client: docker.DockerClient, *, owned: bool = False) -> None:
+        self.client = client
+        self.api = client.api
+        self.owned = owned
+
+    def get(self, path: str, **query: Any) -> Any:
+        return json_of(self._call(self.api._get, path, query).content, path)
+
+    def post(self, path: str, **query: Any) -> Any:
+        return json_of(self._call(self.api._post, path, query).content, path)
+
+    def delete(self, path: str, **query: Any) -> None:
+        self._call(self.api._delete, path, query)
+
+    def stream(
+        self, path: str, headers: Mapping[str, str], **query: Any
+    ) -> Iterator[dict[str, Any]]:
+        response = self._call(self.api._post, path, query, headers=dict(headers), stream=True)
+        with _translated():
+            yield from self.api._stream_helper(response, decode=True)
+
+    def abort(self) -> None:
+        self.api.abort_streams()
+
+    def close(self) -> None:
+        if self.owned:
+            self.client.close()
+
+    def _call(
+        self, method: Callable[..., Any], path: str, query: Mapping[str, Any], **kwargs: Any
+    ) -> Any:
+        with _translated():
+            response = method(self.api._url(path), params=query_values(query), **kwargs)
+            self.api._raise_for_status(response)
+        return response
+
+
+def open_sdk_api(endpoint: Endpoint, timeout: float) -> SdkApi:
+    return SdkApi(open_client(endpoint, timeout=int(timeout)), owned=True)

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard.core.errors import PipelineFailed, UserInputError
-from dockyard.engine.endpoints.daemon_reader import DaemonReader, DaemonRefused, daemon_errors
+from dockyard.engine.endpoints.daemon_api import DaemonApi, path_of
+from dockyard.engine.endpoints.daemon_reader import daemon_errors
+from dockyard.engine.endpoints.socket_http import DaemonRefused
 from dockyard.engine.pipeline.buildkit import (
     BuildRequest,
     base_unavailable,
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     import docker
 
 log = logging.getLogger("dockyard.docker")
-# Docker's SDK is imported where it is used (``sdkclient`` says why).
+# Docker's SDK is imported where the legacy builder uses it (``sdkclient`` says why).
 
 SECRET_PATTERNS = (
     ".env",
@@ -68,7 +70,7 @@ def likely_secrets(context: Path, dockerfile: str) -> list[str]:
 
 
 def build_image(
-    reader: DaemonReader,
+    api: DaemonApi,
     client: Callable[[], docker.DockerClient],
     request: BuildRequest,
     *,
@@ -93,14 +95,14 @@ def build_image(
         )
     cli = buildkit_cli()
     if cli is not None:
-        if request.network is None and not _has_default_bridge(reader):
+        if request.network is None and not _has_default_bridge(api):
             ctx.log(
                 "The Docker host has no default bridge network: RUN steps get none "
                 "(set build.network: host to give them the host's)"
             )
             request = replace(request, network="none")
         build_with_cli(cli, request, endpoint_env, ctx)
-        return _loaded_image_id(reader, request.tag)
+        return _loaded_image_id(api, request.tag)
     if request.secrets:
         raise UserInputError(
             "build.secrets needs BuildKit, and no docker CLI here can use it; install the "
@@ -114,25 +116,28 @@ def build_image(
     return _legacy_build(client(), request, ctx)
 
 
-def _loaded_image_id(reader: DaemonReader, tag: str) -> str:
+def _loaded_image_id(api: DaemonApi, tag: str) -> str:
     """The id the daemon knows the built image by (a buildx builder of another driver
     reports other digests in --iidfile; --load puts the image on the daemon)."""
     with daemon_errors(f"find the built image {tag}"):
-        image = reader.image(tag)
-    if image is None:
-        raise PipelineFailed(
-            f"The build finished but {tag} is not on the Docker host; check that the docker "
-            "CLI's builder (docker buildx ls) builds for the endpoint in build.host."
-        )
-    return str(image["Id"])
+        try:
+            return str(api.get(path_of("/images/{}/json", tag))["Id"])
+        except DaemonRefused as exc:
+            if exc.status != 404:
+                raise
+    raise PipelineFailed(
+        f"The build finished but {tag} is not on the Docker host; check that the docker "
+        "CLI's builder (docker buildx ls) builds for the endpoint in build.host."
+    )
 
 
-def _has_default_bridge(reader: DaemonReader) -> bool:
+def _has_default_bridge(api: DaemonApi) -> bool:
     with daemon_errors("look for its bridge network"):
         try:
-            return reader.network("bridge") is not None
-        except DaemonRefused:
-            return True  # let the build say what is wrong
+            api.get("/networks/bridge")
+        except DaemonRefused as exc:
+            return exc.status != 404  # another refusal: let the build say what is wrong
+    return True
 
 
 def _legacy_build(client: docker.DockerClient, request: BuildRequest, ctx: StageContext) -> str:

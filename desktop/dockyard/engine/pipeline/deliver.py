@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
-from typing import TYPE_CHECKING
 
 from dockyard.core.errors import InfrastructureError, PipelineFailed
+from dockyard.engine.endpoints.daemon_api import DaemonApi, path_of
 from dockyard.engine.endpoints.registry_auth import (
     DOCKER_CLI_LOGIN,
     RegistryAuth,
@@ -13,16 +15,14 @@ from dockyard.engine.endpoints.registry_auth import (
     login_refused_message,
     registry_auth,
 )
+from dockyard.engine.endpoints.socket_http import DaemonRefused
 from dockyard.engine.pipeline.stagecontext import StageContext
-
-if TYPE_CHECKING:
-    import docker
 
 log = logging.getLogger("dockyard.docker")
 
 
 def push_image(
-    client: docker.DockerClient,
+    api: DaemonApi,
     image_id: str,
     *,
     name: str,
@@ -30,19 +30,16 @@ def push_image(
     ctx: StageContext,
 ) -> str:
     """Push ``image_id`` as ``name:tag`` for each tag; returns the registry digest."""
-    import docker.errors  # with the client: the SDK is imported where it is used
-
-    api = client.api
     digest = ""
     auth = registry_auth(name)
     ctx.log(_credentials_line(auth))
-    unregister = ctx.cancel.on_cancel(api.abort_streams)
+    login = {"X-Registry-Auth": _auth_header(auth)}
+    unregister = ctx.cancel.on_cancel(api.abort)
     try:
         for tag in tags:
-            api.tag(image_id, name, tag=tag)
+            api.post(path_of("/images/{}/tag", image_id), repo=name, tag=tag)
             ctx.log(f"Pushing {name}:{tag}")
-            pushing = api.push(name, tag=tag, stream=True, decode=True, auth_config=auth)
-            for chunk in pushing:
+            for chunk in api.stream(path_of("/images/{}/push", name), login, tag=tag):
                 if "error" in chunk:
                     detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
                     ctx.log(f"ERROR: {detail}")
@@ -59,13 +56,11 @@ def push_image(
                 elif "status" in chunk and "progressDetail" not in chunk:
                     layer = chunk.get("id")
                     ctx.log(f"{layer}: {chunk['status']}" if layer else str(chunk["status"]))
-    except docker.errors.APIError as exc:
+    except DaemonRefused as exc:
         ctx.cancel.raise_if_cancelled()
-        if is_login_refusal(str(exc.explanation or exc)):
+        if is_login_refusal(str(exc)):
             raise InfrastructureError(login_refused_message(name, auth, "push")) from exc
-        raise InfrastructureError(
-            f"Pushing {name} failed: {exc.explanation or exc}; check the registry."
-        ) from exc
+        raise InfrastructureError(f"Pushing {name} failed: {exc}; check the registry.") from exc
     except (InfrastructureError, PipelineFailed):
         raise
     except Exception as exc:
@@ -75,7 +70,7 @@ def push_image(
         unregister()
     ctx.cancel.raise_if_cancelled()
     if not digest:
-        digest = _digest_from_repo_digests(client, image_id, name)
+        digest = _digest_from_repo_digests(api, image_id, name)
     if not digest:
         raise InfrastructureError(f"The registry did not report a digest for {name}.")
     return digest
@@ -89,8 +84,14 @@ def _credentials_line(auth: RegistryAuth | None) -> str:
     return f"Registry login: {source}{who}"
 
 
-def _digest_from_repo_digests(client: docker.DockerClient, image_id: str, name: str) -> str:
-    for reference in client.images.get(image_id).attrs.get("RepoDigests", []):
+def _auth_header(auth: RegistryAuth | None) -> str:
+    """The login as the daemon takes it with a push: base64url of its JSON (an empty one
+    for none, as the docker CLI sends)."""
+    return base64.urlsafe_b64encode(json.dumps(dict(auth or {})).encode()).decode()
+
+
+def _digest_from_repo_digests(api: DaemonApi, image_id: str, name: str) -> str:
+    for reference in api.get(path_of("/images/{}/json", image_id)).get("RepoDigests") or []:
         repo, _, digest = str(reference).partition("@")
         if repo == name:
             return digest

@@ -1,8 +1,8 @@
 """Runs one pipeline: checkout → build → test → deliver, recorded and streamed.
 
-The runner owns its Docker client (one per worker; opened while the build runs,
-``sdkclient`` says why), writes every log line to disk as it arrives (redacted first),
-records each stage in the store and reports plain events.
+The runner owns its connection to Docker (one per worker; Docker's SDK only where it is
+needed, ``sdkclient`` says why), writes every log line to disk as it arrives (redacted
+first), records each stage in the store and reports plain events.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from dockyard.core.pipeline_load import load_pipeline
 from dockyard.core.redaction import redact
 from dockyard.core.releases import DeploymentOutcome, release_label
 from dockyard.engine.commitfiles import referenced_files
-from dockyard.engine.endpoints.daemon_reader import DaemonReader
-from dockyard.engine.endpoints.reading import open_reader
-from dockyard.engine.endpoints.registry import CONNECT_TIMEOUT, Endpoint, EndpointRegistry
+from dockyard.engine.endpoints.daemon_api import DaemonApi
+from dockyard.engine.endpoints.reading import LONG_TIMEOUT, open_api
+from dockyard.engine.endpoints.registry import Endpoint, EndpointRegistry
 from dockyard.engine.events import (
     CancelToken,
     EventSink,
@@ -53,7 +53,7 @@ from dockyard.engine.pipeline.compose import compose_project
 from dockyard.engine.pipeline.compose_endpoint import compose_environment
 from dockyard.engine.pipeline.delivery import Delivered, DeliveryHook, DeliveryResult
 from dockyard.engine.pipeline.runqueue import queued
-from dockyard.engine.pipeline.sdkclient import BackgroundClient
+from dockyard.engine.pipeline.sdkclient import LazyClient
 from dockyard.engine.pipeline.stagecontext import StageContext
 from dockyard.engine.pipeline.testfile import PipelineBuild
 from dockyard.engine.pipeline.tools import probe_tools
@@ -173,29 +173,28 @@ class PipelineRunner:
         self._stage("checkout", lambda ctx: self._checkout(ctx, workdir))
         assert self.config is not None
         endpoint = self._build_endpoint()
-        client = BackgroundClient(endpoint)
+        client = LazyClient(endpoint)
         try:
-            # Unreachable: said here, before the build. A local socket is read without the SDK.
-            reader = open_reader(endpoint, timeout=CONNECT_TIMEOUT, client=client.get)
+            api = open_api(endpoint, timeout=LONG_TIMEOUT, client=client.get)  # or unreachable
         except BaseException:
             client.close()
             raise
         try:
-            self._stage("build", lambda ctx: self._build(ctx, reader, client, workdir))
+            self._stage("build", lambda ctx: self._build(ctx, api, client, workdir))
             if self.config.test is None:
                 self._skip("test", "no test configured (no compose.test.yml and no test: block)")
             else:
-                self._stage("test", lambda ctx: self._test(ctx, client, workdir))
+                self._stage("test", lambda ctx: self._test(ctx, api, client, workdir))
             tested = self.run_record.stage("test").status == StageStatus.SUCCEEDED
             if self.config.image:
-                self._stage("deliver", lambda ctx: self._deliver(ctx, client, tested))
+                self._stage("deliver", lambda ctx: self._deliver(ctx, api, tested))
             else:
                 self._skip(
                     "deliver", "no image: in dockyard.yml; the local image id is its identity"
                 )
                 self._record_image(self.image_id, "", tested)
         finally:
-            reader.close()
+            api.close()
             client.close()
         result = DeliveryResult(RunStatus.SUCCEEDED)
         if self.after_delivery is not None and self.image is not None:
@@ -317,9 +316,7 @@ class PipelineRunner:
             "dockyard.run": run.id,
         }
 
-    def _build(
-        self, ctx: StageContext, reader: DaemonReader, client: BackgroundClient, workdir: Path
-    ) -> None:
+    def _build(self, ctx: StageContext, api: DaemonApi, client: LazyClient, workdir: Path) -> None:
         assert self.config is not None and self.resolved is not None
         run = self.run_record
         context = (workdir / "src" / self.config.build.context).resolve()
@@ -344,7 +341,7 @@ class PipelineRunner:
             secrets={name: self._build_secret(name) for name in settings.secrets},
         )
         self.image_id = build.build_image(
-            reader,
+            api,
             client.get,
             request,
             endpoint_env=compose_environment(self._build_endpoint()),
@@ -362,7 +359,7 @@ class PipelineRunner:
             )
         return value
 
-    def _test(self, ctx: StageContext, client: BackgroundClient, workdir: Path) -> None:
+    def _test(self, ctx: StageContext, api: DaemonApi, client: LazyClient, workdir: Path) -> None:
         assert self.config is not None and self.config.test is not None
         test = self.config.test
         image = f"{self._image_tag_name()}:{self.run_record.commit}"
@@ -378,7 +375,7 @@ class PipelineRunner:
         else:
             assert test.compose is not None
             teststage.run_compose_test(
-                client.get,
+                api,
                 workdir / "src",
                 compose_file=test.compose,
                 service=test.service,
@@ -395,13 +392,11 @@ class PipelineRunner:
             )
         ctx.log("Test passed.")
 
-    def _deliver(self, ctx: StageContext, client: BackgroundClient, tested: bool) -> None:
+    def _deliver(self, ctx: StageContext, api: DaemonApi, tested: bool) -> None:
         assert self.config is not None and self.config.image
         run = self.run_record
         tags = [run.commit] + ([run.tag] if run.tag else [])
-        digest = deliver.push_image(
-            client.get(), self.image_id, name=self.config.image, tags=tags, ctx=ctx
-        )
+        digest = deliver.push_image(api, self.image_id, name=self.config.image, tags=tags, ctx=ctx)
         self._record_image(digest, self.config.image, tested)
         ctx.log(f"Delivered {self.config.image}@{digest}")
 

@@ -1,16 +1,13 @@
-"""A run's Docker SDK client, opened on a thread of its own while the build runs.
+"""A run's Docker SDK client, opened only if the run needs it.
 
 Importing the SDK (docker-py, with requests and urllib3) takes ~0.1 s, a tenth of a small
-run. The run needs the client only for what follows the build (the test's teardown, the
-push; the legacy builder and a test command, should the run use them); what it asks
-before (is the daemon there, its bridge network, the built image) it reads without the
-SDK (``endpoints.reading``). Opened beside the build's and the test's waits, the import
-costs the run nothing on a machine with a core to spare.
+run. A run on a local socket speaks to the daemon without it (``endpoints.daemon_api``:
+inspect, tag, push, the test's teardown); the legacy builder and a test command still use
+the SDK, and so does every request to another kind of endpoint (TLS, ssh).
 """
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
 from dockyard.engine.endpoints.record import Endpoint
@@ -19,33 +16,21 @@ if TYPE_CHECKING:
     import docker
 
 
-class BackgroundClient:
-    """``open_client(endpoint)`` started at once; ``get`` waits for it (and raises what
-    opening raised), ``close`` closes it once it is open."""
+class LazyClient:
+    """``open_client(endpoint)`` at the first ``get``; ``close`` closes it if it was opened."""
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self._client: docker.DockerClient | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._open, name="docker-sdk", daemon=True)
-        self._thread.start()
 
-    def _open(self) -> None:
-        try:
+    def get(self) -> docker.DockerClient:
+        if self._client is None:
             from dockyard.engine.endpoints.client import open_client  # the SDK's 0.1 s
 
             self._client = open_client(self.endpoint)
-        except BaseException as exc:  # noqa: BLE001 - raised again where it is needed
-            self._error = exc
-
-    def get(self) -> docker.DockerClient:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._client is not None
         return self._client
 
     def close(self) -> None:
-        self._thread.join()
         if self._client is not None:
             self._client.close()
+            self._client = None

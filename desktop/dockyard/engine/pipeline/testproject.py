@@ -7,12 +7,11 @@ killed run's test left behind with it too.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import docker
+from dockyard.engine.endpoints.daemon_api import DaemonApi, path_of
+from dockyard.engine.endpoints.daemon_reader import Filters, filter_query
+from dockyard.engine.endpoints.socket_http import DaemonRefused
 
 COMPOSE_PROJECT = "com.docker.compose.project"
 
@@ -23,28 +22,39 @@ def built_image_names(project: str, services: Iterable[str]) -> list[str]:
     return [f"{project}{joint}{service}" for service in services for joint in ("_", "-")]
 
 
-def remove_test_project(
-    client: docker.DockerClient, project: str, images: Iterable[str] = ()
-) -> Iterator[str]:
+def remove_test_project(api: DaemonApi, project: str, images: Iterable[str] = ()) -> Iterator[str]:
     """Remove the project's containers (with their anonymous volumes), networks, named
     volumes, then ``images`` (compose's own builds, by name); yields what it removed.
-    Raises what docker-py raises when the daemon refuses or does not answer."""
-    import docker.errors  # with the client: the SDK is imported where it is used
-
-    labelled = {"label": f"{COMPOSE_PROJECT}={project}"}
-    for container in client.containers.list(all=True, filters=labelled):
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True, v=True)
-            yield f"container {container.name}"
-    for network in client.networks.list(filters=labelled):
-        with contextlib.suppress(docker.errors.NotFound):
-            network.remove()
-            yield f"network {network.name}"
-    for volume in client.volumes.list(filters=labelled):
-        with contextlib.suppress(docker.errors.NotFound):
-            volume.remove(force=True)
-            yield f"volume {volume.name}"
+    Raises ``DaemonRefused`` or ``DaemonUnanswered`` when the daemon refuses or does not
+    answer."""
+    labelled = filter_query({"label": f"{COMPOSE_PROJECT}={project}"})
+    yield from remove_containers(api, {"label": f"{COMPOSE_PROJECT}={project}"})
+    for network in api.get("/networks", filters=labelled):
+        if _removed(api, path_of("/networks/{}", network["Id"])):
+            yield f"network {network['Name']}"
+    for volume in api.get("/volumes", filters=labelled).get("Volumes") or []:
+        if _removed(api, path_of("/volumes/{}", volume["Name"]), force=True):
+            yield f"volume {volume['Name']}"
     for name in images:
-        with contextlib.suppress(docker.errors.NotFound):
-            client.images.remove(name)
+        if _removed(api, path_of("/images/{}", name)):
             yield f"image {name}"
+
+
+def remove_containers(api: DaemonApi, filters: Filters) -> Iterator[str]:
+    """Remove every container (running or not) matching ``filters``, with its anonymous
+    volumes; yields ``container NAME`` for each."""
+    for container in api.get("/containers/json", all=True, filters=filter_query(filters)):
+        name = (container.get("Names") or [container["Id"][:12]])[0].lstrip("/")
+        if _removed(api, path_of("/containers/{}", container["Id"]), force=True, v=True):
+            yield f"container {name}"
+
+
+def _removed(api: DaemonApi, path: str, **query: bool) -> bool:
+    """False when it was gone already (removed since it was listed)."""
+    try:
+        api.delete(path, **query)
+    except DaemonRefused as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True

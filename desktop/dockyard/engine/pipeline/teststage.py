@@ -13,11 +13,13 @@ import logging
 import os
 import subprocess
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard.core.errors import PipelineFailed, UserInputError
+from dockyard.engine.endpoints.daemon_api import DaemonApi
+from dockyard.engine.endpoints.socket_http import DaemonRefused, DaemonUnanswered
 from dockyard.engine.pipeline.compose import compose_command
 from dockyard.engine.pipeline.pipes import follow, log_chunks
 from dockyard.engine.pipeline.stagecontext import StageContext
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     import docker.models.containers
 
 log = logging.getLogger("dockyard.test")
-# Docker's SDK is imported where it is used (``sdkclient`` says why).
+# Docker's SDK is imported where a test command uses it (``sdkclient`` says why).
 
 
 def _timeout_text(seconds: float) -> str:
@@ -37,7 +39,7 @@ def _timeout_text(seconds: float) -> str:
 
 
 def run_compose_test(
-    client: Callable[[], docker.DockerClient],
+    api: DaemonApi,
     context: Path,
     *,
     compose_file: str,
@@ -49,8 +51,7 @@ def run_compose_test(
     env: Mapping[str, str],
     ctx: StageContext,
 ) -> None:
-    """Run the compose test; raises PipelineFailed when the verdict service fails. The
-    test project is removed through ``client()``, asked for once compose has ended."""
+    """Run the compose test; raises PipelineFailed when the verdict service fails."""
     file = context / compose_file
     if not file.is_file():
         raise UserInputError(f"The test compose file {compose_file} is not in this commit.")
@@ -81,7 +82,7 @@ def run_compose_test(
         try:
             code = follow(process, timeout=timeout, ctx=ctx, observe=output)
         finally:
-            _teardown(client(), project, test_file, ctx)
+            _teardown(api, project, test_file, ctx)
     ctx.cancel.raise_if_cancelled()
     if code is None:
         raise PipelineFailed(
@@ -108,20 +109,14 @@ def _describe(test_file: TestFile, name: str, ctx: StageContext) -> None:
         ctx.log(f"Built by compose from their own Dockerfile: {', '.join(test_file.built)}")
 
 
-def _teardown(
-    client: docker.DockerClient, project: str, test_file: TestFile, ctx: StageContext
-) -> None:
+def _teardown(api: DaemonApi, project: str, test_file: TestFile, ctx: StageContext) -> None:
     """Remove the test project (``compose up`` has stopped it, or was stopped itself)."""
-    import docker.errors
-    import requests.exceptions
-
     images = built_image_names(project, test_file.unnamed)
     try:
-        list(remove_test_project(client, project, images))
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-        reason = exc.explanation if isinstance(exc, docker.errors.APIError) else exc
+        list(remove_test_project(api, project, images))
+    except (DaemonRefused, DaemonUnanswered) as exc:
         ctx.warn(
-            f"the test's containers, networks and volumes could not all be removed ({reason}); "
+            f"the test's containers, networks and volumes could not all be removed ({exc}); "
             f"remove what is left with: docker compose -p {project} down --volumes"
         )
 

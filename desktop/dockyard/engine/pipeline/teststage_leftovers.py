@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dockyard.core.errors import DockyardError
 from dockyard.core.model import Run
+from dockyard.engine.pipeline.teststage_teardown import remove_left_behind
 from dockyard.engine.release.config import pipeline_at
 from dockyard.store.database import Database
 from dockyard.store.runs import RunStore
@@ -27,10 +28,6 @@ def remove_test_leftovers(home: Path, db: Database) -> list[str]:
     lines = []
     for run in runs.interrupted_in_stage("test"):
         host = _build_host(home, run)
-        # Docker's SDK (0.1 s to import) only when a run did leave its test behind: every
-        # start, `dockyard status` too, settles recovery first.
-        from dockyard.engine.pipeline.teststage_teardown import remove_left_behind
-
         try:
             removed = remove_left_behind(home, host, run)
         except DockyardError as exc:

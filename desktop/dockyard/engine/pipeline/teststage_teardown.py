@@ -4,37 +4,30 @@ test container, by label."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import docker
-import docker.errors
-
 from dockyard.core.model import Run
-from dockyard.engine.deploy.dockerops import docker_errors
-from dockyard.engine.endpoints.client import open_client
+from dockyard.engine.endpoints.daemon_api import DaemonApi
+from dockyard.engine.endpoints.daemon_reader import daemon_errors
+from dockyard.engine.endpoints.reading import open_api
 from dockyard.engine.endpoints.registry import EndpointRegistry
 from dockyard.engine.pipeline.compose import compose_project
-from dockyard.engine.pipeline.testproject import remove_test_project
+from dockyard.engine.pipeline.testproject import remove_containers, remove_test_project
 
 TIMEOUT = 30
 
 
 def remove_left_behind(home: Path, host: str, run: Run) -> list[str]:
     """What was removed: ``container NAME``, ``network NAME``, ``volume NAME``."""
-    client = open_client(EndpointRegistry(home).get(host), timeout=TIMEOUT)
+    api = open_api(EndpointRegistry(home).get(host), timeout=TIMEOUT)
     try:
-        with docker_errors(f"remove the test containers of run {run.id}"):
-            return list(_teardown(client, run))
+        with daemon_errors(f"remove the test containers of run {run.id}"):
+            return list(_teardown(api, run))
     finally:
-        client.close()
+        api.close()
 
 
-def _teardown(client: docker.DockerClient, run: Run) -> Iterator[str]:
-    yield from remove_test_project(client, compose_project(run.id))
-    command = {"label": [f"dockyard.run={run.id}", "dockyard.stage=test"]}
-    for container in client.containers.list(all=True, filters=command):
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True, v=True)
-            yield f"container {container.name}"
+def _teardown(api: DaemonApi, run: Run) -> Iterator[str]:
+    yield from remove_test_project(api, compose_project(run.id))
+    yield from remove_containers(api, {"label": [f"dockyard.run={run.id}", "dockyard.stage=test"]})
