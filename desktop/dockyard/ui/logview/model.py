@@ -110,10 +110,6 @@ class LogModel(QAbstractListModel):
                 self._segments.popitem(last=False)
         return cached
 
-    def plain_lines(self, rows: list[int]) -> list[str]:
-        """The text of the given rows without escape codes (for copying)."""
-        return [strip_ansi(self.raw_line(row)) for row in rows]
-
     def max_line_chars(self) -> int:
         """An upper bound of the longest line's length (bytes, so escapes count too)."""
         return self._reader.max_line_bytes() if self._reader is not None else 0
