@@ -97,6 +97,7 @@ def main() -> None:
             image = f"{registry.host}/bench/web"
             repo = make_app_repo(Path(folder) / "web", dockyard_yml=f"image: {image}\n")
             home = Path(folder) / "home"
+            os.environ["DOCKYARD_HOME"] = str(home)  # the engine's caches too (tools.json)
             command_env = command_environment(env, home, Path(folder) / "bytecode")
             manual, command, engine = [], [], []
             by_hand(repo.path, image, 0, env)  # warm the build cache for all three

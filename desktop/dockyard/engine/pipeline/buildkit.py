@@ -27,6 +27,7 @@ from dockyard.core.errors import PipelineFailed
 from dockyard.core.once import once
 from dockyard.engine.pipeline.pipes import follow
 from dockyard.engine.pipeline.stagecontext import StageContext
+from dockyard.engine.pipeline.toolcache import executables_on_path, kept
 
 # "#5 [stage-0 2/4] RUN make" opens a step; "#5 ERROR: ..." is that step failing.
 _STEP = re.compile(r"^#(\d+) (\[[^\]]+\] .*)$")
@@ -53,16 +54,6 @@ class BuildCli:
         return f"DOCKER_BUILDKIT=1 {self.command[0]} build (BuildKit)"
 
 
-def _docker_clis() -> list[str]:
-    """Every distinct ``docker`` executable on PATH, in PATH order."""
-    found: dict[str, str] = {}
-    for folder in os.environ.get("PATH", "").split(os.pathsep):
-        candidate = shutil.which("docker", path=folder) if folder else None
-        if candidate:
-            found.setdefault(os.path.realpath(candidate), candidate)
-    return list(found.values())
-
-
 def _probe(command: list[str]) -> subprocess.CompletedProcess[str] | None:
     try:
         return subprocess.run(command, capture_output=True, text=True, timeout=30)
@@ -72,19 +63,25 @@ def _probe(command: list[str]) -> subprocess.CompletedProcess[str] | None:
 
 @once
 def buildkit_cli() -> BuildCli | None:
-    """The docker CLI that builds with BuildKit here, or None (then the legacy builder)."""
-    clis = _docker_clis()
+    """The docker CLI that builds with BuildKit here, or None (then the legacy builder);
+    found out once while the CLIs stay as they are (``toolcache``)."""
+    found = kept("buildkit", _find_buildkit_cli)
+    return None if found is None else BuildCli(tuple(found[0]), dict(found[1]))
+
+
+def _find_buildkit_cli() -> tuple[list[str], dict[str, str]] | None:
+    clis = list(executables_on_path("docker").values())
     for docker in clis:
         probe = _probe([docker, "buildx", "version"])
         if probe is not None and probe.returncode == 0:
-            return BuildCli((docker, "buildx", "build", "--load"))
+            return [docker, "buildx", "build", "--load"], {}
     for docker in clis:
         probe = _probe([docker, "--version"])
         match = _CLI_VERSION.search(probe.stdout) if probe and probe.returncode == 0 else None
         if match is not None:
             version = (int(match.group(1)), int(match.group(2)))
             if _BUILTIN_BUILDKIT[0] <= version < _BUILTIN_BUILDKIT[1]:
-                return BuildCli((docker, "build"), {"DOCKER_BUILDKIT": "1"})
+                return [docker, "build"], {"DOCKER_BUILDKIT": "1"}
     return None
 
 

@@ -8,24 +8,31 @@ import subprocess
 
 from dockyard.core.errors import InfrastructureError
 from dockyard.core.once import once
+from dockyard.engine.pipeline.toolcache import kept
 
 
 @once
 def compose_command() -> tuple[str, ...]:
+    """Found out once while the CLIs stay as they are (``toolcache``)."""
+    command = kept("compose", _find_compose)
+    if command:
+        return tuple(command)
+    raise InfrastructureError(
+        "Neither 'docker compose' nor 'docker-compose' is installed; install the Docker "
+        "Compose plugin (or Debian's docker-compose) to run compose tests."
+    )
+
+
+def _find_compose() -> list[str] | None:
     docker = shutil.which("docker")
     if docker:
         probe = subprocess.run(
             [docker, "compose", "version"], capture_output=True, text=True, timeout=30
         )
         if probe.returncode == 0:
-            return (docker, "compose")
+            return [docker, "compose"]
     legacy = shutil.which("docker-compose")
-    if legacy:
-        return (legacy,)
-    raise InfrastructureError(
-        "Neither 'docker compose' nor 'docker-compose' is installed; install the Docker "
-        "Compose plugin (or Debian's docker-compose) to run compose tests."
-    )
+    return [legacy] if legacy else None
 
 
 def compose_project(run_id: str) -> str:
