@@ -124,9 +124,17 @@ def store_template(postgres_server: PostgresServer) -> str:
     return name
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("postgres-light", marks=pytest.mark.postgres),
+    ]
+)
 def store_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """The local ledger's SQLite file, then the team ledger's PostgreSQL database."""
+    """The local ledger's SQLite file, then the team ledger's PostgreSQL database through
+    psycopg, then through the light client for reads (``store/pg_reading.py``, as
+    ``dockyard status`` reads it) and psycopg for the rest."""
     if request.param == "sqlite":
         database: Database = open_database(tmp_path / "home")
         yield database
@@ -135,14 +143,23 @@ def store_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
     import psycopg
 
     from dockyard.store.pg import PgDatabase
+    from dockyard.store.pg_reading import PgReadingDatabase
 
     server: PostgresServer = request.getfixturevalue("postgres_server")
     template: str = request.getfixturevalue("store_template")
     name = f"store_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server.dsn(), autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-    dsn = server.dsn(dbname=name)
-    pg = PgDatabase(lambda: psycopg.connect(dsn), f"{server.superuser}@{name}")
+    dsn, label = server.dsn(dbname=name), f"{server.superuser}@{name}"
+
+    def full() -> PgDatabase:
+        return PgDatabase(lambda **naming: psycopg.connect(dsn, **naming), label)
+
+    pg: Database = (
+        full()
+        if request.param == "postgres"
+        else PgReadingDatabase(server.wire_session(name), full, label)
+    )
     yield pg
     pg.close()
     with psycopg.connect(server.dsn(), autocommit=True) as admin:

@@ -16,12 +16,15 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .ports import free_port, wait_for_port
+
+if TYPE_CHECKING:
+    from dockyard.store.pg_wire import WireSession
 
 SUPERUSER = "suite_owner"
 
@@ -55,6 +58,17 @@ class PostgresServer:
         from psycopg.conninfo import make_conninfo  # quotes values with spaces
 
         return make_conninfo(**parts)
+
+    def wire_session(
+        self, database: str, user: str | None = None, password: str | None = None, **url: str
+    ) -> Callable[[Mapping[str, str]], WireSession]:
+        """How ``store/pg_reading.py`` opens a session of the light client here."""
+        from dockyard.store.pg_wire import WireSession, settings_for
+
+        params = {"host": self.host, "port": self.port, "user": user or self.superuser,
+                  "dbname": database, **url}  # fmt: skip
+        settings = settings_for(params, password if password is not None else self.password)
+        return lambda startup: WireSession(settings, startup)
 
     def stop(self) -> None:
         self.process.terminate()  # SIGTERM: smart shutdown, waits for clients to leave

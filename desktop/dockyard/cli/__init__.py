@@ -53,6 +53,9 @@ OPEN_THE_LEDGER = frozenset(
     {"run", "runs", "logs", "status", "approve", "reject", "rollback", "unpin", "promote",
      "audit", "watch", "metrics"}
 )  # fmt: skip
+# Of those, the commands that only read (unless they settle what a crash left in flight):
+# in team mode they read through the light client, without importing psycopg.
+ONLY_READ_THE_LEDGER = frozenset({"status", "runs"})
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -129,4 +132,4 @@ def _open_the_ledger_soon(argv: list[str]) -> None:
     from dockyard.engine.ledger_source import open_ledger_soon
 
     with contextlib.suppress(DockyardError, OSError, ImportError):  # said when it opens it
-        open_ledger_soon(dockyard_home())
+        open_ledger_soon(dockyard_home(), reads=command in ONLY_READ_THE_LEDGER)

@@ -12,7 +12,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,36 +35,40 @@ def in_team_mode(home: Path) -> bool:
     return (home / TEAM_SETTINGS_FILE).exists()
 
 
-def open_ledger(home: Path, role: str = "") -> Database:
+def open_ledger(home: Path, role: str = "", *, reads: bool = False) -> Database:
     """The team ledger when ``home`` is connected to one, else the local database.
-    ``role`` ("window", "run") names this process's sessions on the team server."""
+    ``role`` ("window", "run") names this process's sessions on the team server; ``reads``:
+    the command only reads (status, runs), which the light client does without psycopg."""
     if not in_team_mode(home):
         return open_database(home)
     global _opening
     opening, _opening = _opening, None
     if opening is not None and (opening.home, opening.role) == (home, role):
         return opening.result()
-    # psycopg takes about 0.1 s to import: only team mode pays for it.
-    pg_versions.preset()
-    from dockyard.engine.team import open_team_ledger
+    return _team_opener(reads)(home, role)
 
-    return open_team_ledger(home, role)
+
+def _team_opener(reads: bool) -> Callable[[Path, str], Database]:
+    # psycopg takes about 0.1 s to import: only team mode pays for it, and there only
+    # a command that writes (open_team_reader imports it at the first write, if any).
+    pg_versions.preset()
+    from dockyard.engine.team import open_team_ledger, open_team_reader
+
+    return open_team_reader if reads else open_team_ledger
 
 
 class _Opening:
     """The team ledger being opened on a thread of its own; ``result`` waits for it."""
 
-    def __init__(self, home: Path, role: str) -> None:
-        pg_versions.preset()
-        from dockyard.engine.team import open_team_ledger
-
+    def __init__(self, home: Path, role: str, reads: bool) -> None:
+        opener = _team_opener(reads)
         self.home, self.role = home, role
         self._ledger: Database | None = None
         self._failure: Exception | None = None
 
         def run() -> None:
             try:
-                self._ledger = open_team_ledger(home, role)
+                self._ledger = opener(home, role)
             except Exception as exc:  # noqa: BLE001 - raised where the command opens the ledger
                 self._failure = exc
 
@@ -82,16 +86,17 @@ class _Opening:
 _opening: _Opening | None = None
 
 
-def open_ledger_soon(home: Path, role: str = "") -> None:
+def open_ledger_soon(home: Path, role: str = "", *, reads: bool = False) -> None:
     """Start opening ``home``'s team ledger in the background; ``open_ledger`` takes it.
 
     A command calls this before it imports its own modules: the keyring read, the login
     and the schema check then wait on D-Bus and the server while those modules load
-    (psycopg itself is imported here, on the calling thread). Nothing for a local ledger.
+    (psycopg itself, unless the command only ``reads``, is imported here, on the calling
+    thread). Nothing for a local ledger.
     """
     global _opening
     if in_team_mode(home) and _opening is None:
-        _opening = _Opening(home, role)
+        _opening = _Opening(home, role, reads)
 
 
 class DeferredLedger:

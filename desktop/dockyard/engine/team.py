@@ -12,18 +12,26 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from typing import TYPE_CHECKING
 
 from dockyard.core.errors import InfrastructureError, LedgerUnreachable, UserInputError
 from dockyard.core.redaction import remember_secret
 from dockyard.engine import keyring_store
 from dockyard.engine.home import TEAM_SETTINGS_FILE
-from dockyard.store.pg import PgDatabase, server_reason
-from dockyard.store.team import check_schema, schema_version
+from dockyard.store.database import Database
+from dockyard.store.pg_ledger import server_reason
+from dockyard.store.pg_reading import PgReadingDatabase
+from dockyard.store.pg_wire import Unsupported, WireError, WireSession, settings_for
+from dockyard.store.team_version import check_schema, schema_version
+
+if TYPE_CHECKING:  # psycopg is imported where it is used: a command that only reads
+    import psycopg  # the ledger does without it (open_team_reader)
+
+    from dockyard.store.pg import PgDatabase
 
 SETTINGS_FILE = TEAM_SETTINGS_FILE
 CONNECT_TIMEOUT_SECONDS = 5
@@ -37,7 +45,12 @@ class TeamServer:
 
     @property
     def params(self) -> dict[str, object]:
-        return dict(conninfo_to_dict(self.url))
+        said = _keywords(self.url)
+        if said is None:  # a URI, or a value quoted as only libpq reads it
+            from psycopg.conninfo import conninfo_to_dict
+
+            said = dict(conninfo_to_dict(self.url))
+        return said
 
     @property
     def user(self) -> str:
@@ -59,8 +72,31 @@ class TeamServer:
         return self.label
 
 
+# libpq's ``keyword = value`` form, as ``parse_server`` keeps the URL (psycopg's
+# make_conninfo); a value in single quotes escapes ' and \ with a backslash.
+_KEYWORD = re.compile(r"\s*(\w+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|([^\s'\\]+))\s*")
+
+
+def _keywords(conninfo: str) -> dict[str, object] | None:
+    """The keywords of a ``keyword = value`` string without importing psycopg; None for
+    anything else."""
+    params: dict[str, object] = {}
+    at = 0
+    while at < len(conninfo):
+        found = _KEYWORD.match(conninfo, at)
+        if found is None:
+            return None
+        quoted = found[2]
+        params[found[1]] = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else found[3]
+        at = found.end()
+    return params
+
+
 def parse_server(url: str) -> tuple[TeamServer, str | None]:
     """The server of ``url`` and the password it carried, if any (kept out of the URL)."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
     try:
         params = conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:
@@ -115,6 +151,8 @@ def _stored_password(server: TeamServer) -> str | None:
 
 def open_connection(server: TeamServer, password: str | None = None) -> psycopg.Connection:
     """A connection to the team server, its refusals said in one sentence."""
+    import psycopg
+
     secret = password if password is not None else _stored_password(server)
     if secret:
         remember_secret(secret)
@@ -124,7 +162,8 @@ def open_connection(server: TeamServer, password: str | None = None) -> psycopg.
         raise _connect_error(server, exc) from exc
 
 
-def _connect_error(server: TeamServer, exc: psycopg.OperationalError) -> Exception:
+def _connect_error(server: TeamServer, exc: Exception) -> Exception:
+    """A login refused or a server not reached (psycopg's error or the light client's)."""
     text = server_reason(exc)
     refused_login = (
         "password authentication failed",
@@ -223,7 +262,14 @@ def open_team_ledger(home: Path, role: str = "") -> PgDatabase:
     Its sessions are named after the URL's ``application_name`` and ``role`` ("dockyard
     window"), and what each connection is for ("dockyard window (listening)")."""
     server = require_server(home)
-    password = _stored_password(server)
+    return _team_ledger(server, _stored_password(server), role)
+
+
+def _team_ledger(server: TeamServer, password: str | None, role: str) -> PgDatabase:
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    from dockyard.store.pg import PgDatabase
 
     def connect_raw(**naming: str) -> psycopg.Connection:
         url = make_conninfo(server.url, **naming)
@@ -232,5 +278,37 @@ def open_team_ledger(home: Path, role: str = "") -> PgDatabase:
         except psycopg.OperationalError as exc:
             raise _connect_error(server, exc) from exc
 
-    name = f"{server.params.get('application_name') or 'dockyard'} {role}".strip()
-    return PgDatabase(connect_raw, server.label, name)
+    return PgDatabase(connect_raw, server.label, _session_name(server, role))
+
+
+def open_team_reader(home: Path, role: str = "") -> Database:
+    """The team ledger for a command that only reads (status, runs): its reads through
+    the light client (store/pg_wire.py), which spares the command psycopg's import; its
+    writes, if any, through psycopg. All of it through psycopg when the URL, the login or
+    the server asks for what the light client does not do as libpq would."""
+    server = require_server(home)
+    password = _stored_password(server)
+    params = server.params
+    try:
+        if not _on_this_machine(str(params.get("host") or "")) and (
+            params.get("sslmode") != "verify-full"
+        ):
+            raise Unsupported("a server elsewhere without verify-full")  # psycopg's, as before
+        settings = settings_for(params, password)
+
+        def connect(startup: Mapping[str, str]) -> WireSession:
+            try:
+                return WireSession(settings, startup)
+            except WireError as exc:
+                raise _connect_error(server, exc) from exc
+
+        return PgReadingDatabase(
+            connect, lambda: _team_ledger(server, password, role), server.label,
+            _session_name(server, role),
+        )  # fmt: skip
+    except Unsupported:
+        return _team_ledger(server, password, role)
+
+
+def _session_name(server: TeamServer, role: str) -> str:
+    return f"{server.params.get('application_name') or 'dockyard'} {role}".strip()

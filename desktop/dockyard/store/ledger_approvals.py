@@ -74,14 +74,13 @@ class SqliteApprovals:
 
     def pending_approval(self, repo: str, environment: str) -> ApprovalRequest | None:
         """The request waiting for the environment; one past its deadline becomes expired."""
-        with self._db.transaction() as connection:
-            _expire(connection, "repo = ? AND environment = ?", (repo, environment))
-            row = connection.execute(
-                "SELECT id FROM approval_requests WHERE repo = ? AND environment = ?"
-                " AND status = ? ORDER BY id DESC LIMIT 1",
-                (repo, environment, ApprovalStatus.PENDING),
-            ).fetchone()
-            return None if row is None else _get(connection, row["id"])
+        connection = self._expired_settled(repo, environment)
+        row = connection.execute(
+            "SELECT id FROM approval_requests WHERE repo = ? AND environment = ?"
+            " AND status = ? AND (expires IS NULL OR expires >= ?) ORDER BY id DESC LIMIT 1",
+            (repo, environment, ApprovalStatus.PENDING, time_to_text(utcnow())),
+        ).fetchone()
+        return None if row is None else _get(connection, row["id"])
 
     def pending_approvals(self) -> list[ApprovalRequest]:
         """Every request waiting for a decision, in any repository, oldest first.
@@ -167,14 +166,26 @@ class SqliteApprovals:
     def latest_request(self, repo: str, environment: str) -> ApprovalRequest | None:
         """The newest request of the environment, whatever became of it (an expired one
         shows as ``expired``, so status can say why nothing waits any more)."""
-        with self._db.transaction() as connection:
-            _expire(connection, "repo = ? AND environment = ?", (repo, environment))
-            row = connection.execute(
-                "SELECT id FROM approval_requests WHERE repo = ? AND environment = ?"
-                " ORDER BY id DESC LIMIT 1",
-                (repo, environment),
-            ).fetchone()
-            return None if row is None else _get(connection, row["id"])
+        connection = self._expired_settled(repo, environment)
+        row = connection.execute(
+            "SELECT id FROM approval_requests WHERE repo = ? AND environment = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (repo, environment),
+        ).fetchone()
+        return None if row is None else _get(connection, row["id"])
+
+    def _expired_settled(self, repo: str, environment: str) -> SqlConnection:
+        """This thread's connection, once the environment's request past its deadline (if
+        any) is marked expired: the write lock only then (`dockyard status` comes here)."""
+        connection = self._db.connect()
+        where = "repo = ? AND environment = ?"
+        if connection.execute(
+            f"SELECT 1 FROM approval_requests WHERE {where} AND {_PAST_DEADLINE}",
+            (repo, environment, ApprovalStatus.PENDING, time_to_text(utcnow())),
+        ).fetchone():
+            with self._db.transaction() as writing:
+                _expire(writing, where, (repo, environment))
+        return connection
 
     def approval_request(self, id: int) -> ApprovalRequest | None:
         try:
@@ -183,11 +194,13 @@ class SqliteApprovals:
             return None
 
 
+_PAST_DEADLINE = "status = ? AND expires IS NOT NULL AND expires < ?"  # pending, now
+
+
 def _expire(connection: SqlConnection, where: str, parameters: tuple[object, ...]) -> None:
     now = time_to_text(utcnow())
     connection.execute(
-        f"UPDATE approval_requests SET status = ?, resolved = ? WHERE {where}"
-        " AND status = ? AND expires IS NOT NULL AND expires < ?",
+        f"UPDATE approval_requests SET status = ?, resolved = ? WHERE {where} AND {_PAST_DEADLINE}",
         (ApprovalStatus.EXPIRED, now, *parameters, ApprovalStatus.PENDING, now),
     )
 

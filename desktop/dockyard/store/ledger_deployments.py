@@ -131,22 +131,24 @@ class SqliteDeployments:
         left alone and reported in ``elsewhere``."""
         report = OrphanedDeployments()
         now = time_to_text(utcnow())
-        with self._db.transaction() as connection:
-            rows = connection.execute(
-                "SELECT * FROM deployments WHERE status = ? ORDER BY id",
-                (DeploymentStatus.DEPLOYING,),
-            ).fetchall()
-            for row in rows:
-                owner = _owner(row)
-                alive = owner.alive()
-                if alive is None:
-                    report.elsewhere.append((deployment_from_row(row), owner))
-                elif not alive:
-                    connection.execute(
-                        "UPDATE deployments SET status = ?, finished = ?, error = ? WHERE id = ?",
-                        (DeploymentStatus.INTERRUPTED, now, INTERRUPTED_ERROR, row["id"]),
-                    )
-                    report.interrupted.append(_get(connection, row["id"]))
+        rows = _deploying(self._db.connect())
+        # The write lock only when a process is gone (every start comes here); read again
+        # under it, as another start may have settled them.
+        if any(_owner(row).alive() is False for row in rows):
+            with self._db.transaction() as connection:
+                rows = _deploying(connection)
+                for row in rows:
+                    if _owner(row).alive() is False:
+                        connection.execute(
+                            "UPDATE deployments SET status = ?, finished = ?, error = ?"
+                            " WHERE id = ?",
+                            (DeploymentStatus.INTERRUPTED, now, INTERRUPTED_ERROR, row["id"]),
+                        )
+                        report.interrupted.append(_get(connection, row["id"]))
+        for row in rows:
+            owner = _owner(row)
+            if owner.alive() is None:
+                report.elsewhere.append((deployment_from_row(row), owner))
         return report
 
     def unreconciled_deployments(self) -> list[Deployment]:
@@ -212,6 +214,12 @@ def _get(connection: SqlConnection, id: int) -> Deployment:
     if row is None:
         raise KeyError(f"deployment {id} is not recorded")
     return deployment_from_row(row)
+
+
+def _deploying(connection: SqlConnection) -> list[SqlRow]:
+    return connection.execute(
+        "SELECT * FROM deployments WHERE status = ? ORDER BY id", (DeploymentStatus.DEPLOYING,)
+    ).fetchall()
 
 
 def _owner(row: SqlRow) -> ProcessOwner:

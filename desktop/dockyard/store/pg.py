@@ -10,7 +10,6 @@ another Dockyard on another machine.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -19,35 +18,14 @@ import psycopg
 from psycopg.rows import RowMaker
 
 from dockyard.core.errors import LedgerUnreachable
-from dockyard.store.sql import SqlConnection, ThreadConnections
-from dockyard.store.team import check_schema, refused
+from dockyard.store.pg_ledger import SEARCH_PATH, PgRow, PgSessions, server_reason, went_away
+from dockyard.store.sql import SqlConnection
+from dockyard.store.team import refused
 from dockyard.store.team_schema import NOTIFY_CHANNEL
 
+__all__ = ["PgConnection", "PgDatabase", "PgRow", "server_reason", "translate"]
+
 WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('dockyard.write'))"
-
-
-class PgRow:
-    """One result row, readable by column name and by position, like ``sqlite3.Row``."""
-
-    __slots__ = ("_index", "_values")
-
-    def __init__(self, index: Mapping[str, int], values: Sequence[Any]) -> None:
-        self._index = index
-        self._values = values
-
-    def __getitem__(self, key: str | int) -> Any:
-        if isinstance(key, str):
-            return self._values[self._index[key]]
-        return self._values[key]
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def keys(self) -> list[str]:
-        return list(self._index)
 
 
 def _row_factory(cursor: psycopg.Cursor[Any]) -> RowMaker[PgRow]:
@@ -88,11 +66,7 @@ class PgConnection:
         except psycopg.errors.InsufficientPrivilege as exc:
             raise refused(exc) from exc  # a rule of the team server: one sentence, exit 2
         except psycopg.OperationalError as exc:
-            where = f" {self.label}" if self.label else ""
-            raise LedgerUnreachable(
-                f"The team ledger{where} went away ({server_reason(exc)}); nothing of that step "
-                "was recorded. Try again when it is reachable."
-            ) from exc
+            raise went_away(self.label, server_reason(exc)) from exc
 
     @property
     def in_transaction(self) -> bool:
@@ -102,53 +76,31 @@ class PgConnection:
         self.raw.close()
 
 
-class PgDatabase:
-    """The team ledger's database; one connection per thread, as with SQLite."""
-
-    dialect = "postgres"
-    read_only = False
+class PgDatabase(PgSessions[PgConnection]):
+    """The team ledger's database through psycopg: reads and writes."""
 
     def __init__(
         self, connect: Callable[..., psycopg.Connection[Any]], label: str, name: str = ""
     ) -> None:
-        self.label = label  # "user@host:port/db", for sentences
         self._connect = connect
-        # With a name, connections are opened as ``connect(application_name=...)``: the
-        # server's admin sees who holds each session (pg_stat_activity).
-        self.name = name
-        self._threads: ThreadConnections[PgConnection] = ThreadConnections(
-            self._first_or_new, usable=lambda connection: not connection.raw.closed
-        )
-        connection = self.open_private()
-        try:
-            self.schema_version = check_schema(connection.raw)
-            row = connection.execute("SELECT session_user").fetchone()
-        except psycopg.OperationalError as exc:
-            connection.close()
-            raise self._went_away(exc) from exc
-        except BaseException:
-            connection.close()  # a schema this client does not know: no session left behind
-            raise
-        self.identity = str(row[0]) if row else ""
-        # Kept for the first thread that reads, which need not be this one: a command
-        # opens the ledger in the background while its modules load (engine/ledger_source).
-        self._spare: PgConnection | None = connection
-        self._spare_lock = threading.Lock()
+        super().__init__(label, name)
+
+    @staticmethod
+    def _closed(connection: PgConnection) -> bool:
+        return bool(connection.raw.closed)
+
+    def _open_session(self) -> PgConnection:
+        return self.open_private()
 
     def connect(self) -> PgConnection:
-        return self._threads.get()
-
-    def _first_or_new(self) -> PgConnection:
-        with self._spare_lock:
-            spare, self._spare = self._spare, None
-        return spare if spare is not None and not spare.raw.closed else self.open_private()
+        return self._thread_session()
 
     def open_private(self, purpose: str = "") -> PgConnection:
         raw: psycopg.Connection[Any] | None = None
         try:
-            raw = self._connect(**self._naming(purpose))
+            raw = self._connect(**self.naming(purpose))
             raw.autocommit = True
-            raw.execute("SET search_path TO dockyard, pg_catalog")
+            raw.execute(f"SET search_path TO {SEARCH_PATH}")
         except psycopg.OperationalError as exc:
             # Also a server shutting down between the login and the first statement.
             if raw is not None:
@@ -158,11 +110,6 @@ class PgDatabase:
                 "the server runs and this machine may reach it."
             ) from exc
         return PgConnection(raw, self.label)
-
-    def _naming(self, purpose: str) -> dict[str, str]:
-        if not self.name:
-            return {}
-        return {"application_name": f"{self.name} ({purpose})" if purpose else self.name}
 
     @contextmanager
     def transaction(self) -> Iterator[PgConnection]:
@@ -215,24 +162,3 @@ class PgDatabase:
             f"The team ledger {self.label} went away ({server_reason(exc)}); check that the "
             "server runs and this machine may reach it."
         )
-
-    def release(self) -> None:
-        self._threads.release()
-
-    def close(self) -> None:
-        with self._spare_lock:
-            spare, self._spare = self._spare, None
-        if spare is not None:
-            spare.close()
-        self._threads.close_all()
-
-
-def server_reason(exc: Exception) -> str:
-    """The server's or the network's reason, short: libpq's first line names the address
-    again ("connection to server at …, port … failed: Connection refused") and its
-    second is a hint; the sentence around it names the server already."""
-    text = str(exc).strip()
-    if not text:
-        return type(exc).__name__
-    first = text.splitlines()[0]
-    return first.rsplit(" failed: ", 1)[-1].strip() if " failed: " in first else first

@@ -128,22 +128,22 @@ class RunStore:
         are runs owned on another host (reported in ``elsewhere``)."""
         report = OrphanedRuns()
         now = time_to_text(utcnow())
-        with self._db.transaction() as connection:
-            rows = connection.execute(
-                "SELECT id, owner_host, owner_pid, owner_started FROM runs WHERE status IN (?, ?)",
-                (RunStatus.QUEUED, RunStatus.RUNNING),
-            ).fetchall()
-            ids = []
-            for row in rows:
-                owner = _owner(row)
-                alive = owner.alive()
-                if alive is None:
-                    run = self.get(row["id"])
-                    if run is not None:
-                        report.elsewhere.append((run, owner))
-                elif not alive:
-                    ids.append(row["id"])
-                    _interrupt(connection, row["id"], now)
+        ids = []
+        rows = _in_flight(self._db.connect())
+        # The write lock only when a process is gone (every start, `dockyard status` too,
+        # comes here); read again under it, as another start may have settled them.
+        if any(_owner(row).alive() is False for row in rows):
+            with self._db.transaction() as connection:
+                rows = _in_flight(connection)
+                for row in rows:
+                    if _owner(row).alive() is False:
+                        ids.append(row["id"])
+                        _interrupt(connection, row["id"], now)
+        for row in rows:
+            owner = _owner(row)
+            run = self.get(row["id"]) if owner.alive() is None else None
+            if run is not None:
+                report.elsewhere.append((run, owner))
         report.interrupted = [run for run in map(self.get, ids) if run is not None]
         return report
 
@@ -234,6 +234,13 @@ def _upsert_stage(
             redact(stage.summary),
         ),
     )
+
+
+def _in_flight(connection: SqlConnection) -> list[SqlRow]:
+    return connection.execute(
+        "SELECT id, owner_host, owner_pid, owner_started FROM runs WHERE status IN (?, ?)",
+        (RunStatus.QUEUED, RunStatus.RUNNING),
+    ).fetchall()
 
 
 def _interrupt(connection: SqlConnection, run_id: str, now: str) -> None:

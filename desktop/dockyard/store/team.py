@@ -15,9 +15,11 @@ import psycopg
 from psycopg import sql
 
 from dockyard.core.errors import InfrastructureError, UserInputError
+from dockyard.store.pg_ledger import rule_refusal
 from dockyard.store.team_schema import ADMIN_ROLE, MEMBER_ROLE, ROLES, TEAM_MIGRATIONS
+from dockyard.store.team_version import NEWEST, schema_version
+from dockyard.store.team_version import check_schema as check_schema  # the admin commands'
 
-NEWEST = len(TEAM_MIGRATIONS)
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_.@-]{0,62}$")
 
 
@@ -26,37 +28,6 @@ class Member:
     name: str
     admin: bool
     approves: tuple[str, ...]  # "ENV" or "REPO ENV"
-
-
-def schema_version(connection: psycopg.Connection) -> int:
-    """0 when the schema was never created on this database."""
-    exists = connection.execute("SELECT to_regclass('dockyard.meta') IS NOT NULL").fetchone()
-    if not exists or not exists[0]:
-        return 0
-    row = connection.execute(
-        "SELECT value FROM dockyard.meta WHERE key = 'schema_version'"
-    ).fetchone()
-    return int(row[0]) if row else 0
-
-
-def check_schema(connection: psycopg.Connection) -> int:
-    """The schema version, refusing a schema this client does not know (newer) or none."""
-    version = schema_version(connection)
-    if version == 0:
-        raise UserInputError(
-            "The team ledger has no Dockyard schema yet; a team admin runs: dockyard team init"
-        )
-    if version > NEWEST:
-        raise UserInputError(
-            f"The team ledger's schema is version {version}, newer than this Dockyard knows "
-            f"({NEWEST}); update Dockyard before writing to it."
-        )
-    if version < NEWEST:
-        raise UserInputError(
-            f"The team ledger's schema is version {version}; this Dockyard needs {NEWEST}. "
-            "A team admin runs: dockyard team init"
-        )
-    return version
 
 
 def init_schema(connection: psycopg.Connection) -> tuple[int, int]:
@@ -169,7 +140,9 @@ def protect(
 
 def refused(error: psycopg.Error) -> UserInputError | InfrastructureError:
     """The server's refusal of a rule, as the sentence the user reads."""
-    message = (error.diag.message_primary or str(error)).removeprefix("dockyard: ")
+    message = error.diag.message_primary or str(error)
     if isinstance(error, psycopg.errors.InsufficientPrivilege):
-        return UserInputError(message[:1].upper() + message[1:] + ".")
-    return InfrastructureError(f"The team ledger refused the write: {message}.")
+        return rule_refusal(message)
+    return InfrastructureError(
+        f"The team ledger refused the write: {message.removeprefix('dockyard: ')}."
+    )
