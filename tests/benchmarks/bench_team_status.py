@@ -28,12 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.rows import Row, as_installed, report, sized
 from benchmarks.scale import commit_pipeline
 from dockyard.core.model import utcnow
-from dockyard.store.columns import time_to_text
 
 TARGET_RATIO = 1.5
 RUNS = 10_000
-TABLES = ("repositories", "runs", "stages", "images", "deployments", "approval_requests",
-          "approvals", "pins")  # fmt: skip
 
 
 def main() -> int:
@@ -42,7 +39,7 @@ def main() -> int:
     from dockyard.store import team
     from dockyard.store.database import open_database
     from dockyard.store.repositories import RepositoryStore
-    from testbed.history import make_history_repo, record_history
+    from testbed.history import TABLES, add_runs, copy_to_team, make_history_repo, record_history
     from testbed.postgres import start_postgres
 
     releases_wanted, runs_wanted, repeats = sized(1000, 20), sized(RUNS, 200), sized(7, 2)
@@ -58,7 +55,7 @@ def main() -> int:
     db = open_database(local_home)
     RepositoryStore(db).add(repo)
     deployments = record_history(db, repo, releases)
-    _more_runs(db, repo, runs_wanted, head)
+    add_runs(db, repo, runs_wanted, head)
     counts = {t: db.connect().execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
 
     server = start_postgres()
@@ -68,7 +65,7 @@ def main() -> int:
             admin.execute(f"CREATE DATABASE {name}")
         with psycopg.connect(server.dsn(dbname=name), autocommit=True) as owner:
             team.init_schema(owner)
-            _copy(db, owner)
+            copy_to_team(db, owner)
         db.close()
         team_home = work / "team"
         env = as_installed({**os.environ, "DOCKER_HOST": "unix:///nonexistent"}, work / "bytecode")
@@ -111,49 +108,6 @@ def main() -> int:
         ]
     )
     return 0
-
-
-def _more_runs(db: object, repo: str, wanted: int, head: str) -> None:
-    """Runs up to ``wanted``: builds that were never released, and last a run of the
-    commit that added dockyard.yml (status reads the environments at the latest run's
-    commit; the releases' commits have no dockyard.yml)."""
-    connection = db.connect()  # type: ignore[attr-defined]
-    have = connection.execute("SELECT count(*) FROM runs").fetchone()[0]
-    now = time_to_text(utcnow())
-    with db.transaction() as writing:  # type: ignore[attr-defined]
-        for number in range(wanted - have):
-            latest = number == wanted - have - 1
-            writing.execute(
-                "INSERT INTO runs (id, repo, ref, commit_sha, status, created, finished,"
-                " started_by) VALUES (?, ?, 'main', ?, 'succeeded', ?, ?, 'dev@example.test')",
-                (f"20250101T000000-{number:06x}", repo, head if latest else f"{number:040x}",
-                 now if latest else f"2025-01-01T00:00:00.{number:06d}+00:00",
-                 now if latest else "2025-01-01T00:05:00+00:00"),
-            )  # fmt: skip
-
-
-def _copy(db: object, owner: object) -> None:
-    """Every row of the local ledger into the team ledger, as the schema owner with the
-    identity rules off (the benchmark compares reading, not who wrote)."""
-    connection = db.connect()  # type: ignore[attr-defined]
-    with owner.transaction():  # type: ignore[attr-defined]
-        owner.execute("SET LOCAL session_replication_role = replica")  # type: ignore[attr-defined]
-        for table in TABLES:
-            rows = connection.execute(f"SELECT * FROM {table}").fetchall()
-            if not rows:
-                continue
-            columns = list(rows[0].keys())
-            marks = ", ".join(["%s"] * len(columns))
-            with owner.cursor() as cursor:  # type: ignore[attr-defined]
-                cursor.executemany(
-                    f"INSERT INTO dockyard.{table} ({', '.join(columns)}) VALUES ({marks})",
-                    [tuple(row) for row in rows],
-                )
-        for table in ("repositories", "deployments", "approval_requests"):
-            owner.execute(  # type: ignore[attr-defined]
-                f"SELECT setval(pg_get_serial_sequence('dockyard.{table}', 'id'),"
-                f" (SELECT coalesce(max(id), 1) FROM dockyard.{table}))"
-            )
 
 
 def _status_seconds(home: Path, repo: str, repeats: int) -> float:

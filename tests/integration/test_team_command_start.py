@@ -59,21 +59,36 @@ def test_status_logs_in_once(tmp_path: Path, team: TeamDatabase) -> None:
     assert logins == 1
 
 
-def test_status_loads_no_keyring_library_cipher_or_package_metadata(
-    tmp_path: Path, team: TeamDatabase
+@pytest.mark.parametrize("command", ["status", "runs"])
+def test_a_reading_command_loads_no_psycopg_keyring_library_cipher_or_package_metadata(
+    tmp_path: Path, team: TeamDatabase, command: str
 ) -> None:
-    # The password is read over D-Bus alone; psycopg's version without importlib.metadata
-    # (store/pg_versions.py): each of them costs every team-mode command 10-40 ms.
+    # The password is read over D-Bus alone, the ledger through the light client
+    # (store/pg_wire.py): each of them cost every such command 10-75 ms.
     home = tmp_path / "dev"
     team.connect_home(home, team.developer)
     env = {**os.environ, "DOCKYARD_HOME": str(home)}
     env.pop("DOCKYARD_USER", None)
-    code, printed, modules = modules_imported_by(env, "status", REPO, "--json")
-    assert code == 0 and json.loads(printed)["repo"] == REPO
-    assert "psycopg" in modules  # the team ledger was read
+    code, printed, modules = modules_imported_by(env, command, REPO, "--json")
+    assert code == 0 and printed.strip().startswith(("{", "[")), printed
+    assert "dockyard.store.pg_wire" in modules  # the team ledger was read
     loaded = modules | {name.split(".")[0] for name in modules}
-    unwanted = {"keyring", "secretstorage", "cryptography", "importlib.metadata"}
+    unwanted = {"psycopg", "keyring", "secretstorage", "cryptography", "importlib.metadata"}
     assert not unwanted & loaded, unwanted & loaded
+    if command == "status":
+        assert json.loads(printed)["repo"] == REPO
+
+
+def test_a_writing_command_imports_psycopg_while_its_module_loads(
+    tmp_path: Path, team: TeamDatabase
+) -> None:
+    home = tmp_path / "dev"
+    team.connect_home(home, team.developer)
+    env = {**os.environ, "DOCKYARD_HOME": str(home)}
+    env.pop("DOCKYARD_USER", None)
+    code, printed, modules = modules_imported_by(env, "unpin", REPO, "production")
+    assert code == 2, printed  # nothing pinned there
+    assert "psycopg" in modules and "dockyard.store.pg_wire" not in modules
 
 
 def test_the_early_login_refused_is_said_once(tmp_path: Path, team: TeamDatabase) -> None:

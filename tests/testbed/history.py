@@ -12,10 +12,16 @@ import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.store.columns import time_to_text
 from dockyard.store.database import Database
 
+if TYPE_CHECKING:
+    import psycopg
+
+TABLES = ("repositories", "runs", "stages", "images", "deployments", "approval_requests",
+          "approvals", "pins")  # fmt: skip
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 
@@ -170,6 +176,49 @@ class _Writer:
         if earlier:
             _id, release, run = earlier[-1]
             self.deploy(env, release, run, at, "deployed", rollback_of=current)
+
+
+def add_runs(db: Database, repo: str, wanted: int, head: str) -> None:
+    """Runs up to ``wanted``: builds that were never released, and last a run of the
+    commit that added dockyard.yml (status reads the environments at the latest run's
+    commit; the releases' commits have no dockyard.yml)."""
+    connection = db.connect()
+    have = connection.execute("SELECT count(*) FROM runs").fetchone()[0]
+    now = time_to_text(datetime.now(UTC))
+    with db.transaction() as writing:
+        for number in range(wanted - have):
+            latest = number == wanted - have - 1
+            writing.execute(
+                "INSERT INTO runs (id, repo, ref, commit_sha, status, created, finished,"
+                " started_by) VALUES (?, ?, 'main', ?, 'succeeded', ?, ?, 'dev@example.test')",
+                (f"20250101T000000-{number:06x}", repo, head if latest else f"{number:040x}",
+                 now if latest else f"2025-01-01T00:00:00.{number:06d}+00:00",
+                 now if latest else "2025-01-01T00:05:00+00:00"),
+            )  # fmt: skip
+
+
+def copy_to_team(db: Database, owner: psycopg.Connection) -> None:
+    """Every row of the local ledger into the team ledger, as the schema owner with the
+    identity rules off (what is compared is reading, not who wrote)."""
+    connection = db.connect()
+    with owner.transaction():
+        owner.execute("SET LOCAL session_replication_role = replica")
+        for table in TABLES:
+            rows = connection.execute(f"SELECT * FROM {table}").fetchall()
+            if not rows:
+                continue
+            columns = list(rows[0].keys())
+            marks = ", ".join(["%s"] * len(columns))
+            with owner.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO dockyard.{table} ({', '.join(columns)}) VALUES ({marks})",
+                    [tuple(row) for row in rows],
+                )
+        for table in ("repositories", "deployments", "approval_requests"):
+            owner.execute(
+                f"SELECT setval(pg_get_serial_sequence('dockyard.{table}', 'id'),"
+                f" (SELECT coalesce(max(id), 1) FROM dockyard.{table}))"
+            )
 
 
 def _digest(commit: str) -> str:

@@ -8,6 +8,7 @@ authenticated, never ``DOCKYARD_USER``.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import subprocess
 import threading
@@ -49,12 +50,15 @@ def open_ledger(home: Path, role: str = "", *, reads: bool = False) -> Database:
 
 
 def _team_opener(reads: bool) -> Callable[[Path, str], Database]:
-    # psycopg takes about 0.1 s to import: only team mode pays for it, and there only
-    # a command that writes (open_team_reader imports it at the first write, if any).
-    pg_versions.preset()
+    """How to open the team ledger; psycopg is imported on the calling thread unless
+    the command only ``reads`` (the light client then reads; psycopg only for a write)."""
     from dockyard.engine.team import open_team_ledger, open_team_reader
 
-    return open_team_reader if reads else open_team_ledger
+    if reads:
+        return open_team_reader
+    pg_versions.preset()
+    importlib.import_module("psycopg")  # ~75 ms: only team mode pays for it
+    return open_team_ledger
 
 
 class _Opening:

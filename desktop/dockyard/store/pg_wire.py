@@ -253,10 +253,11 @@ class Scram:
     """SCRAM-SHA-256 (RFC 5802, 7677) without channel binding, as libpq's is by default
     over a socket; the server proves that it knows the password too."""
 
-    def __init__(self, password: str) -> None:
+    def __init__(self, password: str, nonce: str = "", user: str = "") -> None:
+        """``user``: none for PostgreSQL, which takes it from the startup message."""
         self._password = password.encode()
-        self._nonce = base64.b64encode(os.urandom(18)).decode()
-        self._first_bare = f"n=,r={self._nonce}"  # PostgreSQL takes the user from the startup
+        self._nonce = nonce or base64.b64encode(os.urandom(18)).decode()
+        self._first_bare = f"n={user},r={self._nonce}"
         self._expected = b""
         self.server_checked = False
 
