@@ -256,6 +256,13 @@ def test_verify_full_through_the_light_client(
         assert row is not None and row["ssl"] is True and row["version"].startswith("TLS")
     finally:
         ledger.close()
+    params = {"host": "localhost", "port": server.port, "user": server.superuser,
+              "sslmode": "verify-full", "sslrootcert": str(ca)}  # fmt: skip
+    session = WireSession(settings_for(params, server.password), {})
+    try:
+        assert session.mechanism == "SCRAM-SHA-256-PLUS"  # the login is bound to the TLS
+    finally:
+        session.close()
 
     other_ca = CertificateAuthority(tmp_path, "other").path
     for home in (

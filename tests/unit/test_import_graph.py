@@ -13,7 +13,8 @@ import dockyard
 
 PACKAGE = Path(dockyard.__file__).parent
 # The imports inside a function that are allowed, and why: team mode's PostgreSQL client
-# takes half a second to import, which only team mode may pay (engine/ledger_source.py);
+# takes half a second to import, which only team mode may pay (engine/ledger_source.py),
+# and there only a command that writes (engine/team.py: psycopg's store/pg.py);
 # Docker's SDK takes 0.1 s, which `dockyard status` and `dockyard run` on a local daemon
 # do not pay: they speak to its socket themselves, and need the SDK only for another
 # kind of endpoint, the rare write recovery may do, the legacy builder or a test command
@@ -21,6 +22,7 @@ PACKAGE = Path(dockyard.__file__).parent
 # the SDK, only when there is an environment to deploy to.
 LAZY_ALLOWED = {
     ("engine/ledger_source.py", "dockyard.engine.team"),
+    ("engine/team.py", "dockyard.store.pg"),
     ("engine/endpoints/reading.py", "dockyard.engine.endpoints.sdk_reader"),
     ("engine/release/recovery_settle.py", "dockyard.engine.release.container_swap"),
     ("engine/pipeline/sdkclient.py", "dockyard.engine.endpoints.client"),

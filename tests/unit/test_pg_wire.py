@@ -3,11 +3,18 @@ what it leaves to psycopg. With a real server: tests/integration/test_team_light
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import ssl
+from pathlib import Path
+
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from dockyard.engine.team import TeamServer, parse_server
-from dockyard.store.pg_wire import Scram, Unsupported, WireError, settings_for
+from dockyard.store.pg_scram import BOUND, MECHANISM, Scram, ScramRefused, ScramUnsupported
+from dockyard.store.pg_wire import Unsupported, settings_for
+from integration.remote.pki import CertificateAuthority
 
 # RFC 7677, section 3: user "user", password "pencil".
 CLIENT_NONCE = "rOprNGfwEbeRWgbNEkqO"
@@ -22,7 +29,7 @@ SERVER_FINAL = b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
 
 
 def test_scram_proves_the_password_and_checks_the_server_as_rfc_7677_shows() -> None:
-    scram = Scram("pencil", nonce=CLIENT_NONCE, user="user")
+    scram = Scram("pencil", [MECHANISM], None, nonce=CLIENT_NONCE, user="user")
     assert scram.client_first() == b"n,,n=user,r=" + CLIENT_NONCE.encode()
     assert scram.client_final(SERVER_FIRST) == CLIENT_FINAL
     scram.check_server(SERVER_FINAL)
@@ -30,17 +37,45 @@ def test_scram_proves_the_password_and_checks_the_server_as_rfc_7677_shows() -> 
 
 
 def test_a_server_that_does_not_know_the_password_is_refused() -> None:
-    scram = Scram("pencil", nonce=CLIENT_NONCE, user="user")
+    scram = Scram("pencil", [MECHANISM], None, nonce=CLIENT_NONCE, user="user")
     scram.client_final(SERVER_FIRST)
-    with pytest.raises(WireError, match="incorrect server signature"):
+    with pytest.raises(ScramRefused, match="incorrect server signature"):
         scram.check_server(b"v=" + b"A" * 44)
     assert not scram.server_checked
 
 
 def test_a_server_nonce_that_does_not_extend_the_clients_is_refused() -> None:
-    scram = Scram("pencil", nonce=CLIENT_NONCE)
-    with pytest.raises(WireError, match="nonce"):
+    scram = Scram("pencil", [MECHANISM], None, nonce=CLIENT_NONCE)
+    with pytest.raises(ScramRefused, match="nonce"):
         scram.client_final(b"r=someone-else,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")
+
+
+def _certificate(tmp_path: Path) -> bytes:
+    issued = CertificateAuthority(tmp_path, "team").issue("pg", server_names=("localhost",))
+    return ssl.PEM_cert_to_DER_cert(issued.cert.read_text())
+
+
+def test_over_tls_the_exchange_is_bound_to_the_servers_certificate(tmp_path: Path) -> None:
+    certificate = _certificate(tmp_path)  # signed with ECDSA and SHA-256
+    scram = Scram("pencil", [MECHANISM, BOUND], certificate, nonce=CLIENT_NONCE)
+    assert scram.mechanism == BOUND
+    assert scram.client_first() == b"p=tls-server-end-point,,n=,r=" + CLIENT_NONCE.encode()
+    final = scram.client_final(SERVER_FIRST).decode()
+    bound = b"p=tls-server-end-point,," + hashlib.sha256(certificate).digest()
+    assert final.startswith(f"c={base64.b64encode(bound).decode()},r=")
+
+
+def test_over_tls_a_server_offering_no_binding_is_told_this_client_could(
+    tmp_path: Path,
+) -> None:
+    scram = Scram("pencil", [MECHANISM], _certificate(tmp_path), nonce=CLIENT_NONCE)
+    assert scram.client_first().startswith(b"y,,")  # a server that strips -PLUS refuses "y"
+    assert scram.client_final(SERVER_FIRST).startswith(b"c=eSws,")  # base64("y,,")
+
+
+def test_a_server_offering_no_scram_is_left_to_psycopg() -> None:
+    with pytest.raises(ScramUnsupported):
+        Scram("pencil", ["SCRAM-SHA-1"], None)
 
 
 @pytest.mark.parametrize(

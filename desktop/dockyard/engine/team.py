@@ -25,6 +25,8 @@ from dockyard.engine.home import TEAM_SETTINGS_FILE
 from dockyard.store import pg_versions
 from dockyard.store.database import Database
 from dockyard.store.pg_ledger import server_reason
+from dockyard.store.pg_reading import PgReadingDatabase
+from dockyard.store.pg_wire import Unsupported, WireError, WireSession, settings_for
 from dockyard.store.team_version import check_schema, schema_version
 
 if TYPE_CHECKING:  # psycopg is imported where it is used: a command that only reads
@@ -286,9 +288,6 @@ def open_team_reader(home: Path, role: str = "") -> Database:
     the light client (store/pg_wire.py), which spares the command psycopg's import; its
     writes, if any, through psycopg. All of it through psycopg when the URL, the login or
     the server asks for what the light client does not do as libpq would."""
-    from dockyard.store.pg_reading import PgReadingDatabase
-    from dockyard.store.pg_wire import Unsupported, WireError, WireSession, settings_for
-
     server = require_server(home)
     password = _stored_password(server)
     params = server.params

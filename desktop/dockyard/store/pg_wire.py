@@ -4,7 +4,7 @@
 takes ~75 ms (about 80 modules, asyncio and ssl among them): most of what team mode cost
 them over the local ledger. This client speaks the protocol (version 3) itself for those
 reads: TCP or a Unix socket; TLS through ``ssl``, verified as libpq's ``sslmode`` says;
-SCRAM-SHA-256 with the server's signature checked; the extended query protocol, the
+SCRAM-SHA-256 as libpq does it (``store/pg_scram.py``); the extended query protocol, the
 parameters sent apart from the SQL, as text; the column types the store reads.
 
 Whatever it does not do as libpq would (another login method, a URL option, a type) raises
@@ -13,10 +13,7 @@ Whatever it does not do as libpq would (another login method, a URL option, a ty
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import hmac
 import os
 import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -25,10 +22,10 @@ from datetime import datetime
 from typing import Any
 
 from dockyard.store.pg_ledger import PgRow
+from dockyard.store.pg_scram import Scram, ScramRefused, ScramUnsupported
 
 PROTOCOL_3 = 196608
 SSL_REQUEST = 80877103
-SCRAM = b"SCRAM-SHA-256"
 # libpq's keywords this client honours; any other in the URL is psycopg's to handle.
 KEYWORDS = frozenset(
     {"host", "port", "user", "dbname", "connect_timeout", "application_name", "sslmode",
@@ -99,22 +96,17 @@ class WireCursor:
     """A statement's rows, all received."""
 
     def __init__(self, rows: list[PgRow], rowcount: int) -> None:
-        self._rows = rows
-        self._next = 0
+        self._rows = iter(rows)
         self.rowcount = rowcount
 
     def fetchone(self) -> PgRow | None:
-        if self._next >= len(self._rows):
-            return None
-        self._next += 1
-        return self._rows[self._next - 1]
+        return next(self._rows, None)
 
     def fetchall(self) -> list[PgRow]:
-        rows, self._next = self._rows[self._next :], len(self._rows)
-        return rows
+        return list(self._rows)
 
     def __iter__(self) -> Iterator[PgRow]:
-        return iter(self.fetchall())
+        return self._rows
 
 
 class WireSession:
@@ -125,6 +117,7 @@ class WireSession:
     def __init__(self, settings: Settings, startup: Mapping[str, str]) -> None:
         """``startup``: settings for the session (``application_name``, ``search_path``)."""
         self.closed = False
+        self.mechanism = ""  # how it logged in: SCRAM-SHA-256, or -PLUS (bound to TLS)
         self._socket = _connected(settings)
         self._stream = self._socket.makefile("rb")
         try:
@@ -193,27 +186,18 @@ class WireSession:
         values = {"user": settings.user, "database": settings.dbname, **startup}
         body = _int(PROTOCOL_3, 4) + b"".join(_cstring(k) + _cstring(v) for k, v in values.items())
         self._send(_int(len(body) + 5, 4) + body + b"\0")
-        scram: Scram | None = None
+        try:
+            self._authenticate(settings.password)
+        except ScramRefused as exc:
+            raise WireError(str(exc)) from exc
+        except ScramUnsupported as exc:
+            raise Unsupported(str(exc)) from exc
         parameters: dict[str, str] = {}
-        while True:
+        while True:  # the session's settings, until it is ready for queries
             kind, body = self._receive(None)
-            code = int.from_bytes(body[:4], "big") if kind == b"R" else -1
             if kind == b"E":
-                fields = _fields(body)
-                raise WireError(f"{fields.get('V') or fields.get('S')}:  {fields.get('M')}")
-            if code == 10 and scram is None and SCRAM in body[4:].split(b"\0"):
-                scram = Scram(settings.password)
-                first = scram.client_first()
-                self._send(_message(b"p", _cstring(SCRAM.decode()) + _int(len(first), 4) + first))
-            elif code == 11 and scram is not None:
-                self._send(_message(b"p", scram.client_final(body[4:])))
-            elif code == 12 and scram is not None:
-                scram.check_server(body[4:])
-            elif code == 0 and (scram is None or not scram.server_checked):
-                raise Unsupported("a login without SCRAM-SHA-256")
-            elif kind == b"R" and code != 0:
-                raise Unsupported(f"the login method {code}")
-            elif kind == b"S":
+                raise _refusal(body)
+            if kind == b"S":
                 name, value, _ = body.split(b"\0", 2)
                 parameters[name.decode()] = value.decode()
             elif kind == b"Z":
@@ -222,6 +206,34 @@ class WireSession:
             "DateStyle", ""
         ).startswith("ISO"):
             raise Unsupported("an encoding or a date style other than UTF8 and ISO")
+
+    def _authenticate(self, password: str) -> None:
+        """SCRAM-SHA-256, the only way this client logs in (the server proves itself)."""
+        scram: Scram | None = None
+        while scram is None or not scram.server_checked:
+            kind, body = self._receive(None)
+            code = int.from_bytes(body[:4], "big") if kind == b"R" else -1
+            if kind == b"E":
+                raise _refusal(body)
+            if code == 10 and scram is None:
+                offered = [name.decode() for name in body[4:].split(b"\0") if name]
+                tls = hasattr(self._socket, "getpeercert")  # an ssl.SSLSocket
+                certificate = self._socket.getpeercert(True) if tls else None  # type: ignore[attr-defined]
+                scram = Scram(password, offered, certificate)
+                first = scram.client_first()
+                self._send(_message(b"p", _cstring(scram.mechanism) + _int(len(first), 4) + first))
+            elif code == 11 and scram is not None:
+                self._send(_message(b"p", scram.client_final(body[4:])))
+            elif code == 12 and scram is not None:
+                scram.check_server(body[4:])
+            elif kind == b"R":
+                raise ScramUnsupported(f"the login method {code} (not SCRAM-SHA-256)")
+        self.mechanism = scram.mechanism
+        kind, body = self._receive(None)
+        if kind == b"E":
+            raise _refusal(body)
+        if (kind, body[:4]) != (b"R", _int(0, 4)):
+            raise WireError(f"unexpected message {kind!r} after the login")
 
     def _send(self, *messages: bytes) -> None:
         try:
@@ -247,51 +259,6 @@ class WireSession:
                 raise WireError("server closed the connection unexpectedly")
             if head[:1] not in (b"N", b"A"):
                 return head[:1], body
-
-
-class Scram:
-    """SCRAM-SHA-256 (RFC 5802, 7677) without channel binding, as libpq's is by default
-    over a socket; the server proves that it knows the password too."""
-
-    def __init__(self, password: str, nonce: str = "", user: str = "") -> None:
-        """``user``: none for PostgreSQL, which takes it from the startup message."""
-        self._password = password.encode()
-        self._nonce = nonce or base64.b64encode(os.urandom(18)).decode()
-        self._first_bare = f"n={user},r={self._nonce}"
-        self._expected = b""
-        self.server_checked = False
-
-    def client_first(self) -> bytes:
-        return f"n,,{self._first_bare}".encode()
-
-    def client_final(self, server_first: bytes) -> bytes:
-        text = server_first.decode()
-        try:
-            fields = dict(item.split("=", 1) for item in text.split(","))
-            nonce, salt, rounds = fields["r"], base64.b64decode(fields["s"]), int(fields["i"])
-        except (KeyError, ValueError) as exc:
-            raise WireError("malformed SCRAM message") from exc
-        if not nonce.startswith(self._nonce) or nonce == self._nonce:
-            raise WireError("invalid SCRAM response (nonce mismatch)")
-        salted = hashlib.pbkdf2_hmac("sha256", self._password, salt, rounds)
-        client_key = hmac.digest(salted, b"Client Key", "sha256")
-        without_proof = f"c=biws,r={nonce}"  # biws: "n,," (no channel binding)
-        signed = f"{self._first_bare},{text},{without_proof}".encode()
-        signature = hmac.digest(hashlib.sha256(client_key).digest(), signed, "sha256")
-        proof = bytes(a ^ b for a, b in zip(client_key, signature, strict=True))
-        server_key = hmac.digest(salted, b"Server Key", "sha256")
-        self._expected = hmac.digest(server_key, signed, "sha256")
-        return f"{without_proof},p={base64.b64encode(proof).decode()}".encode()
-
-    def check_server(self, server_final: bytes) -> None:
-        said = server_final.decode()
-        if not (
-            said.startswith("v=")
-            and self._expected
-            and hmac.compare_digest(base64.b64decode(said[2:]), self._expected)
-        ):
-            raise WireError("incorrect server signature")
-        self.server_checked = True
 
 
 def _connected(settings: Settings) -> socket.socket:
@@ -409,6 +376,12 @@ def _row(body: bytes, decoders: list[Callable[[bytes], Any]]) -> tuple[Any, ...]
         values.append(None if size < 0 else decode(body[at : at + size]))
         at += max(size, 0)
     return tuple(values)
+
+
+def _refusal(body: bytes) -> WireError:
+    """The server's refusal of the login, in libpq's words ("FATAL:  …")."""
+    fields = _fields(body)
+    return WireError(f"{fields.get('V') or fields.get('S')}:  {fields.get('M')}")
 
 
 def _fields(body: bytes) -> dict[str, str]:
