@@ -257,7 +257,7 @@ def test_verify_full_through_the_light_client(
     finally:
         ledger.close()
     params = {"host": "localhost", "port": server.port, "user": server.superuser,
-              "sslmode": "verify-full", "sslrootcert": str(ca)}  # fmt: skip
+              "dbname": "postgres", "sslmode": "verify-full", "sslrootcert": str(ca)}  # fmt: skip
     session = WireSession(settings_for(params, server.password), {})
     try:
         assert session.mechanism == "SCRAM-SHA-256-PLUS"  # the login is bound to the TLS
