@@ -275,7 +275,12 @@ def _connected(settings: Settings) -> socket.socket:
                 unix.close()
                 raise
             return unix
-        tcp = socket.create_connection((host, port), timeout=settings.connect_timeout)
+        # An ASCII name as bytes (getaddrinfo takes them): a str imports the idna codec.
+        name = host.encode() if host.isascii() else host
+        tcp = socket.create_connection(
+            (name, port),  # type: ignore[arg-type]
+            timeout=settings.connect_timeout,
+        )
     except socket.gaierror as exc:
         raise WireError(f'could not translate host name "{host}" to address: {_why(exc)}') from exc
     except OSError as exc:
