@@ -22,7 +22,7 @@ from dockyard.store.columns import (
     time_to_text,
 )
 from dockyard.store.database import Database
-from dockyard.store.owner import ProcessOwner
+from dockyard.store.owner import ProcessOwner, owner_of, settle_orphans
 from dockyard.store.sql import SqlConnection, SqlRow
 
 INTERRUPTED_ERROR = "interrupted: Dockyard stopped before this deployment finished"
@@ -123,7 +123,7 @@ class SqliteDeployments:
             )
             .fetchone()
         )
-        return None if row is None else _owner(row)
+        return None if row is None else owner_of(row)
 
     def interrupt_orphaned_deployments(self) -> OrphanedDeployments:
         """At start-up: ``deploying`` rows whose process is gone become ``interrupted``.
@@ -131,22 +131,17 @@ class SqliteDeployments:
         left alone and reported in ``elsewhere``."""
         report = OrphanedDeployments()
         now = time_to_text(utcnow())
-        rows = _deploying(self._db.connect())
-        # The write lock only when a process is gone (every start comes here); read again
-        # under it, as another start may have settled them.
-        if any(_owner(row).alive() is False for row in rows):
-            with self._db.transaction() as connection:
-                rows = _deploying(connection)
-                for row in rows:
-                    if _owner(row).alive() is False:
-                        connection.execute(
-                            "UPDATE deployments SET status = ?, finished = ?, error = ?"
-                            " WHERE id = ?",
-                            (DeploymentStatus.INTERRUPTED, now, INTERRUPTED_ERROR, row["id"]),
-                        )
-                        report.interrupted.append(_get(connection, row["id"]))
+
+        def interrupt(connection: SqlConnection, row: SqlRow) -> None:
+            connection.execute(
+                "UPDATE deployments SET status = ?, finished = ?, error = ? WHERE id = ?",
+                (DeploymentStatus.INTERRUPTED, now, INTERRUPTED_ERROR, row["id"]),
+            )
+            report.interrupted.append(_get(connection, row["id"]))
+
+        rows = settle_orphans(self._db, _deploying, interrupt)
         for row in rows:
-            owner = _owner(row)
+            owner = owner_of(row)
             if owner.alive() is None:
                 report.elsewhere.append((deployment_from_row(row), owner))
         return report

@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from dockyard.store.sql import Database, SqlConnection, SqlRow
 
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 ZOMBIE = "zombie"
@@ -62,6 +65,30 @@ class ProcessOwner:
 
     def describe(self) -> str:
         return f"process {self.pid} on {self.host}"
+
+
+def owner_of(row: SqlRow) -> ProcessOwner:
+    """The owner a row records (``owner_host``, ``owner_pid``, ``owner_started``)."""
+    return ProcessOwner(row["owner_host"], int(row["owner_pid"]), row["owner_started"])
+
+
+def settle_orphans(
+    db: Database,
+    in_flight: Callable[[SqlConnection], list[SqlRow]],
+    settle: Callable[[SqlConnection, SqlRow], None],
+) -> list[SqlRow]:
+    """The rows in flight (as ``in_flight`` reads them), each whose process is gone
+    ``settle``d under the write lock, read again there (another start may have settled
+    them meanwhile). Every start, `dockyard status` too, comes here: the write lock only
+    when there is something to settle."""
+    rows = in_flight(db.connect())
+    if any(owner_of(row).alive() is False for row in rows):
+        with db.transaction() as connection:
+            rows = in_flight(connection)
+            for row in rows:
+                if owner_of(row).alive() is False:
+                    settle(connection, row)
+    return rows
 
 
 @lru_cache(maxsize=4)

@@ -26,7 +26,7 @@ from dockyard.store.columns import (
     time_to_text,
 )
 from dockyard.store.database import Database
-from dockyard.store.owner import ProcessOwner
+from dockyard.store.owner import ProcessOwner, owner_of, settle_orphans
 from dockyard.store.sql import SqlConnection, SqlRow
 
 MIN_PREFIX = 6
@@ -120,7 +120,7 @@ class RunStore:
             )
             .fetchone()
         )
-        return None if row is None else _owner(row)
+        return None if row is None else owner_of(row)
 
     def interrupt_orphaned(self) -> OrphanedRuns:
         """At start-up: queued/running runs whose process is gone become interrupted, their
@@ -128,19 +128,14 @@ class RunStore:
         are runs owned on another host (reported in ``elsewhere``)."""
         report = OrphanedRuns()
         now = time_to_text(utcnow())
-        ids = []
-        rows = _in_flight(self._db.connect())
-        # The write lock only when a process is gone (every start, `dockyard status` too,
-        # comes here); read again under it, as another start may have settled them.
-        if any(_owner(row).alive() is False for row in rows):
-            with self._db.transaction() as connection:
-                rows = _in_flight(connection)
-                for row in rows:
-                    if _owner(row).alive() is False:
-                        ids.append(row["id"])
-                        _interrupt(connection, row["id"], now)
-        for row in rows:
-            owner = _owner(row)
+        ids: list[str] = []
+
+        def interrupt(connection: SqlConnection, row: SqlRow) -> None:
+            ids.append(row["id"])
+            _interrupt(connection, row["id"], now)
+
+        for row in settle_orphans(self._db, _in_flight, interrupt):
+            owner = owner_of(row)
             run = self.get(row["id"]) if owner.alive() is None else None
             if run is not None:
                 report.elsewhere.append((run, owner))
