@@ -89,7 +89,7 @@ def check_rollback_dialog(qtbot: QtBot, rollback: RollbackDialog) -> None:
     qtbot.waitUntil(lambda: "takes away" in changes.toPlainText(), timeout=20_000)
     text = changes.toPlainText()
     heading, count, commit, *rest = text.splitlines()
-    assert heading == "Rolling production back from v1.1.0 to v1.0.0"
+    assert heading == "Rolling production back from v1.1.0 to v1.0.0 on local (service, 1 replica)"
     assert count == "1 commit it takes away:"
     assert commit.split()[1:4] == ["Say", "hello", "in"], commit
     assert text.count(commit.split()[0]) == 1  # never listed twice

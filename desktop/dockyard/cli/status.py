@@ -16,7 +16,7 @@ from dockyard.cli.context import database, repo_key
 from dockyard.cli.unrecorded import warn_of_unrecorded
 from dockyard.core.model import iso
 from dockyard.core.policy import ApprovalPolicy
-from dockyard.core.releases import ApprovalRequest, Deployment
+from dockyard.core.releases import ApprovalRequest, Deployment, DeployTarget
 from dockyard.engine.home import dockyard_home
 from dockyard.engine.ledger_source import acting_identity
 from dockyard.engine.release.context import ReleaseRecords
@@ -39,6 +39,12 @@ def status_as_json(status: RepoStatus, recovery: RecoveryReport | None = None) -
     }
 
 
+def _target(target: DeployTarget | None) -> dict[str, Any] | None:
+    if target is None:
+        return None
+    return {"host": target.host, "mode": target.mode, "replicas": target.replicas}
+
+
 def _deployment(deployment: Deployment | None) -> dict[str, Any] | None:
     if deployment is None:
         return None
@@ -50,6 +56,7 @@ def _deployment(deployment: Deployment | None) -> dict[str, Any] | None:
         "digest": deployment.digest,
         "run": deployment.run_id,
         "rollback": deployment.rollback,
+        "target": _target(deployment.target),
         "started": iso(deployment.started),
         "finished": iso(deployment.finished),
         "error": deployment.error or None,
@@ -91,6 +98,7 @@ def _environment(env: EnvironmentStatus) -> dict[str, Any]:
             "rollback": release.rollback,
             "rolled_back_from": release.rolled_back_from,
             "comment": release.comment or None,
+            "target": _target(release.target),
         },
         "pending": None
         if pending is None
@@ -108,6 +116,7 @@ def _environment(env: EnvironmentStatus) -> dict[str, Any]:
             "approvals_needed": ApprovalPolicy(env.pending_rules).missing(pending),
             "secrets_not_set": env.pending_not_set,
             "notes": env.pending_notes,
+            "target": _target(env.pending_target),
         },
         "latest": _deployment(env.latest),
         "last_request": _request(env.last_request),
@@ -154,7 +163,9 @@ def show_status(args: argparse.Namespace) -> int:
         what = "nothing deployed"
         if release is not None:
             label = release.label
-            what = f"{label} ({release.digest[:19]}) by {release.deployed_by}"
+            what = f"{label} ({release.digest[:19]})"
+            what += f" on {release.target}" if release.target else ""
+            what += f" by {release.deployed_by}"
             what += f" at {iso(release.finished or release.started)}"
             if release.rollback:
                 what += " [rollback]"
@@ -175,8 +186,9 @@ def show_status(args: argparse.Namespace) -> int:
             pending = env.pending
             needed = ApprovalPolicy(env.pending_rules).missing(pending)
             print(
-                f"    waiting for approval: {pending.label} "
-                f"({pending.digest[:19]}) requested by {pending.requested_by}, "
+                f"    waiting for approval: {pending.label} ({pending.digest[:19]})"
+                + (f" for {env.pending_target}" if env.pending_target else "")
+                + f" requested by {pending.requested_by}, "
                 f"{needed} approval(s) needed"
                 + (f", expires {iso(pending.expires)}" if pending.expires else "")
             )

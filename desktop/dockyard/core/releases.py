@@ -8,6 +8,7 @@ the window (which shows them).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,14 +34,56 @@ class Release:
         return release_label(self.tag, self.commit)
 
 
+@dataclass(frozen=True)
+class DeployTarget:
+    """Where a release goes: the endpoint (``host:``), the mode and, for a Swarm service or
+    stack, its replicas. Recorded in the configuration snapshot, so an approval binds it."""
+
+    host: str
+    mode: str
+    replicas: int = 1
+
+    @classmethod
+    def recorded_in(cls, config: Mapping[str, object]) -> DeployTarget | None:
+        """The target a snapshot's JSON records; None in those made before it was recorded."""
+        host = config.get("host")
+        if not isinstance(host, str):
+            return None
+        replicas = config.get("replicas", 1)
+        return cls(host, str(config.get("mode", "container")), int(str(replicas)))
+
+    def changes_from(self, was: DeployTarget | None) -> str:
+        """``host prod-a → prod-b, mode container → service``: what moved since ``was``."""
+        if was is None:
+            return f"not recorded → {self}"
+        moved = [
+            f"{what} {before} → {now}"
+            for what, before, now in (
+                ("host", was.host, self.host),
+                ("mode", was.mode, self.mode),
+                ("replicas", was.replicas, self.replicas),
+            )
+            if before != now
+        ]
+        return ", ".join(moved)
+
+    def __str__(self) -> str:
+        if self.mode == "container":
+            return f"{self.host} (container)"
+        plural = "" if self.replicas == 1 else "s"
+        return f"{self.host} ({self.mode}, {self.replicas} replica{plural})"
+
+
 class OfARelease:
-    """A record of one release (a deployment, an approval request): its release and label."""
+    """A record of one release (a deployment, an approval request): its release, label and
+    the target its recorded snapshot names."""
 
     digest: str
     image: str
     commit: str
     tag: str | None
     run_id: str | None
+    config: dict[str, object]
 
     @property
     def release(self) -> Release:
@@ -49,6 +92,10 @@ class OfARelease:
     @property
     def label(self) -> str:
         return release_label(self.tag, self.commit)
+
+    @property
+    def target(self) -> DeployTarget | None:
+        return DeployTarget.recorded_in(self.config)
 
 
 class DeploymentStatus(enum.StrEnum):

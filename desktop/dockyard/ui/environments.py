@@ -110,7 +110,8 @@ class EnvironmentCard(QFrame):
                 _label(
                     f"<b style='font-size:large'>{label}</b>{kind}{commit} · "
                     f"{release.digest.removeprefix('sha256:')[:12]}<br>"
-                    f"deployed by {release.deployed_by}, {format_moment(release.started)}"
+                    + (f"on {_escape(str(release.target))}, " if release.target else "")
+                    + f"deployed by {release.deployed_by}, {format_moment(release.started)}"
                     f" — {release.status}",
                     f"Release {name}",
                 )
@@ -195,8 +196,9 @@ class EnvironmentCard(QFrame):
         layout = QVBoxLayout(panel)
         label = pending.label
         approvals = ", ".join(a.approver for a in pending.approvals) or "none yet"
+        goes = f"goes to {_escape(str(env.pending_target))}<br>" if env.pending_target else ""
         text = (
-            f"<b>Awaiting approval: {label}</b><br>digest {pending.digest[:19]}…<br>"
+            f"<b>Awaiting approval: {label}</b><br>digest {pending.digest[:19]}…<br>{goes}"
             f"requested by {pending.requested_by}, {format_moment(pending.created)}<br>"
             f"approvals: {approvals}"
         )
@@ -331,7 +333,9 @@ class EnvironmentsView(LatestRead[EnvironmentsState], QWidget):
         env = self.environment(name)
         if env is None or env.pending is None or self.repository is None:
             return
-        dialog = DecisionDialog(self.calls, self.repository.location, env.pending, approve, self)
+        dialog = DecisionDialog(
+            self.calls, self.repository.location, env.pending, approve, self, env.pending_target
+        )
         dialog.decided.connect(self.refresh)
         self._open(dialog)
 

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dockyard.core.releases import ApprovalRequest, Deployment
+from dockyard.core.releases import ApprovalRequest, Deployment, DeployTarget
 from dockyard.engine.release.results import ReleaseChanges, ReleaseOutcome
 from dockyard.store.database import Database
 from dockyard.ui.runsmodel import format_moment
@@ -163,6 +163,7 @@ class DecisionDialog(QDialog):
         request: ApprovalRequest,
         approve: bool,
         parent: QWidget | None = None,
+        target: DeployTarget | None = None,  # where the engine says it goes
     ) -> None:
         super().__init__(parent)
         self.calls = calls
@@ -176,7 +177,8 @@ class DecisionDialog(QDialog):
         intro = QLabel(
             f"<b>{verb} {label}</b> for <b>{request.environment}</b> as "
             f"<b>{calls.identity()}</b><br>digest {request.digest}<br>"
-            f"requested by {request.requested_by}"
+            + (f"goes to <b>{target}</b><br>" if target else "")
+            + f"requested by {request.requested_by}"
         )
         intro.setWordWrap(True)
         self.comment = QLineEdit()
@@ -252,6 +254,7 @@ class RollbackDialog(QDialog):
         self.environment = environment
         self.releases: list[Deployment] = []
         self.current: Deployment | None = None
+        self.targets: dict[int, DeployTarget | None] = {}  # the engine's, per release
         self.loaded = False
         self.setWindowTitle(f"Roll back {environment}")
         self.setAccessibleName("Rollback dialog")
@@ -309,6 +312,7 @@ class RollbackDialog(QDialog):
     def _listed(self, choices: RollbackChoices) -> None:
         self.releases = choices.releases
         self.current = choices.current
+        self.targets = choices.targets
         self.loaded = True
         current_id = choices.current.id if choices.current else None
         for deployment in choices.releases:
@@ -382,7 +386,9 @@ class RollbackDialog(QDialog):
         if chosen is None or chosen.id != deployment_id:
             return  # another release was picked meanwhile
         was = f" from {self.current.label}" if self.current is not None else ""
-        heading = f"Rolling {self.environment} back{was} to {chosen.label}"
+        target = self.targets.get(chosen.id)
+        where = f" on {target}" if target else ""
+        heading = f"Rolling {self.environment} back{was} to {chosen.label}{where}"
         self.changes.setPlainText(f"{heading}\n{describe_changes(changes)}")
 
     def _update_button(self) -> None:

@@ -55,6 +55,7 @@ def build_snapshot(
         healthcheck=env.healthcheck,
         command=env.command,
         stack=_stack(env, read_file, build),
+        host=env.host,
     )
 
 

@@ -11,12 +11,12 @@ import hashlib
 import json
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from dockyard.core.pipeline_file import HealthcheckConfig
-from dockyard.core.releases import release_label
+from dockyard.core.pipeline_file import EnvironmentConfig, HealthcheckConfig
+from dockyard.core.releases import DeployTarget, release_label
 from dockyard.engine.deploy.stack_diff import service_changes
 from dockyard.engine.events import CancelToken
 from dockyard.engine.secrets import NOT_SET, is_current_mark
@@ -58,6 +58,16 @@ class ConfigSnapshot:
     healthcheck: HealthcheckConfig | None = None
     command: tuple[str, ...] | None = None  # replaces the image's CMD; None: its own
     stack: StackFile | None = None  # mode: stack only
+    # The endpoint it is deployed on (``host:``); None in snapshots recorded before it was.
+    host: str | None = None
+
+    @property
+    def target(self) -> DeployTarget | None:
+        return None if self.host is None else DeployTarget(self.host, self.mode, self.replicas)
+
+    def aimed(self, env: EnvironmentConfig) -> ConfigSnapshot:
+        """This recorded snapshot deployed where ``env`` lives now: its host and mode."""
+        return replace(self, host=env.host, mode=env.mode)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types, normalised (1 and 1.0 alike), so it round-trips to the same
@@ -67,6 +77,8 @@ class ConfigSnapshot:
         optional: dict[str, Any] = {}
         if self.command is not None:
             optional["command"] = list(self.command)
+        if self.host is not None:
+            optional["host"] = self.host
         if self.stack is not None:
             stack = self.stack
             optional["stack"] = {
@@ -124,6 +136,7 @@ class ConfigSnapshot:
             ),
             command=None if data.get("command") is None else tuple(data["command"]),
             stack=_stack_from_json(data.get("stack")),
+            host=None if data.get("host") is None else str(data["host"]),
         )
 
     def fingerprint(self) -> str:
@@ -162,6 +175,8 @@ def diff_snapshots(old: ConfigSnapshot | None, new: ConfigSnapshot) -> list[str]
     for name in _union(before.secrets, new.secrets):
         lines += _secret_diff(name, before.secrets.get(name), new.secrets.get(name))
     for label, was, now in (
+        # A record made before hosts were recorded says nothing about where it ran.
+        ("host", before.host or new.host, new.host or before.host),
         ("mode", before.mode, new.mode),
         ("replicas", before.replicas, new.replicas),
         ("ports", ", ".join(before.ports) or "none", ", ".join(new.ports) or "none"),

@@ -67,8 +67,8 @@ class StackDeployer(SwarmServiceDeployer):
         stack_file = snapshot.stack
         if stack_file is None:
             raise UserInputError(
-                f"This release of {request.environment} was recorded in mode: {snapshot.mode}, "
-                "without a compose file, so it cannot be deployed as a stack; release a commit "
+                f"This release of {request.environment} was recorded without a compose file "
+                "(in another mode), so it cannot be deployed as a stack; release a commit "
                 "whose dockyard.yml gives the environment mode: stack and compose."
             )
         self._require_manager(request.environment)

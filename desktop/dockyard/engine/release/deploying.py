@@ -96,15 +96,16 @@ def _pinned(home: Path, env: EnvironmentConfig, stack: StackFile) -> StackFile:
 
 
 def attach_recorded(
-    repo: str, environment: str, config: Mapping[str, object], secrets: SecretStore
+    repo: str, env: EnvironmentConfig, config: Mapping[str, object], secrets: SecretStore
 ) -> tuple[Attached, list[str]]:
-    """The recorded snapshot, with today's secret values (values are never kept).
+    """The recorded snapshot, with today's secret values (values are never kept), aimed
+    where ``env`` lives now (its host and mode).
 
     Returns notes for the log when a secret changed since: the snapshot recorded with the
     new deployment carries the fingerprints of what was really applied.
     """
     recorded = ConfigSnapshot.from_json(dict(config))
-    values = {name: secrets.get(repo, environment, name) for name in recorded.secrets}
+    values = {name: secrets.get(repo, env.name, name) for name in recorded.secrets}
     fingerprints = secrets.fingerprints()
     applied = fingerprints.marks(values)
     notes = [
@@ -113,7 +114,7 @@ def attach_recorded(
         for name, value in values.items()
         if not fingerprints.matches(recorded.secrets.get(name, NOT_SET), value)
     ]
-    return Attached(replace(recorded, secrets=applied), values), notes
+    return Attached(replace(recorded, secrets=applied).aimed(env), values), notes
 
 
 class DeployStage:
@@ -390,6 +391,7 @@ class Deploying:
                 "rolled_back_from": deployment.rolled_back_from,
                 "comment": deployment.comment,
                 "config_fingerprint": ConfigSnapshot.from_json(deployment.config).fingerprint(),
+                "target": str(deployment.target or ""),
                 "environment_config": settings_of(env, position),
             },
         )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from dockyard.core.model import Run
 from dockyard.core.pipeline_file import ApprovalConfig, EnvironmentConfig
 from dockyard.core.policy import Decision
-from dockyard.core.releases import ApprovalRequest, Deployment, Pin
+from dockyard.core.releases import ApprovalRequest, Deployment, DeployTarget, Pin
 
 if TYPE_CHECKING:
     from dockyard.engine.deploy import RunningRelease
@@ -36,6 +36,9 @@ class EnvironmentStatus:
     promotes_to: str | None = None  # where its release goes next (``Promote to …``)
     # The rules the pending release is approved under (``config.approval_rules``).
     pending_rules: ApprovalConfig | None = None
+    # Where the pending release goes: the target its request recorded, which approving
+    # binds (a note in ``pending_notes`` says when the settings moved it since).
+    pending_target: DeployTarget | None = None
 
 
 @dataclass(frozen=True)

@@ -94,9 +94,9 @@ def retry_deployment(service: ReleaseContext, repo: str, environment: str) -> Re
         attached = service.attach_for_request(repo, env, request)
         fingerprint = attached.snapshot.fingerprint()
         if fingerprint != request.config_fingerprint:
-            changes = diff_snapshots(
-                ConfigSnapshot.from_json(dict(request.config)), attached.snapshot
-            )
+            approved = ConfigSnapshot.from_json(dict(request.config))
+            _refuse_another_target(environment, failed, approved, attached.snapshot)
+            changes = diff_snapshots(approved, attached.snapshot)
             what = "; ".join(changes) or "the configuration fingerprint differs"
             raise UserInputError(
                 f"The configuration of {environment} changed since {failed.label} was approved "
@@ -112,6 +112,21 @@ def retry_deployment(service: ReleaseContext, repo: str, environment: str) -> Re
             environments, env, request, attached, deploying,
             comment=f"retry of deployment {failed.id}",
         )  # fmt: skip
+
+
+def _refuse_another_target(
+    environment: str, failed: Deployment, approved: ConfigSnapshot, now: ConfigSnapshot
+) -> None:
+    """The approved digest goes only where it was approved for, never where the settings
+    (a newer commit's dockyard.yml) moved the environment since."""
+    if now.target is None or now.target == approved.target:
+        return
+    raise UserInputError(
+        f"{environment}'s target changed since {failed.label} was approved "
+        f"({now.target.changes_from(approved.target)}); a retry only deploys where it was "
+        f"approved for: request the release again (dockyard promote {failed.repo} "
+        f"{environment} --digest {failed.digest}) and approve it."
+    )
 
 
 def _allowed(

@@ -11,11 +11,12 @@ git server is down.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dockyard.core.errors import UserInputError
 from dockyard.core.policy import digest_prefix
-from dockyard.core.releases import Deployment
+from dockyard.core.releases import Deployment, DeployTarget
+from dockyard.engine.deploy import ConfigSnapshot
 from dockyard.engine.events import EventSink
 from dockyard.engine.release.config import environment_named, environments_of
 from dockyard.engine.release.context import ReleaseContext
@@ -31,12 +32,17 @@ class RollbackChoices:
     releases: list[Deployment]  # released here, newest first (the current one included)
     current: Deployment | None  # what runs now: not a rollback target
     default: Deployment | None  # what ``rollback`` without ``--to`` picks
+    # Where a rollback to each release (by id) goes: the environment's host and mode now
+    # (the newest dockyard.yml), the release's recorded replicas.
+    targets: dict[int, DeployTarget | None] = field(default_factory=dict)
 
 
 def rollback_choices(service: ReleaseContext, repo: str, environment: str) -> RollbackChoices:
+    env = environment_named(environments_of(service.home, service.db, repo), repo, environment)
     released = service.releases(repo, environment)
     current = service.ledger.current_deployment(repo, environment)
-    return RollbackChoices(released, current, _before(released, current))
+    targets = {d.id: ConfigSnapshot.from_json(d.config).aimed(env).target for d in released}
+    return RollbackChoices(released, current, _before(released, current), targets)
 
 
 def roll_back(
@@ -70,7 +76,7 @@ def _roll_back(
     current = choices.current
     recorded = _recorded_target(repo, environment, to, choices)
     target = recorded.release
-    attached, notes = attach_recorded(repo, environment, recorded.config, service.secrets)
+    attached, notes = attach_recorded(repo, env, recorded.config, service.secrets)
     run = RunStore(service.db).get(target.run_id) if target.run_id else None
     deployment = deploying.deploy(
         repo=repo, env=env, position=environments.index(env), target=target, attached=attached,
@@ -86,8 +92,8 @@ def _roll_back(
     was = f" from {current.label}" if current else ""
     return ReleaseOutcome(
         deployment,
-        f"{environment} rolled back{was} to {target.label}; automatic deployment to it is "
-        f"paused until: dockyard unpin {repo} {environment}",
+        f"{environment} rolled back{was} to {target.label} on {deployment.target}; automatic "
+        f"deployment to it is paused until: dockyard unpin {repo} {environment}",
     )
 
 

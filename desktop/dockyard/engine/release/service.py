@@ -164,6 +164,7 @@ class ReleaseService(ReleaseContext):
                 "request": request.id, "run": image.run_id, "digest": image.digest,
                 "tag": image.tag, "commit": image.commit,
                 "config_fingerprint": request.config_fingerprint,
+                "target": str(snapshot.target or ""),
                 "environment_config": settings_of(env, position),
                 "secrets_not_set": attached.not_set,
             },
@@ -254,7 +255,8 @@ class ReleaseService(ReleaseContext):
         )  # fmt: skip
         satisfied = policy.satisfied(request)
         if not satisfied:
-            return ReleaseOutcome(None, satisfied.reason)
+            goes = f"{satisfied.reason} It goes to {attached.snapshot.target}."
+            return ReleaseOutcome(None, goes)
         return self._deploy_approved(environments, env, request, attached)
 
     def attach_for_request(
@@ -265,9 +267,12 @@ class ReleaseService(ReleaseContext):
             at_commit = pipeline_at(self.home, repo, request.commit).environment(env.name)
         except InfrastructureError:
             # git unreadable: files cannot have changed; secrets still can.
-            attached, _notes = attach_recorded(repo, env.name, request.config, self.secrets)
+            attached, _notes = attach_recorded(repo, env, request.config, self.secrets)
             return attached
-        return attach_from_commit(self.home, repo, at_commit, request.commit, self.secrets)
+        # Files from the release's commit; where it goes from the settings the deploy uses
+        # (``env``), so the fingerprint binds the target too.
+        aimed = replace(at_commit, host=env.host, mode=env.mode)
+        return attach_from_commit(self.home, repo, aimed, request.commit, self.secrets)
 
     def _bind_secrets(self, request: ApprovalRequest, attached: Attached) -> ApprovalRequest:
         """Bind the request to the secret fingerprints computed now, where that changes
@@ -308,27 +313,43 @@ class ReleaseService(ReleaseContext):
     def _supersede(
         self, env: EnvironmentConfig, position: int, request: ApprovalRequest, new: ConfigSnapshot
     ) -> None:
-        changes = diff_snapshots(ConfigSnapshot.from_json(dict(request.config)), new)
-        what = "; ".join(changes) or "the configuration fingerprint differs"
+        """Refuse an approval of what changed since it was shown (its configuration, or its
+        target: a newer commit's dockyard.yml moved the environment), audited."""
+        recorded = ConfigSnapshot.from_json(dict(request.config))
+        if new.target is not None and new.target != recorded.target:
+            changed = f"{env.name}'s target changed"
+            what = new.target.changes_from(recorded.target)
+        else:
+            changed = f"The configuration of {env.name} changed"
+            changes = diff_snapshots(recorded, new)
+            what = "; ".join(changes) or "the configuration fingerprint differs"
         if self.db.dialect == "postgres":
             # The team server records whoever asks as the requester: a replacement made here
             # would be the approver's own request, which they may not approve. The change is
             # the requester's to bring back for review.
-            raise UserInputError(
-                f"The configuration of {env.name} changed since this release was requested "
-                f"({what}); the approval did not count. Ask {request.requested_by} to run the "
-                f"pipeline again (or promote the digest) so the change is reviewed."
+            reason = (
+                f"{changed} since this release was requested ({what}); the approval did not "
+                f"count. Ask {request.requested_by} to run the pipeline again (or promote the "
+                "digest) so the change is reviewed."
             )
-        image = ImageRecord(
-            request.repo, request.commit, request.digest, _name_of(request.image), request.tag,
-            request.run_id, True,
+            replacement = None
+        else:
+            image = ImageRecord(
+                request.repo, request.commit, request.digest, _name_of(request.image),
+                request.tag, request.run_id, True,
+            )  # fmt: skip
+            replacement = self._request_approval(env, position, image, request.requested_by)
+            reason = (
+                f"{changed} since this release was shown for approval ({what}); the approval "
+                f"did not count: review request {replacement.id} (dockyard status "
+                f"{request.repo}) and approve again."
+            )
+        self.audit.append(
+            "approval-refused", actor=self.identity, repo=request.repo, environment=env.name,
+            details={"request": request.id, "digest": request.digest, "reason": reason,
+                     "replaced_by": replacement.id if replacement else None},
         )  # fmt: skip
-        replacement = self._request_approval(env, position, image, request.requested_by)
-        raise UserInputError(
-            f"The configuration of {env.name} changed since this release was shown for approval "
-            f"({what}); the approval did not count: review request {replacement.id} "
-            f"(dockyard status {request.repo}) and approve again."
-        )
+        raise UserInputError(reason)
 
     def _deploy_approved(
         self,
@@ -387,8 +408,8 @@ class ReleaseService(ReleaseContext):
             self._settle_run(runs, run, RunStatus.FAILED, exc.message)
             raise
         self._settle_run(runs, run, status, "")
-        return ReleaseOutcome(deployment, f"{env.name} runs {target.label}, approved by "
-                              f"{', '.join(approvers)}.")  # fmt: skip
+        return ReleaseOutcome(deployment, f"{env.name} runs {target.label} on {deployment.target}, "
+                              f"approved by {', '.join(approvers)}.")  # fmt: skip
 
     @staticmethod
     def _settle_run(runs: RunStore, run: Run | None, status: RunStatus, error: str) -> None:

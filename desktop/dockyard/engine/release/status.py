@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dockyard.core.errors import DockyardError
 from dockyard.core.model import utcnow
+from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.pipeline_order import promotes_to
 from dockyard.core.releases import ApprovalRequest, Deployment
 from dockyard.engine.deploy import ConfigSnapshot, RunningRelease, diff_snapshots, drift_of
@@ -57,6 +58,9 @@ def repo_status(service: ReleaseRecords, repo: str) -> RepoStatus:
             host_error = exc.message
         pending = ledger.pending_approval(repo, env.name)
         not_set, notes = _secrets_not_set(service, pending)
+        recorded = None if pending is None else ConfigSnapshot.from_json(dict(pending.config))
+        if recorded is not None and (moved := _target_moved(recorded, env)):
+            notes.append(moved)
         statuses.append(
             EnvironmentStatus(
                 name=env.name,
@@ -76,9 +80,22 @@ def repo_status(service: ReleaseRecords, repo: str) -> RepoStatus:
                 pending_rules=None
                 if pending is None
                 else approval_rules(service.home, repo, env, pending),
+                pending_target=None if recorded is None else recorded.target,
             )
         )
     return RepoStatus(repo, statuses)
+
+
+def _target_moved(recorded: ConfigSnapshot, env: EnvironmentConfig) -> str | None:
+    """A line when the settings the deploy uses (the latest run's dockyard.yml) moved the
+    environment since the request recorded its target: approving it is then refused."""
+    now = recorded.aimed(env).target
+    if now is None or now == recorded.target:
+        return None
+    return (
+        f"target changed since the request ({now.changes_from(recorded.target)}); it must be "
+        "reviewed again before it can be approved"
+    )
 
 
 def _secrets_not_set(
