@@ -6,69 +6,20 @@ and git; container mode keeps it quick."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import docker
 import pytest
 
-from dockyard.core.locations import normalise_location
-from dockyard.engine.deploy.deployers import deployer_for
 from dockyard.engine.deploy.labels import selector
-from dockyard.store.audit import AuditLog
-from dockyard.store.database import open_database
 from integration.deploy_images import running_digest
-from testbed.cli import DEV, LEAD, Cli, environment
+from integration.moving_target import BAD_CHECK, App, release, two_endpoint_app
+from testbed.cli import LEAD, environment
 from testbed.dockerd import PrivateDaemon
-from testbed.gitrepos import APP, DOCKERFILE, GitRepo, make_app_repo
 from testbed.registry import LocalRegistry
 
 pytestmark = pytest.mark.docker
-
-GOOD_CHECK = "wget -q -O /dev/null http://127.0.0.1/"
-BAD_CHECK = "test -f /no-such-file"
-PIPELINE = """\
-image: {image}
-environments:
-  production:
-    host: {host}
-    mode: container
-    approval: {{required: 1}}
-    healthcheck: {{test: "{check}", interval: 500ms, timeout: 2s, retries: {retries}}}
-"""
-# A work-in-progress commit whose run fails at the build, before it reaches production:
-# its dockyard.yml is still what the environments are read from.
-BROKEN_BUILD = "FROM busybox:stable\nRUN exit 3\n"
-
-
-@dataclass
-class App:
-    git: GitRepo
-    repo: str
-    image: str
-    cli: Cli
-
-    def pipeline(self, host: str, check: str = GOOD_CHECK) -> str:
-        retries = 5 if check == GOOD_CHECK else 2
-        return PIPELINE.format(image=self.image, host=host, check=check, retries=retries)
-
-    def move_production(self, host: str, check: str = GOOD_CHECK) -> None:
-        """Commit production's new ``host:`` with a build that fails, and run it."""
-        self.git.commit(
-            f"production moves to {host}",
-            {"dockyard.yml": self.pipeline(host, check), "Dockerfile": BROKEN_BUILD},
-        )
-        wip = self.cli("run", self.repo, user=DEV)
-        assert wip.returncode == 1, wip.stderr
-
-    def audit(self, action: str) -> list[dict[str, object]]:
-        db = open_database(self.cli.home)
-        try:
-            return [e.details for e in AuditLog(db).entries(repo=self.repo) if e.action == action]
-        finally:
-            db.close()
 
 
 @pytest.fixture
@@ -80,29 +31,11 @@ def app(
     registry: LocalRegistry,
     request: pytest.FixtureRequest,
 ) -> Iterator[App]:
-    image = f"{registry.host}/target/{request.node.name[-20:].lower()}"
-    cli = Cli(dockyard_home, docker_daemon)
-    # The test daemon under a second name: another endpoint, as far as Dockyard knows.
-    added = cli("hosts", "add", "prod-b", docker_daemon.url)
-    assert added.returncode == 0, added.stderr
-    git_repo = make_app_repo(tmp_path / "web")
-    made = App(git_repo, normalise_location(str(git_repo.path)), image, cli)
-    yield made
-    git_repo.repo.close()
-    deployer_for("container", docker_client).remove(made.repo, "production")
-    for leftover in docker_client.images.list(name=image):
-        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-            docker_client.images.remove(leftover.id, force=True)
-
-
-def release(app: App, tag: str, host: str, check: str = GOOD_CHECK) -> str:
-    """Commit a working build for ``host`` as ``tag`` and run it to production's gate."""
-    files = {"dockyard.yml": app.pipeline(host, check), "Dockerfile": DOCKERFILE}
-    app.git.commit(tag, files | {"app.sh": f"{APP}# {tag}\n"})
-    app.git.tag(tag)
-    run = app.cli.json("run", app.repo, "--ref", tag, user=DEV)
-    assert run["status"] == "awaiting_approval", run
-    return str(run["image"]["digest"])
+    name = request.node.name[-20:].lower()
+    with two_endpoint_app(
+        tmp_path, dockyard_home, docker_daemon, docker_client, registry, name
+    ) as made:
+        yield made
 
 
 def test_an_approval_is_refused_when_a_later_commit_moves_the_target(

@@ -337,7 +337,14 @@ class EnvironmentsView(LatestRead[EnvironmentsState], QWidget):
             self.calls, self.repository.location, env.pending, approve, self, env.pending_target
         )
         dialog.decided.connect(self.refresh)
+        dialog.refused.connect(self._decision_refused)
         self._open(dialog)
+
+    def _decision_refused(self, message: str) -> None:
+        """The card is read again: a refusal may mean the release or its target changed
+        (the engine then asks for a review of the new request), and the view says why."""
+        self.notice = message
+        self.refresh()
 
     def rollback(self, name: str) -> None:
         if self.repository is None:

@@ -155,6 +155,7 @@ class DecisionDialog(QDialog):
     """Approve or reject the pending release of one environment, with a comment."""
 
     decided = Signal()
+    refused = Signal(str)  # the engine's sentence: what the card showed may have changed
 
     def __init__(
         self,
@@ -181,6 +182,7 @@ class DecisionDialog(QDialog):
             + f"requested by {request.requested_by}"
         )
         intro.setWordWrap(True)
+        intro.setAccessibleName("Decision intro")
         self.comment = QLineEdit()
         self.comment.setAccessibleName("Decision comment")
         self.comment.setPlaceholderText(
@@ -218,9 +220,13 @@ class DecisionDialog(QDialog):
                 repo, environment, comment, digest=digest
             ),
             on_result=self._done,
-            on_error=lambda message, _details: self._refused(message),
+            on_error=lambda message, _details: self._engine_refused(message),
             on_waiting=self._waiting,
         )
+
+    def _engine_refused(self, message: str) -> None:
+        self._refused(message)
+        self.refused.emit(message)
 
     def _waiting(self, message: str) -> None:
         self.error_label.setText(message)
