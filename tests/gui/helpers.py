@@ -20,7 +20,8 @@ from pytestqt.qtbot import QtBot
 from dockyard.core.model import RunStatus
 from dockyard.core.releases import ApprovalRequest, ApprovalStatus, Pin
 from dockyard.engine.release.results import EnvironmentStatus, RepoStatus
-from dockyard.store.repositories import Repository
+from dockyard.store.database import open_database
+from dockyard.store.repositories import Repository, RepositoryStore
 from dockyard.ui.environments import EnvironmentsState, EnvironmentsView
 from dockyard.ui.mainwindow import MainWindow
 from dockyard.ui.releasedialogs import DecisionDialog
@@ -93,6 +94,19 @@ def shown_window(qtbot: QtBot) -> Iterator[MainWindow]:
     yield main
     qtbot.waitUntil(lambda: not main.runs.busy(), timeout=120_000)
     main.tasks.wait(30_000)
+
+
+def window_listing(qtbot: QtBot, home: Path, location: str) -> Iterator[MainWindow]:
+    """A shown main window with ``location`` added to its repositories and selected; like
+    ``shown_window`` afterwards."""
+    db = open_database(home)
+    RepositoryStore(db).add(location)
+    db.close()
+    windows = shown_window(qtbot)
+    main = next(windows)
+    qtbot.waitUntil(lambda: main.current_repository() is not None, timeout=20_000)
+    yield main
+    next(windows, None)
 
 
 def team_window(qtbot: QtBot, home: Path) -> MainWindow:

@@ -9,10 +9,8 @@ import docker
 import pytest
 from PySide6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import named, open_decision, shown_window
+from tests.gui.helpers import named, open_decision, window_listing
 
-from dockyard.store.database import open_database
-from dockyard.store.repositories import RepositoryStore
 from dockyard.ui.environments import EnvironmentsView
 from dockyard.ui.mainwindow import MainWindow
 from integration.moving_target import release, two_endpoint_app
@@ -46,13 +44,9 @@ def test_the_approval_card_shows_the_target_and_when_it_moved(
         tmp_path, dockyard_home, docker_daemon, docker_client, registry, "window"
     ) as app:
         release(app, "v1.0.0", "local")
-        db = open_database(dockyard_home)
-        RepositoryStore(db).add(app.repo)
-        db.close()
-        windows = shown_window(qtbot)
+        windows = window_listing(qtbot, dockyard_home, app.repo)
         main: MainWindow = next(windows)
         try:
-            qtbot.waitUntil(lambda: main.current_repository() is not None, timeout=20_000)
             main.tabs.setCurrentWidget(main.environments_view)
             view = refreshed(qtbot, main, "goes to local (container)")
 

@@ -9,11 +9,10 @@ import docker
 import pytest
 from PySide6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
-from tests.gui.helpers import named, shown_window
+from tests.gui.helpers import named, window_listing
 
 from dockyard.store.database import open_database
 from dockyard.store.ledger import SqliteReleaseLedger
-from dockyard.store.repositories import RepositoryStore
 from dockyard.ui.environments import EnvironmentsView
 from dockyard.ui.mainwindow import MainWindow
 from integration.failed_approval import failed_approval
@@ -34,13 +33,9 @@ def test_retry_deployment_button_redeploys_the_failed_approved_release(
     docker_client: docker.DockerClient,
 ) -> None:
     with failed_approval(tmp_path, dockyard_home, swarm_daemon, docker_client) as failed:
-        db = open_database(dockyard_home)
-        RepositoryStore(db).add(failed.repo)
-        db.close()
-        windows = shown_window(qtbot)
+        windows = window_listing(qtbot, dockyard_home, failed.repo)
         main: MainWindow = next(windows)
         try:
-            qtbot.waitUntil(lambda: main.current_repository() is not None, timeout=20_000)
             view = main.environments_view
             main.tabs.setCurrentWidget(view)
             main.refresh_action.trigger()

@@ -6,6 +6,7 @@ and git; container mode keeps it quick."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +39,13 @@ def app(
         yield made
 
 
+def refused(result: subprocess.CompletedProcess[str], beginning: str) -> None:
+    """Exit 2 and one sentence on stderr that begins so."""
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.startswith(f"dockyard: {beginning}"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_an_approval_is_refused_when_a_later_commit_moves_the_target(
     app: App, docker_client: docker.DockerClient
 ) -> None:
@@ -53,13 +61,11 @@ def test_an_approval_is_refused_when_a_later_commit_moves_the_target(
     assert pending["target"]["host"] == "local"
     assert "target changed since the request (host local → prod-b)" in " ".join(pending["notes"])
 
-    refused = cli("approve", repo, "production", "--digest", v1, "--comment", "ok", user=LEAD)
-    assert refused.returncode == 2, refused.stdout
-    assert refused.stderr.startswith(
-        "dockyard: production's target changed since this release was shown for approval "
-        "(host local → prod-b); the approval did not count"
-    ), refused.stderr
-    assert len(refused.stderr.strip().splitlines()) == 1
+    refused(
+        cli("approve", repo, "production", "--digest", v1, "--comment", "ok", user=LEAD),
+        "production's target changed since this release was shown for approval "
+        "(host local → prod-b); the approval did not count",
+    )
     assert not docker_client.containers.list(filters=selector(repo, "production"))
     production = environment(cli.json("status", repo), "production")
     assert production["release"] is None and production["latest"] is None
@@ -108,13 +114,11 @@ def test_a_retry_goes_only_where_it_was_approved(
     failed_id = production["latest"]["id"]
 
     app.move_production("prod-b", BAD_CHECK)
-    refused = cli("approve", repo, "production", "--retry", "--digest", v1)
-    assert refused.returncode == 2, refused.stdout
-    assert refused.stderr.startswith(
-        "dockyard: production's target changed since v1.0.0 was approved (host local → "
-        "prod-b); a retry only deploys where it was approved for: request the release again"
-    ), refused.stderr
-    assert len(refused.stderr.strip().splitlines()) == 1
+    refused(
+        cli("approve", repo, "production", "--retry", "--digest", v1),
+        "production's target changed since v1.0.0 was approved (host local → prod-b); a "
+        "retry only deploys where it was approved for: request the release again",
+    )
     production = environment(cli.json("status", repo), "production")
     assert production["latest"]["id"] == failed_id and production["release"] is None
     assert not app.audit("retry-deployment")
