@@ -132,4 +132,4 @@ def _open_the_ledger_soon(argv: list[str]) -> None:
     from dockyard.engine.ledger_source import open_ledger_soon
 
     with contextlib.suppress(DockyardError, OSError, ImportError):  # said when it opens it
-        open_ledger_soon(dockyard_home(), reads=command in ONLY_READ_THE_LEDGER)
+        open_ledger_soon(dockyard_home(), light_reads=command in ONLY_READ_THE_LEDGER)

@@ -36,25 +36,26 @@ def in_team_mode(home: Path) -> bool:
     return (home / TEAM_SETTINGS_FILE).exists()
 
 
-def open_ledger(home: Path, role: str = "", *, reads: bool = False) -> Database:
+def open_ledger(home: Path, role: str = "", *, light_reads: bool = False) -> Database:
     """The team ledger when ``home`` is connected to one, else the local database.
-    ``role`` ("window", "run") names this process's sessions on the team server; ``reads``:
-    the command only reads (status, runs), which the light client does without psycopg."""
+    ``role`` ("window", "run") names this process's sessions on the team server;
+    ``light_reads``: its reads through the light client (store/pg_wire.py), psycopg only
+    for the rest (writes, listening), for a command that only reads (status, runs)."""
     if not in_team_mode(home):
         return open_database(home)
     global _opening
     opening, _opening = _opening, None
     if opening is not None and (opening.home, opening.role) == (home, role):
         return opening.result()
-    return _team_opener(reads)(home, role)
+    return _team_opener(light_reads)(home, role)
 
 
-def _team_opener(reads: bool) -> Callable[[Path, str], Database]:
-    """How to open the team ledger; psycopg is imported on the calling thread unless
-    the command only ``reads`` (the light client then reads; psycopg only for a write)."""
+def _team_opener(light_reads: bool) -> Callable[[Path, str], Database]:
+    """How to open the team ledger; psycopg is imported on the calling thread unless its
+    reads go through the light client (psycopg then comes with the first write, if any)."""
     from dockyard.engine.team import open_team_ledger, open_team_reader
 
-    if reads:
+    if light_reads:
         return open_team_reader
     pg_versions.preset()
     importlib.import_module("psycopg")  # ~75 ms: only team mode pays for it
@@ -64,8 +65,8 @@ def _team_opener(reads: bool) -> Callable[[Path, str], Database]:
 class _Opening:
     """The team ledger being opened on a thread of its own; ``result`` waits for it."""
 
-    def __init__(self, home: Path, role: str, reads: bool) -> None:
-        opener = _team_opener(reads)
+    def __init__(self, home: Path, role: str, light_reads: bool) -> None:
+        opener = _team_opener(light_reads)
         self.home, self.role = home, role
         self._ledger: Database | None = None
         self._failure: Exception | None = None
@@ -90,17 +91,17 @@ class _Opening:
 _opening: _Opening | None = None
 
 
-def open_ledger_soon(home: Path, role: str = "", *, reads: bool = False) -> None:
+def open_ledger_soon(home: Path, role: str = "", *, light_reads: bool = False) -> None:
     """Start opening ``home``'s team ledger in the background; ``open_ledger`` takes it.
 
     A command calls this before it imports its own modules: the keyring read, the login
     and the schema check then wait on D-Bus and the server while those modules load
-    (psycopg itself, unless the command only ``reads``, is imported here, on the calling
-    thread). Nothing for a local ledger.
+    (psycopg itself, unless its reads go through the light client, is imported here, on
+    the calling thread). Nothing for a local ledger.
     """
     global _opening
     if in_team_mode(home) and _opening is None:
-        _opening = _Opening(home, role, reads)
+        _opening = _Opening(home, role, light_reads)
 
 
 class DeferredLedger:
@@ -182,6 +183,9 @@ class DeferredLedger:
 
     def _open_inner(self) -> Database:
         try:
+            # psycopg for all of it: the window listens from its start, so it imports
+            # psycopg at once anyway; the light client's reads beside it gained nothing
+            # measurable (bench_team_status).
             return open_ledger(self.home, "window")
         except DockyardError as exc:
             if not self.team:
