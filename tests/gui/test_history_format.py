@@ -40,6 +40,13 @@ def test_details_skip_empty_values_shorten_hashes_and_lead_with_the_release() ->
     )
 
 
+def test_where_a_deployment_went_follows_its_outcome() -> None:
+    details = {**DEPLOY, "target": "prod-b (service, 2 replicas)"}
+    assert describe_details(details).startswith(
+        "v1.0.0 · deployed · on prod-b (service, 2 replicas) · approved by rm@example.test"
+    )
+
+
 def test_a_comment_is_quoted_and_comes_first_after_the_release() -> None:
     details = {"request": 3, "digest": "sha256:" + "ab" * 32, "comment": "release meeting: go"}
     assert describe_details(details) == "“release meeting: go” · digest abababababab"

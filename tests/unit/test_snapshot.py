@@ -10,6 +10,7 @@ import pytest
 
 from dockyard.core.errors import UserInputError
 from dockyard.core.pipeline_file import EnvironmentConfig, HealthcheckConfig
+from dockyard.core.releases import DeployTarget
 from dockyard.engine.deploy import ConfigSnapshot, build_snapshot, diff_snapshots, resource_name
 from dockyard.engine.deploy.dockerops import container_ports, parse_port, service_ports
 from dockyard.engine.deploy.labels import parse_time
@@ -145,6 +146,27 @@ def test_command_is_recorded_diffed_and_absent_when_unset() -> None:
     assert restored.command == ("sh", "-c", "./serve --fast")
     assert restored.fingerprint() == served.fingerprint() != plain.fingerprint()
     assert diff_snapshots(plain, served) == ["~ command image default -> ./serve --fast"]
+
+
+def test_the_target_is_recorded_bound_and_diffed_and_older_records_keep_theirs() -> None:
+    on_a = snapshot(env=replace(ENV, host="prod-a", replicas=2))
+    assert on_a.target == DeployTarget("prod-a", "container", 2)
+    assert str(on_a.target) == "prod-a (container)"
+    restored = ConfigSnapshot.from_json(json.loads(json.dumps(on_a.to_json())))
+    assert restored.target == on_a.target and restored.fingerprint() == on_a.fingerprint()
+    moved = on_a.aimed(replace(ENV, host="prod-b", mode="service", replicas=3))
+    assert moved.fingerprint() != on_a.fingerprint()  # an approval binds where it goes
+    assert str(moved.target) == "prod-b (service, 2 replicas)"  # the release's replicas
+    assert (
+        moved.target.changes_from(on_a.target) == "host prod-a → prod-b, mode container → service"
+    )
+    assert diff_snapshots(on_a, moved) == ["~ host prod-a -> prod-b", "~ mode container -> service"]
+    # Recorded before targets were: no host, the same fingerprint as then, no host diff.
+    older = {key: value for key, value in on_a.to_json().items() if key != "host"}
+    assert ConfigSnapshot.from_json(older).target is None
+    assert ConfigSnapshot.from_json(older).fingerprint() == replace(on_a, host=None).fingerprint()
+    assert diff_snapshots(ConfigSnapshot.from_json(older), on_a) == []
+    assert on_a.target.changes_from(None) == "not recorded → prod-a (container)"
 
 
 def test_resource_names_are_valid_docker_names_and_differ_per_repository() -> None:

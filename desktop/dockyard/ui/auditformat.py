@@ -10,7 +10,8 @@ HIDDEN_DETAILS = frozenset(
     {"config_fingerprint", "environment_config", "image", "deployment", "request"}
 )
 BARE_DETAILS = frozenset({"tag", "outcome"})  # self-explanatory values, shown without a key
-FIRST_DETAILS = ("tag", "outcome", "comment", "reason", "error", "approved_by")  # then the rest
+# Then the rest.
+FIRST_DETAILS = ("tag", "outcome", "target", "comment", "reason", "error", "approved_by")
 
 
 def audit_moment(moment: datetime) -> str:
@@ -34,6 +35,8 @@ def describe_details(details: dict[str, object]) -> str:
             parts.append(f"“{text}”")
         elif key == "commit":
             parts.append(f"commit {text[:7]}")
+        elif key == "target":  # where a deployment went (the engine's words)
+            parts.append(f"on {text}")
         elif key == "digest":
             parts.append(f"digest {text.removeprefix('sha256:')[:12]}")
         elif key in BARE_DETAILS:
