@@ -18,6 +18,7 @@ PYTHONPATH=desktop:tests python tests/benchmarks/bench_team_status.py
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -79,6 +80,7 @@ def main() -> int:
         windows = _windows_seconds((local_home, team_home), repo, sized(5, 1))
     finally:
         server.stop()
+        shutil.rmtree(work, ignore_errors=True)
     ratio = shared / local
     report(
         [

@@ -258,11 +258,14 @@ def test_verify_full_through_the_light_client(
         ledger.close()
     params = {"host": "localhost", "port": server.port, "user": server.superuser,
               "dbname": "postgres", "sslmode": "verify-full", "sslrootcert": str(ca)}  # fmt: skip
-    session = WireSession(settings_for(params, server.password), {})
-    try:
-        assert session.mechanism == "SCRAM-SHA-256-PLUS"  # the login is bound to the TLS
-    finally:
-        session.close()
+    for sslmode in ("verify-full", "prefer"):  # prefer (libpq's default): TLS, unverified
+        session = WireSession(settings_for({**params, "sslmode": sslmode}, server.password), {})
+        try:
+            assert session.mechanism == "SCRAM-SHA-256-PLUS"  # the login is bound to the TLS
+            row = session.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            assert tuple(row.fetchone()) == (True,)
+        finally:
+            session.close()
 
     other_ca = CertificateAuthority(tmp_path, "other").path
     for home in (
