@@ -58,7 +58,7 @@ class Attached:
         return sorted(name for name, mark in self.snapshot.secrets.items() if mark == NOT_SET)
 
 
-def attach_from_commit(
+def attach_release(
     home: Path,
     repo: str,
     env: EnvironmentConfig,
@@ -67,22 +67,33 @@ def attach_from_commit(
     *,
     allow_not_set: bool = False,
 ) -> Attached:
-    """Build the snapshot from the files of ``commit`` and the keyring's current values.
+    """The snapshot of the release built from ``commit``, deployed with ``env`` (the
+    settings the deploy uses), and the keyring's current values.
+
+    The one rule for every snapshot of a release (its request, ``promote``, ``approve``,
+    a retry, the automatic deployment after a run): what ships is the release's own
+    commit, its files and its environment's configuration (``env_file``, ``configs``,
+    ``secrets``, …) as that commit's dockyard.yml declares them; where it goes (host and
+    mode) is ``env``'s, so a later commit can move the environment but not change what an
+    approval covers. An environment that commit does not declare is taken as ``env``.
 
     ``allow_not_set``: a secret without a value (or no keyring at all) is recorded as
     ``NOT_SET`` instead of refused; for approval requests, which wait for it.
     """
+    pipeline = pipeline_at(home, repo, commit)
+    declared = next((e for e in pipeline.environments if e.name == env.name), env)
+    aimed = replace(declared, host=env.host, mode=env.mode)
     source = GitSource(repo, home, fetch=False)
     if allow_not_set:
-        found = {name: secrets.find_quietly(repo, env.name, name) for name in env.secrets}
+        found = {name: secrets.find_quietly(repo, env.name, name) for name in aimed.secrets}
     else:
-        found = {name: secrets.get(repo, env.name, name) for name in env.secrets}
+        found = {name: secrets.get(repo, env.name, name) for name in aimed.secrets}
     marks = secrets.fingerprints().marks(found)
     # A stack's app service may be the one whose build: is the pipeline's own.
-    build = pipeline_at(home, repo, commit).build if env.compose else None
-    snapshot = build_snapshot(env, lambda path: source.read_file(commit, path), marks, build)
+    build = pipeline.build if aimed.compose else None
+    snapshot = build_snapshot(aimed, lambda path: source.read_file(commit, path), marks, build)
     if snapshot.stack is not None:
-        snapshot = replace(snapshot, stack=_pinned(home, env, snapshot.stack))
+        snapshot = replace(snapshot, stack=_pinned(home, aimed, snapshot.stack))
     return Attached(snapshot, {name: value for name, value in found.items() if value is not None})
 
 

@@ -41,8 +41,8 @@ from dockyard.engine.release.deploy_lock import Notify, log_waiting
 from dockyard.engine.release.deploying import (
     Attached,
     Deploying,
-    attach_from_commit,
     attach_recorded,
+    attach_release,
 )
 from dockyard.engine.release.results import (
     RecoveryReport,
@@ -125,7 +125,7 @@ class ReleaseService(ReleaseContext):
             if env.auto:
                 target = image.release
                 try:
-                    attached = attach_from_commit(self.home, repo, env, image.commit, self.secrets)
+                    attached = attach_release(self.home, repo, env, image.commit, self.secrets)
                     deploying.deploy(
                         repo=repo, env=env, position=position, target=target,
                         attached=attached, run=run,
@@ -145,7 +145,7 @@ class ReleaseService(ReleaseContext):
     ) -> ApprovalRequest:
         # A secret not set yet (or no keyring here) does not stop the run: the request
         # records it as not set, and approving waits until the approver's keyring has it.
-        attached = attach_from_commit(
+        attached = attach_release(
             self.home, image.repo, env, image.commit, self.secrets, allow_not_set=True
         )
         snapshot = attached.snapshot
@@ -264,15 +264,12 @@ class ReleaseService(ReleaseContext):
     ) -> Attached:
         """Today's snapshot of what the request would deploy (secrets may have changed)."""
         try:
-            at_commit = pipeline_at(self.home, repo, request.commit).environment(env.name)
+            pipeline_at(self.home, repo, request.commit)
         except InfrastructureError:
             # git unreadable: files cannot have changed; secrets still can.
             attached, _notes = attach_recorded(repo, env, request.config, self.secrets)
             return attached
-        # Files from the release's commit; where it goes from the settings the deploy uses
-        # (``env``), so the fingerprint binds the target too.
-        aimed = replace(at_commit, host=env.host, mode=env.mode)
-        return attach_from_commit(self.home, repo, aimed, request.commit, self.secrets)
+        return attach_release(self.home, repo, env, request.commit, self.secrets)
 
     def _bind_secrets(self, request: ApprovalRequest, attached: Attached) -> ApprovalRequest:
         """Bind the request to the secret fingerprints computed now, where that changes
