@@ -35,6 +35,7 @@ from dockyard.engine.deploy.live import running_in
 from dockyard.engine.endpoints.reading import reading
 from dockyard.engine.endpoints.record import Endpoint
 from dockyard.engine.secrets import Fingerprints
+from testbed.baseimage import until_stopped
 from testbed.cli import Cli, outcomes
 from testbed.cli import environment as environment_of
 from testbed.dockerd import PrivateDaemon
@@ -42,24 +43,27 @@ from testbed.gitrepos import APP, GitRepo, make_app_repo
 
 TEST_FINGERPRINTS = Fingerprints(b"test-key" * 4)
 
-WEB = """\
+# What the images run until the container is stopped (see ``until_stopped``).
+SERVE_WWW = until_stopped("httpd -f -p 80 -h /www")
+SLEEP = until_stopped("sleep 3600")
+WEB = f"""\
 FROM busybox:stable
-RUN mkdir -p /www && echo {version} > /www/index.html
-CMD ["httpd", "-f", "-p", "80", "-h", "/www"]
+RUN mkdir -p /www && echo {{version}} > /www/index.html
+CMD ["sh", "-c", "{SERVE_WWW}"]
 """
-BROKEN = """\
+BROKEN = f"""\
 FROM busybox:stable
-CMD ["sleep", "3600"]
+CMD ["sh", "-c", "{SLEEP}"]
 """
 CRASHING = """\
 FROM busybox:stable
 CMD ["sh", "-c", "echo giving up; exit 3"]
 """
 # A stand-in for redis: answers PONG on 6379.
-CACHE = """\
+CACHE = f"""\
 FROM busybox:stable
 RUN mkdir -p /data && echo PONG > /data/index.html
-CMD ["httpd", "-f", "-p", "6379", "-h", "/data"]
+CMD ["sh", "-c", "{until_stopped("httpd -f -p 6379 -h /data")}"]
 """
 # Dependents as a deployer is given them: the app's image filled in by Dockyard.
 STACK = """\
@@ -71,10 +75,10 @@ services:
     image: {cache}
 """
 APP_V2 = APP.replace("ok ", "ok v2 ")
-WORKER = """\
+WORKER = f"""\
   worker:
-    image: {cache}
-    command: ["sleep", "3600"]
+    image: {{cache}}
+    command: ["sh", "-c", "{SLEEP}"]
 """
 # As a pipeline's compose file says it: the app is the service built from the pipeline's
 # own build (.), the cache runs as written.

@@ -19,6 +19,7 @@ from dockyard.engine.deploy.deployers import ContainerDeployer
 from dockyard.engine.events import CancelToken
 from integration.deploy_images import (
     HTTP_CHECK,
+    SERVE_WWW,
     LogLines,
     PushedImage,
     TestImages,
@@ -100,7 +101,7 @@ def test_first_deploy_runs_labelled_with_env_and_configs(
 
 
 # The image serves /www/index.html ("v1"); this command serves a page it writes itself.
-SERVE_COMMANDED = "echo commanded > /www/index.html && exec httpd -f -p 80 -h /www"
+SERVE_COMMANDED = f"echo commanded > /www/index.html && {SERVE_WWW}"
 
 
 def test_an_environment_command_runs_instead_of_the_image_command(

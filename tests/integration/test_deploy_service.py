@@ -15,6 +15,7 @@ from dockyard.engine.deploy.deployers import SwarmServiceDeployer
 from dockyard.engine.events import CancelToken
 from integration.deploy_images import (
     HTTP_CHECK,
+    SERVE_WWW,
     LogLines,
     PushedImage,
     TestImages,
@@ -118,7 +119,7 @@ def test_an_environment_command_runs_in_the_service_and_counts_as_its_configurat
     docker_client: docker.DockerClient,
     images: TestImages,
 ) -> None:
-    serve = "echo commanded > /www/index.html && exec httpd -f -p 80 -h /www"
+    serve = f"echo commanded > /www/index.html && {SERVE_WWW}"
     env = EnvironmentConfig(
         name="staging", mode="service", command=("sh", "-c", serve), healthcheck=HTTP_CHECK
     )
@@ -134,7 +135,7 @@ def test_an_environment_command_runs_in_the_service_and_counts_as_its_configurat
 
     # A hand edit of the command shows as drift: the live spec no longer matches.
     service = docker_client.services.get(name)
-    service.update(args=["sh", "-c", "exec httpd -f -p 80 -h /www"])
+    service.update(args=["sh", "-c", SERVE_WWW])
     assert deployer.inspect(REPO, "staging")[0].config_fingerprint == ""
     # `dockyard status` reads the same from the socket, without Docker's SDK.
     running = read_as_status_does(swarm_daemon, "service", REPO, "staging")

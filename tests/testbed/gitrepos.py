@@ -8,6 +8,8 @@ from pathlib import Path
 
 import git
 
+from testbed.baseimage import until_stopped
+
 DOCKERFILE = """\
 FROM busybox:stable
 ARG APP_VERSION=dev
@@ -16,11 +18,11 @@ COPY app.sh /app.sh
 CMD ["sh", "/app.sh"]
 """
 
-APP = """\
+APP = f"""\
 #!/bin/sh
 echo "app $(cat /version) starting"
 mkdir -p /www && echo "ok $(cat /version)" > /www/index.html
-exec httpd -f -p 80 -h /www
+{until_stopped("httpd -f -p 80 -h /www")}
 """
 
 COMPOSE_TEST = """\

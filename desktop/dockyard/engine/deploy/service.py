@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import docker
@@ -134,8 +134,7 @@ class SwarmServiceDeployer:
             return
         with docker_errors("list services"):
             services = self.client.services.list(filters=L.selector(repo, environment))
-        for service in services:
-            self._remove_service(service.name)
+        self._remove_services(str(service.name) for service in services)
         swarm_objects.remove_all(self.client, repo, environment)
 
     def _hand_over_registry_auth(self, image: str) -> None:
@@ -231,9 +230,19 @@ class SwarmServiceDeployer:
         return max(MIN_MONITOR, min(DEFAULT_MONITOR, 2 * health.interval))
 
     def _remove_service(self, name: str) -> None:
-        service = self._find(name)
-        if service is None:
-            return
-        with docker_errors(f"remove the service {name}"):
-            service.remove()
-            await_task_containers_gone(self.client, f"com.docker.swarm.service.id={service.id}")
+        self._remove_services([name])
+
+    def _remove_services(self, names: Iterable[str]) -> None:
+        """Remove the services, then wait until their task containers are gone: they stop
+        side by side, within one grace period rather than one after the other."""
+        removed = []
+        for name in names:
+            service = self._find(name)
+            if service is None:
+                continue
+            with docker_errors(f"remove the service {name}"):
+                service.remove()
+            removed.append(service)
+        for service in removed:
+            with docker_errors(f"remove the service {service.name}"):
+                await_task_containers_gone(self.client, f"com.docker.swarm.service.id={service.id}")

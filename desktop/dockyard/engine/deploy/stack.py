@@ -29,15 +29,15 @@ from dockyard.engine.deploy import definitions, swarm_objects
 from dockyard.engine.deploy import labels as L
 from dockyard.engine.deploy.deploy_cli import run_on_file
 from dockyard.engine.deploy.dockerops import check_pull_login, docker_errors, wait_or_cancel
-from dockyard.engine.deploy.exits import log_output, output_phrase
 from dockyard.engine.deploy.live_swarm import NAMESPACE, spec_hash, stack_services
 from dockyard.engine.deploy.put_back import put_back
 from dockyard.engine.deploy.reconcile import short_digest
 from dockyard.engine.deploy.restarts import FAILED_TASK_STATES
 from dockyard.engine.deploy.service import SwarmServiceDeployer
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
+from dockyard.engine.deploy.stack_dependents import DependentsWatch
 from dockyard.engine.deploy.stack_file import service_images, stack_document
-from dockyard.engine.deploy.swarm_watch import UpdateWatch, service_removed, task_failure
+from dockyard.engine.deploy.swarm_watch import UpdateWatch
 from dockyard.engine.endpoints.cli_config import config_with_logins
 from dockyard.engine.events import CancelToken
 
@@ -111,9 +111,13 @@ class StackDeployer(SwarmServiceDeployer):
         services = {f"{stack}_{name}" for name in images}
         existing = self._find(app)
         previous = (existing.attrs.get("UpdateStatus") or {}).get("StartedAt") if existing else None
-        failed_before = self._failed_tasks(stack)
+        dependents = DependentsWatch(
+            self.client, partial(self._services, stack), stack, services - {app},
+            self._failed_tasks(stack), window=self._monitor(None), log=log,
+        )  # fmt: skip
         # A first release has no update for Swarm to monitor: the watch holds it as long.
-        watch = UpdateWatch(self.client, app, request, log, poll=self.poll, monitor=monitor)
+        watch = UpdateWatch(self.client, app, request, log, poll=self.poll, monitor=monitor,
+                            meanwhile=dependents.observe)  # fmt: skip
         log(f"Deploying the stack {stack} ({snapshot.stack.source}), {app} at {request.image}")
         self._stack_deploy(stack, text, images.values(), request, log)
         deadline = self._deadline()
@@ -121,7 +125,7 @@ class StackDeployer(SwarmServiceDeployer):
             watch.until_created(deadline, cancel)
         else:
             watch.until_updated(previous, deadline, cancel)
-        self._until_services_run(stack, services - {app}, failed_before, deadline, cancel, log)
+        self._until_services_run(dependents, deadline, cancel)
         self._mark_spec(app, stack)
 
     def _put_back(
@@ -237,93 +241,21 @@ class StackDeployer(SwarmServiceDeployer):
         return failed
 
     def _until_services_run(
-        self,
-        stack: str,
-        dependents: set[str],
-        failed_before: set[str],
-        deadline: float,
-        cancel: CancelToken,
-        log: LogFn,
+        self, dependents: DependentsWatch, deadline: float, cancel: CancelToken
     ) -> None:
-        """Every dependent (the stack's services besides the app) runs its replicas, steadily
-        for a monitor period (as Swarm watches an update), so one that crashes right after it
-        starts is caught; one that keeps failing, that Swarm rolled back or paused, or that
-        was removed meanwhile, fails it by name."""
-        told: set[str] = set()
-        steady_since: dict[str, float] = {}
-        window = self._monitor(None)
-        while True:
-            waiting = []
-            now = time.monotonic()
-            services = self._services(stack)
-            gone = sorted(dependents - {str(s.name) for s in services})
-            if gone:
-                raise self._dependent_removed(gone[0], stack, log)
-            for service in services:
-                name = str(service.name)
-                if name not in dependents:
-                    continue
-                if not self._converged(service, failed_before, stack, log):
-                    steady_since.pop(name, None)
-                    waiting.append(name)
-                elif now - steady_since.setdefault(name, now) < window:
-                    waiting.append(name)
-                elif name not in told:
-                    log(f"{name}: running")
-                    told.add(name)
-            if not waiting:
-                return
+        """Every dependent runs its replicas steadily (see ``DependentsWatch``)."""
+        while waiting := dependents.waiting():
             if time.monotonic() > deadline:
                 raise PipelineFailed(
-                    f"The stack {stack} did not settle in time: {', '.join(waiting)} does not "
-                    f"run yet; Swarm keeps trying by itself: see docker stack ps {stack}."
+                    f"The stack {dependents.stack} did not settle in time: {', '.join(waiting)} "
+                    f"does not run yet; Swarm keeps trying by itself: see docker stack ps "
+                    f"{dependents.stack}."
                 )
             wait_or_cancel(cancel, self.poll)
 
-    def _converged(self, service: Service, failed_before: set[str], stack: str, log: LogFn) -> bool:
-        spec = service.attrs["Spec"]
-        with docker_errors(f"list the tasks of {service.name}"):
-            try:
-                tasks = service.tasks()
-            except docker.errors.NotFound:
-                raise self._dependent_removed(str(service.name), stack, log) from None
-        update = service.attrs.get("UpdateStatus") or {}
-        state = str(update.get("State", ""))
-        failed = [
-            t
-            for t in tasks
-            if t["Status"]["State"] in FAILED_TASK_STATES and t["ID"] not in failed_before
-        ]
-        mode = spec.get("Mode") or {}
-        replicas = 1 if "Global" in mode else int((mode.get("Replicated") or {}).get("Replicas", 1))
-        if state in ("rollback_completed", "rollback_paused", "paused") or len(failed) > replicas:
-            why = str(update.get("Message") or state)
-            if failed:
-                latest = max(failed, key=lambda t: str(t["Status"].get("Timestamp", "")))
-                reason, lines = task_failure(self.client, latest)
-                log_output(lines, log)
-                why = reason + output_phrase(lines)
-            raise PipelineFailed(
-                f"The service {service.name} of the stack {stack} did not start: {why}; see "
-                f"docker service ps {service.name}."
-            )
-        if state in ("updating", "rollback_started"):
-            return False
-        running = sum(
-            1 for t in tasks if t["DesiredState"] == "running" and t["Status"]["State"] == "running"
-        )
-        return running >= replicas
-
-    def _dependent_removed(self, name: str, stack: str, log: LogFn) -> PipelineFailed:
-        return service_removed(self.client, name, log, (
-            f"The service {name} of the stack {stack} was removed while it was being deployed "
-            "(by hand or another tool), so this release is not deployed whole; deploy again."
-        ))  # fmt: skip
-
     def _remove_stack(self, stack: str) -> None:
         """What ``docker stack rm`` removes: services, then networks, secrets and configs."""
-        for service in self._services(stack):
-            self._remove_service(str(service.name))
+        self._remove_services(str(service.name) for service in self._services(stack))
         namespace = {"label": f"{NAMESPACE}={stack}"}
         with docker_errors(f"remove the networks of the stack {stack}"):
             deadline = time.monotonic() + NETWORK_WAIT

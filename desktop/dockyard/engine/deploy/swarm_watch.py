@@ -10,6 +10,7 @@ or another tool) fails the deployment at once.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import docker
@@ -48,6 +49,7 @@ class UpdateWatch:
         *,
         poll: float,
         monitor: float = 0.0,
+        meanwhile: Callable[[], None] = lambda: None,
     ) -> None:
         self.client = client
         self.name = name
@@ -55,6 +57,7 @@ class UpdateWatch:
         self.log = log
         self.poll = poll
         self.monitor = monitor
+        self.meanwhile = meanwhile  # called at every poll (stack mode: the other services)
         self._seen: dict[str, str] = {}
         self._status = ""
 
@@ -79,6 +82,7 @@ class UpdateWatch:
                     f"{self._failure(failed)}; the service was removed."
                 )
             self._check_time(deadline)
+            self.meanwhile()
             wait_or_cancel(cancel, self.poll)
 
     def until_updated(self, previous: str | None, deadline: float, cancel: CancelToken) -> None:
@@ -93,6 +97,7 @@ class UpdateWatch:
             elif time.monotonic() > quiet_until and self._runs_ours(service, tasks):
                 return  # nothing for Swarm to roll: the tasks already run this spec
             self._check_time(deadline)
+            self.meanwhile()
             wait_or_cancel(cancel, self.poll)
 
     def _runs_ours(self, service: Service, tasks: list[dict[str, Any]]) -> bool:
