@@ -32,6 +32,7 @@ from dockyard.engine.deploy import (
 from dockyard.engine.deploy.deployers import deployer_for
 from dockyard.engine.deploy.labels import selector
 from dockyard.engine.deploy.live import running_in
+from dockyard.engine.endpoints.client import open_client
 from dockyard.engine.endpoints.reading import reading
 from dockyard.engine.endpoints.record import Endpoint
 from dockyard.engine.secrets import Fingerprints
@@ -278,6 +279,18 @@ def release_then_break(
     assert "exited with code 3" in failed.stderr and "fatal: no database" in failed.stderr
     assert "Traceback" not in failed.stderr
     return BrokenRelease(first["image"]["digest"], released, failed)
+
+
+@contextlib.contextmanager
+def deploying_client(daemon: PrivateDaemon) -> Iterator[docker.DockerClient]:
+    """A client on ``daemon`` as Dockyard opens one to deploy: at the daemon's own API
+    version. (Through docker-py's older default, an update fills Swarm's defaults into a
+    service's spec, so Swarm restarts its tasks where Dockyard's own client would not.)"""
+    client = open_client(Endpoint(name="test", url=daemon.url))
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def read_as_status_does(

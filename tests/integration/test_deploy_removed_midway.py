@@ -24,6 +24,7 @@ from integration.deploy_images import (
     LogLines,
     PushedImage,
     TestImages,
+    deploying_client,
     request_for,
     snapshot_of,
 )
@@ -121,11 +122,10 @@ def test_a_first_release_whose_service_is_removed_fails_at_once_and_is_recorded_
 def stacks(
     swarm_daemon: PrivateDaemon, docker_client: docker.DockerClient
 ) -> Iterator[StackDeployer]:
-    deployer = StackDeployer(
-        docker_client, {"DOCKER_HOST": swarm_daemon.url}, timeout=600, poll=0.3
-    )
-    yield deployer
-    deployer.remove(REPO, "staging")
+    with deploying_client(swarm_daemon) as client:
+        deployer = StackDeployer(client, {"DOCKER_HOST": swarm_daemon.url}, timeout=600, poll=0.3)
+        yield deployer
+        deployer.remove(REPO, "staging")
 
 
 @contextlib.contextmanager

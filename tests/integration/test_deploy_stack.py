@@ -43,6 +43,7 @@ from integration.deploy_images import (
     PushedImage,
     TestImages,
     deployable_app,
+    deploying_client,
     push_image,
     read_as_status_does,
     release_then_break,
@@ -65,9 +66,10 @@ REPO = "shop/web-stack"
 def deployer(
     swarm_daemon: PrivateDaemon, docker_client: docker.DockerClient
 ) -> Iterator[StackDeployer]:
-    deployer = StackDeployer(docker_client, {"DOCKER_HOST": swarm_daemon.url}, timeout=90, poll=0.3)
-    yield deployer
-    deployer.remove(REPO, "staging")
+    with deploying_client(swarm_daemon) as client:
+        deployer = StackDeployer(client, {"DOCKER_HOST": swarm_daemon.url}, timeout=90, poll=0.3)
+        yield deployer
+        deployer.remove(REPO, "staging")
 
 
 def staging(
