@@ -24,6 +24,7 @@ from dockyard.core.locations import normalise_location
 from dockyard.core.pipeline_file import EnvironmentConfig, HealthcheckConfig
 from dockyard.engine.deploy import (
     ConfigSnapshot,
+    Deployer,
     DeploymentRequest,
     RunningRelease,
     build_snapshot,
@@ -35,6 +36,7 @@ from dockyard.engine.deploy.live import running_in
 from dockyard.engine.endpoints.client import open_client
 from dockyard.engine.endpoints.reading import reading
 from dockyard.engine.endpoints.record import Endpoint
+from dockyard.engine.events import CancelToken
 from dockyard.engine.secrets import Fingerprints
 from testbed.baseimage import until_stopped
 from testbed.cli import Cli, outcomes
@@ -206,10 +208,20 @@ class LogLines(list[str]):
         return "\n".join(self)
 
 
-def task_containers(client: docker.DockerClient, service: str) -> list[Container]:
-    """The containers of a Swarm service's tasks (on this one-node swarm: all of them)."""
-    service_id = client.services.get(service).id
-    return client.containers.list(filters={"label": f"com.docker.swarm.service.id={service_id}"})
+def deploy(
+    deployer: Deployer, request: DeploymentRequest, lines: LogLines | None = None
+) -> RunningRelease:
+    """``request`` deployed by ``deployer``, its log in ``lines`` when given."""
+    return deployer.deploy(request, (LogLines() if lines is None else lines).log, CancelToken())
+
+
+def task_containers(
+    client: docker.DockerClient, service: str, *, stopped: bool = False
+) -> list[Container]:
+    """The running containers of a Swarm service's tasks (on this one-node swarm: all of
+    them), found by the service's name, so a removed service's too; ``stopped`` ones too."""
+    label = f"com.docker.swarm.service.name={service}"
+    return client.containers.list(all=stopped, filters={"label": label})
 
 
 def task_file(client: docker.DockerClient, service: str, path: str) -> str:

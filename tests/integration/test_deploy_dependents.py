@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -13,7 +14,7 @@ from dockyard.core.errors import Cancelled, PipelineFailed
 from dockyard.core.model import utcnow
 from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.releases import Deployment, DeploymentStatus
-from dockyard.engine.deploy import ConfigSnapshot, drift_of, resource_name
+from dockyard.engine.deploy import ConfigSnapshot, DeploymentRequest, drift_of, resource_name
 from dockyard.engine.deploy.deployers import ContainerDeployer
 from dockyard.engine.deploy.pins import pin_dependents
 from dockyard.engine.events import CancelToken
@@ -27,6 +28,7 @@ from integration.deploy_images import (
     LogLines,
     PushedImage,
     TestImages,
+    deploy,
     deployable_app,
     push_image,
     read_as_status_does,
@@ -57,6 +59,17 @@ def deployer(
     deployer.remove(REPO, "staging")
 
 
+def staging(
+    image: PushedImage, snapshot: ConfigSnapshot, deployment_id: int, **changes: Any
+) -> DeploymentRequest:
+    """The request to deploy ``image`` with ``snapshot`` to this module's staging, with
+    ``changes`` to its fields (``rollback=True``, ``replaces=…``)."""
+    request = request_for(
+        image, snapshot, repo=REPO, environment="staging", deployment_id=deployment_id
+    )
+    return replace(request, **changes)
+
+
 def project_services(
     client: docker.DockerClient, project: str = PROJECT
 ) -> dict[str, docker.models.containers.Container]:
@@ -79,8 +92,8 @@ def test_dependents_run_on_the_environment_network_and_roll_back_with_the_releas
 ) -> None:
     env = STAGING
     first = snapshot_of(env, {"compose.deploy.yml": STACK.format(cache=cache.reference)})
-    request = request_for(images.v1, first, repo=REPO, environment="staging", deployment_id=1)
-    release = deployer.deploy(request, LogLines().log, CancelToken())
+    request = staging(images.v1, first, 1)
+    release = deploy(deployer, request)
     assert (release.name, release.digest) == (PROJECT, images.v1.digest)
     app = docker_client.containers.get(PROJECT)
     assert app.attrs["Config"]["Image"] == images.v1.reference
@@ -97,17 +110,10 @@ def test_dependents_run_on_the_environment_network_and_roll_back_with_the_releas
     # A release with a worker, then the rollback to the first: the worker goes again.
     with_worker = STACK.format(cache=cache.reference) + WORKER.format(cache=cache.reference)
     second = snapshot_of(env, {"compose.deploy.yml": with_worker})
-    deployer.deploy(
-        request_for(images.v2, second, repo=REPO, environment="staging", deployment_id=2),
-        LogLines().log,
-        CancelToken(),
-    )
+    deploy(deployer, staging(images.v2, second, 2))
     assert set(project_services(docker_client)) == {"cache", "worker"}
-    back = replace(
-        request_for(images.v1, first, repo=REPO, environment="staging", deployment_id=3),
-        rollback=True,
-    )
-    release = deployer.deploy(back, LogLines().log, CancelToken())
+    back = staging(images.v1, first, 3, rollback=True)
+    release = deploy(deployer, back)
     assert release.digest == images.v1.digest
     assert set(project_services(docker_client)) == {"cache"}
 
@@ -127,8 +133,8 @@ def test_a_dependent_re_created_by_hand_with_another_command_shows_as_drift(
     cache: PushedImage,
 ) -> None:
     snapshot = snapshot_of(STAGING, {"compose.deploy.yml": STACK.format(cache=cache.reference)})
-    request = request_for(images.v1, snapshot, repo=REPO, environment="staging", deployment_id=15)
-    deployer.deploy(request, LogLines().log, CancelToken())
+    request = staging(images.v1, snapshot, 15)
+    deploy(deployer, request)
     ledger = Deployment(
         id=15, repo=REPO, environment="staging", digest=images.v1.digest,
         image=images.v1.reference, commit=request.commit, tag="v1.0.0", run_id=None,
@@ -165,9 +171,9 @@ def test_a_dependent_that_exits_stops_the_release_by_name(
         STACK.format(cache=cache.reference) + '    command: ["sh", "-c", "echo no disk; exit 4"]\n'
     )
     snapshot = snapshot_of(env, {"compose.deploy.yml": broken})
-    request = request_for(images.v1, snapshot, repo=REPO, environment="staging", deployment_id=4)
+    request = staging(images.v1, snapshot, 4)
     with pytest.raises(PipelineFailed, match=r"service cache of staging did not start: .*code 4"):
-        deployer.deploy(request, LogLines().log, CancelToken())
+        deploy(deployer, request)
     # A first release that did not start leaves nothing behind.
     assert deployer.inspect(REPO, "staging") == []
     assert project_services(docker_client) == {}
@@ -187,16 +193,13 @@ def test_a_release_without_a_compose_file_takes_the_dependents_away(
     env = STAGING
     with_worker = STACK.format(cache=cache.reference) + WORKER.format(cache=cache.reference)
     later = snapshot_of(env, {"compose.deploy.yml": with_worker})
-    request = request_for(images.v2, later, repo=REPO, environment="staging", deployment_id=5)
-    deployer.deploy(request, LogLines().log, CancelToken())
+    request = staging(images.v2, later, 5)
+    deploy(deployer, request)
     assert set(project_services(docker_client)) == {"cache", "worker"}
 
     earlier = snapshot_of(replace(env, compose=None), {})
-    back = replace(
-        request_for(images.v1, earlier, repo=REPO, environment="staging", deployment_id=6),
-        rollback=True,
-    )
-    release = deployer.deploy(back, LogLines().log, CancelToken())
+    back = staging(images.v1, earlier, 6, rollback=True)
+    release = deploy(deployer, back)
     assert (release.digest, release.state) == (images.v1.digest, "running")
     assert project_services(docker_client) == {}
     assert not docker_client.networks.list(names=[PROJECT])
@@ -294,20 +297,17 @@ def test_a_put_back_that_fails_too_says_what_runs_and_what_to_do(
 ) -> None:
     env = STAGING
     running = snapshot_of(env, {"compose.deploy.yml": STACK.format(cache=cache.reference)})
-    earlier = request_for(images.v1, running, repo=REPO, environment="staging", deployment_id=9)
-    deployer.deploy(earlier, LogLines().log, CancelToken())
+    earlier = staging(images.v1, running, 9)
+    deploy(deployer, earlier)
 
     # Since it started, the earlier release's cache cannot start any more (here: its
     # recorded definition exits), and the new release's app fails its health gate.
     gone = STACK.format(cache=cache.reference) + '    command: ["sh", "-c", "exit 4"]\n'
     broken = replace(earlier, snapshot=snapshot_of(env, {"compose.deploy.yml": gone}))
-    new = replace(
-        request_for(images.broken, running, repo=REPO, environment="staging", deployment_id=10),
-        replaces=broken,
-    )
+    new = staging(images.broken, running, 10, replaces=broken)
     lines = LogLines()
     with pytest.raises(PipelineFailed) as failed:
-        deployer.deploy(new, lines.log, CancelToken())
+        deploy(deployer, new, lines)
     message = failed.value.message
     assert "did not become healthy" in message and "the previous release keeps running" in message
     assert "Putting 0123456789ab back as a whole failed too: The service cache" in message
@@ -328,9 +328,8 @@ def test_dependents_a_failed_put_back_left_at_the_new_definition_show_as_drift(
         text = STACK.format(cache=image) + f"    environment: [MARKER={marker}]\n"
         return snapshot_of(STAGING, {"compose.deploy.yml": text})
 
-    earlier = request_for(images.v1, marked("one"), repo=REPO, environment="staging",
-                          deployment_id=17, tag="v1.0.0")  # fmt: skip
-    deployer.deploy(earlier, LogLines().log, CancelToken())
+    earlier = staging(images.v1, marked("one"), 17, tag="v1.0.0")
+    deploy(deployer, earlier)
     ledger = Deployment(
         id=17, repo=REPO, environment="staging", digest=images.v1.digest,
         image=images.v1.reference, commit=earlier.commit, tag="v1.0.0", run_id=None,
@@ -343,13 +342,9 @@ def test_dependents_a_failed_put_back_left_at_the_new_definition_show_as_drift(
     # too (here: its cache's image is gone from the registry), so the cache stays as the
     # failed release made it, and runs.
     gone = replace(earlier, snapshot=marked("one", f"{registry.host}/gone/cache:1"))
-    new = replace(
-        request_for(images.broken, marked("two"), repo=REPO, environment="staging",
-                    deployment_id=18),
-        replaces=gone,
-    )  # fmt: skip
+    new = staging(images.broken, marked("two"), 18, replaces=gone)
     with pytest.raises(PipelineFailed, match=r"Putting v1\.0\.0 back as a whole failed too"):
-        deployer.deploy(new, LogLines().log, CancelToken())
+        deploy(deployer, new)
     assert "MARKER=two" in project_services(docker_client)["cache"].attrs["Config"]["Env"]
     assert drift_of(ledger, deployer.inspect(REPO, "staging")) == (
         "its service cache was changed or removed since Dockyard deployed v1.0.0; put it back "
@@ -369,17 +364,14 @@ def test_a_cancelled_release_puts_the_earlier_dependents_back_too(
         return STACK.format(cache=cache.reference) + f"    environment: [MARKER={marker}]\n"
 
     first = snapshot_of(env, {"compose.deploy.yml": marked("one")})
-    earlier = request_for(images.v1, first, repo=REPO, environment="staging", deployment_id=13)
-    deployer.deploy(earlier, LogLines().log, CancelToken())
+    earlier = staging(images.v1, first, 13)
+    deploy(deployer, earlier)
 
     # The next release's dependents are up (a changed cache, a worker) when its app's
     # health gate is cancelled.
     second = snapshot_of(env, {"compose.deploy.yml": marked("two") + WORKER.format(
         cache=cache.reference)})  # fmt: skip
-    new = replace(
-        request_for(images.v2, second, repo=REPO, environment="staging", deployment_id=14),
-        replaces=earlier,
-    )
+    new = staging(images.v2, second, 14, replaces=earlier)
     cancel, lines = CancelToken(), LogLines()
 
     def log(line: str) -> None:
@@ -409,15 +401,15 @@ def test_a_dependent_given_by_tag_runs_the_digest_recorded_for_it(
     pinned = replace(snapshot, stack=pin_dependents(docker_client, snapshot.stack, "staging"))
     assert pinned.stack is not None and pinned.stack.pins == {"cache": f"{name}@{first.digest}"}
     try:
-        request = request_for(images.v1, pinned, repo=REPO, environment="staging", deployment_id=7)
-        deployer.deploy(request, LogLines().log, CancelToken())
+        request = staging(images.v1, pinned, 7)
+        deploy(deployer, request)
 
         # The tag moves; the same release deployed again (a rollback) runs what it recorded.
         moved = push_image(docker_client, registry.host, "1", CACHE + "RUN echo MOVED\n",
                            "pinned-dependents/cache")  # fmt: skip
         assert moved.digest != first.digest
         again = replace(request, deployment_id=8, rollback=True)
-        deployer.deploy(again, LogLines().log, CancelToken())
+        deploy(deployer, again)
         cache = project_services(docker_client)["cache"]
         assert cache.attrs["Config"]["Image"] == f"{name}@{first.digest}"
         assert cache.image.id != docker_client.images.get(f"{name}:1").id

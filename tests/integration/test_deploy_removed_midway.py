@@ -27,7 +27,9 @@ from integration.deploy_images import (
     deploying_client,
     request_for,
     snapshot_of,
+    task_containers,
 )
+from integration.stack_reads import services_of
 from testbed.cli import Cli, environment
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import make_app_repo
@@ -73,11 +75,6 @@ def wait_for(check: Callable[[], bool], seconds: float = 120) -> None:
         time.sleep(0.3)
 
 
-def task_containers(client: docker.DockerClient, name: str) -> list[str]:
-    label = f"com.docker.swarm.service.name={name}"
-    return [c["Id"] for c in client.api.containers(all=True, filters={"label": label})]
-
-
 def test_a_first_release_whose_service_is_removed_fails_at_once_and_is_recorded_failed(
     tmp_path: Path,
     dockyard_home: Path,
@@ -107,7 +104,7 @@ def test_a_first_release_whose_service_is_removed_fails_at_once_and_is_recorded_
         assert staging["latest"]["error"] == removed(name)
         assert staging["release"] is None and staging["running"] == []
         assert staging["drift"] is None
-        assert task_containers(docker_client, name) == []
+        assert task_containers(docker_client, name, stopped=True) == []
     finally:
         if process.poll() is None:
             process.kill()
@@ -153,12 +150,6 @@ def removed_once(
         thread.join()
 
 
-def stack_services(client: docker.DockerClient) -> set[str]:
-    stack = resource_name(REPO, "staging")
-    found = client.services.list(filters={"label": f"com.docker.stack.namespace={stack}"})
-    return {str(s.name).removeprefix(stack + "_") for s in found}
-
-
 def test_an_app_service_removed_during_an_update_fails_the_deployment_at_once(
     stacks: StackDeployer,
     docker_client: docker.DockerClient,
@@ -183,7 +174,7 @@ def test_an_app_service_removed_during_an_update_fails_the_deployment_at_once(
     assert at and time.monotonic() - at[0] < 20  # not the 600 s deadline
     assert str(failure.value) == removed(web)
     assert f"ERROR: {removed(web)}" in lines
-    assert task_containers(docker_client, web) == []
+    assert task_containers(docker_client, web, stopped=True) == []
     assert stacks.inspect(REPO, "staging") == []
 
 
@@ -213,4 +204,4 @@ def test_a_dependent_removed_while_the_stack_settles_fails_the_first_release_who
         f"The service {stack}_cache of the stack {stack} was removed while it was being "
         "deployed (by hand or another tool), so this release is not deployed whole; deploy again."
     )
-    assert stack_services(docker_client) == set()  # a first release leaves nothing behind
+    assert services_of(docker_client, stack) == {}  # a first release leaves nothing behind

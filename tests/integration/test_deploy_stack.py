@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, TypeVar
 
 import docker
 import pytest
-from docker.models.services import Service
 
 from dockyard.core.errors import PipelineFailed
 from dockyard.core.pipeline_file import EnvironmentConfig
@@ -23,42 +16,38 @@ from dockyard.core.releases import Deployment, DeploymentStatus
 from dockyard.engine.deploy import (
     ConfigSnapshot,
     DeploymentRequest,
-    RunningRelease,
     drift_of,
     resource_name,
 )
 from dockyard.engine.deploy.deployers import StackDeployer
-from dockyard.engine.events import CancelToken
-from dockyard.engine.release.service import ReleaseService
-from dockyard.store.database import open_database
-from dockyard.store.ledger import SqliteReleaseLedger
 from integration.deploy_images import (
-    APP_V2,
-    CACHE,
-    DEPLOY_FILE,
     HTTP_CHECK,
     STACK,
     WORKER,
     LogLines,
     PushedImage,
     TestImages,
-    deployable_app,
+    deploy,
     deploying_client,
-    push_image,
     read_as_status_does,
-    release_then_break,
     request_for,
     snapshot_of,
     task_containers,
     task_file,
 )
-from testbed.cli import LEAD, Cli, environment, outcomes
+from integration.stack_reads import (
+    docker_cli,
+    eventually,
+    image_of,
+    restarted,
+    running_tasks,
+    services_of,
+)
 from testbed.dockerd import PrivateDaemon
 from testbed.registry import LocalRegistry
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("swarm_gateway_bridge")]
 
-T = TypeVar("T")
 REPO = "shop/web-stack"
 
 
@@ -85,55 +74,11 @@ def staging(
     )  # fmt: skip
 
 
-def deploy(
-    deployer: StackDeployer, request: DeploymentRequest, lines: LogLines | None = None
-) -> RunningRelease:
-    """``request`` deployed, its log in ``lines`` when given."""
-    return deployer.deploy(request, (LogLines() if lines is None else lines).log, CancelToken())
-
-
-def services_of(client: docker.DockerClient, stack: str) -> dict[str, Service]:
-    """The stack's services by name (without the stack's prefix)."""
-    found = client.services.list(filters={"label": f"com.docker.stack.namespace={stack}"})
-    return {s.name.removeprefix(stack + "_"): s for s in found}
-
-
-def image_of(service: Service) -> str:
-    return str(service.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"])
-
-
-def running_tasks(service: Service) -> list[dict[str, Any]]:
-    return [t for t in service.tasks() if t["Status"]["State"] == "running"]
-
-
 def stack_services(client: docker.DockerClient) -> dict[str, str]:
     """Service -> its image, for this environment's stack."""
     return {
         name: image_of(s) for name, s in services_of(client, resource_name(REPO, "staging")).items()
     }
-
-
-def settled_services(client: docker.DockerClient, stack: str) -> dict[str, str]:
-    """The stack's services once each runs exactly one task (a replaced one has stopped)."""
-    services = services_of(client, stack)
-    if any(len(running_tasks(s)) != 1 for s in services.values()):
-        return {}
-    return {name: image_of(s) for name, s in services.items()}
-
-
-def running_services(client: docker.DockerClient, stack: str) -> dict[str, str]:
-    """The stack's services that run a task, each with its image."""
-    return {name: image_of(s) for name, s in services_of(client, stack).items() if running_tasks(s)}
-
-
-def eventually(read: Callable[[], T], seconds: float = 30) -> T:
-    """What ``read`` gives once it is truthy (Swarm acts a moment later), else its last."""
-    deadline = time.monotonic() + seconds
-    value = read()
-    while not value and time.monotonic() < deadline:
-        time.sleep(0.5)
-        value = read()
-    return value
 
 
 def cache_address(client: docker.DockerClient) -> str:
@@ -319,7 +264,7 @@ def test_a_dependent_changed_or_removed_by_hand_shows_as_drift(
     # Swarm restarting the cache (a new task, the same definition) is no drift.
     before = {t["ID"] for t in docker_client.services.get(f"{stack}_cache").tasks()}
     docker_cli(swarm_daemon, "service", "update", "--force", f"{stack}_cache")
-    assert eventually(lambda: _restarted(docker_client, f"{stack}_cache", before))
+    assert eventually(lambda: restarted(docker_client, f"{stack}_cache", before))
     assert settled_drift(ledger, deployer) is None
     # Someone gives the cache another environment at 2 a.m.; then takes it back.
     docker_cli(swarm_daemon, "service", "update", "--env-add", "MAXMEMORY=1g", f"{stack}_cache")
@@ -333,16 +278,6 @@ def test_a_dependent_changed_or_removed_by_hand_shows_as_drift(
     assert settled_drift(ledger, deployer) is None
     docker_client.services.get(f"{stack}_worker").remove()
     assert settled_drift(ledger, deployer) == changed.format("worker")
-
-
-def docker_cli(daemon: PrivateDaemon, *args: str) -> str:
-    """The docker CLI on the test daemon, as an operator types it (it waits for the update)."""
-    done = subprocess.run(
-        ["docker", *args], capture_output=True, text=True, timeout=120, check=False,
-        env={**os.environ, "DOCKER_HOST": daemon.url},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def settled_drift(ledger: Deployment, deployer: StackDeployer) -> str | None:
@@ -384,224 +319,3 @@ def test_a_first_stack_release_that_crashes_after_starting_is_not_recorded_as_de
     with pytest.raises(PipelineFailed, match=r"exited with code 5"):
         deploy(deployer, staging(images.v1, snapshot, 5), lines)
     assert stack_services(docker_client) == {}
-
-
-PIPELINE = """\
-image: {image}
-environments:
-  production:
-    mode: stack
-    compose: compose.deploy.yml
-    auto: true
-    environment: {{GREETING: hello}}
-    healthcheck: {{test: "wget -q -O /dev/null http://127.0.0.1/", interval: 1s, retries: 5}}
-    grace: 1s
-"""
-
-
-def test_stack_release_is_recorded_shown_and_rolled_back_through_the_cli(
-    tmp_path: Path,
-    dockyard_home: Path,
-    swarm_daemon: PrivateDaemon,
-    docker_client: docker.DockerClient,
-    registry: LocalRegistry,
-    cache: PushedImage,
-) -> None:
-    image = f"{registry.host}/stack/web"
-    cli = Cli(dockyard_home, swarm_daemon)
-    with deployable_app(
-        tmp_path / "web", docker_client, image, PIPELINE, "stack", "production"
-    ) as made:
-        git_repo, repo, stack = made.git_repo, made.repo, made.resource
-        git_repo.commit(
-            "deploy file", {"compose.deploy.yml": DEPLOY_FILE.format(cache=cache.reference)}
-        )
-        git_repo.tag("v1.0.0")
-        first = cli.json("run", repo, "--ref", "v1.0.0")
-        assert outcomes(first) == {"production": "deployed"}, first
-        v1 = first["image"]["digest"]
-        services = running_services(docker_client, stack)
-        assert services["web"].endswith("@" + v1) and services["cache"] == cache.reference
-        production = environment(cli.json("status", repo), "production")
-        assert production["release"]["digest"] == v1 and production["drift"] is None
-
-        # v1.1.0 adds a worker to the stack.
-        worker = WORKER.format(cache=cache.reference)
-        git_repo.commit("worker", {"compose.deploy.yml": DEPLOY_FILE.format(cache=cache.reference)
-                                   + worker, "app.sh": APP_V2})  # fmt: skip
-        git_repo.tag("v1.1.0")
-        second = cli.json("run", repo, "--ref", "v1.1.0")
-        assert outcomes(second) == {"production": "deployed"}, second
-        v2 = second["image"]["digest"]
-        assert v2 != v1
-        assert set(running_services(docker_client, stack)) == {"web", "cache", "worker"}
-
-        # The rollback puts v1.0.0 back as a whole: its digest, and its file (no worker),
-        # while git cannot be read at all: the recorded release is enough.
-        with git_repo.unreachable():
-            rolled = cli("rollback", repo, "production", "--to", "v1.0.0", "--comment", "bad")
-        assert rolled.returncode == 0, rolled.stderr
-        services = running_services(docker_client, stack)
-        assert set(services) == {"web", "cache"} and services["web"].endswith("@" + v1)
-        history = SqliteReleaseLedger(open_database(dockyard_home)).deployments(repo, "production")
-        assert history[0].rollback and history[0].digest == v1
-        assert history[0].config["stack"] == history[2].config["stack"]
-        production = environment(cli.json("status", repo), "production")
-        assert production["release"]["rollback"] is True and production["drift"] is None
-
-        # A dependent edited by hand is drift, named, with how to put the release back.
-        docker_cli(swarm_daemon, "service", "update", "--env-add", "X=1", f"{stack}_cache")
-        shown = cli("status", repo)
-        assert shown.returncode == 0, shown.stderr
-        drift = (
-            "its service cache was changed or removed since Dockyard deployed v1.0.0; put it back "
-            f"with: dockyard rollback {repo} production --to {history[0].id} --comment REASON"
-        )
-        assert f"DRIFT: {drift}" in shown.stdout
-        assert environment(cli.json("status", repo), "production")["drift"] == drift
-        docker_cli(swarm_daemon, "service", "update", "--env-rm", "X", f"{stack}_cache")
-        assert environment(cli.json("status", repo), "production")["drift"] is None
-
-        # The daemon is the truth: an app moved to another image by hand shows as drift.
-        docker_client.services.get(f"{stack}_web").update(image=f"{image}@{v2}")
-        drift = environment(cli.json("status", repo), "production")["drift"]
-        assert drift is not None and "Dockyard deployed sha256:" in drift
-
-
-def test_a_failed_stack_release_puts_the_earlier_one_back_as_a_whole(
-    tmp_path: Path,
-    dockyard_home: Path,
-    swarm_daemon: PrivateDaemon,
-    docker_client: docker.DockerClient,
-    registry: LocalRegistry,
-    cache: PushedImage,
-) -> None:
-    image = f"{registry.host}/whole/web"
-    cli = Cli(dockyard_home, swarm_daemon)
-    with deployable_app(
-        tmp_path / "web", docker_client, image, PIPELINE, "stack", "production"
-    ) as made:
-        git_repo, repo, stack = made.git_repo, made.repo, made.resource
-        # v1.1.0 changes the cache's definition and adds a worker; its app dies at start.
-        broken = release_then_break(cli, git_repo, repo, "production", cache)
-        v1, failed = broken.v1, broken.failed
-
-        # Every service runs as v1.0.0's file had it: the cache its definition, no worker,
-        # the app v1.0.0's digest; the ledger says v1.0.0 runs, and the daemon agrees.
-        services = eventually(lambda: settled_services(docker_client, stack))
-        assert set(services) == {"web", "cache"} and services["web"].endswith("@" + v1)
-        assert eventually(lambda: task_env(docker_client, f"{stack}_cache") == ["MARKER=one"])
-        production = environment(cli.json("status", repo), "production")
-        assert production["release"] == broken.released and production["drift"] is None
-        assert "v1.0.0 was put back as a whole" in failed.stderr
-        latest = production["latest"]
-        assert latest["status"] == "failed" and latest["tag"] == "v1.1.0"
-        assert "exited with code 3" in latest["error"]
-        assert "v1.0.0 was put back as a whole" in latest["error"]
-        log = cli("logs", json.loads(failed.stdout)["id"], "--stage", "deploy-production")
-        assert "The release failed; putting back v1.0.0 as a whole" in log.stdout
-
-
-def task_env(client: docker.DockerClient, service: str) -> list[str]:
-    """The MARKER of every running task of ``service`` (one per task)."""
-    return sorted(
-        line
-        for task in task_containers(client, service)
-        for line in task.attrs["Config"]["Env"]
-        if line.startswith("MARKER=")
-    )
-
-
-PINNED_PIPELINE = """\
-image: {image}
-environments:
-  production:
-    mode: stack
-    compose: compose.deploy.yml
-    healthcheck: {{test: "wget -q -O /dev/null http://127.0.0.1/", interval: 1s, retries: 5}}
-    grace: 1s
-"""
-
-
-def test_a_dependent_runs_the_digest_its_tag_had_when_the_release_was_approved(
-    tmp_path: Path,
-    dockyard_home: Path,
-    swarm_daemon: PrivateDaemon,
-    docker_client: docker.DockerClient,
-    registry: LocalRegistry,
-) -> None:
-    image = f"{registry.host}/pinned/web"
-    cache_name = f"{registry.host}/pinned/cache"
-    first = push_image(docker_client, registry.host, "1", CACHE, "pinned/cache")
-    cli = Cli(dockyard_home, swarm_daemon)
-    with (
-        contextlib.closing(open_database(dockyard_home)) as db,
-        deployable_app(tmp_path / "web", docker_client, image, PINNED_PIPELINE, "stack",
-                       "production", more_images=(cache_name,)) as made,
-    ):  # fmt: skip
-        git_repo, repo, stack = made.git_repo, made.repo, made.resource
-        git_repo.commit(
-            "deploy file", {"compose.deploy.yml": DEPLOY_FILE.format(cache=f"{cache_name}:1")}
-        )
-        git_repo.tag("v1.0.0")
-        service = ReleaseService(home=dockyard_home, db=db, identity="dev")
-        cli.json("run", repo, "--ref", "v1.0.0")
-        approved = cli("approve", repo, "production", user=LEAD)
-        assert approved.returncode == 0, approved.stderr
-        assert running_services(docker_client, stack)["cache"] == f"{cache_name}@{first.digest}"
-        deployed = service.ledger.current_deployment(repo, "production")
-        assert deployed is not None
-
-        # The tag moves; a task restart still runs what the approver saw.
-        moved = push_image(docker_client, registry.host, "1", CACHE + "# moved\n"
-                           'RUN echo MOVED > /data/index.html\n', "pinned/cache")  # fmt: skip
-        assert moved.digest != first.digest
-        cache_service = docker_client.services.get(f"{stack}_cache")
-        before = {t["ID"] for t in cache_service.tasks()}
-        cache_service.force_update()
-        assert eventually(lambda: _restarted(docker_client, f"{stack}_cache", before))
-        assert task_file(docker_client, f"{stack}_cache", "/data/index.html") == "PONG\n"
-
-        # The same release requested again: the approver is shown the digest change.
-        cli.json("run", repo, "--ref", "v1.0.0")
-        pending = service.ledger.pending_approval(repo, "production")
-        assert pending is not None
-        assert (
-            f"~ stack service cache: image {cache_name}@{first.digest} -> "
-            f"{cache_name}@{moved.digest}"
-        ) in service.changes_between(repo, "production", pending).config_diff
-        # The tag moves again while the release waits: the approval does not count.
-        third = push_image(docker_client, registry.host, "1", CACHE + "# third\n"
-                           'RUN echo THIRD > /data/index.html\n', "pinned/cache")  # fmt: skip
-        stale = cli("approve", repo, "production", user=LEAD)
-        assert stale.returncode == 2, stale.stderr
-        assert f"image {cache_name}@{moved.digest} -> {cache_name}@{third.digest}" in stale.stderr
-        assert cli("approve", repo, "production", user=LEAD).returncode == 0
-        assert task_file(docker_client, f"{stack}_cache", "/data/index.html") == "THIRD\n"
-
-        # A rollback runs the digests recorded with that release, not the tag's.
-        rolled = cli("rollback", repo, "production", "--to", str(deployed.id), "--comment", "x")
-        assert rolled.returncode == 0, rolled.stderr
-        assert running_services(docker_client, stack)["cache"] == f"{cache_name}@{first.digest}"
-        assert environment(cli.json("status", repo), "production")["drift"] is None
-
-        # A dependent whose image no registry has is refused when the release is requested.
-        git_repo.commit("missing", {"compose.deploy.yml": DEPLOY_FILE.format(
-            cache=f"{registry.host}/pinned/missing:1")})  # fmt: skip
-        git_repo.tag("v1.1.0")
-        refused = cli("run", repo, "--ref", "v1.1.0")
-        assert refused.returncode == 2, refused.stderr
-        assert f"The image {registry.host}/pinned/missing:1 of service cache" in refused.stderr
-        assert "Traceback" not in refused.stderr
-
-
-def _restarted(client: docker.DockerClient, name: str, before: set[str]) -> bool:
-    """A new task runs, and it alone."""
-    running = [
-        t
-        for t in client.services.get(name).tasks()
-        if t["DesiredState"] == "running" or t["Status"]["State"] == "running"
-    ]
-    return bool(running) and all(
-        t["ID"] not in before and t["Status"]["State"] == "running" for t in running
-    )

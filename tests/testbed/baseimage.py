@@ -23,8 +23,9 @@ CMD ["sh"]
 def until_stopped(command: str) -> str:
     """A shell line that runs ``command`` until the container is stopped. As PID 1, busybox's
     httpd and sleep ignore SIGTERM, so every stop would wait out the whole grace period
-    (10 s by default) where a real server ends at once; the shell's trap ends it."""
-    return f"trap 'exit 0' TERM; {command} & wait"
+    (10 s by default) where a real server ends at once; the shell's trap ends it with the
+    status of a process that SIGTERM killed (143), as Swarm and Docker then report it."""
+    return f"trap 'exit 143' TERM; {command} & wait"
 
 
 def find_static_busybox() -> Path:
