@@ -32,7 +32,6 @@ from dockyard.engine.deploy.dockerops import check_pull_login, docker_errors, wa
 from dockyard.engine.deploy.live_swarm import NAMESPACE, spec_hash, stack_services
 from dockyard.engine.deploy.put_back import put_back
 from dockyard.engine.deploy.reconcile import short_digest
-from dockyard.engine.deploy.restarts import FAILED_TASK_STATES
 from dockyard.engine.deploy.service import SwarmServiceDeployer
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
 from dockyard.engine.deploy.stack_dependents import DependentsWatch
@@ -113,7 +112,7 @@ class StackDeployer(SwarmServiceDeployer):
         previous = (existing.attrs.get("UpdateStatus") or {}).get("StartedAt") if existing else None
         dependents = DependentsWatch(
             self.client, partial(self._services, stack), stack, services - {app},
-            self._failed_tasks(stack), window=self._monitor(None), log=log,
+            window=self._monitor(None), log=log,
         )  # fmt: skip
         # A first release has no update for Swarm to monitor: the watch holds it as long.
         watch = UpdateWatch(self.client, app, request, log, poll=self.poll, monitor=monitor,
@@ -231,14 +230,6 @@ class StackDeployer(SwarmServiceDeployer):
     def _services(self, stack: str) -> list[Service]:
         found = stack_services(self.reader, stack)
         return [self.client.services.prepare_model(attrs) for attrs in found]
-
-    def _failed_tasks(self, stack: str) -> set[str]:
-        failed = set()
-        for service in self._services(stack):
-            with docker_errors(f"list the tasks of {service.name}"):
-                tasks = service.tasks()
-            failed |= {t["ID"] for t in tasks if t["Status"]["State"] in FAILED_TASK_STATES}
-        return failed
 
     def _until_services_run(
         self, dependents: DependentsWatch, deadline: float, cancel: CancelToken

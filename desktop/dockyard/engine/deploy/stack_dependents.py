@@ -3,13 +3,15 @@ period (as Swarm watches an update), or the deployment fails naming it.
 
 They are watched while Swarm rolls out the app as well (``observe``), so a dependent that
 has run steadily since is not kept waiting for a monitor period of its own afterwards; a
-failure is judged once the app is out (``waiting``), as before.
+failure is judged once the app is out (``waiting``). A dependent whose update Swarm
+completed has been watched by Swarm for the update's own monitor period: that counts.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import docker
 import docker.errors
@@ -22,6 +24,8 @@ from dockyard.engine.deploy.restarts import FAILED_TASK_STATES
 from dockyard.engine.deploy.spec import LogFn
 from dockyard.engine.deploy.swarm_watch import service_removed, task_failure
 
+SWARM_MONITOR = 5.0  # an update's monitor period where its service does not set one
+
 
 class DependentsWatch:
     def __init__(
@@ -30,20 +34,29 @@ class DependentsWatch:
         services: Callable[[], list[Service]],
         stack: str,
         dependents: set[str],
-        failed_before: set[str],
         *,
         window: float,
         log: LogFn,
     ) -> None:
+        """Made before the stack is deployed: what failed and what updated before is not this
+        release's."""
         self.client = client
         self.services = services  # the stack's services as they are now
         self.stack = stack
         self.dependents = dependents
-        self.failed_before = failed_before  # failed tasks of earlier releases
         self.window = window
         self.log = log
         self._steady_since: dict[str, float] = {}
         self._told: set[str] = set()
+        self.failed_before: set[str] = set()
+        self._updates_before: dict[str, object] = {}
+        for service in services():
+            with docker_errors(f"list the tasks of {service.name}"):
+                tasks = service.tasks()
+            self.failed_before |= {
+                t["ID"] for t in tasks if t["Status"]["State"] in FAILED_TASK_STATES
+            }
+            self._updates_before[str(service.name)] = _update(service).get("StartedAt")
 
     def observe(self) -> None:
         """Note which dependents run (while the app rolls out); judge nothing yet."""
@@ -68,12 +81,24 @@ class DependentsWatch:
             if not self._converged(service, judge):
                 self._steady_since.pop(name, None)
                 waiting.append(name)
-            elif now - self._steady_since.setdefault(name, now) < self.window:
+                continue
+            since = self._steady_since.setdefault(name, now - self._monitored(service))
+            if now - since < self.window:
                 waiting.append(name)
             elif name not in self._told and judge:
                 self.log(f"{name}: running")
                 self._told.add(name)
         return waiting
+
+    def _monitored(self, service: Service) -> float:
+        """How long Swarm watched the service's tasks before it completed an update this
+        release made (its update's monitor period), else 0."""
+        update = _update(service)
+        before = self._updates_before.get(str(service.name))
+        if update.get("State") != "completed" or update.get("StartedAt") == before:
+            return 0.0
+        config = service.attrs["Spec"].get("UpdateConfig") or {}
+        return float(config.get("Monitor") or SWARM_MONITOR * 1e9) / 1e9
 
     def _converged(self, service: Service, judge: bool) -> bool:
         spec = service.attrs["Spec"]
@@ -84,7 +109,7 @@ class DependentsWatch:
                 if not judge:
                     return False
                 raise self._removed(str(service.name)) from None
-        update = service.attrs.get("UpdateStatus") or {}
+        update = _update(service)
         state = str(update.get("State", ""))
         failed = [
             t
@@ -119,3 +144,7 @@ class DependentsWatch:
             "deployed (by hand or another tool), so this release is not deployed whole; deploy "
             "again."
         ))  # fmt: skip
+
+
+def _update(service: Service) -> dict[str, Any]:
+    return dict(service.attrs.get("UpdateStatus") or {})
