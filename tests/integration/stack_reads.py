@@ -16,6 +16,9 @@ from integration.deploy_images import task_containers
 from testbed.dockerd import PrivateDaemon
 
 T = TypeVar("T")
+# Appended to a file's last service (the cache): ``docker service update`` as typed waits
+# out the service's update monitor before it returns, 5 s where the file sets none.
+QUICK_UPDATES = "    deploy: {update_config: {monitor: 1s}}\n"
 
 
 def services_of(client: docker.DockerClient, stack: str) -> dict[str, Service]:

@@ -36,6 +36,7 @@ from integration.deploy_images import (
     task_file,
 )
 from integration.stack_reads import (
+    QUICK_UPDATES,
     docker_cli,
     eventually,
     image_of,
@@ -250,7 +251,10 @@ def test_a_dependent_changed_or_removed_by_hand_shows_as_drift(
     env = EnvironmentConfig(
         name="staging", mode="stack", compose="compose.deploy.yml", healthcheck=HTTP_CHECK
     )
-    text = STACK.format(cache=cache.reference) + WORKER.format(cache=cache.reference)
+    # The cache as an operator edits it by hand below (docker service update).
+    text = (
+        STACK.format(cache=cache.reference) + QUICK_UPDATES + WORKER.format(cache=cache.reference)
+    )
     snapshot = snapshot_of(env, {"compose.deploy.yml": text})
     deploy(deployer, staging(images.v1, snapshot, 5))
     ledger = recorded_deployment(images.v1, snapshot, 5)

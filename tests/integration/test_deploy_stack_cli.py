@@ -25,6 +25,7 @@ from integration.deploy_images import (
     task_file,
 )
 from integration.stack_reads import (
+    QUICK_UPDATES,
     docker_cli,
     eventually,
     restarted,
@@ -66,9 +67,9 @@ def test_stack_release_is_recorded_shown_and_rolled_back_through_the_cli(
         tmp_path / "web", docker_client, image, PIPELINE, "stack", "production"
     ) as made:
         git_repo, repo, stack = made.git_repo, made.repo, made.resource
-        git_repo.commit(
-            "deploy file", {"compose.deploy.yml": DEPLOY_FILE.format(cache=cache.reference)}
-        )
+        # The cache as an operator edits it by hand below (docker service update).
+        deploy_file = DEPLOY_FILE.format(cache=cache.reference) + QUICK_UPDATES
+        git_repo.commit("deploy file", {"compose.deploy.yml": deploy_file})
         git_repo.tag("v1.0.0")
         first = cli.json("run", repo, "--ref", "v1.0.0")
         assert outcomes(first) == {"production": "deployed"}, first
@@ -80,8 +81,7 @@ def test_stack_release_is_recorded_shown_and_rolled_back_through_the_cli(
 
         # v1.1.0 adds a worker to the stack.
         worker = WORKER.format(cache=cache.reference)
-        git_repo.commit("worker", {"compose.deploy.yml": DEPLOY_FILE.format(cache=cache.reference)
-                                   + worker, "app.sh": APP_V2})  # fmt: skip
+        git_repo.commit("worker", {"compose.deploy.yml": deploy_file + worker, "app.sh": APP_V2})
         git_repo.tag("v1.1.0")
         second = cli.json("run", repo, "--ref", "v1.1.0")
         assert outcomes(second) == {"production": "deployed"}, second
