@@ -36,7 +36,7 @@ from dockyard.engine.deploy.service import SwarmServiceDeployer
 from dockyard.engine.deploy.spec import DeploymentRequest, LogFn, RunningRelease
 from dockyard.engine.deploy.stack_dependents import DependentsWatch
 from dockyard.engine.deploy.stack_file import service_images, stack_document
-from dockyard.engine.deploy.swarm_watch import UpdateWatch
+from dockyard.engine.deploy.swarm_watch import UpdateWatch, await_task_containers_gone
 from dockyard.engine.endpoints.cli_config import config_with_logins
 from dockyard.engine.events import CancelToken
 
@@ -248,6 +248,10 @@ class StackDeployer(SwarmServiceDeployer):
         """What ``docker stack rm`` removes: services, then networks, secrets and configs."""
         self._remove_services(str(service.name) for service in self._services(stack))
         namespace = {"label": f"{NAMESPACE}={stack}"}
+        # Also the task containers of a service removed a moment before (by hand): nothing
+        # of the stack is left, and its network cannot go before them.
+        with docker_errors(f"list the task containers of the stack {stack}"):
+            await_task_containers_gone(self.client, namespace["label"])
         with docker_errors(f"remove the networks of the stack {stack}"):
             deadline = time.monotonic() + NETWORK_WAIT
             for network in self.client.networks.list(filters=namespace):
