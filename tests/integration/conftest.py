@@ -15,8 +15,9 @@ from testbed.dockerd import PrivateDaemon
 from testbed.registry import LocalRegistry, start_auth_registry
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def images(docker_daemon: PrivateDaemon, registry: LocalRegistry) -> TestImages:
+    """Built and pushed once: tests deploy them by digest and never change them."""
     client = docker_daemon.client()
     try:
         return build_test_images(client, registry.host)
@@ -24,7 +25,7 @@ def images(docker_daemon: PrivateDaemon, registry: LocalRegistry) -> TestImages:
         client.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cache(docker_daemon: PrivateDaemon, registry: LocalRegistry) -> PushedImage:
     """The stand-in for redis that compose files run beside the app."""
     client = docker_daemon.client()

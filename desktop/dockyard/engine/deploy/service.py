@@ -59,7 +59,7 @@ class SwarmServiceDeployer:
         *,
         monitor: float | None = None,
         timeout: float = 600.0,
-        poll: float = 1.0,
+        poll: float = 0.5,  # as container mode's health gate: two API calls a poll
     ) -> None:
         self.client = client
         self.reader = SdkReader(client)

@@ -56,7 +56,7 @@ class StackDeployer(SwarmServiceDeployer):
         *,
         monitor: float | None = None,
         timeout: float = 600.0,
-        poll: float = 1.0,
+        poll: float = 0.5,
     ) -> None:
         super().__init__(client, monitor=monitor, timeout=timeout, poll=poll)
         self.cli_env = dict(cli_env or {})  # DOCKER_HOST & co. of the endpoint
