@@ -73,7 +73,8 @@ def test_failing_health_check_rolls_back_and_promote_follows_the_policy(
         assert "did not become healthy" in bad.stderr and "rolled back" in bad.stderr
         # Swarm's verdict, the last probe's when its container is still there, and the output.
         assert "its health check failed" in bad.stderr
-        assert "(Swarm: task: non-zero exit (137): dockerexec: unhealthy container)" in bad.stderr
+        # (143: the app ends at the SIGTERM Swarm stops the unhealthy task with.)
+        assert "(Swarm: task: non-zero exit (143): dockerexec: unhealthy container)" in bad.stderr
         assert "its last output: app dev starting;" in bad.stderr
         staging = environment(cli.json("status", repo), "staging")
         assert staging["release"]["digest"] == v1
