@@ -76,9 +76,9 @@ def test_links_inside_the_repository_are_followed(tmp_path: Path, dockyard_home:
     repo.commit("env", {"shared/prod.env": "LEVEL=info\n"})
     commit_link(repo, "config/app.env", "../shared/prod.env")
     commit_link(repo, "settings", "shared")  # a linked folder
-    source = GitSource(str(repo.path), dockyard_home)
-    assert source.read_file(repo.head, "config/app.env") == "LEVEL=info\n"
-    assert source.read_file(repo.head, "settings/prod.env") == "LEVEL=info\n"
+    with GitSource(str(repo.path), dockyard_home) as source:
+        assert source.read_file(repo.head, "config/app.env") == "LEVEL=info\n"
+        assert source.read_file(repo.head, "settings/prod.env") == "LEVEL=info\n"
 
 
 def test_a_huge_dockyard_yml_is_refused_before_it_is_read(
@@ -99,5 +99,8 @@ def test_a_huge_env_file_is_refused_naming_its_key(tmp_path: Path, dockyard_home
         dockyard(dockyard_home, "run", str(repo.path)),
         "config/app.env (environments.staging.env_file in dockyard.yml) is 1.5 MB",
     )
-    with pytest.raises(UserInputError, match="more than the 1 MB"):
-        GitSource(str(repo.path), dockyard_home).read_file(repo.head, "config/app.env")
+    with (
+        GitSource(str(repo.path), dockyard_home) as source,
+        pytest.raises(UserInputError, match="more than the 1 MB"),
+    ):
+        source.read_file(repo.head, "config/app.env")

@@ -48,7 +48,12 @@ class ResolvedRef:
 
 
 class GitSource:
-    """One repository, opened for reading commits."""
+    """One repository, opened for reading commits; close it (or use ``with``) when done.
+
+    Reading starts git helper processes (GitPython's ``cat-file``). A ``git.Repo`` sits in a
+    reference cycle, so left alone it is freed by the cycle collector, which may finalise a
+    helper's Popen before the repository ends it: "subprocess N is still running".
+    """
 
     def __init__(self, location: str, home: Path, *, fetch: bool = True) -> None:
         self.location = normalise_location(location)
@@ -57,6 +62,16 @@ class GitSource:
             self.repo = self._mirror(home, fetch)
         else:
             self.repo = self._open_local(Path(self.location))
+
+    def __enter__(self) -> GitSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Ends git's helper processes now (reading again would start new ones)."""
+        self.repo.close()
 
     @staticmethod
     def _open_local(path: Path) -> git.Repo:

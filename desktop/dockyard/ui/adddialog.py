@@ -29,7 +29,7 @@ def validate_and_add(db: Database, home: Path, location: str) -> Repository:
     """Opens the repository as a run would (clones a URL), then records it; in team mode
     by its origin URL, where every member's clone meets."""
     source = GitSource(location, home)
-    source.repo.close()
+    source.close()
     if db.dialect == "postgres":
         return RepositoryStore(db).add(shared_location(source.location))
     return RepositoryStore(db).add(source.location)

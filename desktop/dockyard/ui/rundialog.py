@@ -29,9 +29,8 @@ class RefChoice:
 
 def list_refs(location: str, home: Path) -> list[RefChoice]:
     """Branches (current first) then tags (newest first)."""
-    source = GitSource(location, home)
-    repo = source.repo
-    try:
+    with GitSource(location, home) as source:
+        repo = source.repo
         choices: list[RefChoice] = []
         current = None if repo.head.is_detached or not repo.heads else repo.head.reference.name
         heads = sorted(repo.heads, key=lambda head: (head.name != current, head.name))
@@ -42,8 +41,6 @@ def list_refs(location: str, home: Path) -> list[RefChoice]:
         for tag in tags:
             choices.append(RefChoice(tag.name, "tag", _summary(tag.commit)))
         return choices
-    finally:
-        repo.close()
 
 
 def _summary(commit: object) -> str:

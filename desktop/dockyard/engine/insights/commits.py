@@ -53,7 +53,8 @@ def _read_graph(
     if not tips:
         return {}
     try:
-        git_dir = str(GitSource(repo, home, fetch=False).repo.git_dir)
+        with GitSource(repo, home, fetch=False) as source:
+            git_dir = str(source.repo.git_dir)
     except Exception as exc:  # any failure to open means "git unreadable here"
         raise InfrastructureError(
             f"Could not open the git repository {repo} ({exc}); lead time needs its commits."

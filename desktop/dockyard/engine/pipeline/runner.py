@@ -95,7 +95,6 @@ class PipelineRunner:
         self.error: DockyardError | None = None
         self.deployments: tuple[DeploymentOutcome, ...] = ()  # from the delivery hook
         self.config: PipelineConfig | None = None
-        self.source: GitSource | None = None
         self.resolved: ResolvedRef | None = None
         self.image_id = ""
         self.image: ImageRecord | None = None
@@ -263,31 +262,35 @@ class PipelineRunner:
     def _checkout(self, ctx: StageContext, workdir: Path) -> None:
         run = self.run_record
         ctx.log(f"Opening {run.repo}")
-        source = GitSource(run.repo, self.home)
-        if source.fetch_warning:
-            ctx.warn(source.fetch_warning)
-        resolved = source.resolve(run.ref)
-        self.source, self.resolved = source, resolved
-        run.commit, run.tag, run.author, run.message = (
-            resolved.commit,
-            resolved.tag,
-            resolved.author,
-            resolved.message,
-        )
-        ctx.log(f"{run.ref} is commit {resolved.commit} ({resolved.message})")
-        text = source.read_file(resolved.commit, "dockyard.yml")
-        ctx.log(
-            "Using dockyard.yml of this commit" if text is not None else "No dockyard.yml: defaults"
-        )
-        self.config = load_pipeline(text, exists=lambda path: source.exists(resolved.commit, path))
-        require_image_route(self.config)  # before building what could not be deployed
-        for path, key in referenced_files(self.config):  # links out, huge files: refused now
-            source.check_file(resolved.commit, path, key)
-        self._load_secrets(ctx)
-        run.image_name = self.config.image or ""
-        self._publish_run()
-        source.export(resolved.commit, workdir / "src")
-        ctx.log(f"Exported the tree of {resolved.commit[:12]}")
+        with GitSource(run.repo, self.home) as source:
+            if source.fetch_warning:
+                ctx.warn(source.fetch_warning)
+            resolved = source.resolve(run.ref)
+            self.resolved = resolved
+            run.commit, run.tag, run.author, run.message = (
+                resolved.commit,
+                resolved.tag,
+                resolved.author,
+                resolved.message,
+            )
+            ctx.log(f"{run.ref} is commit {resolved.commit} ({resolved.message})")
+            text = source.read_file(resolved.commit, "dockyard.yml")
+            ctx.log(
+                "Using dockyard.yml of this commit"
+                if text is not None
+                else "No dockyard.yml: defaults"
+            )
+            self.config = load_pipeline(
+                text, exists=lambda path: source.exists(resolved.commit, path)
+            )
+            require_image_route(self.config)  # before building what could not be deployed
+            for path, key in referenced_files(self.config):  # links out, huge files: refused now
+                source.check_file(resolved.commit, path, key)
+            self._load_secrets(ctx)
+            run.image_name = self.config.image or ""
+            self._publish_run()
+            source.export(resolved.commit, workdir / "src")
+            ctx.log(f"Exported the tree of {resolved.commit[:12]}")
 
     def _load_secrets(self, ctx: StageContext) -> None:
         """Known secret values are redacted from every log line from here on (reading a

@@ -47,9 +47,9 @@ class RefWatcher:
         self.trigger = TriggerConfig()
 
     def poll(self) -> list[RefChange]:
-        source = GitSource(self.location, self.home, fetch=True)
-        self.trigger = self._trigger_of(source)
-        current = self._matching_refs(source)
+        with GitSource(self.location, self.home, fetch=True) as source:
+            self.trigger = self._trigger_of(source)
+            current = self._matching_refs(source)
         previous = self._load()
         self._save(current)
         if previous is None:

@@ -60,18 +60,19 @@ def pipeline_at(home: Path, repo: str, commit: str) -> PipelineConfig:
         source = GitSource(repo, home, fetch=False)
     except Exception as exc:  # gone, moved, not a repository: git unreadable here
         raise InfrastructureError(unreadable.format(exc)) from exc
-    try:
-        read = CommitPipeline(source.read_file(commit, "dockyard.yml"))
-    except RepositoryFileError:
-        raise  # readable, but refused (too large, a link out of the repository)
-    except Exception as exc:  # any git failure means "git unreadable here"
-        raise InfrastructureError(unreadable.format(exc)) from exc
+    with source:
+        try:
+            read = CommitPipeline(source.read_file(commit, "dockyard.yml"))
+        except RepositoryFileError:
+            raise  # readable, but refused (too large, a link out of the repository)
+        except Exception as exc:  # any git failure means "git unreadable here"
+            raise InfrastructureError(unreadable.format(exc)) from exc
 
-    def exists(path: str) -> bool:
-        read.exists[path] = source.exists(commit, path)
-        return read.exists[path]
+        def exists(path: str) -> bool:
+            read.exists[path] = source.exists(commit, path)
+            return read.exists[path]
 
-    config = load_pipeline(read.text, exists=exists)
+        config = load_pipeline(read.text, exists=exists)
     keep(home, repo, commit, read)
     return config
 

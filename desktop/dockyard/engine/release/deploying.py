@@ -83,7 +83,6 @@ def attach_release(
     pipeline = pipeline_at(home, repo, commit)
     declared = next((e for e in pipeline.environments if e.name == env.name), env)
     aimed = replace(declared, host=env.host, mode=env.mode)
-    source = GitSource(repo, home, fetch=False)
     if allow_not_set:
         found = {name: secrets.find_quietly(repo, env.name, name) for name in aimed.secrets}
     else:
@@ -91,7 +90,8 @@ def attach_release(
     marks = secrets.fingerprints().marks(found)
     # A stack's app service may be the one whose build: is the pipeline's own.
     build = pipeline.build if aimed.compose else None
-    snapshot = build_snapshot(aimed, lambda path: source.read_file(commit, path), marks, build)
+    with GitSource(repo, home, fetch=False) as source:
+        snapshot = build_snapshot(aimed, lambda path: source.read_file(commit, path), marks, build)
     if snapshot.stack is not None:
         snapshot = replace(snapshot, stack=_pinned(home, aimed, snapshot.stack))
     return Attached(snapshot, {name: value for name, value in found.items() if value is not None})

@@ -168,16 +168,16 @@ def changes_between(
     old = ConfigSnapshot.from_json(dict(current.config)) if current else None
     config_diff = diff_snapshots(old, ConfigSnapshot.from_json(dict(target.config)))
     try:
-        source = GitSource(repo, service.home, fetch=False)
-        if current is not None and current.commit != target.commit:
-            taken_away = source.commits_between(target.commit, current.commit)
-            brought_in = source.commits_between(current.commit, target.commit)
-            if taken_away and not brought_in:
-                return ReleaseChanges(taken_away, config_diff, None, "back")
-            return ReleaseChanges(brought_in, config_diff, None, "forward")
-        if current is None:
-            commits = source.commits_between(None, target.commit)
-            return ReleaseChanges(commits, config_diff, None, "first")
+        with GitSource(repo, service.home, fetch=False) as source:
+            if current is not None and current.commit != target.commit:
+                taken_away = source.commits_between(target.commit, current.commit)
+                brought_in = source.commits_between(current.commit, target.commit)
+                if taken_away and not brought_in:
+                    return ReleaseChanges(taken_away, config_diff, None, "back")
+                return ReleaseChanges(brought_in, config_diff, None, "forward")
+            if current is None:
+                commits = source.commits_between(None, target.commit)
+                return ReleaseChanges(commits, config_diff, None, "first")
     except DockyardError as exc:
         return ReleaseChanges([], config_diff, exc.message)
     return ReleaseChanges([], config_diff, None)
