@@ -177,7 +177,8 @@ def _daemon_objects(daemon: PrivateDaemon) -> dict[str, set[str]]:
     client = daemon.client()
     try:
         objects = {
-            "containers": {c.id for c in client.containers.list(all=True)},
+            # ignore_removed: a container going away meanwhile (a Swarm task) is not kept
+            "containers": {c.id for c in client.containers.list(all=True, ignore_removed=True)},
             "networks": {n.id for n in client.networks.list()},
             "volumes": {v.id for v in client.volumes.list()},
             "services": set(),

@@ -53,8 +53,12 @@ def remove_deployed(client: docker.DockerClient, location: str) -> None:
             service.remove()
     except docker.errors.APIError:
         pass  # not a swarm manager: there are no services
-    for container in client.containers.list(all=True, filters={"label": label}):
-        container.remove(force=True)
+    # Swarm removes the services' tasks meanwhile: those are gone, not an error.
+    for container in client.containers.list(
+        all=True, filters={"label": label}, ignore_removed=True
+    ):
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
     # Dockyard's own networks, once nothing uses them (service tasks stop asynchronously).
     deadline = time.monotonic() + 30
     while networks := _leftover_networks(client):

@@ -38,7 +38,11 @@ def wait_for_deploy_container(
     """The container the deployer created for staging, as soon as it exists."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = client.containers.list(all=True, filters=selector(repo, "staging"))
+        # ignore_removed: the SDK inspects each listed container in a second call, and one
+        # removed in between (a deployment discarded its new container) raised NotFound.
+        found = client.containers.list(
+            all=True, filters=selector(repo, "staging"), ignore_removed=True
+        )
         if found:
             return found[0]
         if run.poll() is not None:

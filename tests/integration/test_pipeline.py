@@ -186,5 +186,7 @@ def test_cancelling_a_build_stops_the_daemons_work(
     assert time.monotonic() - started < 60
     # The daemon removes the build's container once the client goes away.
     deadline = time.monotonic() + 30
-    while docker_client.containers.list(all=True) and time.monotonic() < deadline:
+    while (
+        docker_client.containers.list(all=True, ignore_removed=True) and time.monotonic() < deadline
+    ):
         time.sleep(0.5)

@@ -41,9 +41,10 @@ environments:
   staging:
     mode: container
     auto: true
-    healthcheck: {{test: "{check}", interval: {interval}, retries: 30}}
+    healthcheck: {{test: "{check}", interval: {interval}, retries: 300}}
 """
-# Never passes: the deployment sits in its health gate until it is killed.
+# Never passes: the deployment sits in its health gate until it is killed (Docker says
+# "unhealthy", which ends the gate, only after 300 probes: long after a loaded test's kill).
 NEVER_HEALTHY = "test -f /tmp/never-there"
 
 
@@ -136,11 +137,12 @@ def test_killed_after_the_daemon_runs_it_healthy_recovers_as_deployed(
 ) -> None:
     image = f"{registry.host}/recovery/fine"
     with run_deploying(
-        tmp_path, dockyard_home, docker_daemon, docker_client, image, HEALTHY, "3s"
+        tmp_path, dockyard_home, docker_daemon, docker_client, image, HEALTHY, "10s"
     ) as (cli, repo, run):
         container = wait_for_deploy_container(docker_client, repo, run)
-        # Freeze Dockyard before the first probe (3 s after start), so it cannot have seen
-        # the container healthy; then let the daemon make it healthy; then kill.
+        # Freeze Dockyard before the first probe (10 s after start: room for a loaded
+        # machine), so it cannot have seen the container healthy; then let the daemon make
+        # it healthy; then kill.
         run.send_signal(signal.SIGSTOP)
         assert health_of(container) != "healthy"
         deadline = time.monotonic() + 180  # health checks run late on a loaded machine

@@ -46,7 +46,7 @@ def test_killed_test_stage_leaves_no_compose_project_behind(
     try:
         while not [
             c
-            for c in docker_client.containers.list(filters={"label": PROJECT})
+            for c in docker_client.containers.list(filters={"label": PROJECT}, ignore_removed=True)
             if c.labels.get("com.docker.compose.service") == "sut"
         ]:
             assert run.poll() is None, "dockyard run ended before its test ran"

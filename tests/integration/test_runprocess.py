@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -140,8 +141,9 @@ def test_a_child_that_dies_leaves_an_interrupted_run_and_one_clear_message(
         assert run.status == RunStatus.INTERRUPTED
     finally:
         # The killed child could not stop its compose project: clean up like a user would.
-        for container in docker_client.containers.list(all=True):
-            container.remove(force=True)
+        for container in docker_client.containers.list(all=True, ignore_removed=True):
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True)
         for network in docker_client.networks.list(names=["dockyard-"]):
             network.remove()
         remove_images(docker_client, "dockyard/killed:")

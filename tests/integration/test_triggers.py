@@ -72,7 +72,7 @@ def test_what_an_older_dockyard_saw_is_kept_through_the_upgrade(
     # the tag. A commit made while it was being upgraded must still start a run.
     repo = make_app_repo(tmp_path / "upgraded", dockyard_yml=TRIGGERS)
     repo.tag("v1.0.0")
-    seen = repo.repo.head.commit.hexsha
+    seen = repo.head
     key = hashlib.sha1(normalise_location(str(repo.path)).encode()).hexdigest()[:16]
     old = dockyard_home / "watch" / f"{key}.json"
     old.parent.mkdir()
