@@ -27,15 +27,16 @@ from testbed.gitrepos import make_app_repo
 from testbed.registry import LocalRegistry
 
 QUICK = "wget -q -O /dev/null http://127.0.0.1/"
-# Healthy only after a few seconds: the approval's deployment sits in its health gate.
-SLOW = "sleep 6; wget -q -O /dev/null http://127.0.0.1/"
+# Healthy only after 12 s: the approval's deployment sits in its health gate while a test
+# (two or three CLI commands, slow on a loaded machine) races or interrupts it.
+SLOW = "sleep 12; wget -q -O /dev/null http://127.0.0.1/"
 PIPELINE = """\
 image: {image}
 environments:
   production:
     mode: service
     approval: {{required: 1}}
-    healthcheck: {{test: "{check}", interval: 1s, timeout: 15s, retries: 3}}
+    healthcheck: {{test: "{check}", interval: 1s, timeout: 30s, retries: 3}}
 """
 
 

@@ -24,7 +24,6 @@ def test_a_rollback_during_a_slow_approval_waits_and_the_ledger_equals_the_daemo
     slow_approval: SlowApproval, docker_client: docker.DockerClient
 ) -> None:
     cli, repo, ledger = slow_approval.cli, slow_approval.repo, slow_approval.ledger
-    time.sleep(2)
     refused = cli("rollback", repo, "production", "--to", "v1.0.0", "--comment", "no", "--no-wait")
     assert refused.returncode == 2, refused.stderr
     assert "production" in refused.stderr and "busy with the deployment of v2.0.0" in (
