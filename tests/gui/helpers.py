@@ -79,7 +79,7 @@ def open_window(qtbot: QtBot) -> MainWindow:
     main = MainWindow()
     qtbot.addWidget(main)
     main.show()
-    qtbot.waitUntil(lambda: main.repositories.loaded, timeout=10_000)
+    qtbot.waitUntil(lambda: main.repositories.loaded, timeout=30_000)
     return main
 
 

@@ -45,7 +45,7 @@ def feed(
     # No timed looks during a test: every look is one the test (or a run) asked for.
     monkeypatch.setattr(changefeed, "LOOK_EVERY_MS", 600_000)
     made = ChangeFeed(tasks, coordinator.db, coordinator, tasks)
-    with qtbot.waitSignal(made.reached, timeout=10_000):
+    with qtbot.waitSignal(made.reached, timeout=30_000):
         made.start()  # the baseline
     yield made
     made.stop()
@@ -66,10 +66,10 @@ def test_a_commit_elsewhere_reaches_the_views_once(
     changes: list[None] = []
     feed.changed.connect(lambda: changes.append(None))
     _commit_elsewhere(dockyard_home, "one")
-    with qtbot.waitSignal(feed.changed, timeout=10_000):
+    with qtbot.waitSignal(feed.changed, timeout=30_000):
         # A notification of the team server arrives on a thread of its own.
         threading.Thread(target=feed.ledger_changed).start()
-    with qtbot.waitSignal(feed.reached, timeout=10_000):
+    with qtbot.waitSignal(feed.reached, timeout=30_000):
         feed.ledger_changed()  # nothing new since: no second re-read
     assert len(changes) == 1
 
@@ -84,7 +84,7 @@ def test_a_wake_up_during_a_look_is_followed_by_another_look(
     feed.ledger_changed()  # a look on its way…
     _commit_elsewhere(dockyard_home, "two")
     feed.ledger_changed()  # …and a change it may have missed: one more look follows
-    qtbot.waitUntil(lambda: len(looks) == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: len(looks) == 2, timeout=30_000)
     qtbot.wait(100)
     assert len(looks) == 2
     assert changes == [None]
@@ -96,6 +96,6 @@ def test_the_windows_own_finished_run_reaches_the_views_at_once(
     finished: list[object] = []
     feed.run_finished.connect(finished.append)
     _commit_elsewhere(dockyard_home, "three")  # what the run's child process committed
-    with qtbot.waitSignal(feed.changed, timeout=5_000):
+    with qtbot.waitSignal(feed.changed, timeout=30_000):
         coordinator.run_finished.emit(None)
     assert finished == [None]

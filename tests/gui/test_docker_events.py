@@ -48,7 +48,7 @@ def test_a_labelled_container_reports_its_repository_once(
     finally:
         container.remove(force=True)
     # create, start, die, destroy…: gathered into one refresh.
-    qtbot.waitUntil(lambda: received == [{REPO}], timeout=10_000)
+    qtbot.waitUntil(lambda: received == [{REPO}], timeout=30_000)
     qtbot.wait(600)
     assert received == [{REPO}]
     bridge.close()
@@ -87,7 +87,7 @@ def test_the_window_refreshes_and_marks_a_broken_endpoint(
         overview = window.overview_view
         qtbot.waitUntil(lambda: overview.state is not None and not overview.loading, timeout=20_000)
         before = overview._generation
-        with qtbot.waitSignal(events.repositories_changed, timeout=10_000) as changed:
+        with qtbot.waitSignal(events.repositories_changed, timeout=30_000) as changed:
             labelled_container(docker_client).remove(force=True)
         assert changed.args == [{REPO}]
         assert overview._generation == before + 1
@@ -134,7 +134,7 @@ def test_closing_the_window_does_not_wait_for_a_daemons_event_stream(
     finally:
         relay.close()
     # The link drops: the stream's thread ends on its own, closing its client, unheard.
-    qtbot.waitUntil(lambda: _event_threads() == [], timeout=10_000)
+    qtbot.waitUntil(lambda: _event_threads() == [], timeout=30_000)
     window.tasks.wait(20_000)
     qtbot.wait(100)  # anything posted back has been delivered by now
     assert errors == []
@@ -161,6 +161,6 @@ def test_an_endpoint_that_never_answers_does_not_hold_the_closing_window(
         silent.close()
     # The waiting calls fail now, and tell no one: the window is gone.
     assert window.tasks.wait(20_000)
-    qtbot.waitUntil(lambda: _event_threads() == [], timeout=10_000)
+    qtbot.waitUntil(lambda: _event_threads() == [], timeout=30_000)
     qtbot.wait(100)
     assert errors == []

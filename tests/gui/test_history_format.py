@@ -70,7 +70,7 @@ def test_history_table_shows_date_time_readable_details_and_json_on_hover(
     qtbot.addWidget(view)
     view.refresh()
     table = named(view, QTableView, "Audit trail")
-    qtbot.waitUntil(lambda: table.model().rowCount() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: table.model().rowCount() == 1, timeout=30_000)
     model = table.model()
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", model.index(0, 1).data())
     details = model.index(0, 6).data()
@@ -79,7 +79,7 @@ def test_history_table_shows_date_time_readable_details_and_json_on_hover(
     tooltip = model.index(0, 6).data(Qt.ItemDataRole.ToolTipRole)
     assert '"digest": "sha256:5b558ac09c2e4baf' in tooltip and '"rolled_back_from": null' in tooltip
     # Every answer delivered (and its binding deleted) while the view and its runner live.
-    qtbot.waitUntil(lambda: not view.tasks.live, timeout=10_000)
+    qtbot.waitUntil(lambda: not view.tasks.live, timeout=30_000)
     qtbot.wait(20)
     db.close()
 
@@ -96,8 +96,8 @@ def test_a_long_trail_shows_its_newest_entries_then_the_older_ones_and_its_verdi
     qtbot.addWidget(view)
     view.refresh()
     table = named(view, QTableView, "Audit trail")
-    qtbot.waitUntil(lambda: table.model().rowCount() == FIRST_PAGE + 30, timeout=10_000)
-    qtbot.waitUntil(lambda: "Chain verified" in view.chain_label.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: table.model().rowCount() == FIRST_PAGE + 30, timeout=30_000)
+    qtbot.waitUntil(lambda: "Chain verified" in view.chain_label.text(), timeout=30_000)
     assert f"({FIRST_PAGE + 30} entries)" in view.chain_label.text()
     model = table.model()
     assert [model.index(row, 0).data() for row in (0, FIRST_PAGE, FIRST_PAGE + 29)] == [
@@ -110,6 +110,6 @@ def test_a_long_trail_shows_its_newest_entries_then_the_older_ones_and_its_verdi
     view.filter.setText("DEV3@")
     assert [model.index(0, 2).data()] == ["dev3@example.test"] and model.rowCount() == 1
     # Every answer delivered (and its binding deleted) while the view and its runner live.
-    qtbot.waitUntil(lambda: not view.tasks.live, timeout=10_000)
+    qtbot.waitUntil(lambda: not view.tasks.live, timeout=30_000)
     qtbot.wait(20)
     db.close()

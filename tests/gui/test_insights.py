@@ -81,7 +81,7 @@ def window(qtbot: QtBot, history: str) -> Iterator[MainWindow]:
 
 def open_insights(qtbot: QtBot, main: MainWindow, repo: str) -> InsightsView:
     main.repositories.refresh(select=repo)
-    qtbot.waitUntil(lambda: main.current_repository() is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: main.current_repository() is not None, timeout=30_000)
     view = main.insights_view
     main.tabs.setCurrentWidget(view)
     qtbot.waitUntil(lambda: view.state is not None and not view.loading, timeout=30_000)
@@ -172,8 +172,8 @@ def test_insights_show_the_recorded_history(
 
     view.export_csv(str(tmp_path / "insights.csv"))
     view.export_png(str(tmp_path / "insights.png"))
-    qtbot.waitUntil(lambda: "insights.png" in view.message.text(), timeout=10_000)
-    qtbot.waitUntil(lambda: (tmp_path / "insights.csv").exists(), timeout=10_000)
+    qtbot.waitUntil(lambda: "insights.png" in view.message.text(), timeout=30_000)
+    qtbot.waitUntil(lambda: (tmp_path / "insights.csv").exists(), timeout=30_000)
     rows = list(csv.DictReader(io.StringIO((tmp_path / "insights.csv").read_text())))
     frequency = next(
         r for r in rows if r["bucket"] == "period" and r["metric"] == "deployment_frequency"
@@ -190,7 +190,7 @@ def test_insights_show_the_recorded_history(
     assert window.tabs.currentWidget() is window.runs_view
     qtbot.waitUntil(
         lambda: (run := window.runs_view.selected_run()) is not None and run.id == top.run_id,
-        timeout=10_000,
+        timeout=30_000,
     )
     selected = window.runs_view.selected_run()
     assert selected is not None and selected.ref == "v1.0.0"

@@ -32,11 +32,11 @@ def test_a_read_under_way_when_the_ledger_switches_ends_normally(
         on_result=answered.append,
         on_error=lambda message, _details: answered.append(message),
     )
-    assert reading.wait(10)
+    assert reading.wait(30)
 
     window.ledger_switched()  # what Settings does after a team connect or disconnect
     release.set()
 
-    qtbot.waitUntil(lambda: answered != [], timeout=10_000)
+    qtbot.waitUntil(lambda: answered != [], timeout=30_000)
     assert answered == [0]  # how many repositories there are, not an error
     assert window.tasks.wait(20_000)

@@ -110,13 +110,13 @@ def test_search_counts_every_match_and_moves_between_them(
     write_lines(path, lines)
     expected = [n for n in range(200_000) if n % 997 == 3]
     view.set_log(path, live=False)
-    qtbot.waitUntil(lambda: view.model.rowCount() == 200_000, timeout=10_000)  # type: ignore
+    qtbot.waitUntil(lambda: view.model.rowCount() == 200_000, timeout=30_000)  # type: ignore
 
     search = widget(view, QLineEdit, "Log search")
     count = widget(view, QLabel, "Match count")
     qtbot.keyClicks(search, "^FAIL case")  # type: ignore[attr-defined]
     # The pattern sees the text without colour codes, as the user does.
-    qtbot.waitUntil(lambda: count.text() == f"{len(expected)} matches", timeout=10_000)  # type: ignore
+    qtbot.waitUntil(lambda: count.text() == f"{len(expected)} matches", timeout=30_000)  # type: ignore
 
     table = widget(view, QTableView, "Log lines")
     next_button = widget(view, QPushButton, "Next match")

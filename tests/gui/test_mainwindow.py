@@ -20,7 +20,7 @@ def test_window_opens_and_shows_the_local_endpoint_connected(
     qtbot.addWidget(window)
     window.show()
     assert window.windowTitle().startswith("Dockyard")
-    qtbot.waitUntil(lambda: "local" in window.endpoint_status.labels, timeout=15_000)
+    qtbot.waitUntil(lambda: "local" in window.endpoint_status.labels, timeout=30_000)
     label = window.endpoint_status.labels["local"]
     assert "connected" in label.text()
     assert "Docker" in label.toolTip()
@@ -34,7 +34,7 @@ def test_window_says_plainly_when_no_daemon_answers(
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(lambda: "local" in window.endpoint_status.labels, timeout=15_000)
+    qtbot.waitUntil(lambda: "local" in window.endpoint_status.labels, timeout=30_000)
     label = window.endpoint_status.labels["local"]
     assert "unreachable" in label.text()
     assert "start Docker" in label.toolTip()

@@ -122,7 +122,7 @@ def test_promote_sends_stagings_digest_to_production_for_approval(
             pending = named(environments, QLabel, "Pending production")
             return pending.isVisible() and "Awaiting approval: v1.0.0" in pending.text()
 
-        qtbot.waitUntil(pending_shown, timeout=10_000)
+        qtbot.waitUntil(pending_shown, timeout=30_000)
         pending = named(environments, QLabel, "Pending production")
         assert staging_digest.digest[:19] in pending.text()
         assert named(environments, QPushButton, "Approve production").isVisible()

@@ -33,12 +33,12 @@ def test_add_endpoint_refuses_bad_names_replacements_and_tls_without_files(
     result = named(dialog, QLabel, "Endpoint test result")
 
     add(dialog, "bad name;x", "ssh://ops@127.0.0.1:1")
-    qtbot.waitUntil(lambda: "cannot name a Docker endpoint" in result.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "cannot name a Docker endpoint" in result.text(), timeout=30_000)
 
     ca = tmp_path / "ca.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
     add(dialog, "tls", "tcp://build.example:2376", ca=str(ca))
-    qtbot.waitUntil(lambda: result.text().startswith("Refusing plain tcp://"), timeout=10_000)
+    qtbot.waitUntil(lambda: result.text().startswith("Refusing plain tcp://"), timeout=30_000)
     assert saved_hosts(dockyard_home) == {}
 
     add(dialog, "prod", "ssh://ops@127.0.0.1:1")
@@ -46,7 +46,7 @@ def test_add_endpoint_refuses_bad_names_replacements_and_tls_without_files(
     qtbot.waitUntil(lambda: "prod: unreachable" in result.text(), timeout=20_000)
 
     add(dialog, "prod", "ssh://ops@127.0.0.2:1")
-    qtbot.waitUntil(lambda: "already exists" in result.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "already exists" in result.text(), timeout=30_000)
     assert saved_hosts(dockyard_home)["prod"]["url"] == "ssh://ops@127.0.0.1:1"
 
     replace = named(dialog, QCheckBox, "Replace an endpoint of the same name")

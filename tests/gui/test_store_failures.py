@@ -32,11 +32,11 @@ def test_window_on_a_full_disk_shows_what_was_recorded_and_says_the_disk_is_full
         window = MainWindow(home=home)
         qtbot.addWidget(window)
         window.show()
-        qtbot.waitUntil(lambda: window.repositories.loaded, timeout=10_000)
+        qtbot.waitUntil(lambda: window.repositories.loaded, timeout=30_000)
         assert window.repositories.model.rowCount() == 1  # read from the full disk
 
         window.welcome.sample_button.click()  # writes a repository: the disk is full
-        qtbot.waitUntil(lambda: "is full" in window.welcome.sample_status.text(), timeout=10_000)
+        qtbot.waitUntil(lambda: "is full" in window.welcome.sample_status.text(), timeout=30_000)
         text = window.welcome.sample_status.text()
         assert text.startswith("The disk holding DOCKYARD_HOME") and "free some space" in text
         window.tasks.wait(10_000)

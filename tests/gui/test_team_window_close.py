@@ -99,17 +99,17 @@ def test_a_team_window_closed_while_its_listener_retries_leaves_no_session(
     ledger = named(window, QLabel, "Ledger")
     # Its reads, its look at the ledger and its listener, each named for what it does.
     named_for = {"dockyard window", "dockyard window (watching)", "dockyard window (listening)"}
-    qtbot.waitUntil(lambda: set(_window_sessions(team)) == named_for, timeout=10_000)
+    qtbot.waitUntil(lambda: set(_window_sessions(team)) == named_for, timeout=30_000)
 
     team.server.go_away()
     qtbot.waitUntil(lambda: ": unreachable" in ledger.text(), timeout=20_000)
     held = HeldListener(window, monkeypatch)
-    assert held.reached.wait(10), "the listener never tried again"
+    assert held.reached.wait(30), "the listener never tried again"
     caplog.set_level(logging.INFO, logger="dockyard")
     caplog.clear()
 
     window.close()
-    assert held.closed.wait(10), "the window never closed its ledger"
+    assert held.closed.wait(30), "the window never closed its ledger"
     team.server.come_back()
     held.let_go()
     qtbot.wait(int(3 * RETRY_SECONDS * 1000))  # past the listener's next tries
@@ -149,15 +149,15 @@ def test_a_deployment_under_way_keeps_its_lock_when_its_window_closes(
         releases.unlock_environment(lock)
 
     window.tasks.submit(deployment)
-    assert deploying.wait(10)
+    assert deploying.wait(30)
 
     window.close()
     qtbot.waitUntil(
-        lambda: "dockyard window (listening)" not in _window_sessions(team), timeout=10_000
+        lambda: "dockyard window (listening)" not in _window_sessions(team), timeout=30_000
     )
     # The window's close waits for the deployment: its lock holds the environment still.
     assert "dockyard window (deployment lock)" in _window_sessions(team)
     assert _locks(team) == 1
     finish.set()
-    qtbot.waitUntil(lambda: _window_sessions(team) == [], timeout=10_000)
+    qtbot.waitUntil(lambda: _window_sessions(team) == [], timeout=30_000)
     assert _locks(team) == 0

@@ -32,15 +32,15 @@ def test_new_tag_of_a_watched_repository_starts_a_run(
     )
     watcher.start()
     # The first look records a baseline: nothing starts.
-    qtbot.waitUntil(lambda: bool(watcher.next_poll), timeout=10_000)
+    qtbot.waitUntil(lambda: bool(watcher.next_poll), timeout=30_000)
     assert started == []
     repo.tag("v1.0.0")
-    with qtbot.waitSignal(watcher.changes_found, timeout=15_000):
+    with qtbot.waitSignal(watcher.changes_found, timeout=30_000):
         pass
     assert started == [(stored.location, "v1.0.0")]
     # Watching off: later tags start nothing.
     RepositoryStore(db).set_watch(stored.id, False)
-    qtbot.waitUntil(lambda: not watcher.watchers, timeout=10_000)
+    qtbot.waitUntil(lambda: not watcher.watchers, timeout=30_000)
     repo.tag("v1.1.0")
     qtbot.wait(2500)
     assert started == [(stored.location, "v1.0.0")]

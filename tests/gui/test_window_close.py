@@ -165,11 +165,11 @@ def test_a_closed_team_window_leaves_no_session_on_the_server(
     window = team_window(qtbot, home)
     qtbot.waitUntil(lambda: window.repositories.loaded, timeout=20_000)
     # Its reads, its look at the change marker and its notification listener are sessions.
-    qtbot.waitUntil(lambda: _sessions(team, team.developer) >= 3, timeout=10_000)
+    qtbot.waitUntil(lambda: _sessions(team, team.developer) >= 3, timeout=30_000)
 
     window.close()
 
-    qtbot.waitUntil(lambda: _sessions(team, team.developer) == 0, timeout=10_000)
+    qtbot.waitUntil(lambda: _sessions(team, team.developer) == 0, timeout=30_000)
 
 
 def test_a_closed_window_closes_its_local_ledger(
@@ -183,4 +183,4 @@ def test_a_closed_window_closes_its_local_ledger(
     window.close()
 
     # The last connection to close checkpoints the log into the database and removes it.
-    qtbot.waitUntil(lambda: not wal.exists(), timeout=10_000)
+    qtbot.waitUntil(lambda: not wal.exists(), timeout=30_000)

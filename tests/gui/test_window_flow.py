@@ -102,7 +102,7 @@ def test_sample_repository_runs_from_the_window(
                 "tests passed" in line
                 for line in log_lines.model.reader.lines(0, log_lines.model.rowCount())  # type: ignore[union-attr]
             ),
-            timeout=10_000,
+            timeout=30_000,
         )
         # The repository row shows the latest status.
         assert window.repositories.model.index(0).data() == "hello-dockyard"
@@ -143,7 +143,7 @@ def test_a_slow_run_can_be_cancelled_and_closing_asks_first(
 
     # A second run, then closing the window: it asks, and cancels the run before quitting.
     run_dialog_ref(qtbot, window, "main")
-    qtbot.waitUntil(lambda: bool(window.runs.active()), timeout=10_000)
+    qtbot.waitUntil(lambda: bool(window.runs.active()), timeout=30_000)
     asked: list[int] = []
     monkeypatch.setattr(window, "ask_about_active_runs", lambda count: asked.append(count) or True)
     window.close()
@@ -204,7 +204,7 @@ def test_adding_a_folder_that_is_not_a_repository_says_so(
     dialog.location.setText(str(plain))
     named(dialog, QPushButton, "Add").click()
     error = named(dialog, QLabel, "Add repository error")
-    qtbot.waitUntil(error.isVisible, timeout=10_000)
+    qtbot.waitUntil(error.isVisible, timeout=30_000)
     assert "is not a git repository" in error.text()
     assert dialog.isVisible()
     assert window.repositories.model.rowCount() == 0

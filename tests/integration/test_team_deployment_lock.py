@@ -103,7 +103,7 @@ def test_a_live_desktop_holds_the_environment_and_a_killed_one_frees_it_at_once(
 
     holder.send_signal(signal.SIGKILL)  # the desktop crashes mid-deployment
     holder.wait(timeout=10)
-    mine = _take(ledger, within=2)  # at once, not after 30 minutes
+    mine = _take(ledger, within=20)  # at once (a loaded server), not after 30 minutes
     assert ledger.environment_lock("web", "production") == mine
     ledger.unlock_environment(mine)
     assert ledger.environment_lock("web", "production") is None
@@ -116,7 +116,7 @@ def test_a_session_the_server_ended_frees_the_environment(
 ) -> None:
     assert ledger.environment_lock("web", "production") is not None
     assert team.end_lock_session("web", "production") == [(True,)]
-    mine = _take(ledger, within=2)
+    mine = _take(ledger, within=20)
     assert holder.poll() is None  # its process still runs: only its session ended
     ledger.unlock_environment(mine)
 
