@@ -178,7 +178,7 @@ def test_replacement_takes_over_and_an_unhealthy_release_leaves_it_running(
     assert "health check failed" in lines.text()
 
 
-def http_get(port: int, timeout: float = 15.0) -> str:
+def http_get(port: int, timeout: float = 60.0) -> str:
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -67,7 +67,7 @@ def test_a_commit_elsewhere_wakes_the_listener_at_once_also_after_an_outage(
     listener.start()
     other = _other_machine(team)
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while not _listening(team):  # it connects in its own thread
             assert time.monotonic() < deadline, "the listener never listened"
             time.sleep(0.05)
@@ -79,9 +79,9 @@ def test_a_commit_elsewhere_wakes_the_listener_at_once_also_after_an_outage(
         # keeps trying; when it is back it says so once more and listens again.
         seen = wakeups.count
         team.server.go_away()
-        wakeups.after(seen, within=5)
+        wakeups.after(seen, within=30)
         team.server.come_back()
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 30
         while not _listening(team):
             assert time.monotonic() < deadline, "the listener never listened again"
             time.sleep(0.05)
