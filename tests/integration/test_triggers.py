@@ -27,8 +27,8 @@ def test_first_look_is_a_baseline_then_new_commits_and_tags_trigger(
     assert [(c.kind, c.ref, c.commit) for c in changes] == [("branch", "main", commit)]
 
     repo.tag("v1.1.0")
-    repo.repo.create_head("experiment")  # not watched
-    repo.repo.create_head("release/2.0")
+    repo.branch("experiment")  # not watched
+    repo.branch("release/2.0")
     changes = watcher.poll()
     assert sorted((c.kind, c.ref) for c in changes) == [
         ("branch", "release/2.0"),

@@ -61,6 +61,10 @@ class GitRepo:
         self.repo.create_tag(name, message=f"release {name}")
         self._close()
 
+    def branch(self, name: str) -> None:
+        self.repo.create_head(name)
+        self._close()
+
     def _close(self) -> None:
         # Ends GitPython's persistent `git cat-file` processes now: left to the garbage
         # collector, a Popen may be collected still running, a ResourceWarning (an error).
