@@ -11,9 +11,8 @@ from typing import Any
 from dockyard.cli.context import database, repo_key
 from dockyard.core.errors import DockyardError, UserInputError
 from dockyard.engine.home import dockyard_home
-from dockyard.engine.ledger_source import acting_identity
-from dockyard.engine.pipeline.start import start_pipeline
-from dockyard.engine.pipeline.triggers import RefWatcher
+from dockyard.engine.pipeline.triggers import RefWatcher, kept_for_later
+from dockyard.engine.pipeline.watched import run_change
 from dockyard.store.repositories import RepositoryStore
 
 
@@ -40,7 +39,7 @@ def watch_repositories(args: argparse.Namespace) -> int:
     watchers = [RefWatcher(location, home) for location in locations]
     stop = threading.Event()
     next_look = dict.fromkeys(locations, 0.0)
-    failed = False
+    failed = kept = False
     while not stop.is_set():
         for watcher in watchers:
             if time.monotonic() < next_look[watcher.location]:
@@ -53,16 +52,17 @@ def watch_repositories(args: argparse.Namespace) -> int:
             next_look[watcher.location] = time.monotonic() + watcher.trigger.interval
             for change in changes:
                 print(f"{change.repo}: new {change.kind} {change.ref} at {change.commit[:12]}")
-                outcome = start_pipeline(
-                    home=home,
-                    db=db,
-                    location=change.repo,
-                    ref=change.ref,
-                    started_by=acting_identity(db),
-                )
+                outcome = run_change(watcher, change, home=home, db=db)
+                if outcome is None:  # found again at the next look
+                    print(
+                        f"dockyard: {kept_for_later(change, team=db.dialect == 'postgres')}",
+                        file=sys.stderr,
+                    )
+                    kept = True
+                    continue
                 print(f"  run {outcome.run.id}: {outcome.run.status}")
                 failed = failed or outcome.run.status == "failed"
         if args.once:
             break
         stop.wait(1.0)
-    return 1 if failed else 0
+    return 1 if failed else 3 if kept else 0

@@ -70,6 +70,29 @@ class MachineSettings:
                 (location, listed, time_to_text(utcnow())),
             )
 
+    def swap_watched_refs(self, location: str, refs: Refs) -> Refs | None:
+        """Record what the poller sees now and return what was seen before, at once: two
+        pollers of this machine (a window, ``dockyard watch``) never both find a ref new."""
+        with self.db.transaction():
+            previous = self.watched_refs(location)
+            self.put_watched_refs(location, refs)
+        return previous
+
+    def put_back_watched_ref(
+        self, location: str, ref: tuple[str, str], seen: str, previous: str | None
+    ) -> None:
+        """Undo seeing ``ref`` at ``seen`` (its run could not be recorded), so that the next
+        look finds it new again; unless a later look saw it move on meanwhile."""
+        with self.db.transaction():
+            refs = self.watched_refs(location)
+            if refs is None or refs.get(ref) != seen:
+                return
+            if previous is None:
+                del refs[ref]
+            else:
+                refs[ref] = previous
+            self.put_watched_refs(location, refs)
+
     def registry_logins(self) -> dict[str, str]:
         """registry -> user of its Dockyard login."""
         rows = self.db.connect().execute("SELECT * FROM registry_logins ORDER BY registry")

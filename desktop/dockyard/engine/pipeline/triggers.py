@@ -4,7 +4,9 @@ A local repository's refs are read directly; a remote one is fetched into its ca
 (at the ``trigger.interval`` of its ``dockyard.yml``). What was seen is kept in this
 machine's database (``store/machine.py``; an older Dockyard's ``watch/*.json`` is imported
 on first use) so a restart does not start runs for refs it already saw; the first look at
-a repository only records a baseline.
+a repository only records a baseline. A change whose run the ledger could not record is
+put back (``RefWatcher.put_back``): the next look finds it again, so it runs once the
+ledger is back.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.core.errors import DockyardError
-from dockyard.core.locations import normalise_location
+from dockyard.core.locations import default_name, normalise_location
 from dockyard.core.pipeline_file import TriggerConfig
 from dockyard.core.pipeline_load import load_pipeline
 from dockyard.engine.gitsource import GitSource
@@ -34,6 +36,16 @@ class RefChange:
     ref: str  # the branch or tag name to run
     commit: str
     kind: str  # "branch" | "tag"
+    previous: str | None = None  # the commit seen before; None when the ref is new
+
+
+def kept_for_later(change: RefChange, *, team: bool) -> str:
+    """The sentence for a change found while the ledger cannot record its run."""
+    ledger = "the team ledger is unreachable" if team else "the ledger cannot record a run"
+    return (
+        f"{change.ref} of {default_name(change.repo)} was found while {ledger}; "
+        "it will run when the ledger is back."
+    )
 
 
 class RefWatcher:
@@ -50,12 +62,11 @@ class RefWatcher:
         with GitSource(self.location, self.home, fetch=True) as source:
             self.trigger = self._trigger_of(source)
             current = self._matching_refs(source)
-        previous = self._load()
-        self._save(current)
+        previous = self._swap(current)
         if previous is None:
             return []
         changes = [
-            RefChange(self.location, name, commit, kind)
+            RefChange(self.location, name, commit, kind, previous.get((kind, name)))
             for (kind, name), commit in sorted(current.items())
             if previous.get((kind, name)) != commit
         ]
@@ -88,15 +99,19 @@ class RefWatcher:
                     refs[("tag", tag.name)] = tag.commit.hexsha
         return refs
 
-    def _load(self) -> Refs | None:
+    def put_back(self, change: RefChange) -> None:
+        """Forget having seen ``change`` (its run was not recorded): the next look, of this
+        watcher or another on this machine, finds it again."""
+        with machine_database(self.home) as db:
+            MachineSettings(db).put_back_watched_ref(
+                self.location, (change.kind, change.ref), change.commit, change.previous
+            )
+
+    def _swap(self, refs: Refs) -> Refs | None:
         with machine_database(self.home) as db:
             settings = MachineSettings(db)
             self._import_old_state(settings)
-            return settings.watched_refs(self.location)
-
-    def _save(self, refs: Refs) -> None:
-        with machine_database(self.home) as db:
-            MachineSettings(db).put_watched_refs(self.location, refs)
+            return settings.swap_watched_refs(self.location, refs)
 
     def _import_old_state(self, settings: MachineSettings) -> None:
         try:

@@ -1,0 +1,42 @@
+"""A run for what a watched repository's poll found, kept for later when the ledger cannot
+record it (the team server is away, the disk is full, the database is locked)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from dockyard.core.errors import InfrastructureError
+from dockyard.engine.events import Event, RunChanged
+from dockyard.engine.ledger_source import acting_identity
+from dockyard.engine.pipeline.outcome import PipelineOutcome
+from dockyard.engine.pipeline.start import start_pipeline
+from dockyard.engine.pipeline.triggers import RefChange, RefWatcher
+from dockyard.store.database import Database
+
+
+def run_change(
+    watcher: RefWatcher, change: RefChange, *, home: Path, db: Database
+) -> PipelineOutcome | None:
+    """Run ``change`` to the end; None when its run could not even be recorded: then the
+    change is put back, and the watcher's next look finds it again."""
+    recorded = False
+
+    def sink(event: Event) -> None:
+        nonlocal recorded
+        recorded = recorded or isinstance(event, RunChanged)
+
+    try:
+        return start_pipeline(
+            home=home,
+            db=db,
+            location=change.repo,
+            ref=change.ref,
+            started_by=acting_identity(db),
+            sink=sink,
+        )
+    except (InfrastructureError, sqlite3.Error, OSError):
+        if recorded:  # a run recorded and then cut off is recovery's to settle
+            raise
+        watcher.put_back(change)
+        return None
