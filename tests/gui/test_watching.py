@@ -9,6 +9,7 @@ from pytestqt.qtbot import QtBot
 
 from dockyard.store.database import open_database
 from dockyard.store.repositories import RepositoryStore
+from dockyard.ui.pipelineworker import PipelineWorker
 from dockyard.ui.watching import RepositoryWatcher
 from dockyard.ui.worker import TaskRunner
 from testbed.gitrepos import make_app_repo
@@ -26,10 +27,13 @@ def test_new_tag_of_a_watched_repository_starts_a_run(
     stored = RepositoryStore(db).add(str(repo.path))
     RepositoryStore(db).set_watch(stored.id, True)
     started: list[tuple[str, str]] = []
+
+    def start_run(location: str, ref: str) -> PipelineWorker:
+        started.append((location, ref))
+        return PipelineWorker(location, ref)  # the run itself is not this test's
+
     tasks = TaskRunner()
-    watcher = RepositoryWatcher(
-        tasks, dockyard_home, db, lambda location, ref: started.append((location, ref))
-    )
+    watcher = RepositoryWatcher(tasks, dockyard_home, db, start_run)
     watcher.start()
     # The first look records a baseline: nothing starts.
     qtbot.waitUntil(lambda: bool(watcher.next_poll), timeout=30_000)

@@ -54,10 +54,7 @@ def watch_repositories(args: argparse.Namespace) -> int:
                 print(f"{change.repo}: new {change.kind} {change.ref} at {change.commit[:12]}")
                 outcome = run_change(watcher, change, home=home, db=db)
                 if outcome is None:  # found again at the next look
-                    print(
-                        f"dockyard: {kept_for_later(change, team=db.dialect == 'postgres')}",
-                        file=sys.stderr,
-                    )
+                    print(f"dockyard: {kept_for_later(change, db)}", file=sys.stderr)
                     kept = True
                     continue
                 print(f"  run {outcome.run.id}: {outcome.run.status}")

@@ -40,7 +40,7 @@ from dockyard.ui.icons import icon
 from dockyard.ui.insights import InsightsView
 from dockyard.ui.ledgerstatus import LedgerStatus
 from dockyard.ui.overview import OverviewView
-from dockyard.ui.pipelineworker import RunCoordinator
+from dockyard.ui.pipelineworker import PipelineWorker, RunCoordinator
 from dockyard.ui.repositories import RepositoryPanel
 from dockyard.ui.runsview import RunsView
 from dockyard.ui.theme import coloured, tones
@@ -426,14 +426,14 @@ class MainWindow(QMainWindow):
         worker.run_changed.connect(first_event)
         self.statusBar().showMessage(f"Started a run of {ref}.", 5000)
 
-    def start_watched_run(self, location: str, ref: str) -> None:
-        """A watched repository got a new commit or tag: run it without changing the view."""
-        refused = self.ledger.refusal(f"running {ref} of {short_repo(location)}")
-        if refused:  # nothing is queued on this machine to diverge later
-            self.statusBar().showMessage(refused, 15_000)
-            return
-        self.runs.start(location, ref, self.identity)
+    def start_watched_run(self, location: str, ref: str) -> PipelineWorker | None:
+        """A watched repository got a new commit or tag: run it without changing the view.
+        None while the ledger cannot record it: the watcher keeps it for later, and says so."""
+        if self.ledger.refusal(f"running {ref} of {short_repo(location)}"):
+            return None
+        worker = self.runs.start(location, ref, self.identity)
         self.statusBar().showMessage(f"{short_repo(location)}: new {ref}, run started.", 10_000)
+        return worker
 
     def _recover(self) -> None:
         self._recovery_due = False

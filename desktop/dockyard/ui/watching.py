@@ -1,7 +1,9 @@
 """Watched repositories: poll their refs in the background and start runs on what is new.
 
 Each poll (a git fetch for a remote) runs in a worker; the UI thread only keeps the
-schedule and hands new refs to the run coordinator.
+schedule and hands new refs to the run coordinator. A new ref whose run the ledger cannot
+record (refused while the team ledger is away, or its run never recorded) is put back, so
+a later poll finds it again, and the status bar says it will run when the ledger is back.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dockyard.ui.worker import TaskRunner
 
 if TYPE_CHECKING:
     from dockyard.engine.pipeline.triggers import RefChange, RefWatcher
+    from dockyard.ui.pipelineworker import PipelineWorker
 
 TICK_MS = 1000
 
@@ -39,8 +42,13 @@ def _poll(
     return watcher, watcher.poll()
 
 
+def _put_back(watcher: RefWatcher, change: RefChange) -> None:
+    watcher.put_back(change)
+
+
 class RepositoryWatcher(QObject):
-    """Starts a run (through ``start_run``) for each new commit or tag of a watched repo."""
+    """Starts a run (through ``start_run``) for each new commit or tag of a watched repo;
+    ``start_run`` returns its worker, or None when the ledger refused it for now."""
 
     changes_found = Signal(object)  # list[RefChange]
 
@@ -49,7 +57,7 @@ class RepositoryWatcher(QObject):
         tasks: TaskRunner,
         home: Path,
         db: Database,
-        start_run: Callable[[str, str], None],
+        start_run: Callable[[str, str], PipelineWorker | None],
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -73,7 +81,14 @@ class RepositoryWatcher(QObject):
         self.timer.stop()
 
     def tick(self) -> None:
-        self.tasks.submit(_watched_locations, self.db, on_result=self._schedule)
+        self.tasks.submit(
+            _watched_locations, self.db, on_result=self._schedule, on_error=self._unread
+        )
+
+    def _unread(self, _message: str, _details: str) -> None:
+        # The ledger is away (the banner says so): keep looking at what was watched, so a
+        # new ref is found now and said to wait for the ledger, not found only later.
+        self._schedule(sorted(self.watched))
 
     def _schedule(self, locations: list[str]) -> None:
         now = time.monotonic()
@@ -102,9 +117,26 @@ class RepositoryWatcher(QObject):
         self.watchers[location] = watcher
         self.next_poll[location] = time.monotonic() + watcher.trigger.interval
         for change in changes:
-            self.start_run(change.repo, change.ref)
+            worker = self.start_run(change.repo, change.ref)
+            if worker is None:
+                self._keep(watcher, change)
+            else:
+                worker.finished.connect(functools.partial(self._ended, watcher, change, worker))
         if changes:
             self.changes_found.emit(changes)
+
+    def _ended(
+        self, watcher: RefWatcher, change: RefChange, worker: PipelineWorker, outcome: object
+    ) -> None:
+        if outcome is None and worker.run is None:  # the ledger never recorded its run
+            self._keep(watcher, change)
+
+    def _keep(self, watcher: RefWatcher, change: RefChange) -> None:
+        from dockyard.engine.pipeline.triggers import kept_for_later  # imported by the poll
+        from dockyard.ui import messages
+
+        self.tasks.submit(_put_back, watcher, change)
+        messages.info(kept_for_later(change, self.db))
 
     def _failed(self, location: str, message: str, details: str) -> None:
         # A repository that cannot be read now is tried again at the next interval; the

@@ -24,7 +24,7 @@ from dockyard.core.locations import default_name, normalise_location
 from dockyard.core.pipeline_file import TriggerConfig
 from dockyard.core.pipeline_load import load_pipeline
 from dockyard.engine.gitsource import GitSource
-from dockyard.store.database import machine_database
+from dockyard.store.database import Database, machine_database
 from dockyard.store.machine import MachineSettings, Refs
 
 log = logging.getLogger("dockyard.git")
@@ -39,8 +39,9 @@ class RefChange:
     previous: str | None = None  # the commit seen before; None when the ref is new
 
 
-def kept_for_later(change: RefChange, *, team: bool) -> str:
-    """The sentence for a change found while the ledger cannot record its run."""
+def kept_for_later(change: RefChange, db: Database) -> str:
+    """The sentence for a change found while ``db`` cannot record its run."""
+    team = db.dialect == "postgres"
     ledger = "the team ledger is unreachable" if team else "the ledger cannot record a run"
     return (
         f"{change.ref} of {default_name(change.repo)} was found while {ledger}; "

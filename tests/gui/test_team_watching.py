@@ -1,0 +1,75 @@
+"""A tag of a watched repository found while the team ledger is away is not lost.
+
+The window watches a repository on a team ledger; the server refuses its members (every
+session ended) and a tag is made. The status bar says the tag will run when the ledger is
+back; once it is, the window starts that run, once, and it succeeds. Real PostgreSQL,
+daemon, git and keyring; the window offscreen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+import pytest
+from PySide6.QtWidgets import QLabel
+from pytestqt.qtbot import QtBot
+from tests.gui.helpers import close_window, named, team_window
+
+from dockyard.store.repositories import RepositoryStore
+from testbed.cli import remove_images
+from testbed.dockerd import PrivateDaemon
+from testbed.gitrepos import clone, make_app_repo
+from testbed.teamdb import TeamDatabase
+
+pytestmark = [pytest.mark.gui, pytest.mark.docker, pytest.mark.postgres, pytest.mark.keyring]
+
+TRIGGERS = "trigger:\n  tags: 'v*'\n  interval: 1s\n"
+SENTENCE = (
+    "v1.4.0 of shop was found while the team ledger is unreachable; "
+    "it will run when the ledger is back."
+)
+
+
+def test_a_tag_found_while_the_team_ledger_is_away_runs_once_it_is_back(
+    qtbot: QtBot,
+    tmp_path: Path,
+    team: TeamDatabase,
+    docker_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+) -> None:
+    source = make_app_repo(tmp_path / "source", dockyard_yml=TRIGGERS)
+    origin = clone(source.path, tmp_path / "shop.git", bare=True)
+    home = tmp_path / "home"
+    team.connect_home(home, team.developer)
+    window = team_window(qtbot, home)
+    try:
+        repositories = RepositoryStore(window.db)
+        stored = repositories.add(str(origin))  # as the ledger knows a clone of it
+        repositories.set_watch(stored.id, True)
+        qtbot.waitUntil(lambda: stored.location in window.watcher.next_poll, timeout=30_000)
+
+        banner = named(window, QLabel, "Ledger unreachable")
+        team.allow_connections(False)
+        try:
+            qtbot.waitUntil(banner.isVisible, timeout=15_000)
+            source.tag("v1.4.0")
+            source.repo.git.push(str(origin), "v1.4.0")
+            qtbot.waitUntil(lambda: window.statusBar().currentMessage() == SENTENCE, timeout=30_000)
+        finally:
+            team.allow_connections(True)
+
+        qtbot.waitUntil(lambda: not banner.isVisible(), timeout=15_000)
+        qtbot.waitUntil(lambda: bool(window.runs.busy()), timeout=30_000)
+        qtbot.waitUntil(lambda: not window.runs.busy(), timeout=300_000)
+        qtbot.wait(3000)  # the watcher looked again meanwhile: nothing more starts
+        assert not window.runs.busy()
+        with team.admin() as admin:  # the window's own session was cut by the outage
+            runs = admin.execute(
+                "SELECT status, started_by FROM dockyard.runs WHERE repo = %s AND ref = %s",
+                (stored.location, "v1.4.0"),
+            ).fetchall()
+        assert runs == [("succeeded", team.developer)]
+    finally:
+        close_window(window)
+        remove_images(docker_client, "dockyard/shop:")
