@@ -22,7 +22,7 @@ import pytest
 
 from dockyard.engine.deploy.labels import DEPLOYMENT
 from integration.killed_runs import HEALTHY, cleanup, wait_for_deploy_container
-from testbed.cli import Cli, environment
+from testbed.cli import Cli, MemberCli, environment
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import COMPOSE_TEST, make_app_repo
 from testbed.postgres import PostgresServer
@@ -41,17 +41,6 @@ environments:
 """
 # The test stage runs long enough to stop the server in the middle of it.
 SLOW_TEST = COMPOSE_TEST.replace("test -f /app.sh", "sleep 8 && test -f /app.sh")
-
-
-class MemberCli(Cli):
-    """The command as a team member: DOCKYARD_USER is their role (no "ignored" note)."""
-
-    def __init__(self, home: Path, daemon: PrivateDaemon, member: str) -> None:
-        super().__init__(home, daemon)
-        self.member = member
-
-    def environ(self, user: str) -> dict[str, str]:
-        return super().environ(self.member)
 
 
 @pytest.fixture

@@ -88,6 +88,17 @@ class Cli:
         return json.loads(result.stdout)
 
 
+class MemberCli(Cli):
+    """The command as a team member: DOCKYARD_USER is their role (no "ignored" note)."""
+
+    def __init__(self, home: Path, daemon: PrivateDaemon, member: str) -> None:
+        super().__init__(home, daemon)
+        self.member = member
+
+    def environ(self, user: str) -> dict[str, str]:
+        return super().environ(self.member)
+
+
 _LISTING_MODULES = """
 import json, sys
 from dockyard.__main__ import main

@@ -31,3 +31,22 @@ def test_an_import_never_overwrites_what_the_database_holds(dockyard_home: Path)
         assert settings.registry_logins() == {"localhost:5000": "new-user"}
         assert settings.watched_refs("/src/app") == {("branch", "main"): "a" * 40}
         assert settings.watched_refs("/src/other") is None
+
+
+def test_a_ref_put_back_is_new_again_unless_a_later_look_saw_it_move_on(
+    dockyard_home: Path,
+) -> None:
+    main, tag = ("branch", "main"), ("tag", "v1.4.0")
+    with machine_database(dockyard_home) as db:
+        settings = MachineSettings(db)
+        assert settings.swap_watched_refs("/src/shop", {main: "a" * 40}) is None
+        seen = {main: "b" * 40, tag: "c" * 40}
+        assert settings.swap_watched_refs("/src/shop", seen) == {main: "a" * 40}
+        # Neither run could be recorded: both are put back as they were before.
+        settings.put_back_watched_ref("/src/shop", main, "b" * 40, "a" * 40)
+        settings.put_back_watched_ref("/src/shop", tag, "c" * 40, None)
+        assert settings.watched_refs("/src/shop") == {main: "a" * 40}
+        # A later look took main at d…: putting back its older commit changes nothing.
+        settings.swap_watched_refs("/src/shop", {main: "d" * 40})
+        settings.put_back_watched_ref("/src/shop", main, "b" * 40, "a" * 40)
+        assert settings.watched_refs("/src/shop") == {main: "d" * 40}

@@ -40,6 +40,7 @@ def watch_repositories(args: argparse.Namespace) -> int:
     stop = threading.Event()
     next_look = dict.fromkeys(locations, 0.0)
     failed = kept = False
+    waiting: set[tuple[str, str, str]] = set()  # said to wait for the ledger: said once
     while not stop.is_set():
         for watcher in watchers:
             if time.monotonic() < next_look[watcher.location]:
@@ -51,12 +52,17 @@ def watch_repositories(args: argparse.Namespace) -> int:
                 changes = []
             next_look[watcher.location] = time.monotonic() + watcher.trigger.interval
             for change in changes:
-                print(f"{change.repo}: new {change.kind} {change.ref} at {change.commit[:12]}")
-                outcome = run_change(watcher, change, home=home, db=db)
-                if outcome is None:  # found again at the next look
-                    print(f"dockyard: {kept_for_later(change, db)}", file=sys.stderr)
+                said = (change.repo, change.ref, change.commit)
+                if said not in waiting:
+                    print(f"{change.repo}: new {change.kind} {change.ref} at {change.commit[:12]}")
+                outcome = run_change(watcher, change, home=home, db=db) if change.taken else None
+                if outcome is None:  # found again at a later look
+                    if said not in waiting:
+                        print(f"dockyard: {kept_for_later(change, db)}", file=sys.stderr)
+                    waiting.add(said)
                     kept = True
                     continue
+                waiting.discard(said)
                 print(f"  run {outcome.run.id}: {outcome.run.status}")
                 failed = failed or outcome.run.status == "failed"
         if args.once:

@@ -117,7 +117,7 @@ class RepositoryWatcher(QObject):
         self.watchers[location] = watcher
         self.next_poll[location] = time.monotonic() + watcher.trigger.interval
         for change in changes:
-            worker = self.start_run(change.repo, change.ref)
+            worker = self.start_run(change.repo, change.ref) if change.taken else None
             if worker is None:
                 self._keep(watcher, change)
             else:
@@ -135,7 +135,8 @@ class RepositoryWatcher(QObject):
         from dockyard.engine.pipeline.triggers import kept_for_later  # imported by the poll
         from dockyard.ui import messages
 
-        self.tasks.submit(_put_back, watcher, change)
+        if change.taken:
+            self.tasks.submit(_put_back, watcher, change)
         messages.info(kept_for_later(change, self.db))
 
     def _failed(self, location: str, message: str, details: str) -> None:

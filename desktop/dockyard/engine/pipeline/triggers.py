@@ -4,9 +4,11 @@ A local repository's refs are read directly; a remote one is fetched into its ca
 (at the ``trigger.interval`` of its ``dockyard.yml``). What was seen is kept in this
 machine's database (``store/machine.py``; an older Dockyard's ``watch/*.json`` is imported
 on first use) so a restart does not start runs for refs it already saw; the first look at
-a repository only records a baseline. A change whose run the ledger could not record is
-put back (``RefWatcher.put_back``): the next look finds it again, so it runs once the
-ledger is back.
+a repository only records a baseline. Nothing found is lost while the ledger cannot record
+a run (the team server away, a full disk, a locked database): a change found while this
+machine's database cannot record it is not taken (``RefChange.taken``), and one whose run
+the ledger could not record is put back (``RefWatcher.put_back``); either way a later look
+finds it again, and it runs once the ledger is back.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import fnmatch
 import hashlib
 import json
 import logging
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockyard.core.errors import DockyardError
+from dockyard.core.errors import DockyardError, InfrastructureError
 from dockyard.core.locations import default_name, normalise_location
 from dockyard.core.pipeline_file import TriggerConfig
 from dockyard.core.pipeline_load import load_pipeline
@@ -29,6 +32,9 @@ from dockyard.store.machine import MachineSettings, Refs
 
 log = logging.getLogger("dockyard.git")
 
+# What a ledger that cannot record raises: the team server away, a full disk, a lock.
+CANNOT_RECORD = (InfrastructureError, sqlite3.Error, OSError)
+
 
 @dataclass(frozen=True)
 class RefChange:
@@ -37,6 +43,7 @@ class RefChange:
     commit: str
     kind: str  # "branch" | "tag"
     previous: str | None = None  # the commit seen before; None when the ref is new
+    taken: bool = True  # False: this machine's database could not record it; not to run
 
 
 def kept_for_later(change: RefChange, db: Database) -> str:
@@ -58,22 +65,28 @@ class RefWatcher:
         key = hashlib.sha1(self.location.encode()).hexdigest()[:16]
         self.old_state_path = home / "watch" / f"{key}.json"  # before the database kept it
         self.trigger = TriggerConfig()
+        self.owed: list[RefChange] = []  # taken, not run, and not put back: reported again
 
     def poll(self) -> list[RefChange]:
         with GitSource(self.location, self.home, fetch=True) as source:
             self.trigger = self._trigger_of(source)
             current = self._matching_refs(source)
-        previous = self._swap(current)
+        owed, self.owed = self.owed, []
+        taken = True
+        try:
+            previous = self._swap(current)
+        except CANNOT_RECORD as exc:  # found, not taken: the next look finds it again
+            log.warning("%s: cannot record what was seen: %s", self.location, exc)
+            previous, taken = self._peek(), False
         if previous is None:
             return []
-        changes = [
-            RefChange(self.location, name, commit, kind, previous.get((kind, name)))
-            for (kind, name), commit in sorted(current.items())
-            if previous.get((kind, name)) != commit
-        ]
-        for change in changes:
-            log.info("%s: %s %s is now %s", self.location, change.kind, change.ref, change.commit)
-        return changes
+        changes = {(c.kind, c.ref): c for c in owed if current.get((c.kind, c.ref)) == c.commit}
+        for (kind, name), commit in sorted(current.items()):
+            if previous.get((kind, name)) != commit:
+                seen = previous.get((kind, name))
+                changes[(kind, name)] = RefChange(self.location, name, commit, kind, seen, taken)
+                log.info("%s: %s %s is now %s", self.location, kind, name, commit)
+        return list(changes.values())
 
     def _trigger_of(self, source: GitSource) -> TriggerConfig:
         head = source.resolve(None)
@@ -102,11 +115,20 @@ class RefWatcher:
 
     def put_back(self, change: RefChange) -> None:
         """Forget having seen ``change`` (its run was not recorded): the next look, of this
-        watcher or another on this machine, finds it again."""
+        watcher or another on this machine, finds it again. While the database cannot
+        record that either, this watcher's next look reports it again."""
+        try:
+            with machine_database(self.home) as db:
+                MachineSettings(db).put_back_watched_ref(
+                    self.location, (change.kind, change.ref), change.commit, change.previous
+                )
+        except CANNOT_RECORD as exc:
+            log.warning("%s: %s stays owed: %s", self.location, change.ref, exc)
+            self.owed.append(change)
+
+    def _peek(self) -> Refs | None:
         with machine_database(self.home) as db:
-            MachineSettings(db).put_back_watched_ref(
-                self.location, (change.kind, change.ref), change.commit, change.previous
-            )
+            return MachineSettings(db).watched_refs(self.location)
 
     def _swap(self, refs: Refs) -> Refs | None:
         with machine_database(self.home) as db:

@@ -3,15 +3,13 @@ record it (the team server is away, the disk is full, the database is locked).""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-from dockyard.core.errors import InfrastructureError
 from dockyard.engine.events import Event, RunChanged
 from dockyard.engine.ledger_source import acting_identity
 from dockyard.engine.pipeline.outcome import PipelineOutcome
 from dockyard.engine.pipeline.start import start_pipeline
-from dockyard.engine.pipeline.triggers import RefChange, RefWatcher
+from dockyard.engine.pipeline.triggers import CANNOT_RECORD, RefChange, RefWatcher
 from dockyard.store.database import Database
 
 
@@ -35,7 +33,7 @@ def run_change(
             started_by=acting_identity(db),
             sink=sink,
         )
-    except (InfrastructureError, sqlite3.Error, OSError):
+    except CANNOT_RECORD:
         if recorded:  # a run recorded and then cut off is recovery's to settle
             raise
         watcher.put_back(change)
