@@ -42,10 +42,6 @@ def _poll(
     return watcher, watcher.poll()
 
 
-def _put_back(watcher: RefWatcher, change: RefChange) -> None:
-    watcher.put_back(change)
-
-
 class RepositoryWatcher(QObject):
     """Starts a run (through ``start_run``) for each new commit or tag of a watched repo;
     ``start_run`` returns its worker, or None when the ledger refused it for now."""
@@ -136,7 +132,7 @@ class RepositoryWatcher(QObject):
         from dockyard.ui import messages
 
         if change.taken:
-            self.tasks.submit(_put_back, watcher, change)
+            self.tasks.submit(watcher.put_back, change)
         messages.info(kept_for_later(change, self.db))
 
     def _failed(self, location: str, message: str, details: str) -> None:
