@@ -1,13 +1,16 @@
-"""A tag of a watched repository found while the team ledger is away is not lost.
+"""A tag of a watched repository found while the ledger cannot record a run is not lost.
 
 The window watches a repository on a team ledger; the server refuses its members (every
-session ended) and a tag is made. The status bar says the tag will run when the ledger is
-back; once it is, the window starts that run, once, and it succeeds. Real PostgreSQL,
-daemon, git and keyring; the window offscreen.
+session ended) and a tag is made. Or on the local ledger, while another program holds the
+database's write lock. The status bar says the tag will run when the ledger is back; once
+it is, the window starts that run, once, and it succeeds. Real PostgreSQL, daemon, git and
+keyring; the window offscreen.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import docker
@@ -16,7 +19,11 @@ from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 from tests.gui.helpers import close_window, named, team_window
 
+from dockyard.core.model import RunStatus
+from dockyard.store.database import open_database
 from dockyard.store.repositories import RepositoryStore
+from dockyard.store.runs import RunStore
+from dockyard.ui.mainwindow import MainWindow
 from testbed.cli import remove_images
 from testbed.dockerd import PrivateDaemon
 from testbed.gitrepos import clone, make_app_repo
@@ -28,6 +35,9 @@ TRIGGERS = "trigger:\n  tags: 'v*'\n  interval: 1s\n"
 SENTENCE = (
     "v1.4.0 of shop was found while the team ledger is unreachable; "
     "it will run when the ledger is back."
+)
+LOCAL_SENTENCE = SENTENCE.replace(
+    "the team ledger is unreachable", "the ledger cannot record a run"
 )
 
 
@@ -70,6 +80,43 @@ def test_a_tag_found_while_the_team_ledger_is_away_runs_once_it_is_back(
                 (stored.location, "v1.4.0"),
             ).fetchall()
         assert runs == [("succeeded", team.developer)]
+    finally:
+        close_window(window)
+        remove_images(docker_client, "dockyard/shop:")
+
+
+def test_a_tag_found_while_the_local_database_is_locked_runs_once_it_is_free(
+    qtbot: QtBot,
+    tmp_path: Path,
+    dockyard_home: Path,
+    docker_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+) -> None:
+    repo = make_app_repo(tmp_path / "shop", dockyard_yml=TRIGGERS)
+    db = open_database(dockyard_home)
+    stored = RepositoryStore(db).add(str(repo.path))
+    RepositoryStore(db).set_watch(stored.id, True)
+    db.close()
+    window = MainWindow(home=dockyard_home)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: stored.location in window.watcher.next_poll, timeout=30_000)
+        # Another program holds the write lock (a backup tool, a stuck sqlite3 shell).
+        with closing(sqlite3.connect(dockyard_home / "dockyard.db", isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            repo.tag("v1.4.0")
+            qtbot.waitUntil(
+                lambda: window.statusBar().currentMessage() == LOCAL_SENTENCE, timeout=30_000
+            )
+            other.execute("ROLLBACK")
+
+        qtbot.waitUntil(lambda: bool(window.runs.busy()), timeout=30_000)
+        qtbot.waitUntil(lambda: not window.runs.busy(), timeout=300_000)
+        qtbot.wait(3000)  # the watcher looked again meanwhile: nothing more starts
+        assert not window.runs.busy()
+        runs = [r for r in RunStore(window.db).list(stored.location) if r.ref == "v1.4.0"]
+        assert [r.status for r in runs] == [RunStatus.SUCCEEDED]
     finally:
         close_window(window)
         remove_images(docker_client, "dockyard/shop:")
