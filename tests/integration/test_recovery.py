@@ -48,6 +48,11 @@ environments:
 NEVER_HEALTHY = "test -f /tmp/never-there"
 
 
+def started(container: Container) -> bool:
+    container.reload()
+    return container.attrs["State"]["StartedAt"] != "0001-01-01T00:00:00Z"
+
+
 def health_of(container: Container) -> str:
     container.reload()
     return str((container.attrs["State"].get("Health") or {}).get("Status"))
@@ -142,7 +147,12 @@ def test_killed_after_the_daemon_runs_it_healthy_recovers_as_deployed(
         container = wait_for_deploy_container(docker_client, repo, run)
         # Freeze Dockyard before the first probe (10 s after start: room for a loaded
         # machine), so it cannot have seen the container healthy; then let the daemon make
-        # it healthy; then kill.
+        # it healthy; then kill. Not before the deployer started it: frozen between create
+        # and start, it never runs.
+        deadline = time.monotonic() + 60
+        while not started(container):
+            assert time.monotonic() < deadline, "the deployer never started the container"
+            time.sleep(0.05)
         run.send_signal(signal.SIGSTOP)
         assert health_of(container) != "healthy"
         deadline = time.monotonic() + 180  # health checks run late on a loaded machine
