@@ -3,7 +3,8 @@
 The window watches a repository on a team ledger; the server refuses its members (every
 session ended) and a tag is made. Or on the local ledger, while another program holds the
 database's write lock. The status bar says the tag will run when the ledger is back; once
-it is, the window starts that run, once, and it succeeds. Real PostgreSQL, daemon, git and
+it is, the window starts that run, once, and it succeeds. A run that cannot start for
+another reason says that reason instead. Real PostgreSQL, daemon, git and
 keyring; the window offscreen.
 """
 
@@ -15,14 +16,16 @@ from pathlib import Path
 
 import docker
 import pytest
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QMessageBox
 from pytestqt.qtbot import QtBot
 from tests.gui.helpers import close_window, named, team_window
 
 from dockyard.core.model import RunStatus
+from dockyard.engine.pipeline import runprocess
 from dockyard.store.database import open_database
 from dockyard.store.repositories import RepositoryStore
 from dockyard.store.runs import RunStore
+from dockyard.ui import messages
 from dockyard.ui.mainwindow import MainWindow
 from testbed.cli import remove_images
 from testbed.dockerd import PrivateDaemon
@@ -118,5 +121,52 @@ def test_a_tag_found_while_the_local_database_is_locked_runs_once_it_is_free(
         runs = [r for r in RunStore(window.db).list(stored.location) if r.ref == "v1.4.0"]
         assert [r.status for r in runs] == [RunStatus.SUCCEEDED]
     finally:
+        close_window(window)
+        remove_images(docker_client, "dockyard/shop:")
+
+
+def test_a_tag_whose_run_cannot_start_says_why_not_that_the_ledger_is_away(
+    qtbot: QtBot,
+    tmp_path: Path,
+    dockyard_home: Path,
+    docker_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pipeline's process cannot start (its interpreter is gone): the status bar says
+    that, once, not that the ledger is away; the tag is kept and runs once it can."""
+    repo = make_app_repo(tmp_path / "shop", dockyard_yml=TRIGGERS)
+    db = open_database(dockyard_home)
+    stored = RepositoryStore(db).add(str(repo.path))
+    RepositoryStore(db).set_watch(stored.id, True)
+    db.close()
+    said: list[str] = []
+    messages.bus.info.connect(said.append)
+    window = MainWindow(home=dockyard_home)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: stored.location in window.watcher.next_poll, timeout=30_000)
+        monkeypatch.setattr(runprocess, "child_command", lambda: [str(tmp_path / "gone")])
+        repo.tag("v1.4.0")
+        reason = "v1.4.0 of shop did not start: Could not start a process for the pipeline"
+        qtbot.waitUntil(
+            lambda: window.statusBar().currentMessage().startswith(reason), timeout=30_000
+        )
+        sentence = window.statusBar().currentMessage()
+        qtbot.wait(3000)  # three more looks (1 s apart) tried it again, quietly
+        assert window.statusBar().currentMessage() == sentence
+        assert [m for m in said if m.startswith("v1.4.0")] == [sentence]
+        assert LOCAL_SENTENCE not in said
+        assert not window.findChildren(QMessageBox)  # a status bar sentence, not dialogs
+
+        monkeypatch.undo()  # the interpreter is back: the tag was not lost
+        qtbot.waitUntil(lambda: bool(window.runs.busy()), timeout=30_000)
+        qtbot.waitUntil(lambda: not window.runs.busy(), timeout=300_000)
+        qtbot.wait(3000)
+        runs = [r for r in RunStore(window.db).list(stored.location) if r.ref == "v1.4.0"]
+        assert [r.status for r in runs] == [RunStatus.SUCCEEDED]
+    finally:
+        messages.bus.info.disconnect(said.append)
         close_window(window)
         remove_images(docker_client, "dockyard/shop:")

@@ -11,7 +11,7 @@ from typing import Any
 from dockyard.cli.context import database, repo_key
 from dockyard.core.errors import DockyardError, UserInputError
 from dockyard.engine.home import dockyard_home
-from dockyard.engine.pipeline.triggers import RefWatcher, kept_for_later
+from dockyard.engine.pipeline.triggers import RefWatcher, kept_for_later, not_started
 from dockyard.engine.pipeline.watched import run_change
 from dockyard.store.repositories import RepositoryStore
 
@@ -41,6 +41,7 @@ def watch_repositories(args: argparse.Namespace) -> int:
     next_look = dict.fromkeys(locations, 0.0)
     failed = kept = False
     waiting: set[tuple[str, str, str]] = set()  # said to wait for the ledger: said once
+    unstarted: dict[tuple[str, str, str], str] = {}  # what stopped it, said once
     while not stop.is_set():
         for watcher in watchers:
             if time.monotonic() < next_look[watcher.location]:
@@ -55,7 +56,17 @@ def watch_repositories(args: argparse.Namespace) -> int:
                 said = (change.repo, change.ref, change.commit)
                 if said not in waiting:
                     print(f"{change.repo}: new {change.kind} {change.ref} at {change.commit[:12]}")
-                outcome = run_change(watcher, change, home=home, db=db) if change.taken else None
+                outcome = None
+                try:
+                    if change.taken:
+                        outcome = run_change(watcher, change, home=home, db=db)
+                except DockyardError as exc:  # put back: tried again at the next look
+                    if unstarted.get(said) != exc.message:
+                        print(f"dockyard: {not_started(change, exc.message)}", file=sys.stderr)
+                    unstarted[said] = exc.message
+                    waiting.add(said)
+                    kept = True
+                    continue
                 if outcome is None:  # found again at a later look
                     if said not in waiting:
                         print(f"dockyard: {kept_for_later(change, db)}", file=sys.stderr)
@@ -63,6 +74,7 @@ def watch_repositories(args: argparse.Namespace) -> int:
                     kept = True
                     continue
                 waiting.discard(said)
+                unstarted.pop(said, None)
                 print(f"  run {outcome.run.id}: {outcome.run.status}")
                 failed = failed or outcome.run.status == "failed"
         if args.once:

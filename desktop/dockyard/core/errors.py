@@ -44,7 +44,12 @@ class InfrastructureError(DockyardError):
     exit_code = 3
 
 
-class LedgerUnreachable(InfrastructureError):
+class LedgerCannotRecord(InfrastructureError):
+    """The ledger cannot record now (its server away, a full disk, a locked database):
+    nothing was recorded, and the same request succeeds once it is back."""
+
+
+class LedgerUnreachable(LedgerCannotRecord):
     """The team ledger's server cannot be reached (or went away): nothing was recorded."""
 
 

@@ -432,7 +432,12 @@ class MainWindow(QMainWindow):
         if self.ledger.refusal(f"running {ref} of {short_repo(location)}"):
             return None
         worker = self.runs.start(location, ref, self.identity)
-        self.statusBar().showMessage(f"{short_repo(location)}: new {ref}, run started.", 10_000)
+
+        def recorded(_run: Run) -> None:  # not before: a run may fail to start (said then)
+            self.statusBar().showMessage(f"{short_repo(location)}: new {ref}, run started.", 10_000)
+            worker.run_changed.disconnect(recorded)
+
+        worker.run_changed.connect(recorded)
         return worker
 
     def _recover(self) -> None:

@@ -23,13 +23,19 @@ from dockyard.core.model import Run
 from dockyard.engine.events import CancelToken, Event, RunChanged, StageChanged
 from dockyard.engine.pipeline.outcome import PipelineOutcome
 from dockyard.store.database import Database
+from dockyard.store.failures import cannot_record
 from dockyard.ui.worker import TaskRunner
 
 MAX_PARALLEL_RUNS = 8  # more runs wait in the pool's queue
 
 
+class LedgerAway:
+    """Reported just before the failure of a run the ledger could not record (it cannot
+    record now): a watched change waits for the ledger, it is not reported as failed."""
+
+
 def _run_pipeline(
-    report: Callable[[RunChanged | StageChanged], None],
+    report: Callable[[RunChanged | StageChanged | LedgerAway], None],
     home: Path,
     db: Database,
     location: str,
@@ -45,15 +51,20 @@ def _run_pipeline(
         if isinstance(event, RunChanged | StageChanged):
             report(event)
 
-    return run_in_child(
-        home=home,
-        db=db,
-        location=location,
-        ref=ref,
-        started_by=started_by,
-        sink=sink,
-        cancel=cancel,
-    )
+    try:
+        return run_in_child(
+            home=home,
+            db=db,
+            location=location,
+            ref=ref,
+            started_by=started_by,
+            sink=sink,
+            cancel=cancel,
+        )
+    except Exception as exc:
+        if cannot_record(exc):
+            report(LedgerAway())
+        raise
 
 
 class PipelineWorker(QObject):
@@ -70,6 +81,9 @@ class PipelineWorker(QObject):
         self.cancel_token = CancelToken()
         self.run: Run | None = None
         self.done = False
+        self.failure: str | None = None  # the sentence of a failure before any outcome
+        self.ledger_away = False  # it failed because the ledger cannot record now
+        self.tells_unrecorded = True  # False: its starter says a failure before the run
 
     @property
     def run_id(self) -> str | None:
@@ -95,8 +109,10 @@ class PipelineWorker(QObject):
     def cancel(self) -> None:
         self.cancel_token.cancel()
 
-    def _event(self, event: RunChanged | StageChanged) -> None:
-        if isinstance(event, RunChanged):
+    def _event(self, event: RunChanged | StageChanged | LedgerAway) -> None:
+        if isinstance(event, LedgerAway):
+            self.ledger_away = True
+        elif isinstance(event, RunChanged):
             self.run = event.run
             self.run_changed.emit(event.run)
         else:
@@ -112,7 +128,9 @@ class PipelineWorker(QObject):
         from dockyard.ui import messages
 
         self.done = True
-        messages.error(message, details)
+        self.failure = message
+        if self.run is not None or self.tells_unrecorded:
+            messages.error(message, details)
         self.finished.emit(None)
 
 

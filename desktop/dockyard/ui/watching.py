@@ -4,6 +4,8 @@ Each poll (a git fetch for a remote) runs in a worker; the UI thread only keeps 
 schedule and hands new refs to the run coordinator. A new ref whose run the ledger cannot
 record (refused while the team ledger is away, or its run never recorded) is put back, so
 a later poll finds it again, and the status bar says it will run when the ledger is back.
+A run that fails before it is recorded for another reason (its process cannot start) is
+put back as well, and the status bar says that reason, once, not at every retry.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class RepositoryWatcher(QObject):
         self.watchers: dict[str, RefWatcher] = {}  # made by their first poll
         self.next_poll: dict[str, float] = {}
         self.polling: set[str] = set()
+        self.unstarted: dict[tuple[str, str, str], str] = {}  # (repo, ref, commit): said
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self.tick)
@@ -117,6 +120,7 @@ class RepositoryWatcher(QObject):
             if worker is None:
                 self._keep(watcher, change)
             else:
+                worker.tells_unrecorded = False  # _ended says it, once
                 worker.finished.connect(functools.partial(self._ended, watcher, change, worker))
         if changes:
             self.changes_found.emit(changes)
@@ -124,8 +128,23 @@ class RepositoryWatcher(QObject):
     def _ended(
         self, watcher: RefWatcher, change: RefChange, worker: PipelineWorker, outcome: object
     ) -> None:
-        if outcome is None and worker.run is None:  # the ledger never recorded its run
+        key = (change.repo, change.ref, change.commit)
+        if outcome is not None or worker.run is not None:
+            self.unstarted.pop(key, None)
+        elif worker.ledger_away:  # the ledger never recorded its run
             self._keep(watcher, change)
+        else:  # failed before it was recorded, for its own reason: tried at the next look
+            self._put_back(watcher, change, worker.failure or "")
+
+    def _put_back(self, watcher: RefWatcher, change: RefChange, reason: str) -> None:
+        from dockyard.engine.pipeline.triggers import not_started  # imported by the poll
+        from dockyard.ui import messages
+
+        self.tasks.submit(watcher.put_back, change)
+        key = (change.repo, change.ref, change.commit)
+        if self.unstarted.get(key) != reason:
+            self.unstarted[key] = reason
+            messages.info(not_started(change, reason))
 
     def _keep(self, watcher: RefWatcher, change: RefChange) -> None:
         from dockyard.engine.pipeline.triggers import kept_for_later  # imported by the poll

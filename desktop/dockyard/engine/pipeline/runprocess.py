@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from dockyard.core import errors
-from dockyard.core.errors import DockyardError, InfrastructureError
+from dockyard.core.errors import DockyardError, InfrastructureError, LedgerCannotRecord
 from dockyard.core.model import Run, Stage
 from dockyard.core.redaction import redact_data, redact_standard_streams
 from dockyard.core.releases import DeploymentOutcome
@@ -37,7 +37,7 @@ from dockyard.engine.pipeline.outcome import PipelineOutcome
 from dockyard.engine.pipeline.start import start_pipeline
 from dockyard.engine.release.status import recover_interrupted
 from dockyard.store.database import Database
-from dockyard.store.failures import store_failure
+from dockyard.store.failures import cannot_record, store_failure
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,9 @@ class PipelineProcess:
                 )
                 return
             elif kind == "failure":
-                raise DockyardError(message["message"], details=message["details"])
+                # Said apart: a watched change waits for the ledger only on that failure.
+                cls = LedgerCannotRecord if message.get("cannot_record") else DockyardError
+                raise cls(message["message"], details=message["details"])
         code = self.process.wait()
         how = f"exit code {code}" if code >= 0 else f"killed by signal {-code}"
         if self.run is None:
@@ -270,7 +272,12 @@ def child_main() -> int:
     except Exception as exc:  # noqa: BLE001 - the window shows it as one message
         failure = exc if isinstance(exc, DockyardError) else store_failure(exc)
         message = failure.message if failure is not None else f"Unexpected error: {exc}"
-        emit("failure", message=message, details=traceback.format_exc())
+        emit(
+            "failure",
+            message=message,
+            details=traceback.format_exc(),
+            cannot_record=cannot_record(exc),
+        )
         return 1
     emit(
         "outcome",

@@ -56,6 +56,12 @@ def kept_for_later(change: RefChange, db: Database) -> str:
     )
 
 
+def not_started(change: RefChange, reason: str) -> str:
+    """The sentence for a change whose run failed before it was recorded for another reason
+    than the ledger (``reason``, the error's own sentence); a later look tries it again."""
+    return f"{change.ref} of {default_name(change.repo)} did not start: {reason}"
+
+
 class RefWatcher:
     """Remembers one repository's refs and reports what is new since the last look."""
 
