@@ -261,6 +261,7 @@ class RollbackDialog(QDialog):
         self.releases: list[Deployment] = []
         self.current: Deployment | None = None
         self.targets: dict[int, DeployTarget | None] = {}  # the engine's, per release
+        self.refused: dict[int, str] = {}  # the engine's refusals, per release
         self.loaded = False
         self.setWindowTitle(f"Roll back {environment}")
         self.setAccessibleName("Rollback dialog")
@@ -319,6 +320,7 @@ class RollbackDialog(QDialog):
         self.releases = choices.releases
         self.current = choices.current
         self.targets = choices.targets
+        self.refused = choices.refused
         self.loaded = True
         current_id = choices.current.id if choices.current else None
         for deployment in choices.releases:
@@ -378,6 +380,9 @@ class RollbackDialog(QDialog):
         if deployment is None:
             return
         self.confirm_box.setText(f"Yes, roll {self.environment} back to {deployment.label}")
+        refused = self.refused.get(deployment.id)
+        self.error_label.setText(refused or "")
+        self.error_label.setVisible(refused is not None)
         self.changes.setPlainText("Reading what changes…")
         repo, environment = self.repo, self.environment
         self.calls.read(
@@ -398,8 +403,10 @@ class RollbackDialog(QDialog):
         self.changes.setPlainText(f"{heading}\n{describe_changes(changes)}")
 
     def _update_button(self) -> None:
+        chosen = self.chosen()
         ready = (
-            self.chosen() is not None
+            chosen is not None
+            and chosen.id not in self.refused
             and bool(self.comment.text().strip())
             and self.confirm_box.isChecked()
         )

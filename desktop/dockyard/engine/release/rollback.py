@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dockyard.core.errors import UserInputError
+from dockyard.core.pipeline_file import EnvironmentConfig
 from dockyard.core.policy import digest_prefix
 from dockyard.core.releases import Deployment, DeployTarget
 from dockyard.engine.deploy import ConfigSnapshot
@@ -35,6 +36,8 @@ class RollbackChoices:
     # Where a rollback to each release (by id) goes: the environment's host and mode now
     # (the newest dockyard.yml), the release's recorded replicas.
     targets: dict[int, DeployTarget | None] = field(default_factory=dict)
+    # Why a rollback to a release (by id) is refused, in one sentence; absent: it may be.
+    refused: dict[int, str] = field(default_factory=dict)
 
 
 def rollback_choices(service: ReleaseContext, repo: str, environment: str) -> RollbackChoices:
@@ -42,7 +45,28 @@ def rollback_choices(service: ReleaseContext, repo: str, environment: str) -> Ro
     released = service.releases(repo, environment)
     current = service.ledger.current_deployment(repo, environment)
     targets = {d.id: ConfigSnapshot.from_json(d.config).aimed(env).target for d in released}
-    return RollbackChoices(released, current, _before(released, current), targets)
+    refused = {d.id: why for d in released if (why := _across_stack(repo, env, d))}
+    return RollbackChoices(released, current, _before(released, current), targets, refused)
+
+
+def _across_stack(repo: str, env: EnvironmentConfig, release: Deployment) -> str | None:
+    """Why ``release`` cannot be put back in ``env``'s mode now, if it cannot.
+
+    A rollback redeploys a release as it ran. Between container and service mode that
+    is the same image and configuration, aimed anew; a stack is its compose file's
+    services, which a release from another mode does not have (and a stack release
+    in container mode would start them beside the stack still running), so a rollback
+    never crosses into or out of stack mode.
+    """
+    was = ConfigSnapshot.from_json(release.config).mode
+    if was == env.mode or "stack" not in (was, env.mode):
+        return None
+    return (
+        f"{release.label} ran in {env.name} in {was} mode and {env.name} is in {env.mode} "
+        "mode now; a rollback puts a release back as it ran, which cannot cross into or out "
+        f"of stack mode: roll back to a release that ran in {env.mode} mode, or release a "
+        f"new one through the pipeline (dockyard run {repo})."
+    )
 
 
 def roll_back(
@@ -75,6 +99,8 @@ def _roll_back(
     choices = rollback_choices(service, repo, environment)
     current = choices.current
     recorded = _recorded_target(repo, environment, to, choices)
+    if recorded.id in choices.refused:
+        raise UserInputError(choices.refused[recorded.id])
     target = recorded.release
     attached, notes = attach_recorded(repo, env, recorded.config, service.secrets)
     run = RunStore(service.db).get(target.run_id) if target.run_id else None
