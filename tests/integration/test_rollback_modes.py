@@ -62,3 +62,26 @@ def test_a_rollback_across_stack_mode_is_refused_up_front(
         rolled = cli("rollback", repo, "production", "--to", "v1.0.0", "--comment", "x")
         assert rolled.returncode == 0, rolled.stderr
         assert "to v1.0.0 on local (container)" in rolled.stdout
+
+
+def test_promoting_a_release_from_before_stack_mode_is_refused_up_front(
+    tmp_path: Path,
+    dockyard_home: Path,
+    swarm_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+    registry: LocalRegistry,
+    cache: PushedImage,
+) -> None:
+    cli = Cli(dockyard_home, swarm_daemon)
+    image = f"{registry.host}/modes/old"
+    with moved_to_stack(tmp_path, docker_client, cli, image, cache) as app:
+        repo, stack = app.repo, resource_name(app.repo, "production")
+        before = environment(cli.json("status", repo), "production")
+        refused = cli("promote", repo, "production", "--digest", app.v1)
+        assert refused.returncode == 2, refused.stdout
+        assert refused.stderr == (
+            "dockyard: v1.0.0 was built before production moved to stack mode and has no stack "
+            f"file for it; release a new one through the pipeline (dockyard run {repo}).\n"
+        )
+        assert environment(cli.json("status", repo), "production") == before  # nothing recorded
+        assert running_services(docker_client, stack)["web"].endswith("@" + app.v2)

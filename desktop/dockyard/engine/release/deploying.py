@@ -62,12 +62,12 @@ def attach_release(
     home: Path,
     repo: str,
     env: EnvironmentConfig,
-    commit: str,
+    release: Release,
     secrets: SecretStore,
     *,
     allow_not_set: bool = False,
 ) -> Attached:
-    """The snapshot of the release built from ``commit``, deployed with ``env`` (the
+    """The snapshot of ``release`` (built from its commit), deployed with ``env`` (the
     settings the deploy uses), and the keyring's current values.
 
     The one rule for every snapshot of a release (its request, ``promote``, ``approve``,
@@ -80,8 +80,10 @@ def attach_release(
     ``allow_not_set``: a secret without a value (or no keyring at all) is recorded as
     ``NOT_SET`` instead of refused; for approval requests, which wait for it.
     """
+    commit = release.commit
     pipeline = pipeline_at(home, repo, commit)
     declared = next((e for e in pipeline.environments if e.name == env.name), env)
+    _require_stack_file(repo, env, declared, release)
     aimed = replace(declared, host=env.host, mode=env.mode)
     if allow_not_set:
         found = {name: secrets.find_quietly(repo, env.name, name) for name in aimed.secrets}
@@ -95,6 +97,19 @@ def attach_release(
     if snapshot.stack is not None:
         snapshot = replace(snapshot, stack=_pinned(home, aimed, snapshot.stack))
     return Attached(snapshot, {name: value for name, value in found.items() if value is not None})
+
+
+def _require_stack_file(
+    repo: str, env: EnvironmentConfig, declared: EnvironmentConfig, release: Release
+) -> None:
+    """Refuse, before anything is recorded, a release whose commit has no compose file for
+    an environment that is a stack now (it moved to ``mode: stack`` since): a stack is its
+    compose file's services, and that commit has none to deploy."""
+    if env.mode == "stack" and declared.compose is None:
+        raise UserInputError(
+            f"{release.label} was built before {env.name} moved to stack mode and has no "
+            f"stack file for it; release a new one through the pipeline (dockyard run {repo})."
+        )
 
 
 def _pinned(home: Path, env: EnvironmentConfig, stack: StackFile) -> StackFile:

@@ -125,7 +125,7 @@ class ReleaseService(ReleaseContext):
             if env.auto:
                 target = image.release
                 try:
-                    attached = attach_release(self.home, repo, env, image.commit, self.secrets)
+                    attached = attach_release(self.home, repo, env, image.release, self.secrets)
                     deploying.deploy(
                         repo=repo, env=env, position=position, target=target,
                         attached=attached, run=run,
@@ -146,7 +146,7 @@ class ReleaseService(ReleaseContext):
         # A secret not set yet (or no keyring here) does not stop the run: the request
         # records it as not set, and approving waits until the approver's keyring has it.
         attached = attach_release(
-            self.home, image.repo, env, image.commit, self.secrets, allow_not_set=True
+            self.home, image.repo, env, image.release, self.secrets, allow_not_set=True
         )
         snapshot = attached.snapshot
         request = self.ledger.request_approval(
@@ -269,7 +269,7 @@ class ReleaseService(ReleaseContext):
             # git unreadable: files cannot have changed; secrets still can.
             attached, _notes = attach_recorded(repo, env, request.config, self.secrets)
             return attached
-        return attach_release(self.home, repo, env, request.commit, self.secrets)
+        return attach_release(self.home, repo, env, request.release, self.secrets)
 
     def _bind_secrets(self, request: ApprovalRequest, attached: Attached) -> ApprovalRequest:
         """Bind the request to the secret fingerprints computed now, where that changes
