@@ -44,6 +44,7 @@ class MovedApp:
     repo: str
     v1: str  # v1.0.0's digest, released in container mode
     v2: str  # v1.1.0's digest, released as a stack
+    image: str  # the repository both were pushed to
 
 
 @contextlib.contextmanager
@@ -67,7 +68,11 @@ def moved_to_stack(
             second = cli.json("run", made.repo, "--ref", "v1.1.0")
             assert outcomes(second) == {"production": "deployed"}, second
             yield MovedApp(
-                made.git_repo, made.repo, first["image"]["digest"], second["image"]["digest"]
+                made.git_repo,
+                made.repo,
+                first["image"]["digest"],
+                second["image"]["digest"],
+                image,
             )
         finally:
             deployer_for("container", client).remove(made.repo, "production")
