@@ -191,3 +191,30 @@ def test_a_release_that_keeps_exiting_after_its_gate_shows_as_a_restart_loop(
         text = cli("status", repo).stdout
         assert text.count("DRIFT: is in a restart loop: restarted ") == 2, text
         assert "last exit code 4" in text
+
+
+def test_a_swarm_task_stopped_as_unhealthy_is_unhealthy_whatever_its_exit_code(
+    tmp_path: Path,
+    dockyard_home: Path,
+    swarm_daemon: PrivateDaemon,
+    docker_client: docker.DockerClient,
+) -> None:
+    """Its health check fails, Swarm stops it, and it ends cleanly (0) at the SIGTERM:
+    Swarm then calls the task "finished", but the failure names the health check."""
+    pipeline = (
+        "environments:\n  staging:\n    mode: service\n    auto: true\n"
+        '    healthcheck: {test: "echo no database yet; false", interval: 500ms, retries: 2}\n'
+    )
+    app = "echo starting\ntrap 'echo bye; exit 0' TERM\nsleep 3600 & wait\n"
+    repo = committed_app(tmp_path / "graceful", pipeline, app)
+    cli = Cli(dockyard_home, swarm_daemon)
+    try:
+        run = cli("run", repo)
+        assert run.returncode == 1, run.stderr
+        assert "did not become healthy: its health check failed: exit code 1, " in run.stderr
+        assert "no database yet" in run.stderr
+        assert "exited with code 0" not in run.stderr
+        latest = environment(cli.json("status", repo), "staging")["latest"]
+        assert "its health check failed" in latest["error"]
+    finally:
+        forget(repo, docker_client)

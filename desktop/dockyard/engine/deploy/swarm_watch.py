@@ -231,14 +231,20 @@ def await_task_containers_gone(client: docker.DockerClient, label: str) -> None:
 
 
 def task_failure(client: docker.DockerClient, task: dict[str, Any]) -> tuple[str, list[str]]:
-    """``it exited with code 3 (Swarm: task: non-zero exit (3))`` and the task's last lines."""
+    """``it exited with code 3 (Swarm: task: non-zero exit (3))`` and the task's last lines.
+
+    A task Swarm stopped as unhealthy is unhealthy whatever its exit code: one that ends
+    cleanly (0) at the SIGTERM leaves Swarm only "finished", so its container's health
+    (while the container is still there) decides too."""
     status = task["Status"]
     swarm = str(status.get("Err") or status.get("Message") or status.get("State"))
     container = status.get("ContainerStatus") or {}
     code = container.get("ExitCode")
-    if "unhealthy" in swarm:
-        probe = _probe_of(client, str(container.get("ContainerID") or ""))
-        reason = f"its health check failed{probe} (Swarm: {swarm})"
+    health = _health_of(client, str(container.get("ContainerID") or ""))
+    if "unhealthy" in swarm or health.get("Status") == "unhealthy":
+        probe = f": {last_probe(health)}" if health else ""
+        said = f"Swarm: {swarm}" if "unhealthy" in swarm else "Swarm stopped it"
+        reason = f"its health check failed{probe} ({said})"
     elif code is None:
         reason = swarm
     elif not container.get("ContainerID"):  # rejected before a container ran (no image)
@@ -248,13 +254,13 @@ def task_failure(client: docker.DockerClient, task: dict[str, Any]) -> tuple[str
     return reason, task_logs(client, str(task["ID"]))
 
 
-def _probe_of(client: docker.DockerClient, container_id: str) -> str:
-    """``: exit code 1, …`` of the task container's last probe, when it ran on this node."""
+def _health_of(client: docker.DockerClient, container_id: str) -> dict[str, Any]:
+    """The task container's ``State.Health``; empty without a health check, or when the
+    container ran on another node or is gone."""
     if not container_id:
-        return ""
+        return {}
     try:
         state = client.api.inspect_container(container_id).get("State") or {}
     except (docker.errors.APIError, requests.exceptions.RequestException):
-        return ""
-    health = state.get("Health")
-    return f": {last_probe(health)}" if health else ""
+        return {}
+    return dict(state.get("Health") or {})
