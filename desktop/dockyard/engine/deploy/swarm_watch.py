@@ -233,15 +233,16 @@ def await_task_containers_gone(client: docker.DockerClient, label: str) -> None:
 def task_failure(client: docker.DockerClient, task: dict[str, Any]) -> tuple[str, list[str]]:
     """``it exited with code 3 (Swarm: task: non-zero exit (3))`` and the task's last lines.
 
-    A task Swarm stopped as unhealthy is unhealthy whatever its exit code: one that ends
-    cleanly (0) at the SIGTERM leaves Swarm only "finished", so its container's health
-    (while the container is still there) decides too."""
+    A task Swarm stopped as unhealthy is unhealthy: one that ends cleanly (0) at the
+    SIGTERM leaves Swarm only "finished", so for a clean end its container's health (while
+    the container is still there) decides too. An app that exited non-zero by itself is
+    reported by its exit code, whatever its last probe said."""
     status = task["Status"]
     swarm = str(status.get("Err") or status.get("Message") or status.get("State"))
     container = status.get("ContainerStatus") or {}
     code = container.get("ExitCode")
     health = _health_of(client, str(container.get("ContainerID") or ""))
-    if "unhealthy" in swarm or health.get("Status") == "unhealthy":
+    if "unhealthy" in swarm or (code == 0 and health.get("Status") == "unhealthy"):
         probe = f": {last_probe(health)}" if health else ""
         said = f"Swarm: {swarm}" if "unhealthy" in swarm else "Swarm stopped it"
         reason = f"its health check failed{probe} ({said})"
